@@ -1,0 +1,1 @@
+"""nesy: a neuro-symbolic knowledge base with answers and proofs."""

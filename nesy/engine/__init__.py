@@ -1,0 +1,1 @@
+"""Answering: the store, the vocabulary, the reasoner, provenance and proofs."""

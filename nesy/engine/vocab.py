@@ -1,0 +1,153 @@
+"""One integer id per RDF term, shared by the reasoner's relations and the neural models.
+
+The vocabulary is append-only: an id, once given, always means the same term, so
+embedding tables trained yesterday still line up with today's data. It persists as a
+text file of N-Triples terms, one per line (line ``i`` is id ``i``), appended on save.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Identifier
+from rdflib.util import from_n3
+
+from nesy.errors import StoreError
+
+_NUMERIC_DATATYPES = {
+    "http://www.w3.org/2001/XMLSchema#" + t
+    for t in (
+        "integer", "decimal", "double", "float", "int", "long", "short", "byte",
+        "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
+        "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte",
+    )
+}
+
+
+def numeric_value(term: Identifier) -> float:
+    """The number a literal denotes, or NaN when it is not numeric."""
+    if isinstance(term, Literal) and term.datatype is not None and str(term.datatype) in _NUMERIC_DATATYPES:
+        try:
+            return float(term.toPython())
+        except (TypeError, ValueError):
+            return math.nan
+    if isinstance(term, Literal) and isinstance(term.toPython(), bool):
+        return math.nan
+    return math.nan
+
+
+class Vocab:
+    """Bidirectional map between rdflib terms and dense integer ids ``0..len-1``.
+
+    Args:
+        path: File to persist to (``None`` keeps it in memory only).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._terms: list[Identifier] = []
+        self._ids: dict[Identifier, int] = {}
+        self._numeric = np.empty(0, dtype=np.float64)
+        self._path = Path(path) if path is not None else None
+        self._saved = 0
+        if self._path is not None and self._path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        assert self._path is not None
+        with open(self._path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                line = line.rstrip("\n")
+                try:
+                    term = from_n3(line)
+                except Exception as exc:  # a corrupted vocab is a store problem, not a crash
+                    raise StoreError(f"vocabulary file is damaged: {exc}", file=str(self._path), line=lineno) from exc
+                self._ids[term] = len(self._terms)
+                self._terms.append(term)
+        self._saved = len(self._terms)
+
+    def save(self) -> None:
+        """Append the terms added since the last save to the vocabulary file."""
+        if self._path is None or self._saved == len(self._terms):
+            return
+        with open(self._path, "a", encoding="utf-8") as fh:
+            for term in self._terms[self._saved:]:
+                fh.write(term.n3() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._saved = len(self._terms)
+
+    def rollback(self) -> None:
+        """Forget the terms added since the last save (used when a load fails)."""
+        for term in self._terms[self._saved:]:
+            del self._ids[term]
+        del self._terms[self._saved:]
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def __contains__(self, term: object) -> bool:
+        return term in self._ids
+
+    def id(self, term: Identifier) -> int:
+        """The id of ``term``, adding it when new."""
+        i = self._ids.get(term)
+        if i is None:
+            i = len(self._terms)
+            self._ids[term] = i
+            self._terms.append(term)
+        return i
+
+    def get(self, term: Identifier) -> int | None:
+        """The id of ``term``, or ``None`` when it has none (never adds)."""
+        return self._ids.get(term)
+
+    def ids(self, terms: Iterable[Identifier]) -> np.ndarray:
+        """Ids of ``terms`` (adding new ones). Returns int64 array of shape ``(n,)``."""
+        get = self._ids.get
+        out = []
+        for t in terms:
+            i = get(t)
+            if i is None:
+                i = self.id(t)
+            out.append(i)
+        return np.asarray(out, dtype=np.int64)
+
+    def term(self, i: int) -> Identifier:
+        """The term with id ``i``."""
+        return self._terms[int(i)]
+
+    def terms(self, ids: Sequence[int] | np.ndarray) -> list[Identifier]:
+        """Terms of an id array of shape ``(n,)``."""
+        t = self._terms
+        return [t[int(i)] for i in ids]
+
+    def numeric(self, ids: np.ndarray) -> np.ndarray:
+        """Numeric values of the terms ``ids`` (shape ``(n,)``), NaN where not a number."""
+        n = len(self._terms)
+        if len(self._numeric) < n:
+            extra = np.fromiter(
+                (numeric_value(t) for t in self._terms[len(self._numeric):]),
+                dtype=np.float64,
+                count=n - len(self._numeric),
+            )
+            self._numeric = np.concatenate([self._numeric, extra])
+        return self._numeric[np.asarray(ids, dtype=np.int64)]
+
+    def literal_id(self, value: float | int | str | bool) -> int:
+        """Id of the literal for a Python value (ints stay ``xsd:integer``)."""
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            value = int(value)
+        return self.id(Literal(value))
+
+    @staticmethod
+    def is_iri(term: Identifier) -> bool:
+        return isinstance(term, URIRef)
+
+    @staticmethod
+    def is_blank(term: Identifier) -> bool:
+        return isinstance(term, BNode)

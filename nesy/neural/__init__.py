@@ -1,0 +1,1 @@
+"""Learning: link prediction, Neural LP, text encoder, fusion and extraction."""

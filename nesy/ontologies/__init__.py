@@ -1,0 +1,1 @@
+"""OWL and RDFS: rule packs and the owlready2 bridge."""

@@ -1,0 +1,136 @@
+"""The built-in predicates, operators, comparisons and aggregates, registered as a plugin.
+
+This module is registered through the same ``register(registry)`` hook a user plugin
+implements, so it doubles as the reference example of a plugin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from rdflib import Literal, URIRef
+from rdflib.term import Identifier
+
+from nesy.plugins.hookspecs import hookimpl
+
+
+def _text(term: Identifier | None) -> str:
+    return "" if term is None else str(term)
+
+
+def _group_reduce(ufunc: np.ufunc, values: np.ndarray, groups: np.ndarray, n: int, init: float) -> np.ndarray:
+    out = np.full(n, init, dtype=np.float64)
+    ufunc.at(out, groups, values)
+    return out
+
+
+@hookimpl
+def register(registry: Any) -> None:
+    """Register nesy's own operators, comparisons, aggregates and predicates."""
+    # Arithmetic over float64 columns; results that are whole numbers become xsd:integer.
+    registry.operator("+")(np.add)
+    registry.operator("-")(np.subtract)
+    registry.operator("*")(np.multiply)
+
+    @registry.operator("/")
+    def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b == 0, np.nan, a / np.where(b == 0, 1, b))
+
+    @registry.operator("%")
+    def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b == 0, np.nan, np.mod(a, np.where(b == 0, 1, b)))
+
+    # Comparisons: arrays are float64 when both sides are numbers, else object arrays of
+    # strings (lexical order), so they work on numbers, strings and IRIs alike.
+    registry.comparison("<")(np.less)
+    registry.comparison("<=")(np.less_equal)
+    registry.comparison(">")(np.greater)
+    registry.comparison(">=")(np.greater_equal)
+    registry.comparison("==")(np.equal)
+    registry.comparison("!=")(np.not_equal)
+
+    @registry.aggregate("count", empty=0.0)
+    def _count(values: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.bincount(groups, minlength=n).astype(np.float64), np.ones(n, dtype=bool)
+
+    @registry.aggregate("sum", empty=0.0)
+    def _sum(values: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        ok = ~np.isnan(values)
+        return np.bincount(groups[ok], weights=values[ok], minlength=n), np.ones(n, dtype=bool)
+
+    @registry.aggregate("min")
+    def _min(values: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        ok = ~np.isnan(values)
+        res = _group_reduce(np.minimum, values[ok], groups[ok], n, np.inf)
+        return res, np.isfinite(res)
+
+    @registry.aggregate("max")
+    def _max(values: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        ok = ~np.isnan(values)
+        res = _group_reduce(np.maximum, values[ok], groups[ok], n, -np.inf)
+        return res, np.isfinite(res)
+
+    @registry.aggregate("avg")
+    def _avg(values: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        ok = ~np.isnan(values)
+        cnt = np.bincount(groups[ok], minlength=n).astype(np.float64)
+        tot = np.bincount(groups[ok], weights=values[ok], minlength=n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return tot / np.where(cnt == 0, 1, cnt), cnt > 0
+
+    # String predicates, called once per binding.
+    @registry.predicate("nesy:concat", arity=3, inputs=(0, 1), doc="Z is the string X followed by Y.")
+    def _concat(x: Identifier, y: Identifier, z: Identifier | None) -> Iterator[tuple[Any, ...]]:
+        yield (x, y, Literal(_text(x) + _text(y)))
+
+    @registry.predicate("nesy:strlen", arity=2, inputs=(0,), doc="N is the number of characters of X.")
+    def _strlen(x: Identifier, n: Identifier | None) -> Iterator[tuple[Any, ...]]:
+        yield (x, Literal(len(_text(x))))
+
+    @registry.predicate("nesy:lower", arity=2, inputs=(0,), doc="Y is X in lower case.")
+    def _lower(x: Identifier, y: Identifier | None) -> Iterator[tuple[Any, ...]]:
+        yield (x, Literal(_text(x).lower()))
+
+    @registry.predicate("nesy:upper", arity=2, inputs=(0,), doc="Y is X in upper case.")
+    def _upper(x: Identifier, y: Identifier | None) -> Iterator[tuple[Any, ...]]:
+        yield (x, Literal(_text(x).upper()))
+
+    @registry.predicate("nesy:contains", arity=2, doc="X contains the substring Y.")
+    def _contains(x: Identifier, y: Identifier) -> Iterator[tuple[Any, ...]]:
+        if _text(y) in _text(x):
+            yield (x, y)
+
+    @registry.predicate("nesy:startsWith", arity=2, doc="X starts with Y.")
+    def _starts(x: Identifier, y: Identifier) -> Iterator[tuple[Any, ...]]:
+        if _text(x).startswith(_text(y)):
+            yield (x, y)
+
+    @registry.predicate("nesy:regex", arity=2, doc="X matches the regular expression Y (Python syntax).")
+    def _regex(x: Identifier, y: Identifier) -> Iterator[tuple[Any, ...]]:
+        try:
+            if re.search(_text(y), _text(x)):
+                yield (x, y)
+        except re.error:
+            return
+
+    @registry.predicate("nesy:localName", arity=2, inputs=(0,), doc="Y is the local name of IRI X.")
+    def _local(x: Identifier, y: Identifier | None) -> Iterator[tuple[Any, ...]]:
+        if isinstance(x, URIRef):
+            s = str(x)
+            yield (x, Literal(re.split(r"[#/:]", s)[-1]))
+
+    @registry.predicate("nesy:split", arity=3, inputs=(0, 1), doc="Z is each piece of X split at separator Y.")
+    def _split(x: Identifier, sep: Identifier, z: Identifier | None) -> Iterator[tuple[Any, ...]]:
+        for piece in _text(x).split(_text(sep) or None):
+            yield (x, sep, Literal(piece))
+
+    @registry.predicate("nesy:oneOf", arity=2, inputs=(1,), doc="X is one of the space-separated values in Y.")
+    def _one_of(x: Identifier | None, values: Identifier) -> Iterator[tuple[Any, ...]]:
+        for v in _text(values).split():
+            if x is None or _text(x) == v:
+                yield (Literal(v) if x is None or isinstance(x, Literal) else x, values)

@@ -1,0 +1,1 @@
+"""The rule language: grammar, parser to frozen dataclasses, and printer."""
