@@ -1,0 +1,149 @@
+"""The ``nesy`` command line: init, load, stats, export, demo (and more as capabilities land)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from nesy.errors import NesyError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+GRAPH_CHOICE = click.Choice(["asserted", "extracted", "inferred", "predicted"])
+
+
+def friendly(fn: F) -> F:
+    """Print a NesyError as its message (no traceback) and exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NesyError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open_kb(directory: str, *, must_exist: bool = True, read_only: bool = False) -> Any:
+    from nesy.kb import KnowledgeBase
+
+    path = Path(directory)
+    if must_exist and not (path / "kb.json").exists():
+        raise NesyError(f"{directory} is not a knowledge base (create one with `nesy init {directory}`)")
+    return KnowledgeBase(path, read_only=read_only)
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_name="nesy")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """nesy — a neuro-symbolic knowledge base with answers and proofs.
+
+    Run `nesy demo` for a tour, or `nesy init DIR` then `nesy load DIR FILE...`.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--namespace", help="Default namespace for bare names and TSV triples.")
+@friendly
+def init(directory: str, namespace: str | None) -> None:
+    """Create an empty knowledge base in DIRECTORY."""
+    from nesy.kb import KnowledgeBase
+
+    path = Path(directory)
+    if (path / "kb.json").exists():
+        raise NesyError(f"{directory} is already a knowledge base")
+    if path.exists() and any(path.iterdir()):
+        raise NesyError(f"{directory} exists and is not empty; choose a new directory")
+    with KnowledgeBase(path, default_namespace=namespace) as kb:
+        click.echo(f"created knowledge base {directory} (default namespace {kb.default_namespace})")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--graph", "-g", type=GRAPH_CHOICE, default="asserted", show_default=True, help="Provenance graph.")
+@click.option("--format", "-f", "fmt", help="Data format (default: from each file's extension).")
+@click.option("--namespace", "-n", help="Namespace for TSV names (remembered by the KB).")
+@click.option("--score", type=float, default=1.0, show_default=True, help="Confidence of every triple.")
+@friendly
+def load(directory: str, files: tuple[str, ...], graph: str, fmt: str | None, namespace: str | None, score: float) -> None:
+    """Load data FILES into the knowledge base in DIRECTORY (each file all or nothing)."""
+    with _open_kb(directory, must_exist=False) as kb:
+        for f in files:
+            report = kb.load(f, graph=graph, format=fmt, namespace=namespace, score=score)
+            click.echo(str(report))
+        click.echo(f"{len(kb)} triples in {directory}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--top", type=int, default=20, show_default=True, help="How many predicates to list.")
+@friendly
+def stats(directory: str, fmt: str, top: int) -> None:
+    """Triples per graph and per predicate."""
+    with _open_kb(directory, read_only=True) as kb:
+        st = kb.stats()
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(st, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title=f"{directory}: {st['triples']} triples, {st['terms']} terms")
+    t.add_column("graph")
+    t.add_column("triples", justify="right")
+    for g, n in st["graphs"].items():
+        t.add_row(g, str(n))
+    console.print(t)
+    p = Table(title=f"predicates ({len(st['predicates'])})")
+    p.add_column("predicate")
+    p.add_column("triples", justify="right")
+    for name, n in list(st["predicates"].items())[:top]:
+        p.add_row(name, str(n))
+    console.print(p)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--graph", "-g", type=GRAPH_CHOICE, help="Export one graph only.")
+@click.option("--format", "-f", "fmt", help="Output format (default: from OUT's extension).")
+@friendly
+def export(directory: str, out: str, graph: str | None, fmt: str | None) -> None:
+    """Write the knowledge base (or one graph) to OUT."""
+    with _open_kb(directory, read_only=True) as kb:
+        n = kb.export(out, format=fmt, graph=graph)
+    click.echo(f"wrote {n} statements to {out}")
+
+
+@cli.command()
+@friendly
+def demo() -> None:
+    """A short tour on the bundled family example."""
+    from nesy.demo import run_demo
+
+    run_demo()
+
+
+def main() -> None:
+    """Entry point of the ``nesy`` console script."""
+    cli(prog_name="nesy")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Reading data files into quads: format detection, strict parsing, TSV triples, clear errors.
+
+Everything is parsed completely before anything is stored, so a file with an error adds
+nothing. RDF syntaxes go through Oxigraph's parsers (fast and conformant to the W3C test
+suites); TSV triples ``head<TAB>relation<TAB>tail`` are mapped into a namespace.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from urllib.parse import quote, unquote
+
+import pyoxigraph as ox
+
+from nesy.errors import LoadError, excerpt_of
+
+#: Format names users may give, mapped to Oxigraph formats (``tsv`` is nesy's own).
+FORMATS: dict[str, ox.RdfFormat | str] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ttl": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "n3": ox.RdfFormat.N3,
+    "xml": ox.RdfFormat.RDF_XML,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "rdf": ox.RdfFormat.RDF_XML,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "tsv": "tsv",
+    "owl": "owl",
+}
+
+_EXTENSIONS = {
+    ".ttl": "turtle", ".turtle": "turtle", ".nt": "ntriples", ".ntriples": "ntriples",
+    ".nq": "nquads", ".nquads": "nquads", ".trig": "trig", ".n3": "n3",
+    ".rdf": "rdfxml", ".xml": "rdfxml", ".owl": "owl", ".owx": "owl",
+    ".jsonld": "jsonld", ".json": "jsonld", ".tsv": "tsv", ".txt": "tsv",
+}
+
+
+@dataclass
+class ParsedFile:
+    """The complete content of one data file, ready to be stored.
+
+    Attributes:
+        quads: Oxigraph quads; ``graph_name`` is the file's own named graph (or the default graph).
+        prefixes: Prefixes the file declared (name -> namespace).
+        format: The format name used.
+    """
+
+    quads: list[ox.Quad] = field(default_factory=list)
+    prefixes: dict[str, str] = field(default_factory=dict)
+    format: str = ""
+
+
+def format_names() -> list[str]:
+    """Every format name :func:`read_file` accepts."""
+    return sorted(FORMATS)
+
+
+def detect_format(path: Path, fmt: str | None) -> str:
+    """The canonical format name for ``path`` given an optional user choice."""
+    if fmt is not None:
+        key = fmt.lower()
+        if key not in FORMATS:
+            raise LoadError(f"unknown format {fmt!r}; known formats: {', '.join(format_names())}", file=str(path))
+        canon = FORMATS[key]
+        return canon if isinstance(canon, str) else _canonical(canon)
+    suffixes = path.suffixes
+    ext = suffixes[-2].lower() if suffixes and suffixes[-1].lower() == ".gz" and len(suffixes) > 1 else path.suffix.lower()
+    if ext not in _EXTENSIONS:
+        raise LoadError(
+            f"cannot tell the format of {path.name!r} from its extension; pass --format "
+            f"(one of {', '.join(format_names())})",
+            file=str(path),
+        )
+    return _EXTENSIONS[ext]
+
+
+def _canonical(f: ox.RdfFormat) -> str:
+    for name in ("turtle", "ntriples", "nquads", "trig", "n3", "rdfxml", "jsonld"):
+        if FORMATS[name] == f:
+            return name
+    raise AssertionError(f)
+
+
+def _open(path: Path) -> IO[bytes]:
+    if not path.exists():
+        raise LoadError(f"no such file: {path}", file=str(path))
+    if path.is_dir():
+        raise LoadError(f"{path} is a directory; give the data files inside it", file=str(path))
+    try:
+        raw: IO[bytes] = open(path, "rb")
+    except OSError as exc:
+        raise LoadError(f"cannot read {path}: {exc.strerror}", file=str(path)) from exc
+    if path.suffix.lower() == ".gz":
+        return gzip.open(raw)  # type: ignore[return-value]
+    return raw
+
+
+def _progress(fh: IO[bytes], path: Path, progress: bool | None) -> IO[bytes]:
+    """Wrap ``fh`` in a byte progress bar when on a terminal (or when asked)."""
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show:
+        return fh
+    from tqdm import tqdm
+
+    size = os.path.getsize(path)
+    return tqdm.wrapattr(fh, "read", total=size, desc=f"loading {path.name}", unit="B", unit_scale=True, leave=False)
+
+
+def sniff_owl(head: bytes) -> str:
+    """Which concrete syntax an ``.owl`` file uses, from its first bytes."""
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("<?xml") or text.startswith("<rdf:RDF") or text.startswith("<!DOCTYPE"):
+        if "<Ontology" in text and "rdf:RDF" not in text:
+            return "owlxml"
+        return "rdfxml"
+    if text.startswith("Prefix(") or text.startswith("Ontology("):
+        return "owlfunctional"
+    return "turtle"
+
+
+def read_file(
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    *,
+    namespace: str | None = None,
+    base_iri: str | None = None,
+    progress: bool | None = None,
+) -> ParsedFile:
+    """Parse one data file completely.
+
+    Args:
+        path: The file (``.gz`` compressed files are read transparently).
+        fmt: A format name (see :func:`format_names`); guessed from the extension if ``None``.
+        namespace: For TSV triples: the namespace the names are placed in.
+        base_iri: Base IRI for relative IRIs; defaults to the file's ``file://`` URI.
+        progress: Show a progress bar (default: when stderr is a terminal).
+
+    Raises:
+        LoadError: Missing file, unknown format, or a syntax error (with line and column).
+    """
+    path = Path(path)
+    canon = detect_format(path, fmt)
+    if canon == "tsv":
+        if namespace is None:
+            raise LoadError("TSV triples need a namespace to place their names in (--namespace)", file=str(path))
+        with _open(path) as fh:
+            return read_tsv(_progress(fh, path, progress), namespace, file=str(path))
+    with _open(path) as fh:
+        if canon == "owl":
+            head = fh.read(4096)
+            canon = sniff_owl(head)
+            fh.seek(0)
+            if canon in ("owlxml", "owlfunctional"):
+                raise LoadError(
+                    f"{path.name} is in OWL/{'XML' if canon == 'owlxml' else 'functional'} syntax; "
+                    "load it with `nesy load --ontology` (owlready2) or convert it to RDF/XML or Turtle",
+                    file=str(path),
+                )
+        data = _progress(fh, path, progress)
+        base = base_iri or path.resolve().as_uri()
+        return _parse_rdf(data, FORMATS[canon], canon, base, str(path))  # type: ignore[arg-type]
+
+
+def parse_text(text: str, fmt: str = "turtle", *, base_iri: str = "urn:nesy:input") -> ParsedFile:
+    """Parse RDF given as a string (same errors as :func:`read_file`, file ``<input>``)."""
+    canon = detect_format(Path("input"), fmt)
+    return _parse_rdf(io.BytesIO(text.encode("utf-8")), FORMATS[canon], canon, base_iri, None, text=text)  # type: ignore[arg-type]
+
+
+def _parse_rdf(
+    data: IO[bytes], fmt: ox.RdfFormat, canon: str, base: str, file: str | None, text: str | None = None
+) -> ParsedFile:
+    parser = ox.parse(data, format=fmt, base_iri=base)
+    try:
+        quads = list(parser)
+    except SyntaxError as exc:
+        line, col = exc.lineno, exc.offset
+        msg = str(exc.msg if hasattr(exc, "msg") else exc)
+        msg = msg.split(": ", 1)[1] if msg.startswith("Parser error at line") and ": " in msg else msg
+        excerpt = None
+        if line:
+            excerpt = excerpt_of(text, line) if text is not None else _line_of(file, line)
+        raise LoadError(f"invalid {canon}: {msg}", file=file or "<input>", line=line, column=col, excerpt=excerpt) from None
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise LoadError(f"invalid {canon}: {exc}", file=file or "<input>") from None
+    return ParsedFile(quads, dict(parser.prefixes or {}), canon)
+
+
+def _line_of(file: str | None, line: int) -> str | None:
+    if file is None:
+        return None
+    try:
+        with open(file, encoding="utf-8", errors="replace") as fh:
+            for i, text in enumerate(fh, 1):
+                if i == line:
+                    return text.rstrip("\n")
+    except OSError:
+        return None
+    return None
+
+
+def tsv_iri(namespace: str, name: str) -> ox.NamedNode:
+    """The IRI a TSV name maps to: the namespace plus the name, percent-encoded where needed."""
+    return ox.NamedNode(namespace + quote(name, safe="-._~"))
+
+
+def tsv_name(namespace: str, iri: str) -> str | None:
+    """Inverse of :func:`tsv_iri`: the TSV name of an IRI in ``namespace``, else ``None``."""
+    if not iri.startswith(namespace):
+        return None
+    return unquote(iri[len(namespace):])
+
+
+def read_tsv(fh: IO[bytes], namespace: str, *, file: str | None = None) -> ParsedFile:
+    """Parse ``head<TAB>relation<TAB>tail`` lines (blank lines and ``#`` comments skipped)."""
+    if not (namespace.endswith(("#", "/", ":"))):
+        raise LoadError(f"TSV namespace {namespace!r} should end with '#', '/' or ':'", file=file)
+    try:
+        ox.NamedNode(namespace + "x")
+    except ValueError as exc:
+        raise LoadError(f"TSV namespace {namespace!r} is not a valid IRI: {exc}", file=file) from None
+    cache: dict[str, ox.NamedNode] = {}
+    quads: list[ox.Quad] = []
+    default = ox.DefaultGraph()
+    for lineno, raw in enumerate(io.TextIOWrapper(fh, encoding="utf-8", errors="strict", newline=""), 1):
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or not all(parts):
+            raise LoadError(
+                f"expected head<TAB>relation<TAB>tail, found {len(parts)} field(s)"
+                + (" (an empty field)" if len(parts) == 3 else ""),
+                file=file, line=lineno, column=1, excerpt=line,
+            )
+        terms = []
+        for part in parts:
+            node = cache.get(part)
+            if node is None:
+                node = cache[part] = tsv_iri(namespace, part)
+            terms.append(node)
+        quads.append(ox.Quad(terms[0], terms[1], terms[2], default))
+    return ParsedFile(quads, {}, "tsv")

@@ -1,0 +1,141 @@
+"""The integer-encoded triple table: every stored triple as ids, with its score and source.
+
+This is the columnar view the reasoner and the neural models read (one row per triple
+per provenance graph). It is kept in step with the RDF store by :class:`~nesy.engine.store.Store`
+and persisted next to it, so provenance (score and source of every triple) survives a
+restart without a per-triple database row.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: Column names of the table, all of the same length ``n``.
+COLUMNS = ("g", "s", "p", "o", "score", "src")
+
+
+class TripleTable:
+    """Columns ``g, s, p, o`` (int64 ids; ``g`` is a graph code), ``score`` (float64) and
+    ``src`` (int64 source-record id), each of shape ``(n,)``. Rows are unique on ``(g, s, p, o)``.
+    """
+
+    def __init__(self) -> None:
+        self.g = np.empty(0, dtype=np.int64)
+        self.s = np.empty(0, dtype=np.int64)
+        self.p = np.empty(0, dtype=np.int64)
+        self.o = np.empty(0, dtype=np.int64)
+        self.score = np.empty(0, dtype=np.float64)
+        self.src = np.empty(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.s)
+
+    # -- persistence ------------------------------------------------------------------
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> TripleTable:
+        """Read a table written by :meth:`write`; a missing file gives an empty table."""
+        table = cls()
+        path = Path(path)
+        if path.exists():
+            with np.load(path) as data:
+                for name in COLUMNS:
+                    setattr(table, name, data[name])
+        return table
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write atomically (temp file + rename), so a crash never leaves half a table."""
+        path = Path(path)
+        tmp = path.with_suffix(".tmp.npz")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **{name: getattr(self, name) for name in COLUMNS})
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    # -- updates ----------------------------------------------------------------------
+    def keys(self) -> np.ndarray:
+        """Row keys as a structured array of shape ``(n,)`` for set operations."""
+        return _pack(self.g, self.s, self.p, self.o)
+
+    def add(
+        self,
+        g: np.ndarray,
+        s: np.ndarray,
+        p: np.ndarray,
+        o: np.ndarray,
+        score: np.ndarray,
+        src: np.ndarray,
+    ) -> np.ndarray:
+        """Add rows (each argument of shape ``(m,)``); a row already present keeps the
+        higher score (and that score's source). Returns a bool mask of shape ``(m,)`` that
+        is True for rows that were new (also deduplicated within the batch)."""
+        m = len(s)
+        if m == 0:
+            return np.zeros(0, dtype=bool)
+        new_keys = _pack(g, s, p, o)
+        # Within-batch duplicates: keep the best-scored copy.
+        by_score = np.argsort(-score, kind="stable")
+        order = by_score[np.argsort(new_keys[by_score], kind="stable")]
+        uniq, first = np.unique(new_keys[order], return_index=True)
+        keep = order[first]
+        is_new = np.zeros(m, dtype=bool)
+        if len(self) == 0:
+            is_new[keep] = True
+            idx_new = np.sort(keep)
+        else:
+            old_keys = self.keys()
+            old_sorted = np.argsort(old_keys, kind="stable")
+            pos = np.searchsorted(old_keys[old_sorted], uniq)
+            pos_c = np.minimum(pos, len(old_keys) - 1)
+            found = old_keys[old_sorted][pos_c] == uniq
+            # Existing rows: raise the score when the new one is higher.
+            hit_rows = old_sorted[pos_c[found]]
+            hit_src = keep[found]
+            better = score[hit_src] > self.score[hit_rows]
+            self.score[hit_rows[better]] = score[hit_src[better]]
+            self.src[hit_rows[better]] = src[hit_src[better]]
+            idx_new = np.sort(keep[~found])
+            is_new[idx_new] = True
+        self.g = np.concatenate([self.g, g[idx_new]])
+        self.s = np.concatenate([self.s, s[idx_new]])
+        self.p = np.concatenate([self.p, p[idx_new]])
+        self.o = np.concatenate([self.o, o[idx_new]])
+        self.score = np.concatenate([self.score, score[idx_new].astype(np.float64)])
+        self.src = np.concatenate([self.src, src[idx_new]])
+        return is_new
+
+    def remove(self, mask: np.ndarray) -> None:
+        """Drop the rows where ``mask`` (bool, shape ``(n,)``) is True."""
+        keep = ~mask
+        for name in COLUMNS:
+            setattr(self, name, getattr(self, name)[keep])
+
+    def contains(self, g: np.ndarray, s: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Bool mask of shape ``(m,)``: which of the given rows are in the table."""
+        if len(self) == 0:
+            return np.zeros(len(s), dtype=bool)
+        old = np.sort(self.keys())
+        q = _pack(g, s, p, o)
+        pos = np.minimum(np.searchsorted(old, q), len(old) - 1)
+        return old[pos] == q
+
+    def select(self, *, g: int | None = None, p: int | None = None) -> np.ndarray:
+        """Bool mask of rows in graph code ``g`` and/or with predicate id ``p``."""
+        mask = np.ones(len(self), dtype=bool)
+        if g is not None:
+            mask &= self.g == g
+        if p is not None:
+            mask &= self.p == p
+        return mask
+
+
+_KEY = np.dtype([("g", np.int64), ("s", np.int64), ("p", np.int64), ("o", np.int64)])
+
+
+def _pack(g: np.ndarray, s: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
+    out = np.empty(len(s), dtype=_KEY)
+    out["g"], out["s"], out["p"], out["o"] = g, s, p, o
+    return out

@@ -1,0 +1,30 @@
+"""Shared fixtures: the evaluation data directory and small example files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def data_dir() -> Path:
+    """``$NESY_DATA`` or ``../shared/data`` next to the repository."""
+    return Path(os.environ.get("NESY_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The public evaluation data; tests that need it skip with a clear message when absent."""
+    d = data_dir()
+    if not d.is_dir():
+        pytest.skip(f"evaluation data not found at {d} (set NESY_DATA)")
+    return d
+
+
+@pytest.fixture
+def family_ttl() -> Path:
+    return EXAMPLES / "family" / "family.ttl"
