@@ -165,7 +165,7 @@ def read_file(
             if canon in ("owlxml", "owlfunctional"):
                 raise LoadError(
                     f"{path.name} is in OWL/{'XML' if canon == 'owlxml' else 'functional'} syntax; "
-                    "load it with `nesy load --ontology` (owlready2) or convert it to RDF/XML or Turtle",
+                    "nesy reads OWL in RDF/XML or Turtle; convert it first (e.g. with Protégé or ROBOT)",
                     file=str(path),
                 )
         data = _progress(fh, path, progress)
