@@ -1,0 +1,481 @@
+"""Semi-naive, stratified bottom-up evaluation of compiled rules over column relations.
+
+An :class:`Evaluator` owns the relations its rules write and reads input-only relations
+from an :class:`InputSource`. Each stratum runs to a fixpoint: a first round over whole
+relations (or over what changed since the stratum last ran), then rounds in which every
+rule is re-run once per body atom with that atom restricted to the previous round's
+changes (new facts, or facts whose score improved).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from nesy.engine.compile import TYPE_ANY, CAggregate, CAtom, CLit, CRule, Key, binds, lit_vars
+from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, DerivTable, Interner, Relation
+from nesy.engine.semirings import Semiring
+from nesy.engine.stratify import Stratum
+from nesy.engine.table import Table, apply
+from nesy.errors import LimitExceeded, NoLinkPredictorError
+
+
+def key_arity(key: Key) -> int:
+    """Number of columns of the relation for ``key``."""
+    tag = key[0]
+    if tag == "p":
+        return key[2]
+    if tag == "c":
+        return 1
+    if tag == "n":
+        return 2
+    if tag == "mg":
+        return key[2].count("b")
+    return key_arity(key[1])
+
+
+@dataclass
+class Shared:
+    """State shared by the main evaluator and query-time ones (ids, clock, settings)."""
+
+    vocab: Any
+    registry: Any
+    semiring: Semiring
+    max_facts: int
+    max_iterations: int
+    namer: Callable[[Key], str]
+    interner: Interner = field(default_factory=Interner)
+    clock: int = 1
+    next_rel: int = 0
+    link_predictor: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+
+    def tick(self) -> int:
+        """Start a new round and return its stamp."""
+        self.clock += 1
+        return self.clock
+
+    def new_relation(self, key: Key, owner: object = None) -> Relation:
+        self.next_rel += 1
+        return Relation(self.next_rel, key, key_arity(key), self.interner, owner)
+
+
+class InputSource(Protocol):
+    """Where an evaluator finds input facts."""
+
+    def input_relation(self, key: Key) -> Relation | None:
+        """The read-only relation of the input facts of ``key`` (None if there are none)."""
+
+    def input_keys(self) -> Iterable[Key]:
+        """Every key that has input facts."""
+
+
+Plan = list[tuple[int, set[str] | None]]
+
+
+def make_plan(body: tuple[CLit, ...], first: int | None, bound0: set[str], final: set[str] | None) -> Plan:
+    """Order body literals for evaluation and note which variables each step must keep.
+
+    Filters run as soon as their variables are bound; then atoms with the most bound
+    arguments (magic and delta atoms first); cross products and aggregates last.
+
+    Args:
+        body: The literals.
+        first: Index of the literal to start with (the semi-naive delta atom), if any.
+        bound0: Variables bound before the body starts (an aggregate's seed).
+        final: Variables needed after the body (None: all).
+    """
+    bound = set(bound0)
+    order: list[int] = []
+    todo = list(range(len(body)))
+    if first is not None:
+        order.append(first)
+        todo.remove(first)
+        bound |= binds(body[first], bound) or set()
+    while todo:
+        best, best_rank = None, None
+        for i in todo:
+            lit = body[i]
+            got = binds(lit, bound)
+            if got is None:
+                continue
+            if isinstance(lit, CAggregate):
+                rank = (4, 0, i)
+            elif not got - bound:
+                rank = (0, 0, i)  # a pure filter
+            elif isinstance(lit, CAtom):
+                nb = sum(1 for a in lit.args if isinstance(a, int) or a in bound)
+                magic = lit.key[0] == "mg"
+                rank = (1 if (nb or not bound or magic) else 3, -nb - 10 * magic + 5 * lit.neural, i)
+            else:
+                rank = (2, 0, i)
+            if best_rank is None or rank < best_rank:
+                best, best_rank = i, rank
+        if best is None:  # unsafe leftovers were rejected at compile time
+            best = todo[0]
+        order.append(best)
+        todo.remove(best)
+        bound |= binds(body[best], bound) or set()
+    plan: Plan = []
+    need = None if final is None else set(final)
+    for i in reversed(order):
+        plan.append((i, None if need is None else set(need)))
+        if need is not None:
+            need |= lit_vars(body[i])
+            if isinstance(body[i], CAggregate):
+                need |= set(body[i].group_vars)
+    plan.reverse()
+    return plan
+
+
+class Evaluator:
+    """Runs a set of compiled rules to their fixpoint.
+
+    Args:
+        shared: Shared settings and id space.
+        inputs: Source of input (EDB) facts.
+    """
+
+    def __init__(self, shared: Shared, inputs: InputSource) -> None:
+        self.shared = shared
+        self.inputs = inputs
+        self.vocab = shared.vocab
+        self.registry = shared.registry
+        self.semiring = shared.semiring
+        self.tracks_scores = shared.semiring.tracks_scores
+        self.rules: list[CRule] = []
+        self.strata: list[Stratum] = []
+        self.own: dict[Key, Relation] = {}
+        self.by_id: dict[int, Relation] = {}
+        self.derivs: dict[int, DerivTable] = {}
+        self.done: dict[frozenset, int] = {}
+        self.dirty: set[frozenset] = set()
+        self.new_rules: set[int] = set()
+        self.written: dict[frozenset, set[Key]] = {}
+        self.alts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.builtin_cache: dict = {}
+        self.n_derived = 0
+        self.rounds = 0
+        self._plans: dict[tuple, Plan] = {}
+
+    # -- relations -------------------------------------------------------------------------
+    def relation(self, key: Key) -> Relation | None:
+        """The relation holding ``key``'s facts here (own, else input), if any."""
+        rel = self.own.get(key)
+        if rel is None and key[0] == "edb":
+            key = key[1]
+        elif rel is not None:
+            return rel
+        rel = self.inputs.input_relation(key)
+        if rel is not None:
+            self.by_id.setdefault(rel.rel_id, rel)
+        return rel
+
+    def relations_for(self, key: Key) -> list[tuple[Relation, int | None]]:
+        if key == TYPE_ANY:
+            classes = {k for k in self.own if k[0] == "c"} | {k for k in self.inputs.input_keys() if k[0] == "c"}
+            out = []
+            for k in sorted(classes):
+                rel = self.relation(k)
+                if rel is not None:
+                    out.append((rel, k[1]))
+            return out
+        rel = self.relation(key)
+        return [] if rel is None else [(rel, None)]
+
+    def own_relation(self, key: Key) -> Relation:
+        """The relation this evaluator writes ``key`` into, created from the inputs on first use."""
+        rel = self.own.get(key)
+        if rel is None:
+            rel = self.shared.new_relation(key, self)
+            src = self.inputs.input_relation(key)
+            if src is not None and src.n:
+                rel.add_inputs(src.cols[: src.n], src.score[: src.n], src.deriv[: src.n], self.shared.tick())
+            self.own[key] = rel
+            self.by_id[rel.rel_id] = rel
+        return rel
+
+    def resolve(self, handle: int) -> tuple[Relation, int]:
+        """The relation and row a premise handle points at."""
+        return self.by_id[int(handle) >> HANDLE_SHIFT], int(handle) & HANDLE_MASK
+
+    def neural_relation(self, pred: int, heads: np.ndarray | None, tails: np.ndarray | None) -> Relation:
+        lp = self.shared.link_predictor
+        if lp is None:
+            raise NoLinkPredictorError("no link predictor trained: run `nesy train` first")
+        rows, scores = lp(pred, heads, tails)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        rel = self.own_relation(("n", pred))
+        if not self.tracks_scores:
+            scores = np.ones(len(rows))
+        rel.add_inputs(rows, scores, np.full(len(rows), -1, dtype=np.int64), self.shared.clock)
+        return rel
+
+    # -- rules -------------------------------------------------------------------------------
+    def set_rules(self, rules: list[CRule], strata: list[Stratum], new: Iterable[int] = ()) -> None:
+        """Install the full rule list and its strata; ``new`` rule ids get a full first round."""
+        self.rules = rules
+        self.strata = strata
+        self.new_rules |= set(new)
+        for r in rules:
+            self.derivs.setdefault(r.id, DerivTable(r.slots))
+        for st in strata:
+            for key in st.writes:
+                if key != TYPE_ANY:
+                    self.own_relation(key)
+
+    def plan(self, rule: CRule, first: int | None) -> Plan:
+        key = (rule.id, first)
+        plan = self._plans.get(key)
+        if plan is None:
+            final = set(rule.head_args) if rule.head_key is not None else None
+            plan = self._plans[key] = make_plan(rule.body, first, set(), final and {a for a in final if isinstance(a, str)})
+        return plan
+
+    def eval_body(self, body: tuple[CLit, ...], seed: Table, keep: set[str]) -> Table:
+        """Evaluate a conjunction starting from the bindings in ``seed`` (aggregate bodies)."""
+        key = (body, frozenset(seed.cols), frozenset(keep))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = make_plan(body, None, set(seed.cols), keep)
+        t = seed
+        for li, k in plan:
+            t = apply(self, t, body[li], k)
+            if t.n == 0:
+                break
+        return t
+
+    def run_body(self, rule: CRule, first: int | None = None, subset: dict[int, np.ndarray] | None = None) -> Table:
+        """All matches of ``rule``'s body (``subset`` restricts the ``first`` atom's rows)."""
+        t = Table.unit()
+        for i, (li, keep) in enumerate(self.plan(rule, first)):
+            t = apply(self, t, rule.body[li], keep, subset if i == 0 else None)
+            if t.n == 0:
+                break
+        return t
+
+    def head_rows(self, rule: CRule, t: Table) -> list[tuple[Relation, np.ndarray, np.ndarray]]:
+        """Split the head tuples of matches ``t`` by target relation: ``(rel, rows, which)``."""
+        if rule.head_key == TYPE_ANY:
+            x, c = rule.head_args
+            out = []
+            cls = t.col(c)
+            for value in np.unique(cls).tolist():
+                which = np.flatnonzero(cls == value)
+                out.append((self.own_relation(("c", value)), t.col(x)[which][:, None], which))
+            return out
+        rows = np.stack([t.col(a) for a in rule.head_args], axis=1) if rule.head_args else np.zeros((t.n, 0), np.int64)
+        return [(self.own_relation(rule.head_key), rows, np.arange(t.n))]
+
+    def scores_of(self, rule: CRule, t: Table) -> np.ndarray:
+        if not self.tracks_scores:
+            return np.ones(t.n)
+        return np.full(t.n, rule.weight) if t.score is None else t.score * rule.weight
+
+    def premises(self, rule: CRule, t: Table) -> np.ndarray:
+        """int64 ``(n, slots)`` premise handles of matches ``t``."""
+        if not rule.slots:
+            return np.zeros((t.n, 0), dtype=np.int64)
+        return np.stack([t.prem.get(s, np.full(t.n, -1, np.int64)) for s in range(rule.slots)], axis=1)
+
+    def derive(self, rule: CRule, t: Table, changed: dict[int, list[np.ndarray]], stamp: int, st: Stratum) -> None:
+        """Merge the head facts of matches ``t`` into their relations."""
+        if t.n == 0:
+            return
+        scores = self.scores_of(rule, t)
+        prem = self.premises(rule, t)
+        better = self.semiring.improved
+        for rel, rows, which in self.head_rows(rule, t):
+            before = rel.n
+            ch, chosen = rel.merge(rows, scores[which], rule.id, better, stamp)
+            if len(ch):
+                rel.deriv[ch] = self.derivs[rule.id].append(prem[which][chosen])
+                changed.setdefault(rel.rel_id, []).append(ch)
+                self.written.setdefault(st.nodes, set()).add(rel.key)
+            self.n_derived += rel.n - before
+            if self.n_derived > self.shared.max_facts:
+                raise LimitExceeded(
+                    f"evaluation stopped at {self.n_derived:,} derived facts (max_facts={self.shared.max_facts:,}): "
+                    f"rule {rule.label or rule.id} kept deriving {self.shared.namer(rel.key)} facts")
+
+    # -- strata --------------------------------------------------------------------------------
+    def fire_delta(self, rule: CRule, delta: dict[int, np.ndarray], changed: dict, stamp: int, st: Stratum) -> None:
+        """Re-run ``rule`` once per body atom that has changed rows in ``delta``."""
+        for li, lit in enumerate(rule.body):
+            if not isinstance(lit, CAtom) or lit.negated or lit.neural:
+                continue
+            sub = {rel.rel_id: delta[rel.rel_id] for rel, _ in self.relations_for(lit.key) if rel.rel_id in delta}
+            if sub:
+                self.derive(rule, self.run_body(rule, li, sub), changed, stamp, st)
+
+    def eval_stratum(self, st: Stratum, since: int | None) -> None:
+        """Run one stratum to its fixpoint (from scratch when ``since`` is None)."""
+        stamp = self.shared.tick()
+        changed: dict[int, list[np.ndarray]] = {}
+        if since is None:
+            for rule in st.rules:
+                self.derive(rule, self.run_body(rule), changed, stamp, st)
+        else:
+            delta = {}
+            for key in st.reads | st.writes:
+                for rel, _ in self.relations_for(key):
+                    rows = rel.changed_since(since)
+                    if len(rows):
+                        delta[rel.rel_id] = rows
+            for rule in st.rules:
+                if rule.id in self.new_rules:
+                    self.derive(rule, self.run_body(rule), changed, stamp, st)
+                else:
+                    self.fire_delta(rule, delta, changed, stamp, st)
+        rounds = 0
+        while changed and st.recursive:
+            rounds += 1
+            self.rounds += 1
+            if rounds > self.shared.max_iterations:
+                names = sorted({self.shared.namer(self.by_id[r].key) for r in changed})
+                raise LimitExceeded(
+                    f"evaluation stopped after {self.shared.max_iterations:,} rounds (max_iterations): "
+                    f"{', '.join(names)} kept changing (rules: "
+                    f"{', '.join(sorted({r.label or str(r.id) for r in st.rules}))})")
+            delta = {r: np.unique(np.concatenate(parts)) for r, parts in changed.items()}
+            changed = {}
+            stamp = self.shared.tick()
+            for rule in st.rules:
+                self.fire_delta(rule, delta, changed, stamp, st)
+        if not self.semiring.idempotent:
+            self._noisyor(st)
+        if self.semiring.k > 1:
+            self._alternatives(st)
+
+    def _all_derivations(self, rule: CRule) -> list[tuple[Relation, np.ndarray, np.ndarray, np.ndarray]]:
+        """Every ground derivation of ``rule`` now: ``(rel, rows_idx, scores, premises)``."""
+        t = self.run_body(rule)
+        if t.n == 0:
+            return []
+        scores, prem = self.scores_of(rule, t), self.premises(rule, t)
+        out = []
+        for rel, rows, which in self.head_rows(rule, t):
+            out.append((rel, rel.find(rows), scores[which], prem[which]))
+        return out
+
+    def _noisyor(self, st: Stratum) -> None:
+        """Iterate ``score = 1 - (1 - input) Π (1 - derivation)`` to its fixpoint."""
+        for _ in range(self.shared.max_iterations):
+            logs: dict[int, np.ndarray] = {}
+            for rule in st.rules:
+                for rel, at, scores, _ in self._all_derivations(rule):
+                    acc = logs.setdefault(rel.rel_id, np.log1p(-np.minimum(rel.base[: rel.n], 1 - 1e-300)))
+                    np.add.at(acc, at, np.log1p(-np.minimum(scores, 1 - 1e-300)))
+            delta = 0.0
+            stamp = self.shared.tick()
+            for rid, acc in logs.items():
+                rel = self.by_id[rid]
+                new = -np.expm1(acc)
+                moved = np.flatnonzero(np.abs(new - rel.score[: rel.n]) > self.semiring.epsilon)
+                if len(moved):
+                    delta = max(delta, float(np.abs(new - rel.score[: rel.n]).max()))
+                    rel.score[moved] = new[moved]
+                    rel.stamp[moved] = stamp
+                    rel.last_change = stamp
+            if delta <= self.semiring.epsilon or not st.recursive:
+                return
+        raise LimitExceeded(f"noisy-or scores did not converge within {self.shared.max_iterations} rounds")
+
+    def _alternatives(self, st: Stratum) -> None:
+        """Keep the ``k`` best derivations of every fact of ``st`` (for ``topk`` proofs)."""
+        k = self.semiring.k
+        parts: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+        for rule in st.rules:
+            for rel, at, scores, prem in self._all_derivations(rule):
+                idx = self.derivs[rule.id].append(prem)
+                parts.setdefault(rel.rel_id, []).append((at, np.full(len(at), rule.id), idx, scores))
+        for rid, ps in parts.items():
+            rel = self.by_id[rid]
+            inputs = np.flatnonzero(rel.base[: rel.n] > 0)
+            ps.append((inputs, np.full(len(inputs), -1), np.full(len(inputs), -1), rel.base[inputs]))
+            at, rule, idx, scores = (np.concatenate(c) for c in zip(*ps, strict=True))
+            order = np.lexsort((-scores, at))
+            at, rule, idx, scores = at[order], rule[order], idx[order], scores[order]
+            start = np.searchsorted(at, at, "left")
+            keep = np.arange(len(at)) - start < k
+            self.alts[rid] = (at[keep], rule[keep], idx[keep], scores[keep])
+
+    def mode(self, st: Stratum) -> str:
+        """``full``, ``reset``, ``continue`` or ``skip`` for the next run of ``st``."""
+        done = self.done.get(st.nodes)
+        if done is None:
+            return "full"
+        if st.nodes in self.dirty:
+            return "reset"
+        for key in st.strict_reads:
+            for rel, _ in self.relations_for(key):
+                if rel.last_change > done or rel.replaced > done:
+                    return "reset"
+        for key in st.reads:
+            for rel, _ in self.relations_for(key):
+                if rel.replaced > done:
+                    return "reset"
+        if any(r.id in self.new_rules for r in st.rules):
+            return "continue"
+        for key in st.reads | st.writes:
+            for rel, _ in self.relations_for(key):
+                if rel.last_change > done:
+                    return "continue"
+        return "skip"
+
+    def reset(self, keys: Iterable[Key], rules: Iterable[CRule]) -> None:
+        """Drop the derived facts of ``keys`` (back to the input facts) and their derivations."""
+        stamp = self.shared.tick()
+        for key in set(keys):
+            old = self.own.pop(key, None)
+            if old is None:
+                continue
+            self.by_id.pop(old.rel_id, None)
+            self.alts.pop(old.rel_id, None)
+            rel = self.own_relation(key)
+            rel.replaced = stamp
+            rel.last_change = max(rel.last_change, stamp)
+        for r in rules:
+            self.derivs[r.id] = DerivTable(r.slots)
+
+    def run(self) -> dict:
+        """Bring every stratum up to date; returns statistics."""
+        t0 = time.perf_counter()
+        rounds0 = self.rounds
+        writers: dict[Key, set[frozenset]] = {}
+        for st in self.strata:
+            for key in set(st.writes) | self.written.get(st.nodes, set()):
+                writers.setdefault(key, set()).add(st.nodes)
+        restart = True
+        while restart:
+            restart = False
+            for st in self.strata:
+                mode = self.mode(st)
+                if mode == "skip":
+                    continue
+                since = self.done.get(st.nodes) if mode == "continue" else None
+                if mode == "reset":
+                    keys = set(st.writes) | self.written.get(st.nodes, set())
+                    if any(len(writers.get(k, ())) > 1 for k in keys) or TYPE_ANY in keys:
+                        # A relation shared with another stratum: start everything afresh.
+                        self.reset(list(self.own), self.rules)
+                        self.done.clear()
+                        self.dirty.clear()
+                        restart = True
+                        break
+                    self.reset(keys - {TYPE_ANY}, st.rules)
+                self.dirty.add(st.nodes)
+                self.done.pop(st.nodes, None)
+                self.eval_stratum(st, since)
+                self.dirty.discard(st.nodes)
+                self.done[st.nodes] = self.shared.tick()
+        self.new_rules.clear()
+        return {"iterations": self.rounds - rounds0, "seconds": time.perf_counter() - t0}
+
+    def fresh(self) -> bool:
+        """Whether every stratum is up to date (a run would change nothing)."""
+        return not self.new_rules and all(self.mode(st) == "skip" for st in self.strata)

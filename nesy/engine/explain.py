@@ -1,0 +1,303 @@
+"""Explanations: proofs rebuilt from derivation pointers, and why-not reports.
+
+Proofs are built lazily: a fact's row names the rule of its best derivation and that
+derivation's premise handles; following them down to input facts gives the proof DAG.
+Variable bindings are recovered from the head and premise rows; steps that bind no
+premise (assignments, built-ins, aggregates) are re-run on the one-row binding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from rdflib import RDF
+
+from nesy.engine.compile import (
+    TYPE_ANY,
+    CAggregate,
+    CAssign,
+    CAtom,
+    CBuiltin,
+    CCompare,
+    CRule,
+    Key,
+    binds,
+)
+from nesy.engine.evaluator import Evaluator, make_plan
+from nesy.engine.proofs import GroundAtom, Proof, RuleInfo, literal_text, rule_info, term_text
+from nesy.engine.relation import Relation
+from nesy.engine.table import Table, apply
+from nesy.rules import ast
+
+InputInfo = Callable[[Key, int], tuple[str, dict[str, Any]]]
+
+
+def base_key(key: Key) -> Key:
+    """The user-level key behind a rewritten one (``ad``/``edb`` wrappers removed)."""
+    while key[0] in ("ad", "edb"):
+        key = key[1]
+    return key
+
+
+def fact_of(vocab: Any, key: Key, cols: Any) -> GroundAtom:
+    """The ground atom stored as ``cols`` (ids, -1 = anonymous) in the relation ``key``."""
+    key = base_key(key)
+    terms = tuple(None if int(c) < 0 else vocab.term(int(c)) for c in cols)
+    if key[0] == "c":
+        return GroundAtom(RDF.type, (terms[0], vocab.term(key[1])))
+    return GroundAtom(vocab.term(key[1]), terms)
+
+
+class ProofBuilder:
+    """Builds :class:`Proof` DAGs for the facts of one evaluator.
+
+    Args:
+        ev: The evaluator whose relations and derivations to follow.
+        input_info: ``(key, input index) -> (kind, source dict)`` for input facts.
+        prefixes: Used in rule texts and notes.
+    """
+
+    def __init__(self, ev: Evaluator, input_info: InputInfo, prefixes: dict[str, str] | None = None) -> None:
+        self.ev = ev
+        self.vocab = ev.vocab
+        self.input_info = input_info
+        self.prefixes = prefixes or {}
+        self._memo: dict[tuple[int, int], Proof] = {}
+        self._open: set[tuple[int, int]] = set()
+        self._infos: dict[int, RuleInfo] = {}
+
+    def handle(self, handle: int) -> Proof:
+        rel, row = self.ev.resolve(handle)
+        return self.fact(rel, row)
+
+    def fact(self, rel: Relation, row: int) -> Proof:
+        """The proof of row ``row`` of ``rel`` through its best derivation."""
+        key = (rel.rel_id, row)
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._open:  # cannot happen with strict improvements; stay safe anyway
+            return Proof(fact_of(self.vocab, rel.key, rel.cols[row]), "derived", float(rel.score[row]), note="cycle")
+        self._open.add(key)
+        try:
+            node = self.derivation(rel, row, int(rel.rule[row]), int(rel.deriv[row]), float(rel.score[row]))
+        finally:
+            self._open.discard(key)
+        self._memo[key] = node
+        return node
+
+    def derivation(self, rel: Relation, row: int, rule_id: int, deriv: int, score: float) -> Proof:
+        """The proof of a row through one given derivation (rule id -1: an input fact)."""
+        fact = fact_of(self.vocab, rel.key, rel.cols[row])
+        if rule_id < 0:
+            if base_key(rel.key)[0] == "n":
+                return Proof(fact, "predicted", score, source={"model": "link predictor", "neural": True})
+            kind, source = self.input_info(base_key(rel.key), deriv)
+            return Proof(fact, kind, score, source=source)
+        owner = rel.owner
+        rule = owner.rules[rule_id]
+        prem = owner.derivs[rule_id].data[deriv]
+        if rule.copy_edb:
+            return self.handle(int(prem[0]))
+        b: dict[str, int] = {}
+        head = rule.head_args
+        cols = [int(c) for c in rel.cols[row]]
+        if rule.head_key == TYPE_ANY:
+            cols = cols + [base_key(rel.key)[1]]
+        for a, c in zip(head, cols, strict=False):
+            if isinstance(a, str):
+                b[a] = c
+        premises = self.body(rule, prem, b)
+        orig = rule.origin or rule
+        return Proof(fact, orig.kind, score, self.info(orig), self.visible(b), premises)
+
+    def body(self, rule: CRule, prem: np.ndarray, b: dict[str, int]) -> list[Proof]:
+        """Premise and step nodes of one rule application, in body order; completes ``b``."""
+        nodes: dict[int, Proof] = {}
+        for i, lit in enumerate(rule.body):
+            if isinstance(lit, CAtom) and not lit.negated and lit.slot >= 0 and prem[lit.slot] >= 0:
+                rel, row = self.ev.resolve(int(prem[lit.slot]))
+                cols = [int(c) for c in rel.cols[row]]
+                if lit.key == TYPE_ANY:
+                    cols.append(base_key(rel.key)[1])
+                for a, c in zip(lit.args, cols, strict=False):
+                    if isinstance(a, str):
+                        b[a] = c
+                if not lit.hidden:
+                    nodes[i] = self.fact(rel, row)
+        todo = [i for i, lit in enumerate(rule.body) if not (isinstance(lit, CAtom) and not lit.negated)]
+        while todo:
+            ready = [i for i in todo if binds(rule.body[i], set(b)) is not None] or todo[:1]
+            i = ready[0]
+            todo.remove(i)
+            nodes[i] = self.step(rule.body[i], b)
+        return [nodes[i] for i in sorted(nodes)]
+
+    def step(self, lit: Any, b: dict[str, int]) -> Proof:
+        """A step node (negation, comparison, assignment, built-in, aggregate); may bind."""
+        t = Table(1, {v: np.array([c], dtype=np.int64) for v, c in b.items()})
+        text = literal_text(lit.src, self.prefixes) if lit.src is not None else ""
+        if isinstance(lit, CAtom):
+            cols = [b.get(a, -1) if isinstance(a, str) else a for a in lit.args]
+            key = lit.key
+            if key == TYPE_ANY:
+                key, cols = ("p", self.vocab.id(RDF.type), 2), cols
+            return Proof(fact_of(self.vocab, key, cols), "negation", 1.0, note="no such fact")
+        out = apply(self.ev, t, lit, None)
+        if out.n:
+            for v, c in out.cols.items():
+                b.setdefault(v, int(c[0]))
+        shown = ", ".join(f"{v} = {term_text(self.vocab.term(b[v]), self.prefixes)}"
+                          for v in sorted(_vars(lit)) if v in b and not v.startswith("_"))
+        note = f"{text} ({shown})" if shown else text
+        if isinstance(lit, CBuiltin):
+            args = tuple(self.vocab.term(b[a]) if isinstance(a, str) and a in b else
+                         (self.vocab.term(a) if isinstance(a, int) else None) for a in lit.args)
+            kind = "negation" if lit.negated else "builtin"
+            return Proof(GroundAtom(lit.pred.name, args), kind, 1.0, note=None if out.n else "does not hold")
+        kind = {CCompare: "comparison", CAssign: "assignment", CAggregate: "aggregate"}[type(lit)]
+        return Proof(None, kind, 1.0, note=note if out.n else f"{note} does not hold")
+
+    def info(self, rule: CRule) -> RuleInfo:
+        got = self._infos.get(id(rule))
+        if got is None:
+            src = rule.source or ast.Rule(None, ())
+            got = self._infos[id(rule)] = rule_info(src, self.prefixes)
+        return got
+
+    def visible(self, b: dict[str, int]) -> dict[str, Any]:
+        return {v: self.vocab.term(c) for v, c in b.items() if not v.startswith(("_", "#"))}
+
+    def matches(self, rule: CRule, table: Table, row: int, score: float, root_kind: str) -> Proof:
+        """A root node for one match of a query or constraint body (row ``row`` of ``table``)."""
+        b = {v: int(c[row]) for v, c in table.cols.items()}
+        prem = np.array([table.prem[s][row] if s in table.prem else -1 for s in range(rule.slots)], dtype=np.int64)
+        premises = self.body(rule, prem, b)
+        if root_kind == "query" and len(rule.body) == 1 and len(premises) == 1:
+            return premises[0]
+        src = rule.source
+        note = ", ".join(literal_text(x, self.prefixes) for x in src.body) if src is not None else None
+        info = self.info(rule) if root_kind != "query" else None
+        return Proof(None, root_kind, score, info, self.visible(b), premises, note=note)
+
+
+def _vars(lit: Any) -> set[str]:
+    from nesy.engine.compile import lit_vars
+
+    return lit_vars(lit)
+
+
+@dataclass
+class WhyNotReason:
+    """Why one rule does not derive the atom: the first body literal without a match."""
+
+    rule: str
+    location: str | None
+    literal: str
+    message: str
+
+
+@dataclass
+class WhyNotReport:
+    """Answer to ``why not atom?``.
+
+    Attributes:
+        atom: The atom asked about, in rule syntax.
+        holds: True when the atom is in fact derivable (then ``score`` is set).
+        score: Its best score when it holds.
+        reasons: One entry per rule whose head could derive the atom.
+        message: A one-paragraph summary.
+    """
+
+    atom: str
+    holds: bool
+    score: float | None = None
+    reasons: list[WhyNotReason] = field(default_factory=list)
+    message: str = ""
+
+    def lines(self) -> list[str]:
+        out = [self.message]
+        out += [f"  rule {r.rule}{' (' + r.location + ')' if r.location else ''}: {r.message}" for r in self.reasons]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def why_not(ev: Evaluator, head_key: Key, args: tuple, atom_text: str, prefixes: dict[str, str]) -> WhyNotReport:
+    """Explain why the atom ``head_key(args)`` (args: ids or variable names) is not derived.
+
+    For each rule whose head unifies with the atom, the body is evaluated literal by
+    literal under the head's bindings; the first literal that leaves no match is reported.
+    """
+    rel_rows = _lookup(ev, head_key, args)
+    if rel_rows is not None:
+        return WhyNotReport(atom_text, True, rel_rows, [], f"{atom_text} holds (score {rel_rows:.4g}).")
+    reasons = []
+    for rule in ev.rules:
+        seed = _unify(rule, head_key, args)
+        if seed is None:
+            continue
+        info = rule_info(rule.source, prefixes) if rule.source is not None else None
+        t = Table(1, {v: np.array([c], dtype=np.int64) for v, c in seed.items()})
+        msg, lit_txt = "every body literal matches, yet the atom was not derived (evaluation limit?)", ""
+        for li, _ in make_plan(rule.body, None, set(seed), None):
+            lit = rule.body[li]
+            nxt = apply(ev, t, lit, None)
+            if nxt.n == 0:
+                lit_txt = literal_text(lit.src, prefixes) if lit.src is not None else str(lit)
+                known = ", ".join(f"{v} = {term_text(ev.vocab.term(int(c[0])), prefixes)}"
+                                  for v, c in sorted(t.cols.items()) if not v.startswith(("_", "#")) and t.n)
+                suffix = f" (with {known}{' ...' if t.n > 1 else ''})" if known else ""
+                if isinstance(lit, CAtom) and lit.negated:
+                    msg = f"{lit_txt} fails: the atom holds{suffix}"
+                elif isinstance(lit, CAtom):
+                    msg = f"no fact matches {lit_txt}{suffix}"
+                else:
+                    msg = f"{lit_txt} is not satisfied{suffix}"
+                break
+            t = nxt
+        where = info.where if info is not None and info.line else None
+        reasons.append(WhyNotReason(info.label if info else str(rule.id), where, lit_txt, msg))
+    if not reasons:
+        return WhyNotReport(atom_text, False, None, [],
+                            f"{atom_text} is not an input fact and no rule can derive it.")
+    return WhyNotReport(atom_text, False, None, reasons,
+                        f"{atom_text} is not derived; {len(reasons)} rule(s) could derive it:")
+
+
+def _lookup(ev: Evaluator, key: Key, args: tuple) -> float | None:
+    rels = ev.relations_for(key)
+    best = None
+    for rel, _ in rels:
+        m = np.ones(rel.n, dtype=bool)
+        for j, a in enumerate(args):
+            if isinstance(a, int):
+                m &= rel.cols[: rel.n, j] == a
+        if m.any():
+            s = float(rel.score[: rel.n][m].max())
+            best = s if best is None else max(best, s)
+    return best
+
+
+def _unify(rule: CRule, key: Key, args: tuple) -> dict[str, int] | None:
+    """Bindings that make ``rule``'s head equal the atom, or None when they cannot."""
+    if rule.head_key is None:
+        return None
+    head = rule.head_args
+    if rule.head_key == TYPE_ANY and key[0] == "c":
+        args = (args[0], key[1])
+    elif rule.head_key != key:
+        return None
+    b: dict[str, int] = {}
+    for h, a in zip(head, args, strict=True):
+        if isinstance(a, str):
+            continue
+        if isinstance(h, int):
+            if h != a:
+                return None
+        elif b.setdefault(h, a) != a:
+            return None
+    return b

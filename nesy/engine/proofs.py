@@ -1,0 +1,411 @@
+"""Proof trees: what supports an answer, rendered as text, JSON or Mermaid, and re-checked.
+
+A :class:`Proof` node states one fact (or one step such as a comparison) with its kind
+— ``asserted``, ``extracted``, ``derived``, ``learned``, ``predicted``, ``builtin``,
+``negation``, ``comparison``, ``assignment``, ``aggregate`` or ``query`` — its score, the
+rule that derived it, the variable bindings of that rule application, the premises, and
+the source of a leaf. :func:`check_proof` re-validates a proof from the rule text and
+the input facts alone, without the reasoner.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+from rdflib import RDF, Literal, URIRef
+from rdflib.term import Identifier
+
+from nesy.engine.vocab import numeric_value
+from nesy.rules import ast
+
+#: Kinds of nodes that state a fact (the others are steps of a rule application).
+FACT_KINDS = {"asserted", "extracted", "derived", "learned", "predicted", "inferred"}
+STEP_KINDS = {"negation", "comparison", "assignment", "aggregate", "builtin"}
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+class GroundAtom(NamedTuple):
+    """A predicate IRI with argument terms (``None`` for an anonymous argument)."""
+
+    predicate: URIRef
+    args: tuple[Identifier | None, ...]
+
+    def render(self, prefixes: dict[str, str] | None = None) -> str:
+        """``p(a, b)``; an ``rdf:type`` triple renders as the class atom ``C(x)``."""
+        if self.predicate == RDF.type and len(self.args) == 2 and isinstance(self.args[1], URIRef):
+            return f"{term_text(self.args[1], prefixes)}({term_text(self.args[0], prefixes)})"
+        inner = ", ".join(term_text(a, prefixes) for a in self.args)
+        return f"{term_text(self.predicate, prefixes)}({inner})"
+
+
+def term_text(term: Identifier | None, prefixes: dict[str, str] | None = None) -> str:
+    """A term in rule syntax: ``ex:a`` when a prefix matches, numbers bare, else N3."""
+    if term is None:
+        return "_"
+    if isinstance(term, URIRef):
+        s = str(term)
+        best = None
+        for name, ns in (prefixes or {}).items():
+            if ns and s.startswith(ns) and (best is None or len(ns) > len(best[1])):
+                best = (name, ns)
+        if best is not None:
+            local = s[len(best[1]):]
+            if local and all(c.isalnum() or c in "_-." for c in local) and not local.endswith("."):
+                return f"{best[0]}:{local}"
+        return f"<{s}>"
+    if isinstance(term, Literal):
+        dt = str(term.datatype) if term.datatype else ""
+        if dt in (_XSD + "integer", _XSD + "decimal", _XSD + "double", _XSD + "boolean"):
+            return str(term)
+        if dt and dt != _XSD + "string":
+            return f"{json.dumps(str(term))}^^{term_text(term.datatype, prefixes)}"
+        if term.language:
+            return f"{json.dumps(str(term))}@{term.language}"
+        return json.dumps(str(term))
+    return str(term)
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """The rule a derived node applied.
+
+    Attributes:
+        label: The rule's name, else ``file:line:column``.
+        name: The ``[name]``, if any.
+        file: The rule file (None for rules given as text or built in code).
+        line: 1-based line of the rule.
+        weight: The rule weight (None for a hard rule).
+        text: The rule in rule syntax.
+    """
+
+    label: str
+    name: str | None = None
+    file: str | None = None
+    line: int | None = None
+    weight: float | None = None
+    text: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file or '<input>'}:{self.line}" if self.line else ""
+
+
+@dataclass(eq=False)
+class Proof:
+    """One node of a proof DAG (children may be shared between parents).
+
+    Attributes:
+        fact: The fact this node supports (None for comparison/assignment/aggregate steps).
+        kind: ``asserted``, ``extracted``, ``derived``, ``learned``, ``predicted``,
+            ``builtin``, ``negation``, ``comparison``, ``assignment``, ``aggregate``, ``query``.
+        score: The fact's score under the reasoner's semiring.
+        rule: For derived/learned nodes, the rule applied.
+        bindings: Variable -> term of that rule application.
+        premises: Child nodes, in body order (facts and steps).
+        source: For leaves, where the fact comes from (graph, file, document, model...).
+        note: Text of a step (``A >= 18``) or remark (``no such fact``).
+    """
+
+    fact: GroundAtom | None
+    kind: str
+    score: float
+    rule: RuleInfo | None = None
+    bindings: dict[str, Identifier] = field(default_factory=dict)
+    premises: list[Proof] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+    def walk(self) -> Iterator[Proof]:
+        """Every node once, depth first."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            yield node
+            stack.extend(reversed(node.premises))
+
+    def leaves(self) -> list[Proof]:
+        return [n for n in self.walk() if not n.premises and n.kind in FACT_KINDS]
+
+    def label(self, prefixes: dict[str, str] | None = None) -> str:
+        """One-line description of this node (without children)."""
+        what = self.fact.render(prefixes) if self.fact is not None else (self.note or "")
+        if self.kind == "negation":
+            what = f"not {what}"
+        parts = [self.kind, what]
+        if self.kind not in STEP_KINDS:
+            parts.append(f"score={self.score:.4g}")
+        if self.rule is not None:
+            parts.append(f"[rule {self.rule.label}" + (f" @ {self.rule.where}" if self.rule.where and self.rule.name else "") + "]")
+        if self.note and self.fact is not None:
+            parts.append(f"({self.note})")
+        if self.source:
+            parts.append("[" + ", ".join(f"{k}={v}" for k, v in self.source.items()) + "]")
+        return "  ".join(p for p in parts if p)
+
+    def to_text(self, prefixes: dict[str, str] | None = None, indent: str = "  ") -> str:
+        """Indented tree, one line per node; a node shown before is marked ``(see above)``."""
+        lines: list[str] = []
+        shown: set[int] = set()
+
+        def go(node: Proof, depth: int) -> None:
+            again = id(node) in shown and node.premises
+            lines.append(indent * depth + node.label(prefixes) + ("  (see above)" if again else ""))
+            if again:
+                return
+            shown.add(id(node))
+            for p in node.premises:
+                go(p, depth + 1)
+
+        go(self, 0)
+        return "\n".join(lines)
+
+    def to_dict(self, prefixes: dict[str, str] | None = None) -> dict[str, Any]:
+        """A JSON-ready nested dict."""
+        out: dict[str, Any] = {"kind": self.kind, "score": self.score}
+        if self.fact is not None:
+            out["fact"] = self.fact.render(prefixes)
+            out["predicate"] = str(self.fact.predicate)
+            out["args"] = [None if a is None else (a.n3() if isinstance(a, Identifier) else str(a)) for a in self.fact.args]
+        if self.note:
+            out["note"] = self.note
+        if self.rule is not None:
+            out["rule"] = {k: v for k, v in vars(self.rule).items() if v is not None}
+        if self.bindings:
+            out["bindings"] = {k: term_text(v, prefixes) for k, v in self.bindings.items()}
+        if self.source:
+            out["source"] = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+                             for k, v in self.source.items()}
+        if self.premises:
+            out["premises"] = [p.to_dict(prefixes) for p in self.premises]
+        return out
+
+    def to_json(self, prefixes: dict[str, str] | None = None, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(prefixes), indent=indent, ensure_ascii=False)
+
+    def to_mermaid(self, prefixes: dict[str, str] | None = None) -> str:
+        """A Mermaid ``graph TD`` of the proof DAG (shared nodes drawn once)."""
+        ids: dict[int, str] = {}
+        lines = ["graph TD"]
+        for node in self.walk():
+            nid = ids.setdefault(id(node), f"n{len(ids)}")
+            text = node.label(prefixes).replace('"', "'")
+            lines.append(f'  {nid}["{text}"]')
+        for node in self.walk():
+            for p in node.premises:
+                lines.append(f"  {ids[id(node)]} --> {ids[id(p)]}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+# -- rule text ---------------------------------------------------------------------------
+def expr_text(e: Any, prefixes: dict[str, str] | None = None) -> str:
+    if isinstance(e, ast.Var):
+        return e.name
+    if isinstance(e, ast.BinOp):
+        return f"({expr_text(e.left, prefixes)} {e.op} {expr_text(e.right, prefixes)})"
+    return term_text(e, prefixes)
+
+
+def literal_text(lit: Any, prefixes: dict[str, str] | None = None) -> str:
+    """A body literal in rule syntax."""
+    if isinstance(lit, ast.Atom):
+        inner = ", ".join(expr_text(a, prefixes) for a in lit.args)
+        return ("not " if lit.negated else "") + ("~" if lit.neural else "") + f"{term_text(lit.predicate, prefixes)}({inner})"
+    if isinstance(lit, ast.Comparison):
+        return f"{expr_text(lit.left, prefixes)} {lit.op} {expr_text(lit.right, prefixes)}"
+    if isinstance(lit, ast.Assignment):
+        return f"{lit.var.name} = {expr_text(lit.expr, prefixes)}"
+    if isinstance(lit, ast.Aggregate):
+        terms = ", ".join(expr_text(t, prefixes) for t in lit.terms)
+        body = ", ".join(literal_text(b, prefixes) for b in lit.body)
+        return f"{lit.var.name} = {lit.func} {{ {terms} : {body} }}"
+    return str(lit)
+
+
+def rule_text(rule: ast.Rule, prefixes: dict[str, str] | None = None) -> str:
+    """A rule in rule syntax, e.g. ``[gp] 0.8 :: g(X, Z) :- p(X, Y), p(Y, Z).``"""
+    head = literal_text(rule.head, prefixes) if rule.head is not None else "false"
+    text = head + (" :- " + ", ".join(literal_text(b, prefixes) for b in rule.body) if rule.body else "") + "."
+    if rule.weight is not None:
+        text = f"{rule.weight:g} :: {text}"
+    if rule.name:
+        text = f"[{rule.name}] {text}"
+    return text
+
+
+def rule_info(rule: ast.Rule, prefixes: dict[str, str] | None = None) -> RuleInfo:
+    loc = rule.loc
+    return RuleInfo(rule.label, rule.name, loc.file if loc.line else None, loc.line or None, rule.weight,
+                    rule_text(rule, prefixes))
+
+
+# -- checking ------------------------------------------------------------------------------
+@dataclass
+class ProofCheck:
+    """Result of :func:`check_proof`: truthy when the proof is valid."""
+
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _ground(atom: ast.Atom, b: dict[str, Identifier]) -> GroundAtom:
+    t = atom.triple_form() if atom.is_class else atom
+    return GroundAtom(t.predicate, tuple(
+        (b.get(a.name) if not a.anonymous else None) if isinstance(a, ast.Var) else a for a in t.args))
+
+
+def _matches(pattern: GroundAtom, fact: GroundAtom) -> bool:
+    return (pattern.predicate == fact.predicate and len(pattern.args) == len(fact.args)
+            and all(p is None or p == f for p, f in zip(pattern.args, fact.args, strict=True)))
+
+
+def _value(e: Any, b: dict[str, Identifier], registry: Any) -> tuple[Identifier | None, float]:
+    """(term or None, numeric value) of an expression under bindings."""
+    if isinstance(e, ast.Var):
+        t = b.get(e.name)
+        return t, numeric_value(t) if t is not None else math.nan
+    if isinstance(e, ast.BinOp):
+        x = _value(e.left, b, registry)[1]
+        y = _value(e.right, b, registry)[1]
+        with np.errstate(all="ignore"):
+            r = registry.operators[e.op](np.array([x]), np.array([y]))
+        return None, float(r[0])
+    return e, numeric_value(e)
+
+
+def _holds(op: str, left: tuple, right: tuple, registry: Any) -> bool:
+    (ta, na), (tb, nb) = left, right
+    if not (math.isnan(na) or math.isnan(nb)):
+        return bool(registry.comparisons[op](np.array([na]), np.array([nb]))[0])
+    if ta is None or tb is None:
+        return False
+    if op in ("==", "!="):
+        same = ta == tb and math.isnan(na) == math.isnan(nb)
+        return same if op == "==" else not same
+    return bool(registry.comparisons[op](np.array([str(ta)], dtype=object), np.array([str(tb)], dtype=object))[0])
+
+
+def check_proof(
+    proof: Proof,
+    program_rules: Iterable[ast.Rule],
+    fact_lookup: Callable[[URIRef, tuple[Identifier, ...]], float | None],
+    *,
+    model_contains: Callable[[URIRef, tuple[Identifier | None, ...]], bool] | None = None,
+    semiring: str = "maxprod",
+    registry: Any = None,
+) -> ProofCheck:
+    """Re-validate a proof step by step, independently of the reasoner.
+
+    Args:
+        proof: The root node.
+        program_rules: The rules (AST) the proof may use; matched by label.
+        fact_lookup: ``(predicate, args) -> score`` of an input fact, None when absent.
+        model_contains: ``(predicate, args) -> bool`` over the whole model (None args are
+            wildcards); when given, negated atoms are checked to be absent.
+        semiring: ``maxprod``, ``boolean`` or ``topk...`` check scores exactly per proof
+            tree; ``noisyor`` scores combine several proofs and are not re-checked.
+        registry: Operators, comparisons and built-ins (default: :func:`default_registry`).
+
+    Returns:
+        A :class:`ProofCheck` listing every problem found (empty = valid).
+    """
+    if registry is None:
+        from nesy.plugins.registry import default_registry
+
+        registry = default_registry()
+    rules: dict[str, list[ast.Rule]] = {}
+    for r in program_rules:
+        rules.setdefault(r.label, []).append(r)
+    problems: list[str] = []
+    exact = semiring.split(":")[0] in ("maxprod", "boolean", "topk")
+    done: set[int] = set()
+
+    def bad(node: Proof, msg: str) -> None:
+        what = node.fact.render() if node.fact is not None else node.kind
+        problems.append(f"{what}: {msg}")
+
+    def check(node: Proof) -> None:
+        if id(node) in done:
+            return
+        done.add(id(node))
+        for p in node.premises:
+            check(p)
+        if node.kind in ("derived", "learned"):
+            check_rule(node)
+        elif node.kind in FACT_KINDS and not node.premises:
+            if node.source.get("neural"):
+                return
+            got = fact_lookup(node.fact.predicate, node.fact.args)
+            if got is None:
+                bad(node, "is not an input fact")
+            elif not math.isclose(got, node.score, rel_tol=1e-9, abs_tol=1e-12) and semiring != "boolean":
+                bad(node, f"input score {got} differs from {node.score}")
+
+    def check_rule(node: Proof) -> None:
+        if node.rule is None:
+            return bad(node, "derived without a rule")
+        # Labels need not be unique (unnamed rules without a file): any rule that checks wins.
+        cands = rules.get(node.rule.label) or [r for rs in rules.values() for r in rs]
+        if not cands:
+            return bad(node, f"rule {node.rule.label} is not in the program")
+        found = [rule_problems(node, r) for r in cands]
+        if not any(not f for f in found):
+            for msg in found[0]:
+                bad(node, msg)
+
+    def rule_problems(node: Proof, rule: ast.Rule) -> list[str]:
+        b = node.bindings
+        out: list[str] = []
+        facts = [p for p in node.premises if p.kind in FACT_KINDS]
+        if rule.head is None or None in _ground(rule.head, b).args or not _matches(_ground(rule.head, b), node.fact):
+            return [f"is not the head of rule {rule.label} under {b}"]
+        score = 1.0 if rule.weight is None else float(rule.weight)
+        for lit in rule.body:
+            if isinstance(lit, ast.Atom) and lit.predicate in registry.predicates:
+                g = _ground(lit, b)
+                outs = registry.predicates[lit.predicate].fn(*g.args) if None not in g.args else []
+                results = {tuple(v if isinstance(v, Identifier) else Literal(v) for v in o) for o in outs}
+                if (tuple(g.args) in results) == lit.negated:
+                    out.append(f"built-in {literal_text(lit)} does not hold")
+            elif isinstance(lit, ast.Atom) and lit.negated:
+                if model_contains is not None and model_contains(*_ground(lit, b)):
+                    out.append(f"{literal_text(lit)} is false: the atom holds")
+            elif isinstance(lit, ast.Atom):
+                g = _ground(lit, b)
+                match = next((p for p in facts if _matches(g, p.fact)), None)
+                if match is None:
+                    out.append(f"no premise matches {literal_text(lit)}")
+                else:
+                    score *= match.score
+            elif isinstance(lit, ast.Comparison):
+                if not _holds(lit.op, _value(lit.left, b, registry), _value(lit.right, b, registry), registry):
+                    out.append(f"comparison {literal_text(lit)} does not hold under {b}")
+            elif isinstance(lit, ast.Assignment):
+                have = b.get(lit.var.name)
+                if have is None or not _holds("==", (have, numeric_value(have)), _value(lit.expr, b, registry), registry):
+                    out.append(f"assignment {literal_text(lit)} does not hold under {b}")
+        if semiring == "boolean":
+            score = 1.0
+        if exact and not math.isclose(score, node.score, rel_tol=1e-9, abs_tol=1e-12):
+            out.append(f"score {node.score} is not the rule's combination {score}")
+        return out
+
+    check(proof)
+    return ProofCheck(problems)

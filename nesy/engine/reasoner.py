@@ -1,0 +1,352 @@
+"""The reasoner: weighted Datalog over integer-encoded facts, with answers, proofs and why-not.
+
+The knowledge base hands it input facts (:meth:`Reasoner.add_edb`) and programs
+(:meth:`Reasoner.add_program`); :meth:`Reasoner.materialize` computes the model
+bottom-up (semi-naive, stratified, vectorised); :meth:`Reasoner.ask` answers a query
+goal-directed (magic sets) unless the model is already up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from rdflib import RDF
+from rdflib.term import Identifier
+
+from nesy.engine.answers import Answer, Violation, collect_answers
+from nesy.engine.compile import TYPE_ANY, Compiler, CRule, Key
+from nesy.engine.evaluator import Evaluator, Shared
+from nesy.engine.explain import ProofBuilder, WhyNotReport, base_key, why_not
+from nesy.engine.inputs import InputStore
+from nesy.engine.magic import goal_directed
+from nesy.engine.proofs import Proof, literal_text, term_text
+from nesy.engine.semirings import get_semiring
+from nesy.engine.stratify import TYPE_HEAD, stratify
+from nesy.errors import NesyError, QueryError, RuleError
+from nesy.plugins.registry import Registry, default_registry
+from nesy.rules.ast import Atom, Program, Query, Rule
+
+__all__ = ["Answer", "Reasoner", "Violation", "WhyNotReport"]
+
+
+@dataclass
+class _Pending:
+    rules: list[CRule] = field(default_factory=list)
+    facts: dict[Key, tuple[list, list, list]] = field(default_factory=dict)
+
+
+class Reasoner:
+    """Stratified, semi-naive weighted Datalog with provenance.
+
+    Args:
+        vocab: The shared vocabulary; predicates and constants are its ids.
+        registry: Built-ins, operators, comparisons, aggregates (default: all plugins).
+        semiring: ``maxprod`` (default), ``boolean``, ``noisyor``, ``topk`` / ``topk:K``.
+        max_facts: Stop with :class:`~nesy.errors.LimitExceeded` beyond this many derived facts.
+        max_iterations: ... or after this many rounds within one stratum.
+        describe_source: ``source id -> dict`` describing an input fact's origin for proofs.
+    """
+
+    def __init__(
+        self,
+        vocab: object,
+        *,
+        registry: Registry | None = None,
+        semiring: str = "maxprod",
+        max_facts: int = 50_000_000,
+        max_iterations: int = 10_000,
+        describe_source: Callable[[int], dict] | None = None,
+    ) -> None:
+        self.vocab = vocab
+        self.registry = registry if registry is not None else default_registry()
+        sr = get_semiring(semiring)
+        self.semiring_name = sr.name
+        self.prefixes: dict[str, str] = {"rdf": str(RDF), "xsd": "http://www.w3.org/2001/XMLSchema#"}
+        self._shared = Shared(vocab, self.registry, sr, max_facts, max_iterations, self._name)
+        self._inputs = InputStore(self._shared, describe_source)
+        self._compiler = Compiler(vocab, self.registry)
+        self._rdf_type = vocab.id(RDF.type)
+        self._rules: list[CRule] = []
+        self._main = Evaluator(self._shared, self._inputs)
+
+    # -- settings ------------------------------------------------------------------------
+    @property
+    def link_predictor(self) -> Callable | None:
+        """``fn(pred_id, heads|None, tails|None) -> (rows (m, 2) int64, scores (m,))`` for ``~p(X, Y)``."""
+        return self._shared.link_predictor
+
+    @link_predictor.setter
+    def link_predictor(self, fn: Callable | None) -> None:
+        self._shared.link_predictor = fn
+        for rel in [r for k, r in self._main.own.items() if k[0] == "n"]:
+            self._main.reset([rel.key], [])
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The rules added so far (AST), constraints included."""
+        return [r.source for r in self._rules if r.source is not None]
+
+    def _name(self, key: Key) -> str:
+        if key in (TYPE_ANY, TYPE_HEAD):
+            return "rdf:type"
+        if key[0] in ("ad", "edb", "mg"):
+            return ("magic " if key[0] == "mg" else "") + self._name(key[1])
+        name = term_text(self.vocab.term(key[1]), self.prefixes)
+        return "~" + name if key[0] == "n" else name
+
+    # -- input -----------------------------------------------------------------------------
+    def _key_rows(self, pred: int, rows: np.ndarray) -> list[tuple[Key, np.ndarray, np.ndarray]]:
+        """Split facts of ``pred`` by relation key: ``(key, rows, positions)``."""
+        if rows.shape[1] == 2 and pred == self._rdf_type:
+            out = []
+            classes, inv = np.unique(rows[:, 1], return_inverse=True)
+            for i, c in enumerate(classes.tolist()):
+                which = np.flatnonzero(inv.ravel() == i)
+                out.append((("c", c), rows[which, :1], which))
+            return out
+        key = ("c", pred) if rows.shape[1] == 1 else ("p", pred, rows.shape[1])
+        return [(key, rows, np.arange(len(rows)))]
+
+    def add_edb(self, pred: int, rows: np.ndarray, scores: np.ndarray | None = None,
+                sources: np.ndarray | None = None, kind: str = "asserted") -> None:
+        """Add input facts.
+
+        Args:
+            pred: Predicate id (``vocab.id(IRI)``); ``rdf:type`` rows are ``(s, class)``.
+            rows: int64 ``(n, arity)`` argument ids.
+            scores: float64 ``(n,)`` in (0, 1]; default 1.0.
+            sources: int64 ``(n,)`` ids handed to ``describe_source`` for proof leaves.
+            kind: Proof kind of these facts: ``asserted``, ``extracted``, ``predicted``, ...
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.ndim != 2:
+            raise NesyError(f"add_edb: rows must have shape (n, arity), got {rows.shape}")
+        n = len(rows)
+        scores = np.ones(n) if scores is None else np.asarray(scores, dtype=np.float64).reshape(-1)
+        sources = np.full(n, -1, dtype=np.int64) if sources is None else np.asarray(sources, dtype=np.int64).reshape(-1)
+        if len(scores) != n or len(sources) != n:
+            raise NesyError("add_edb: rows, scores and sources must have the same length")
+        if n and not (np.all(scores > 0) and np.all(scores <= 1)):
+            raise NesyError("add_edb: scores must lie in (0, 1]")
+        if not self._shared.semiring.tracks_scores:
+            scores = np.ones(n)
+        for key, krows, which in self._key_rows(pred, rows):
+            self._add_inputs(key, krows, scores[which], sources[which], kind)
+
+    def _add_inputs(self, key: Key, rows: np.ndarray, scores: np.ndarray, sources: np.ndarray, kind: str,
+                    locations: list | None = None) -> None:
+        idx, stamp = self._inputs.add(key, rows, scores, sources, kind, locations)
+        own = self._main.own.get(key)
+        if own is not None:
+            own.add_inputs(rows, scores, idx, stamp)
+
+    def add_program(self, program: Program, *, kind: str = "derived") -> None:
+        """Add a program's rules and facts (its queries are ignored); all or nothing.
+
+        Args:
+            program: The parsed program.
+            kind: Proof kind of what its rules derive (``derived``, or ``learned``).
+
+        Raises:
+            RuleError: an unsafe rule, a non-ground fact, ...; StratificationError.
+        """
+        self.prefixes.update(program.prefix_map())
+        pending = self._prepare(program.rules, kind)
+        for fact in program.facts:
+            atom = fact.atom
+            if any(not isinstance(a, Identifier) for a in atom.args) or atom.negated or atom.neural:
+                raise RuleError(f"a fact must be a plain ground atom: {literal_text(atom, self.prefixes)}",
+                                file=fact.loc.file, line=fact.loc.line or None, column=fact.loc.column or None)
+            score = 1.0 if fact.score is None else float(fact.score)
+            if not 0 < score <= 1:
+                raise RuleError(f"fact score must be in (0, 1], got {score}", file=fact.loc.file,
+                                line=fact.loc.line or None)
+            args = tuple(self.vocab.id(a) for a in atom.args)
+            key, args = self._compiler.key_of(atom, args)
+            rows, scores, locs = pending.facts.setdefault(key, ([], [], []))
+            rows.append(args)
+            scores.append(self._shared.semiring.fact_score(score))
+            locs.append(fact.loc)
+        self._commit(pending)
+
+    def add_rules(self, rules: Iterable[Rule], *, kind: str = "derived") -> None:
+        """Add rules (and constraints); all or nothing."""
+        self._commit(self._prepare(list(rules), kind))
+
+    def _prepare(self, rules: list[Rule], kind: str) -> _Pending:
+        compiled = [self._compiler.rule(r, len(self._rules) + i, kind) for i, r in enumerate(rules)]
+        stratify(self._rules + compiled, self._name)  # raises before anything changes
+        return _Pending(compiled)
+
+    def _commit(self, pending: _Pending) -> None:
+        if pending.rules:
+            before = {st.nodes for st in self._main.strata}
+            self._rules += pending.rules
+            strata = stratify(self._rules, self._name)
+            self._main.set_rules(self._rules, strata, [r.id for r in pending.rules])
+            for st in strata:
+                if st.nodes not in before and st.nodes not in self._main.done:
+                    self._main.dirty.add(st.nodes)
+        for key, (rows, scores, locs) in pending.facts.items():
+            n = len(rows)
+            self._add_inputs(key, np.asarray(rows, dtype=np.int64).reshape(n, -1), np.asarray(scores),
+                             np.full(n, -1, dtype=np.int64), "asserted", locs)
+
+    # -- evaluation --------------------------------------------------------------------------
+    def materialize(self) -> dict:
+        """Compute the full model; returns ``{derived: {predicate: n}, facts, iterations, seconds}``."""
+        stats = self._main.run()
+        per: dict[str, int] = {}
+        for key, rel in self._main.own.items():
+            k = int((rel.base[: rel.n] == 0).sum())
+            if k:
+                name = self._name(key)
+                per[name] = per.get(name, 0) + k
+        stats.update(derived=per, facts=sum(per.values()))
+        return stats
+
+    def _ensure(self) -> None:
+        if not self._main.fresh():
+            self.materialize()
+
+    def derived(self, pred: int, *, include_inputs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Facts of ``pred`` in the model that are not input facts (or all, with ``include_inputs``).
+
+        Returns:
+            ``(rows, scores)``: int64 ``(n, arity)`` and float64 ``(n,)``; ``rdf:type``
+            rows are ``(s, class)``.
+        """
+        self._ensure()
+        rels = []
+        for key in set(self._main.own) | set(self._inputs.input_keys()):
+            if (pred == self._rdf_type and key[0] == "c") or (key[0] == "p" and key[1] == pred):
+                rels.append((key, self._main.relation(key)))
+        if not rels:
+            rels = [(k, self._main.relation(k)) for k in [("c", pred)] if self._main.relation(k) is not None]
+        arities = sorted({r.arity for _, r in rels if r.key[0] == "p"}, key=lambda a: (a != 2, a))
+        rows_out, scores_out = [], []
+        for key, rel in rels:
+            if key[0] == "p" and key[2] != arities[0]:
+                continue
+            keep = np.arange(rel.n) if include_inputs else np.flatnonzero(rel.base[: rel.n] == 0)
+            rows = rel.cols[keep]
+            if key[0] == "c" and pred == self._rdf_type:
+                rows = np.concatenate([rows, np.full((len(keep), 1), key[1], dtype=np.int64)], axis=1)
+            rows_out.append(rows)
+            scores_out.append(rel.score[keep])
+        if not rows_out:
+            return np.empty((0, 2), dtype=np.int64), np.empty(0)
+        return np.concatenate(rows_out), np.concatenate(scores_out)
+
+    def _builder(self, ev: Evaluator) -> ProofBuilder:
+        return ProofBuilder(ev, self._inputs.info, self.prefixes)
+
+    def ask(self, query: Query, *, limit: int | None = None) -> list[Answer]:
+        """Answers of a query, best first, each with its proof.
+
+        Evaluated on the model when it is up to date, else goal-directed: only the facts
+        relevant to the query's bound arguments are derived (magic sets).
+        """
+        q = self._compiler.query(query, -1)
+        if self._main.fresh():
+            ev, qr = self._main, q
+        else:
+            ev, qr = goal_directed(self._shared, self._inputs, self._rules, q, self._name)
+            ev.run()
+        table = ev.run_body(qr)
+        return collect_answers(ev, qr, table, self._builder(ev), self._shared.semiring, limit)
+
+    def _find(self, pred: int, row: tuple[int, ...]) -> tuple:
+        self._ensure()
+        rows = np.asarray([row], dtype=np.int64)
+        for key, krows, _ in self._key_rows(pred, rows):
+            rel = self._main.relation(key)
+            if rel is not None:
+                at = int(rel.find(krows)[0])
+                if at >= 0:
+                    return rel, at
+        raise QueryError(f"{self._name(('p', pred, len(row)))}{tuple(self.vocab.terms(row))} is not in the model")
+
+    def proof(self, pred: int, row: tuple[int, ...]) -> Proof:
+        """The best proof of the fact ``pred(row)`` (ids); QueryError when it does not hold."""
+        rel, at = self._find(pred, row)
+        return self._builder(self._main).fact(rel, at)
+
+    def proofs(self, pred: int, row: tuple[int, ...]) -> list[Proof]:
+        """Up to ``k`` alternative proofs (``topk:K`` semiring; otherwise just the best)."""
+        rel, at = self._find(pred, row)
+        b = self._builder(self._main)
+        alts = self._main.alts.get(rel.rel_id)
+        if alts is None:
+            return [b.fact(rel, at)]
+        rows, rules, derivs, scores = alts
+        lo, hi = np.searchsorted(rows, at, "left"), np.searchsorted(rows, at, "right")
+        return [b.derivation(rel, at, int(rules[i]), int(derivs[i]), float(scores[i])) for i in range(lo, hi)] or [b.fact(rel, at)]
+
+    def why_not(self, atom: Atom) -> WhyNotReport:
+        """Why ``atom`` is not derived: per rule that could derive it, the first body literal
+        that finds no match (variables in ``atom`` are left open)."""
+        self._ensure()
+        args = tuple(a.name if not isinstance(a, Identifier) else self.vocab.id(a) for a in atom.args)
+        key, args = self._compiler.key_of(Atom(atom.predicate, atom.args), args)
+        return why_not(self._main, key, args, literal_text(atom, self.prefixes), self.prefixes)
+
+    def violations(self) -> list[Violation]:
+        """Every match of every constraint (``false :- body``), with its proof."""
+        self._ensure()
+        out = []
+        b = self._builder(self._main)
+        for rule in self._rules:
+            if rule.head_key is not None:
+                continue
+            t = self._main.run_body(rule)
+            scores = self._main.scores_of(rule, t)
+            for i in range(t.n):
+                proof = b.matches(rule, t, i, float(scores[i]), "violation")
+                out.append(Violation(b.info(rule), proof.bindings, float(scores[i]), proof))
+        out.sort(key=lambda v: (-v.score, v.rule.label, sorted((k, str(t)) for k, t in v.bindings.items())))
+        return out
+
+    # -- lookups for independent proof checking ---------------------------------------------------
+    def input_score(self, predicate: Identifier, args: tuple[Identifier, ...]) -> float | None:
+        """Best score of an input fact, None when it is not one (for :func:`check_proof`)."""
+        ids = [self.vocab.get(a) for a in args]
+        pid = self.vocab.get(predicate)
+        if pid is None or any(i is None for i in ids):
+            return None
+        for key, krows, _ in self._key_rows(pid, np.asarray([ids], dtype=np.int64)):
+            rel = self._inputs.input_relation(key)
+            if rel is not None:
+                at = int(rel.find(krows)[0])
+                if at >= 0:
+                    return float(rel.score[at])
+        return None
+
+    def model_contains(self, predicate: Identifier, args: tuple[Identifier | None, ...]) -> bool:
+        """Whether the model has a fact matching ``args`` (None = any), for :func:`check_proof`."""
+        self._ensure()
+        pid = self.vocab.get(predicate)
+        if pid is None:
+            return False
+        ids = [-1 if a is None else self.vocab.get(a) for a in args]
+        if any(i is None for i in ids):
+            return False
+        if pid == self._rdf_type and len(ids) == 2 and ids[1] >= 0:
+            key, ids = ("c", ids[1]), ids[:1]
+        else:
+            key = ("c", pid) if len(ids) == 1 else ("p", pid, len(ids))
+        for rel, _ in self._main.relations_for(key):
+            m = np.ones(rel.n, dtype=bool)
+            for j, i in enumerate(ids):
+                if i >= 0:
+                    m &= rel.cols[: rel.n, j] == i
+            if m.any():
+                return True
+        return False
+
+    def relation_key(self, atom: Atom) -> Key:
+        """The internal relation key of an atom (for tools and tests)."""
+        args = tuple(a.name if not isinstance(a, Identifier) else self.vocab.id(a) for a in atom.args)
+        return base_key(self._compiler.key_of(atom, args)[0])

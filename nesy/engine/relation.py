@@ -1,0 +1,412 @@
+"""Column relations: int64 id matrices with scores, derivation pointers and lazy indexes.
+
+A :class:`Relation` is append-only: a row, once added, keeps its index, so derivation
+pointers (rule id + premise rows) stay valid while evaluation goes on. Only a fact's
+score and best derivation change in place (when a better derivation is found).
+
+Keys: a tuple of ids is packed into one non-negative int64 — one column as is, two as
+``a << 32 | b``, and longer tuples by interning the packed prefix into a dense id first
+(:class:`Interner`). Packed keys feed two vectorised structures: a :class:`HashTable`
+(open addressing, for dedup and point lookups of whole tuples) and :class:`SortedIndex`
+(sorted runs, for joins on a subset of the columns).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: Premise handles pack ``relation id << HANDLE_SHIFT | row`` into one int64.
+HANDLE_SHIFT = 40
+HANDLE_MASK = (1 << HANDLE_SHIFT) - 1
+
+
+class HashTable:
+    """Map from non-negative int64 keys to int64 values, operated on whole arrays.
+
+    Linear probing with Fibonacci hashing; load factor at most 1/2.
+    """
+
+    def __init__(self, capacity: int = 16) -> None:
+        self._bits = max(4, int(capacity * 2 - 1).bit_length())
+        self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
+        self._vals = np.zeros(1 << self._bits, dtype=np.int64)
+        self.size = 0
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.view(np.uint64) * _GOLDEN) >> np.uint64(64 - self._bits)).view(np.int64)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Values of ``keys`` (int64 ``(n,)``); -1 where a key is absent (or is -1)."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        out = np.full(len(keys), -1, dtype=np.int64)
+        if self.size == 0 or len(keys) == 0:
+            return out
+        mask = (1 << self._bits) - 1
+        pending = np.flatnonzero(keys >= 0)
+        slot = self._slots(keys[pending])
+        while len(pending):
+            found = self._keys[slot]
+            want = keys[pending]
+            hit = found == want
+            out[pending[hit]] = self._vals[slot[hit]]
+            go_on = ~hit & (found != -1)
+            pending = pending[go_on]
+            slot = (slot[go_on] + 1) & mask
+        return out
+
+    def insert(self, keys: np.ndarray, vals: np.ndarray) -> None:
+        """Add ``keys`` -> ``vals`` (both int64 ``(n,)``); keys must be distinct and absent."""
+        if len(keys) == 0:
+            return
+        if (self.size + len(keys)) * 2 > len(self._keys):
+            self._grow(self.size + len(keys))
+        mask = (1 << self._bits) - 1
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        vals = np.ascontiguousarray(vals, dtype=np.int64)
+        slot = self._slots(keys)
+        pending = np.arange(len(keys))
+        while len(pending):
+            free = self._keys[slot] == -1
+            # Several pending keys may aim at the same free slot: let numpy's last write
+            # win, then read back who won; the others probe on.
+            cand = pending[free]
+            cslot = slot[free]
+            self._keys[cslot] = keys[cand]
+            won = self._keys[cslot] == keys[cand]
+            self._vals[cslot[won]] = vals[cand[won]]
+            lost = np.ones(len(pending), dtype=bool)
+            lost[np.flatnonzero(free)[won]] = False
+            pending = pending[lost]
+            slot = (slot[lost] + 1) & mask
+        self.size += len(keys)
+
+    def update(self, keys: np.ndarray, vals: np.ndarray) -> None:
+        """Set the values of keys already present (int64 ``(n,)`` each)."""
+        mask = (1 << self._bits) - 1
+        slot = self._slots(np.ascontiguousarray(keys, dtype=np.int64))
+        pending = np.arange(len(keys))
+        while len(pending):
+            hit = self._keys[slot] == keys[pending]
+            self._vals[slot[hit]] = vals[pending[hit]]
+            pending = pending[~hit]
+            slot = (slot[~hit] + 1) & mask
+
+    def _grow(self, need: int) -> None:
+        used = self._keys != -1
+        keys, vals = self._keys[used], self._vals[used]
+        self._bits = max(self._bits + 1, int(need * 2 - 1).bit_length() + 1)
+        self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
+        self._vals = np.zeros(1 << self._bits, dtype=np.int64)
+        self.size = 0
+        self.insert(keys, vals)
+
+
+class Interner:
+    """Dense, stable ids for int64 keys (used to pack tuples longer than two)."""
+
+    def __init__(self) -> None:
+        self._table = HashTable()
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Ids of ``keys`` (int64 ``(n,)``), -1 where never interned."""
+        return self._table.lookup(keys)
+
+    def intern(self, keys: np.ndarray) -> np.ndarray:
+        """Ids of ``keys`` (int64 ``(n,)``), giving new ids to new keys."""
+        ids = self._table.lookup(keys)
+        miss = ids < 0
+        if miss.any():
+            uniq, inv = np.unique(keys[miss], return_inverse=True)
+            new = np.arange(self._table.size, self._table.size + len(uniq), dtype=np.int64)
+            self._table.insert(uniq, new)
+            ids[miss] = new[inv.ravel()]
+        return ids
+
+
+def pack(cols: np.ndarray, interner: Interner, create: bool) -> np.ndarray:
+    """Pack each row of ``cols`` (int64 ``(n, k)``) into one int64 key, shape ``(n,)``.
+
+    With ``create=False`` an unseen prefix of a long tuple yields key -1 (matches nothing).
+    """
+    n, k = cols.shape
+    if k == 0:
+        return np.zeros(n, dtype=np.int64)
+    if k == 1:
+        return np.ascontiguousarray(cols[:, 0])
+    acc = (cols[:, 0] << 32) | cols[:, 1]
+    for j in range(2, k):
+        pre = interner.intern(acc) if create else interner.find(acc)
+        acc = np.where(pre < 0, -1, (pre << 32) | cols[:, j])
+    return acc
+
+
+class SortedIndex:
+    """Multi-valued index on some columns of a relation: sorted runs merged as they grow.
+
+    Args:
+        columns: The indexed column positions.
+    """
+
+    def __init__(self, columns: tuple[int, ...]) -> None:
+        self.columns = columns
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.n_indexed = 0
+
+    def catch_up(self, rel: Relation) -> None:
+        """Index the rows added to ``rel`` since the last call."""
+        if rel.n == self.n_indexed:
+            return
+        keys = pack(rel.cols[self.n_indexed:rel.n][:, list(self.columns)], rel.interner, True)
+        order = np.argsort(keys, kind="stable")
+        self.runs.append((keys[order], order + self.n_indexed))
+        self.n_indexed = rel.n
+        # Merge runs of similar size so a probe searches O(log n) runs.
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            (k1, r1), (k2, r2) = self.runs[-2], self.runs[-1]
+            keys = np.concatenate([k1, k2])
+            order = np.argsort(keys, kind="stable")
+            self.runs[-2:] = [(keys[order], np.concatenate([r1, r2])[order])]
+
+    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All matches of ``keys`` (int64 ``(m,)``).
+
+        Returns:
+            ``(probe_idx, rows)``, both int64 ``(p,)``: ``keys[probe_idx[i]]`` matches row
+            ``rows[i]``.
+        """
+        outs_p, outs_r = [], []
+        for rkeys, rrows in self.runs:
+            lo = np.searchsorted(rkeys, keys, "left")
+            hi = np.searchsorted(rkeys, keys, "right")
+            cnt = hi - lo
+            total = int(cnt.sum())
+            if total == 0:
+                continue
+            pidx = np.repeat(np.arange(len(keys)), cnt)
+            starts = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
+            outs_p.append(pidx)
+            outs_r.append(rrows[starts + np.arange(total)])
+        if not outs_p:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        if len(outs_p) == 1:
+            return outs_p[0], outs_r[0]
+        return np.concatenate(outs_p), np.concatenate(outs_r)
+
+    def count(self, keys: np.ndarray) -> np.ndarray:
+        """Number of matches of each key (int64 ``(m,)``)."""
+        out = np.zeros(len(keys), dtype=np.int64)
+        for rkeys, _ in self.runs:
+            out += np.searchsorted(rkeys, keys, "right") - np.searchsorted(rkeys, keys, "left")
+        return out
+
+
+class DerivTable:
+    """Append-only premise handles of one rule's recorded derivations, int64 ``(m, slots)``."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.data = np.empty((16, slots), dtype=np.int64)
+        self.n = 0
+
+    def append(self, prem: np.ndarray) -> np.ndarray:
+        """Store ``prem`` (int64 ``(m, slots)``); returns the new entries' indices ``(m,)``."""
+        m = len(prem)
+        if self.n + m > len(self.data):
+            grown = np.empty((max(2 * len(self.data), self.n + m), self.slots), dtype=np.int64)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n:self.n + m] = prem
+        self.n += m
+        return np.arange(self.n - m, self.n, dtype=np.int64)
+
+
+class Relation:
+    """The facts of one predicate: ids, scores, best-derivation pointers and indexes.
+
+    Columns (all length ``n``): ``cols`` int64 ``(n, arity)``; ``score`` float64;
+    ``rule`` int32 (id of the rule of the best derivation, -1 for an input fact);
+    ``deriv`` int64 (entry in that rule's :class:`DerivTable`, or the input-fact index);
+    ``stamp`` int64 (evaluation round of the last change, for incremental updates);
+    ``base`` float64 (the score as an input fact, 0.0 for facts only derived).
+
+    Args:
+        rel_id: This relation's number (the high bits of its premise handles).
+        key: The relation key it stores (see :mod:`nesy.engine.compile`).
+        arity: Number of columns.
+        interner: Shared interner for packing long tuples.
+        owner: The evaluator whose rules derive its facts (None for input-only relations).
+    """
+
+    def __init__(self, rel_id: int, key: tuple, arity: int, interner: Interner, owner: object = None) -> None:
+        self.rel_id = rel_id
+        self.key = key
+        self.arity = arity
+        self.interner = interner
+        self.owner = owner
+        cap = 16
+        self.cols = np.empty((cap, arity), dtype=np.int64)
+        self.score = np.empty(cap)
+        self.rule = np.empty(cap, dtype=np.int32)
+        self.deriv = np.empty(cap, dtype=np.int64)
+        self.stamp = np.empty(cap, dtype=np.int64)
+        self.base = np.empty(cap)
+        self.n = 0
+        self.last_change = 0
+        #: Round at which this relation replaced an earlier one for the same key (facts may
+        #: have disappeared), 0 if it never did.
+        self.replaced = 0
+        self._table = HashTable()
+        self._indexes: dict[tuple[int, ...], SortedIndex] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def handles(self, rows: np.ndarray) -> np.ndarray:
+        """Global premise handles of row indices ``rows`` (int64 ``(m,)``)."""
+        return (np.int64(self.rel_id) << HANDLE_SHIFT) | rows
+
+    def keys(self, rows: np.ndarray, create: bool = False) -> np.ndarray:
+        """Packed keys of the tuples ``rows`` (int64 ``(m, arity)``)."""
+        return pack(rows, self.interner, create)
+
+    def find(self, rows: np.ndarray) -> np.ndarray:
+        """Row index of each tuple in ``rows`` (int64 ``(m, arity)``), -1 when absent."""
+        return self._table.lookup(self.keys(rows))
+
+    def index(self, columns: tuple[int, ...]) -> SortedIndex:
+        """The (up-to-date) index on ``columns``, built on first use."""
+        idx = self._indexes.get(columns)
+        if idx is None:
+            idx = self._indexes[columns] = SortedIndex(columns)
+        idx.catch_up(self)
+        return idx
+
+    def _reserve(self, extra: int) -> None:
+        need = self.n + extra
+        cap = len(self.score)
+        if need <= cap:
+            return
+        cap = max(need, 2 * cap)
+        for name in ("cols", "score", "rule", "deriv", "stamp", "base"):
+            old = getattr(self, name)
+            new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
+    def merge(
+        self, rows: np.ndarray, scores: np.ndarray, rule: int, better: object, stamp: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Add candidate facts, keeping the best candidate per tuple.
+
+        The caller records each changed row's derivation in ``deriv`` afterwards.
+
+        Args:
+            rows: int64 ``(m, arity)`` candidate tuples (may repeat).
+            scores: float64 ``(m,)`` their scores.
+            rule: The rule id recorded as their derivation (-1: input facts).
+            better: ``Semiring.improved``-like ``(new, old) -> bool mask``.
+            stamp: The current round, recorded on changed rows.
+
+        Returns:
+            ``(changed_rows, chosen)``: int64 indices of the rows that are new or improved,
+            and for each the candidate index that set it.
+        """
+        m = len(rows)
+        if m == 0:
+            e = np.empty(0, np.int64)
+            return e, e
+        keys = self.keys(rows, create=True)
+        existing = self._table.lookup(keys)
+        # Known tuples: most candidates in late rounds; only strict improvements survive,
+        # so the costly grouping below runs on few rows.
+        old = np.flatnonzero(existing >= 0)
+        old_rows = existing[old]
+        up = better(scores[old], self.score[old_rows])
+        old, old_rows = old[up], old_rows[up]
+        if len(old):
+            old, old_rows = _best_per_key(old_rows, scores[old], old)
+            self.score[old_rows] = scores[old]
+            self.rule[old_rows] = rule
+            self.stamp[old_rows] = stamp
+        add = np.flatnonzero(existing < 0)
+        if len(add):
+            add, new_keys = _best_per_key(keys[add], scores[add], add)
+        else:
+            new_keys = keys[add]
+        k = len(add)
+        self._reserve(k)
+        lo, hi = self.n, self.n + k
+        self.cols[lo:hi] = rows[add]
+        self.score[lo:hi] = scores[add]
+        self.rule[lo:hi] = rule
+        self.deriv[lo:hi] = -1
+        self.base[lo:hi] = 0.0
+        self.stamp[lo:hi] = stamp
+        self._table.insert(new_keys, np.arange(lo, hi, dtype=np.int64))
+        self.n = hi
+        if k or len(old):
+            self.last_change = stamp
+        return np.concatenate([old_rows, np.arange(lo, hi, dtype=np.int64)]), np.concatenate([old, add])
+
+    def add_inputs(self, rows: np.ndarray, scores: np.ndarray, source: np.ndarray, stamp: int) -> np.ndarray:
+        """Add input facts; an input fact becomes the best derivation when at least as good.
+
+        Args:
+            rows: int64 ``(m, arity)``.
+            scores: float64 ``(m,)``.
+            source: int64 ``(m,)``: the input-fact index stored in ``deriv``.
+            stamp: The current round.
+
+        Returns:
+            int64 indices of the rows that are new or changed.
+        """
+        changed, chosen = self.merge(rows, scores, -1, lambda new, old: new >= old, stamp)
+        self.deriv[changed] = source[chosen]
+        at = self.find(rows)
+        np.maximum.at(self.base, at, scores)
+        return changed
+
+    def set_best(self, rows: np.ndarray, scores: np.ndarray, rule: np.ndarray, deriv: np.ndarray,
+                 stamp: int) -> None:
+        """Overwrite score and pointer of existing ``rows`` (int64 ``(m,)``, others same shape)."""
+        self.score[rows] = scores
+        self.rule[rows] = rule
+        self.deriv[rows] = deriv
+        self.stamp[rows] = stamp
+        if len(rows):
+            self.last_change = stamp
+
+    def changed_since(self, stamp: int) -> np.ndarray:
+        """Rows (int64 ``(m,)``) added or improved after round ``stamp``."""
+        if self.last_change <= stamp:
+            return np.empty(0, np.int64)
+        return np.flatnonzero(self.stamp[: self.n] > stamp)
+
+
+def _best_per_key(keys: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One candidate per distinct key: the highest-scoring, first on ties.
+
+    Args:
+        keys: int64 ``(m,)`` group keys.
+        scores: float64 ``(m,)``.
+        ids: int64 ``(m,)`` candidate ids carried along.
+
+    Returns:
+        ``(ids, keys)`` of the chosen candidates, int64 ``(g,)`` each, in key order.
+    """
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    first = np.ones(len(sk), dtype=bool)
+    first[1:] = sk[1:] != sk[:-1]
+    if first.all():
+        return ids[order], sk
+    ss = scores[order]
+    starts = np.flatnonzero(first)
+    gmax = np.maximum.reduceat(ss, starts)
+    group = np.cumsum(first) - 1
+    # The first candidate of each group reaching the group's best score wins.
+    ok = ss >= gmax[group]
+    pick = np.flatnonzero(ok)
+    pick = pick[np.concatenate([[True], group[pick][1:] != group[pick][:-1]])]
+    return ids[order[pick]], sk[pick]

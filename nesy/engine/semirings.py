@@ -1,0 +1,155 @@
+"""Provenance semirings: how rule applications and alternative derivations combine scores.
+
+A semiring is picked by name (``boolean``, ``maxprod``, ``noisyor``, ``topk`` or
+``topk:K``). Every semiring scores a rule application as ``weight × product(body
+scores)``; they differ in how several derivations of one fact combine:
+
+* ``boolean``: plain Datalog; every fact has score 1.0 and one derivation is kept.
+* ``maxprod``: the score of the best proof (the default).
+* ``noisyor``: ``1 - Π(1 - p)`` over all distinct derivations (an independence
+  assumption, as in ProbLog's noisy-or), computed as a fixpoint up to ``epsilon``.
+* ``topk``: the score of the best proof, and the ``k`` best derivations of every fact are
+  kept so that ``k`` alternative proofs can be shown.
+
+With only hard facts and hard rules (all scores 1.0) every semiring gives plain
+Datalog's answers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nesy.errors import NesyError
+
+#: Relative margin by which a score must grow to count as an improvement (stops float noise
+#: from re-triggering semi-naive rounds forever).
+IMPROVEMENT_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Semiring:
+    """A provenance semiring over scores in (0, 1].
+
+    Attributes:
+        name: The name it is registered under (``topk:3`` keeps its ``k``).
+        tracks_scores: False for ``boolean``: scores are all 1.0 and never multiplied.
+        idempotent: True when re-deriving a fact with the same score changes nothing
+            (max-like), so semi-naive evaluation is exact; ``noisyor`` is not.
+        k: How many derivations per fact are kept for proofs (1 except for ``topk``).
+        epsilon: Convergence threshold of the ``noisyor`` fixpoint.
+    """
+
+    name: str
+    tracks_scores: bool = True
+    idempotent: bool = True
+    k: int = 1
+    epsilon: float = 1e-9
+
+    def conjoin(self, weight: float, factors: list[np.ndarray]) -> np.ndarray | None:
+        """Score of rule applications: ``weight × Π factors``.
+
+        Args:
+            weight: The rule weight (1.0 for hard rules).
+            factors: Body scores, each float64 of shape ``(n,)``.
+
+        Returns:
+            float64 of shape ``(n,)``, or ``None`` for the boolean semiring (all 1.0).
+        """
+        if not self.tracks_scores:
+            return None
+        out = np.full(len(factors[0]), weight) if factors else None
+        for f in factors:
+            out = out * f
+        return out
+
+    def disjoin(self, scores: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """Combine the scores of several derivations per fact.
+
+        Args:
+            scores: float64 ``(m,)``: one score per derivation.
+            groups: int64 ``(m,)``: the fact (``0..n_groups-1``) each derivation derives.
+            n_groups: Number of facts.
+
+        Returns:
+            float64 ``(n_groups,)``: the combined score of every fact.
+        """
+        if not self.tracks_scores:
+            return np.ones(n_groups)
+        if not self.idempotent:
+            # 1 - Π(1 - p), summed in log space so long products do not underflow.
+            with np.errstate(divide="ignore"):
+                logs = np.log1p(-np.minimum(scores, 1.0))
+            total = np.bincount(groups, weights=logs, minlength=n_groups)
+            return -np.expm1(total)
+        out = np.zeros(n_groups)
+        np.maximum.at(out, groups, scores)
+        return out
+
+    def improved(self, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+        """Which facts must re-enter the semi-naive delta.
+
+        Args:
+            new: float64 ``(n,)``: candidate scores.
+            old: float64 ``(n,)``: the stored scores of the same facts.
+
+        Returns:
+            bool ``(n,)``: True where ``new`` strictly improves on ``old``.
+        """
+        if not self.tracks_scores:
+            return np.zeros(len(new), dtype=bool)
+        return new > old * (1.0 + IMPROVEMENT_EPS) + IMPROVEMENT_EPS
+
+    def fact_score(self, score: float) -> float:
+        """The score an input fact carries in this semiring (boolean: always 1.0)."""
+        return float(score) if self.tracks_scores else 1.0
+
+
+def _boolean(arg: str | None) -> Semiring:
+    return Semiring("boolean", tracks_scores=False)
+
+
+def _maxprod(arg: str | None) -> Semiring:
+    return Semiring("maxprod")
+
+
+def _noisyor(arg: str | None) -> Semiring:
+    eps = float(arg) if arg else 1e-9
+    return Semiring("noisyor" if not arg else f"noisyor:{arg}", idempotent=False, epsilon=eps)
+
+
+def _topk(arg: str | None) -> Semiring:
+    try:
+        k = int(arg) if arg else 3
+    except ValueError as exc:
+        raise NesyError(f"topk needs an integer k, as in 'topk:5', not {arg!r}") from exc
+    if k < 1:
+        raise NesyError(f"topk needs k >= 1, got {k}")
+    return Semiring(f"topk:{k}", k=k)
+
+
+#: Semiring factories by name; the factory gets the text after ``:`` (or ``None``).
+SEMIRINGS: dict[str, Callable[[str | None], Semiring]] = {
+    "boolean": _boolean,
+    "maxprod": _maxprod,
+    "noisyor": _noisyor,
+    "topk": _topk,
+}
+
+
+def get_semiring(name: str) -> Semiring:
+    """The semiring called ``name`` (``maxprod``, ``topk:5``, ...).
+
+    Raises:
+        NesyError: for an unknown name, with the closest known names as suggestions.
+    """
+    base, _, arg = name.partition(":")
+    factory = SEMIRINGS.get(base.strip().lower())
+    if factory is None:
+        close = difflib.get_close_matches(base, list(SEMIRINGS), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise NesyError(f"unknown semiring {name!r}.{hint} Known: {', '.join(sorted(SEMIRINGS))}.")
+    return factory(arg.strip() or None)
