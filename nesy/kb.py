@@ -152,7 +152,7 @@ class KnowledgeBase:
             namespace = self.config.get("tsv_namespace") or self.default_namespace
         parsed = read_file(path, format, namespace=namespace, progress=progress)
         fields = {"file": str(Path(path).resolve()), "format": parsed.format}
-        added = self.store.add_ox_quads(parsed.quads, graph, fields, score=score)
+        added = self.store.add_parsed(parsed, graph, fields, score=score)
         changed = False
         if parsed.format == "tsv" and self.config.get("tsv_namespace") != namespace:
             self.config["tsv_namespace"] = namespace
@@ -164,7 +164,7 @@ class KnowledgeBase:
         if changed:
             self._save_config()
         self._data_changed()
-        return LoadReport(str(path), parsed.format, graph, len(parsed.quads), added)
+        return LoadReport(str(path), parsed.format, graph, len(parsed), added)
 
     def add(
         self, s: Identifier, p: Identifier, o: Identifier, *, graph: str = "asserted", score: float = 1.0, **source: Any

@@ -13,9 +13,10 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote, unquote
 
+import numpy as np
 import pyoxigraph as ox
 
 from nesy.errors import LoadError, excerpt_of
@@ -49,17 +50,44 @@ _EXTENSIONS = {
 
 @dataclass
 class ParsedFile:
-    """The complete content of one data file, ready to be stored.
+    """The complete content of one data file, as a table of its distinct terms.
 
     Attributes:
-        quads: Oxigraph quads; ``graph_name`` is the file's own named graph (or the default graph).
-        prefixes: Prefixes the file declared (name -> namespace).
         format: The format name used.
+        terms: The file's distinct terms: Oxigraph terms, or IRI strings for TSV.
+        index: int64 ``(n, 3)``: positions in ``terms`` of each triple's subject, predicate, object.
+        graph_names: The distinct named graphs inside the file (Oxigraph ``DefaultGraph`` or IRIs).
+        graph_index: int64 ``(n,)``: position in ``graph_names`` of each triple's graph.
+        prefixes: Prefixes the file declared (name -> namespace).
+        path: The file, when read from one.
+        base_iri: The base IRI relative IRIs were resolved against.
+        blank_nodes: Whether any term is a blank node (their labels are fresh per parse).
     """
 
-    quads: list[ox.Quad] = field(default_factory=list)
+    format: str
+    terms: list[Any] = field(default_factory=list)
+    index: np.ndarray = field(default_factory=lambda: np.empty((0, 3), dtype=np.int64))
+    graph_names: list[Any] = field(default_factory=list)
+    graph_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     prefixes: dict[str, str] = field(default_factory=dict)
-    format: str = ""
+    path: Path | None = None
+    base_iri: str | None = None
+    blank_nodes: bool = False
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def triples(self) -> list[ox.Triple]:
+        """The triples as Oxigraph objects (TSV IRIs become named nodes)."""
+        terms = [ox.NamedNode(t) if isinstance(t, str) else t for t in self.terms]
+        return [ox.Triple(terms[a], terms[b], terms[c]) for a, b, c in self.index.tolist()]
+
+    def ntriples(self) -> bytes:
+        """The triples serialized as N-Triples (fast path for TSV, whose terms are IRIs)."""
+        if self.format != "tsv":
+            return ox.serialize(self.triples(), format=ox.RdfFormat.N_TRIPLES)
+        nt = [f"<{t}>" for t in self.terms]
+        return "".join(f"{nt[a]} {nt[b]} {nt[c]} .\n" for a, b, c in self.index.tolist()).encode("utf-8")
 
 
 def format_names() -> list[str]:
@@ -156,7 +184,9 @@ def read_file(
         if namespace is None:
             raise LoadError("TSV triples need a namespace to place their names in (--namespace)", file=str(path))
         with _open(path) as fh:
-            return read_tsv(_progress(fh, path, progress), namespace, file=str(path))
+            parsed = read_tsv(_progress(fh, path, progress), namespace, file=str(path))
+        parsed.path = path
+        return parsed
     with _open(path) as fh:
         if canon == "owl":
             head = fh.read(4096)
@@ -170,7 +200,9 @@ def read_file(
                 )
         data = _progress(fh, path, progress)
         base = base_iri or path.resolve().as_uri()
-        return _parse_rdf(data, FORMATS[canon], canon, base, str(path))  # type: ignore[arg-type]
+        parsed = _parse_rdf(data, FORMATS[canon], canon, base, str(path))  # type: ignore[arg-type]
+        parsed.path = path
+        return parsed
 
 
 def parse_text(text: str, fmt: str = "turtle", *, base_iri: str = "urn:nesy:input") -> ParsedFile:
@@ -183,8 +215,21 @@ def _parse_rdf(
     data: IO[bytes], fmt: ox.RdfFormat, canon: str, base: str, file: str | None, text: str | None = None
 ) -> ParsedFile:
     parser = ox.parse(data, format=fmt, base_iri=base)
+    local: dict[Any, int] = {}
+    graphs: dict[Any, int] = {}
+    flat: list[int] = []
+    gidx: list[int] = []
     try:
-        quads = list(parser)
+        for q in parser:
+            for term in (q.subject, q.predicate, q.object):
+                i = local.get(term)
+                if i is None:
+                    i = local[term] = len(local)
+                flat.append(i)
+            g = graphs.get(q.graph_name)
+            if g is None:
+                g = graphs[q.graph_name] = len(graphs)
+            gidx.append(g)
     except SyntaxError as exc:
         line, col = exc.lineno, exc.offset
         msg = str(exc.msg if hasattr(exc, "msg") else exc)
@@ -195,7 +240,17 @@ def _parse_rdf(
         raise LoadError(f"invalid {canon}: {msg}", file=file or "<input>", line=line, column=col, excerpt=excerpt) from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise LoadError(f"invalid {canon}: {exc}", file=file or "<input>") from None
-    return ParsedFile(quads, dict(parser.prefixes or {}), canon)
+    terms = list(local)
+    return ParsedFile(
+        format=canon,
+        terms=terms,
+        index=np.asarray(flat, dtype=np.int64).reshape(-1, 3),
+        graph_names=list(graphs),
+        graph_index=np.asarray(gidx, dtype=np.int64),
+        prefixes=dict(parser.prefixes or {}),
+        base_iri=base,
+        blank_nodes=any(isinstance(t, ox.BlankNode) for t in terms),
+    )
 
 
 def _line_of(file: str | None, line: int) -> str | None:
@@ -231,12 +286,15 @@ def read_tsv(fh: IO[bytes], namespace: str, *, file: str | None = None) -> Parse
         ox.NamedNode(namespace + "x")
     except ValueError as exc:
         raise LoadError(f"TSV namespace {namespace!r} is not a valid IRI: {exc}", file=file) from None
-    cache: dict[str, ox.NamedNode] = {}
-    quads: list[ox.Quad] = []
-    default = ox.DefaultGraph()
-    for lineno, raw in enumerate(io.TextIOWrapper(fh, encoding="utf-8", errors="strict", newline=""), 1):
-        line = raw.rstrip("\r\n")
-        if not line.strip() or line.startswith("#"):
+    try:
+        text = fh.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"TSV file is not UTF-8: {exc}", file=file) from None
+    local: dict[str, int] = {}
+    flat: list[int] = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        line = line.rstrip("\r")
+        if not line or line.startswith("#") or not line.strip():
             continue
         parts = line.split("\t")
         if len(parts) != 3 or not all(parts):
@@ -245,11 +303,17 @@ def read_tsv(fh: IO[bytes], namespace: str, *, file: str | None = None) -> Parse
                 + (" (an empty field)" if len(parts) == 3 else ""),
                 file=file, line=lineno, column=1, excerpt=line,
             )
-        terms = []
         for part in parts:
-            node = cache.get(part)
-            if node is None:
-                node = cache[part] = tsv_iri(namespace, part)
-            terms.append(node)
-        quads.append(ox.Quad(terms[0], terms[1], terms[2], default))
-    return ParsedFile(quads, {}, "tsv")
+            i = local.get(part)
+            if i is None:
+                i = local[part] = len(local)
+            flat.append(i)
+    terms = [namespace + quote(name, safe="-._~") for name in local]
+    n = len(flat) // 3
+    return ParsedFile(
+        format="tsv",
+        terms=terms,
+        index=np.asarray(flat, dtype=np.int64).reshape(-1, 3),
+        graph_names=[ox.DefaultGraph()],
+        graph_index=np.zeros(n, dtype=np.int64),
+    )

@@ -14,6 +14,7 @@ survives a restart and the reasoner reads ids without going through RDF terms.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import time
@@ -27,6 +28,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.term import Identifier
 
+from nesy.engine.loader import FORMATS, ParsedFile
 from nesy.engine.triples import TripleTable
 from nesy.engine.vocab import Vocab
 from nesy.errors import LoadError, StoreError
@@ -263,14 +265,8 @@ class Store:
                 col[i] = k
         return s, p, o
 
-    def add_ox_quads(
-        self,
-        quads: list[ox.Quad],
-        graph: str,
-        source_fields: dict[str, Any],
-        score: float = 1.0,
-    ) -> int:
-        """Store parsed quads in ``graph``, one source record per named graph of the input.
+    def add_parsed(self, parsed: ParsedFile, graph: str, source_fields: dict[str, Any], score: float = 1.0) -> int:
+        """Store a parsed file in ``graph``, one source record per named graph of the input.
 
         Returns the number of triples that were new. All or nothing: on failure the store,
         the vocabulary and the sources are as before.
@@ -279,26 +275,33 @@ class Store:
         self._check_writable()
         if not 0.0 < score <= 1.0:
             raise StoreError(f"a score must be in (0, 1], got {score}")
-        n_sources = len(self.sources)
+        n_sources, n_rows = len(self.sources), len(self.table)
         try:
-            s, p, o = self.encode_quads(quads)
+            vocab_id = self.vocab.id
+            if parsed.format == "tsv":
+                term_ids = np.fromiter((vocab_id(URIRef(t)) for t in parsed.terms), dtype=np.int64, count=len(parsed.terms))
+            else:
+                cache = self._ox_ids
+                term_ids = np.empty(len(parsed.terms), dtype=np.int64)
+                for i, t in enumerate(parsed.terms):
+                    k = cache.get(t)
+                    if k is None:
+                        k = cache[t] = vocab_id(from_ox(t))
+                    term_ids[i] = k
+            idx = parsed.index
+            s, p, o = term_ids[idx[:, 0]], term_ids[idx[:, 1]], term_ids[idx[:, 2]]
             # One source record per named graph inside the file keeps TriG/N-Quads graphs known.
-            src = np.empty(len(quads), dtype=np.int64)
-            by_graph: dict[Any, int] = {}
-            for i, q in enumerate(quads):
-                gname = q.graph_name
-                sid = by_graph.get(gname)
-                if sid is None:
-                    extra = {} if isinstance(gname, ox.DefaultGraph) else {"graph_in_file": str(from_ox(gname))}
-                    sid = by_graph[gname] = self.new_source(graph, graph, **source_fields, **extra).id
-                src[i] = sid
-            target = ox.NamedNode(str(graph_iri(graph)))
+            src_ids = np.array([
+                self.new_source(graph, graph, **source_fields,
+                                **({} if isinstance(g, ox.DefaultGraph) else {"graph_in_file": str(from_ox(g))})).id
+                for g in parsed.graph_names
+            ], dtype=np.int64)
+            src = src_ids[parsed.graph_index] if len(src_ids) else np.empty(0, dtype=np.int64)
             new = self.table.add(np.full(len(s), GRAPH_CODE[graph]), s, p, o, np.full(len(s), score), src)
             try:
-                to_store = [ox.Quad(q.subject, q.predicate, q.object, target) for q in quads]
-                self._backend_add(to_store)
+                self._backend_load(parsed, graph)
             except BaseException:
-                self.table.remove(np.arange(len(self.table)) >= len(self.table) - int(new.sum()))
+                self.table.remove(np.arange(len(self.table)) >= n_rows)
                 raise
         except BaseException:
             del self.sources[n_sources:]
@@ -307,6 +310,25 @@ class Store:
             raise
         self.commit()
         return int(new.sum())
+
+    def _backend_load(self, parsed: ParsedFile, graph: str) -> None:
+        """Write a parsed file to the backend by the fastest path that keeps ids in step."""
+        target = ox.NamedNode(str(graph_iri(graph)))
+        if self._ox is None:
+            triples = parsed.triples()
+            self._backend_add([ox.Quad(t.subject, t.predicate, t.object, target) for t in triples])
+            return
+        if parsed.format == "tsv":
+            self._ox.bulk_load(input=parsed.ntriples(), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
+            return
+        fmt = FORMATS[parsed.format]
+        if parsed.path is not None and not parsed.blank_nodes and not fmt.supports_datasets:  # type: ignore[union-attr]
+            # Oxigraph re-reads the file in Rust: the quads never become Python objects again.
+            # Blank nodes get fresh labels on every parse, so those files take the other path.
+            with gzip.open(parsed.path) if parsed.path.suffix.lower() == ".gz" else open(parsed.path, "rb") as fh:
+                self._ox.bulk_load(input=fh, format=fmt, base_iri=parsed.base_iri, to_graph=target)
+            return
+        self._ox.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in parsed.triples()])
 
     def add_triples(
         self,
@@ -389,10 +411,7 @@ class Store:
         if not quads:
             return
         if self._ox is not None:
-            if len(quads) > 50_000:
-                self._ox.bulk_extend(quads)
-            else:
-                self._ox.extend(quads)
+            self._ox.bulk_extend(quads)
             return
         # INSERT DATA in N-Triples syntax, in batches: one HTTP request per 20,000 triples.
         graphs: dict[str, list[ox.Triple]] = {}
@@ -439,8 +458,6 @@ class Store:
                 for src in self.sources[written:]:
                     fh.write(json.dumps(asdict(src)) + "\n")
         self.table.write(self.path / "triples.npz")
-        if self._ox is not None:
-            self._ox.flush()
 
     # -- reading ----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -490,8 +507,6 @@ class Store:
         self, out: str | os.PathLike[str], fmt: str, graph: str | None = None, prefixes: dict[str, str] | None = None
     ) -> int:
         """Write the store (or one graph) to a file; quad formats keep the graph names."""
-        from nesy.engine.loader import FORMATS
-
         f = FORMATS.get(fmt.lower())
         if not isinstance(f, ox.RdfFormat):
             raise LoadError(f"cannot export as {fmt!r}; use turtle, ntriples, nquads, trig, rdfxml or jsonld")
@@ -512,6 +527,8 @@ class Store:
         """Persist and release the store (and its writer lock)."""
         if self._ox is not None:
             self.commit()
+            if self.path is not None and not self.read_only:
+                self._ox.flush()
             del self.dataset
             self._ox = None
 

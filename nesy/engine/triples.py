@@ -75,7 +75,7 @@ class TripleTable:
         m = len(s)
         if m == 0:
             return np.zeros(0, dtype=bool)
-        new_keys = _pack(g, s, p, o)
+        old_keys, new_keys = self._keys(g, s, p, o)
         # Within-batch duplicates: keep the best-scored copy.
         by_score = np.argsort(-score, kind="stable")
         order = by_score[np.argsort(new_keys[by_score], kind="stable")]
@@ -86,7 +86,6 @@ class TripleTable:
             is_new[keep] = True
             idx_new = np.sort(keep)
         else:
-            old_keys = self.keys()
             old_sorted = np.argsort(old_keys, kind="stable")
             pos = np.searchsorted(old_keys[old_sorted], uniq)
             pos_c = np.minimum(pos, len(old_keys) - 1)
@@ -117,10 +116,28 @@ class TripleTable:
         """Bool mask of shape ``(m,)``: which of the given rows are in the table."""
         if len(self) == 0:
             return np.zeros(len(s), dtype=bool)
-        old = np.sort(self.keys())
-        q = _pack(g, s, p, o)
+        old, q = self._keys(g, s, p, o)
+        old = np.sort(old)
         pos = np.minimum(np.searchsorted(old, q), len(old) - 1)
         return old[pos] == q
+
+    def _keys(self, g: np.ndarray, s: np.ndarray, p: np.ndarray, o: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Comparable keys for the existing rows and for the given ones.
+
+        Packs ``(g, p, s, o)`` into one int64 (predicates ranked densely) when it fits —
+        sorting int64 is an order of magnitude faster than sorting records — else records.
+        """
+        n = len(self)
+        all_p = np.concatenate([self.p, p])
+        uniq_p, p_rank = np.unique(all_p, return_inverse=True)
+        all_s, all_o, all_g = np.concatenate([self.s, s]), np.concatenate([self.o, o]), np.concatenate([self.g, g])
+        v = int(max(all_s.max(initial=0), all_o.max(initial=0))) + 1
+        n_p = max(len(uniq_p), 1)
+        if 8 * n_p * v * v < 2**62:
+            keys = ((all_g * n_p + p_rank) * v + all_s) * v + all_o
+        else:
+            keys = _pack(all_g, all_s, all_p, all_o)
+        return keys[:n], keys[n:]
 
     def select(self, *, g: int | None = None, p: int | None = None) -> np.ndarray:
         """Bool mask of rows in graph code ``g`` and/or with predicate id ``p``."""

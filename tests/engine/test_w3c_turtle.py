@@ -48,7 +48,7 @@ def test_w3c_turtle_suites(shared_data: Path) -> None:
             from nesy.engine.loader import read_file
 
             parsed = read_file(action, "turtle", base_iri=base, progress=False)
-            kb.store.add_ox_quads(parsed.quads, "asserted", {"file": str(action)})
+            kb.store.add_parsed(parsed, "asserted", {"file": str(action)})
         except LoadError as exc:
             parsed_ok = False
             assert exc.file, f"{name}: error without a file name"
