@@ -131,6 +131,16 @@ def make_plan(body: tuple[CLit, ...], first: int | None, bound0: set[str], final
     return plan
 
 
+def _distinct(parts: list[np.ndarray]) -> np.ndarray:
+    """Union of row-index arrays (each already duplicate-free)."""
+    if len(parts) == 1:
+        return parts[0]
+    rows = np.sort(np.concatenate(parts))
+    keep = np.ones(len(rows), dtype=bool)
+    keep[1:] = rows[1:] != rows[:-1]
+    return rows[keep]
+
+
 class Evaluator:
     """Runs a set of compiled rules to their fixpoint.
 
@@ -229,11 +239,14 @@ class Evaluator:
                     self.own_relation(key)
 
     def plan(self, rule: CRule, first: int | None) -> Plan:
+        """The evaluation order of ``rule`` starting at literal ``first`` (cached per rule id)."""
         key = (rule.id, first)
-        plan = self._plans.get(key)
+        plan = self._plans.get(key) if rule.id >= 0 else None
         if plan is None:
-            final = set(rule.head_args) if rule.head_key is not None else None
-            plan = self._plans[key] = make_plan(rule.body, first, set(), final and {a for a in final if isinstance(a, str)})
+            final = {a for a in rule.head_args if isinstance(a, str)} if rule.head_key is not None else None
+            plan = make_plan(rule.body, first, set(), final)
+            if rule.id >= 0:  # queries (id -1) are planned afresh each time
+                self._plans[key] = plan
         return plan
 
     def eval_body(self, body: tuple[CLit, ...], seed: Table, keep: set[str]) -> Table:
@@ -341,7 +354,7 @@ class Evaluator:
                     f"evaluation stopped after {self.shared.max_iterations:,} rounds (max_iterations): "
                     f"{', '.join(names)} kept changing (rules: "
                     f"{', '.join(sorted({r.label or str(r.id) for r in st.rules}))})")
-            delta = {r: np.unique(np.concatenate(parts)) for r, parts in changed.items()}
+            delta = {r: _distinct(parts) for r, parts in changed.items()}
             changed = {}
             stamp = self.shared.tick()
             for rule in st.rules:

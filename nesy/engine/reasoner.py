@@ -31,6 +31,17 @@ from nesy.rules.ast import Atom, Program, Query, Rule
 __all__ = ["Answer", "Reasoner", "Violation", "WhyNotReport"]
 
 
+_DEFAULT_REGISTRY: Registry | None = None
+
+
+def _default_registry() -> Registry:
+    """One shared default registry: loading plugin entry points costs milliseconds."""
+    global _DEFAULT_REGISTRY
+    if _DEFAULT_REGISTRY is None:
+        _DEFAULT_REGISTRY = default_registry()
+    return _DEFAULT_REGISTRY
+
+
 @dataclass
 class _Pending:
     rules: list[CRule] = field(default_factory=list)
@@ -60,7 +71,7 @@ class Reasoner:
         describe_source: Callable[[int], dict] | None = None,
     ) -> None:
         self.vocab = vocab
-        self.registry = registry if registry is not None else default_registry()
+        self.registry = registry if registry is not None else _default_registry()
         sr = get_semiring(semiring)
         self.semiring_name = sr.name
         self.prefixes: dict[str, str] = {"rdf": str(RDF), "xsd": "http://www.w3.org/2001/XMLSchema#"}
@@ -70,6 +81,8 @@ class Reasoner:
         self._rdf_type = vocab.id(RDF.type)
         self._rules: list[CRule] = []
         self._main = Evaluator(self._shared, self._inputs)
+        #: How the last :meth:`ask` was evaluated: ``goal_directed``, ``derived_facts``.
+        self.last_ask: dict = {}
 
     # -- settings ------------------------------------------------------------------------
     @property
@@ -252,9 +265,11 @@ class Reasoner:
         q = self._compiler.query(query, -1)
         if self._main.fresh():
             ev, qr = self._main, q
+            self.last_ask = {"goal_directed": False, "derived_facts": 0}
         else:
             ev, qr = goal_directed(self._shared, self._inputs, self._rules, q, self._name)
             ev.run()
+            self.last_ask = {"goal_directed": True, "derived_facts": ev.n_derived, "rules": len(ev.rules)}
         table = ev.run_body(qr)
         return collect_answers(ev, qr, table, self._builder(ev), self._shared.semiring, limit)
 

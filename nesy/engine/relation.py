@@ -95,7 +95,8 @@ class HashTable:
     def _grow(self, need: int) -> None:
         used = self._keys != -1
         keys, vals = self._keys[used], self._vals[used]
-        self._bits = max(self._bits + 1, int(need * 2 - 1).bit_length() + 1)
+        # Grow 4x: rehashing is as costly as inserting, so do it rarely.
+        self._bits = max(self._bits + 2, int(need * 2 - 1).bit_length() + 1)
         self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
         self._vals = np.zeros(1 << self._bits, dtype=np.int64)
         self.size = 0

@@ -13,7 +13,18 @@ from rdflib import RDF, Literal, Namespace, URIRef
 
 from nesy.errors import SourceLocation
 from nesy.plugins.registry import NESY
-from nesy.rules.ast import Aggregate, Assignment, Atom, BinOp, Comparison, Fact, Program, Query, Rule, Var
+from nesy.rules.ast import (
+    Aggregate,
+    Assignment,
+    Atom,
+    BinOp,
+    Comparison,
+    Fact,
+    Program,
+    Query,
+    Rule,
+    Var,
+)
 
 EX = Namespace("http://ex.org/")
 PREFIXES = {"ex": str(EX)}

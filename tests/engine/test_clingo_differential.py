@@ -1,0 +1,246 @@
+"""Differential test: nesy's model equals clingo's on hundreds of random stratified programs.
+
+Each seeded program has a random EDB over integer constants, 2-4 derived predicates on
+up to three levels (recursion within a level, negation only of lower levels), joins,
+repeated and anonymous variables, constants, comparisons, guarded arithmetic, counts and
+``rdf:type(X, C)`` atoms with a variable class. nesy runs it with the ``boolean`` and
+the ``maxprod`` semirings and goal-directed (one query per program); clingo gets the same
+program as ASP text.
+"""
+
+from __future__ import annotations
+
+import random
+
+import clingo
+import numpy as np
+import pytest
+from rdflib import RDF, Literal
+from reasoner_dsl import EX
+
+from nesy.engine.reasoner import Reasoner
+from nesy.engine.vocab import Vocab
+from nesy.errors import StratificationError
+from nesy.rules.ast import Aggregate, Assignment, Atom, BinOp, Comparison, Query, Rule, Var
+
+N_PROGRAMS = 520
+OPS = ["<", "<=", ">", ">=", "!=", "=="]
+CLASSES = {"d0", "p0", "p1", "p2", "p3"}
+
+
+class Gen:
+    """Random stratified program generator."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        r = self.rng
+        self.n = r.randint(3, 8)
+        self.edb = {"e0": 2, "e1": 2, "d0": 1}
+        self.idb = {f"p{i}": r.choice([1, 2, 2]) for i in range(r.randint(2, 4))}
+        self.level = dict.fromkeys(self.edb, -1)
+        lv = 0
+        for p in self.idb:
+            self.level[p] = lv
+            if r.random() < 0.4:
+                lv += 1
+        self.arity = {**self.edb, **self.idb}
+
+    def facts(self) -> dict[str, set[tuple[int, ...]]]:
+        r = self.rng
+        out = {}
+        for p, a in self.edb.items():
+            k = r.randint(self.n // 2 + 1, 4 * self.n)
+            out[p] = {tuple(r.randrange(self.n) for _ in range(a)) for _ in range(k)}
+        return out
+
+    def term(self, vars_: list[str]) -> object:
+        if self.rng.random() < 0.12:
+            return Literal(self.rng.randrange(self.n))
+        return Var(self.rng.choice(vars_))
+
+    def atom(self, pred: str, vars_: list[str], negated: bool = False, anon: float = 0.1) -> Atom:
+        args = []
+        for _ in range(self.arity[pred]):
+            args.append(Var("_") if self.rng.random() < anon else self.term(vars_))
+        return Atom(EX[pred], tuple(args), negated)
+
+    def rule(self, head: str) -> Rule:
+        r = self.rng
+        lvl = self.level[head]
+        pos_preds = [p for p in self.arity if self.level[p] <= lvl]
+        neg_preds = [p for p in self.arity if self.level[p] < lvl]
+        pool = ["X", "Y", "Z", "W"][: r.randint(2, 4)]
+        body: list = [self.atom(r.choice(pos_preds), pool) for _ in range(r.randint(1, 3))]
+        if r.random() < 0.12:  # rdf:type with a variable class
+            body.append(Atom(RDF.type, (Var(r.choice(pool)), Var("C"))))
+        bound = sorted({a.name for b in body for a in b.args if isinstance(a, Var) and not a.anonymous})
+        ents = [v for v in bound if v != "C"]
+        if not ents:
+            body.append(Atom(EX.d0, (Var("X"),)))
+            ents = ["X"]
+            bound = sorted(set(bound) | {"X"})
+        if neg_preds and r.random() < 0.35:
+            body.append(self.atom(r.choice(neg_preds), ents, negated=True, anon=0.3))
+        if r.random() < 0.25:
+            a = Var(r.choice(ents))
+            b = Var(r.choice(ents)) if r.random() < 0.6 else Literal(r.randrange(self.n))
+            body.append(Comparison(r.choice(OPS), a, b))
+        if r.random() < 0.1:
+            v = r.choice(ents)
+            body.append(Comparison("<", Var(v), Literal(self.n)))
+            body.append(Assignment(Var("S"), BinOp("+", Var(v), Literal(1))))
+            bound.append("S")
+            ents.append("S")
+        if neg_preds and r.random() < 0.1:
+            g = r.choice(ents)
+            inner = r.choice([p for p in neg_preds if self.arity[p] == 2] or ["e0"])
+            body.append(Aggregate(Var("N"), "count", (Var("Q"),), (Atom(EX[inner], (Var(g), Var("Q"))),)))
+            bound.append("N")
+        hargs = []
+        for _ in range(self.arity[head]):
+            hargs.append(Literal(r.randrange(self.n)) if r.random() < 0.05 else Var(r.choice(bound)))
+        return Rule(Atom(EX[head], tuple(hargs)), tuple(body))
+
+    def program(self) -> list[Rule]:
+        return [self.rule(p) for p in self.idb for _ in range(self.rng.randint(1, 3))]
+
+
+# -- clingo side ---------------------------------------------------------------------------
+def _c_term(t: object) -> str:
+    if isinstance(t, Var):
+        return "_" if t.anonymous else t.name
+    if isinstance(t, Literal):
+        return str(t.toPython())
+    return str(t)[len(str(EX)):]
+
+
+def _c_expr(e: object) -> str:
+    if isinstance(e, BinOp):
+        return f"({_c_expr(e.left)}{e.op}{_c_expr(e.right)})"
+    return _c_term(e)
+
+
+def _c_atom(a: Atom) -> str:
+    neg = "not " if a.negated else ""
+    if a.predicate == RDF.type:
+        return f"{neg}type({_c_term(a.args[0])},{_c_term(a.args[1])})"
+    name = str(a.predicate)[len(str(EX)):]
+    if name in CLASSES and len(a.args) == 1:
+        return f"{neg}type({_c_term(a.args[0])},{name})"
+    return f"{neg}{name}({','.join(_c_term(t) for t in a.args)})"
+
+
+def _c_lit(lit: object) -> str:
+    if isinstance(lit, Atom):
+        return _c_atom(lit)
+    if isinstance(lit, Comparison):
+        op = "=" if lit.op == "==" else lit.op
+        return f"{_c_expr(lit.left)}{op}{_c_expr(lit.right)}"
+    if isinstance(lit, Assignment):
+        return f"{lit.var.name}={_c_expr(lit.expr)}"
+    assert isinstance(lit, Aggregate)
+    inner = ",".join(_c_lit(b) for b in lit.body)
+    return f"{lit.var.name}=#count{{{','.join(_c_term(t) for t in lit.terms)}:{inner}}}"
+
+
+def to_asp(rules: list[Rule], facts: dict[str, set[tuple[int, ...]]]) -> str:
+    lines = []
+    for p, rows in facts.items():
+        for row in sorted(rows):
+            lines.append(_c_atom(Atom(EX[p], tuple(Literal(v) for v in row))) + ".")
+    for rule in rules:
+        lines.append(f"{_c_atom(rule.head)} :- {', '.join(_c_lit(b) for b in rule.body)}.")
+    return "\n".join(lines)
+
+
+def clingo_model(text: str, idb: dict[str, int]) -> set[tuple]:
+    ctl = clingo.Control(["--warn=none"])
+    ctl.add("base", [], text)
+    ctl.ground([("base", [])])
+    models = []
+    ctl.solve(on_model=lambda m: models.append(m.symbols(atoms=True)))
+    assert len(models) == 1, "a stratified program has exactly one answer set"
+    out = set()
+    for s in models[0]:
+        args = tuple(a.number if a.type == clingo.SymbolType.Number else a.name for a in s.arguments)
+        if s.name == "type":
+            if args[1] in idb:
+                out.add((args[1], args[:1]))
+        elif s.name in idb:
+            out.add((s.name, args))
+    return out
+
+
+# -- nesy side --------------------------------------------------------------------------------
+def _py(term: object) -> object:
+    if isinstance(term, Literal):
+        return term.toPython()
+    return str(term)[len(str(EX)):]
+
+
+def nesy_reasoner(rules: list[Rule], facts: dict[str, set[tuple[int, ...]]], semiring: str) -> Reasoner:
+    vocab = Vocab()
+    r = Reasoner(vocab, semiring=semiring)
+    for p, rows in facts.items():
+        ids = np.array([[vocab.id(Literal(v)) for v in row] for row in sorted(rows)], dtype=np.int64)
+        r.add_edb(vocab.id(EX[p]), ids)
+    r.add_rules(rules)
+    return r
+
+
+def nesy_model(r: Reasoner, idb: dict[str, int]) -> set[tuple]:
+    r.materialize()
+    out = set()
+    for p in idb:
+        rows, _ = r.derived(r.vocab.id(EX[p]), include_inputs=True)
+        for row in rows.tolist():
+            out.add((p, tuple(_py(r.vocab.term(i)) for i in row)))
+    return out
+
+
+def _programs() -> list[tuple[int, Gen, list[Rule], dict]]:
+    out = []
+    seed = 0
+    while len(out) < N_PROGRAMS:
+        g = Gen(seed)
+        facts = g.facts()
+        rules = g.program()
+        seed += 1
+        try:
+            Reasoner(Vocab()).add_rules(rules)
+        except StratificationError:
+            continue  # a variable-class rdf:type atom closed a cycle through negation
+        out.append((seed - 1, g, rules, facts))
+    return out
+
+
+PROGRAMS = _programs()
+
+
+@pytest.mark.parametrize("chunk", range(8))
+def test_nesy_matches_clingo(chunk: int) -> None:
+    """Boolean and maxprod models equal clingo's answer set, fact for fact."""
+    for seed, g, rules, facts in PROGRAMS[chunk::8]:
+        want = clingo_model(to_asp(rules, facts), g.idb)
+        got = nesy_model(nesy_reasoner(rules, facts, "boolean"), g.idb)
+        assert got == want, f"seed {seed}: boolean model differs\n{to_asp(rules, facts)}\n" \
+                            f"missing {sorted(want - got)[:5]} extra {sorted(got - want)[:5]}"
+        got_mp = nesy_model(nesy_reasoner(rules, facts, "maxprod"), g.idb)
+        assert got_mp == want, f"seed {seed}: maxprod model differs\n{to_asp(rules, facts)}"
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_goal_directed_matches_model(chunk: int) -> None:
+    """A goal-directed query (magic sets) finds exactly the model's matching facts."""
+    for seed, g, rules, facts in PROGRAMS[chunk::8]:
+        want = clingo_model(to_asp(rules, facts), g.idb)
+        rng = random.Random(seed)
+        pred = rng.choice(list(g.idb))
+        const = rng.randrange(g.n)
+        r = nesy_reasoner(rules, facts, "maxprod")
+        args = (Literal(const), Var("A")) if g.idb[pred] == 2 else (Literal(const),)
+        answers = r.ask(Query((Atom(EX[pred], args),)))
+        assert r.last_ask["goal_directed"]
+        got = {(const, _py(a.bindings["A"])) if "A" in a.bindings else (const,) for a in answers}
+        expect = {args_ for p, args_ in want if p == pred and args_[0] == const}
+        assert got == expect, f"seed {seed}: ask {pred}({const}, A) differs\n{to_asp(rules, facts)}"
