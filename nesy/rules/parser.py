@@ -231,7 +231,8 @@ class _Tables:
         alternation = "|".join(
             f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terms if t.name not in embedded
         )
-        lex = (re.compile(f"{skip}(?:{alternation})"), unless, re.compile(skip))
+        # A state that only accepts the end of the input gets a token regex that never matches.
+        lex = (re.compile(f"{skip}(?:{alternation or '(?!)'})"), unless, re.compile(skip))
         self._lexers[accepts] = lex
         return lex
 
@@ -629,6 +630,7 @@ _ESCAPES = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'"
 _ESCAPE_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
 _LOCAL_ESCAPE_RE = re.compile(r"\\(.)")
 _UCHAR_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})")
+_WRITTEN_ANON_RE = re.compile(r"(?<![\w?])_[0-9]+(?!\w)")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_RE = re.compile(r"[+-]?[0-9]*\.[0-9]+|[+-]?[0-9]+\.[0-9]*")
@@ -705,7 +707,8 @@ class _Builder:
         self._iri_cache: dict[tuple[str, str], URIRef] = {}
         self._num_cache: dict[str, Literal] = {}
         self._anon = 0  # `_` occurrences in the current statement
-        self._user_anon: set[str] = set()  # `_Name` variables written in the current statement
+        # `_N` names written anywhere in the text, which generated names must avoid.
+        self._written_anon = set(_WRITTEN_ANON_RE.findall(text)) if "_" in text else set()
         self._locs: dict[tuple[int, int], SourceLocation] = {}
         self.callbacks: dict[str, Callable[[list[Any], tuple[int, int]], Any]] = {
             name[2:]: getattr(self, name) for name in dir(self) if name.startswith("r_")
@@ -796,13 +799,14 @@ class _Builder:
 
     def var(self, tok: _Tok, where: tuple[int, int]) -> Var:
         name = tok.value
-        if name[0] == "_":
-            if name == "_":
-                # Each `_` is its own variable; the number keeps them apart (see `finish`).
+        if name == "_":
+            # Each `_` is a variable of its own, named `_1`, `_2`... in its statement,
+            # skipping any `_N` the text itself uses.
+            self._anon += 1
+            name = f"_{self._anon}"
+            while name in self._written_anon:
                 self._anon += 1
                 name = f"_{self._anon}"
-            else:
-                self._user_anon.add(name)
         return Var(name, self.loc(where))
 
     def number(self, lexical: str) -> Literal:
@@ -1055,22 +1059,9 @@ class _Builder:
 
     def end_statement(self) -> None:
         self._anon = 0
-        self._user_anon.clear()
 
     def finish(self, node: Any) -> Any:
-        """Give generated `_N` names that clash with a `_N` the user wrote in the statement new numbers."""
-        if self._anon and self._user_anon:
-            clash = {f"_{k}" for k in range(1, self._anon + 1)} & self._user_anon
-            if clash:
-                taken = set(self._user_anon)
-                mapping: dict[str, str] = {}
-                k = 0
-                for old in (f"_{j}" for j in range(1, self._anon + 1)):
-                    k += 1
-                    while f"_{k}" in taken:
-                        k += 1
-                    mapping[old] = f"_{k}"
-                node = _rename(node, mapping, self._user_anon)
+        """Close the current statement (anonymous variables are numbered per statement)."""
         self.end_statement()
         return node
 
@@ -1243,24 +1234,6 @@ def _atoms_in(literals: Iterable[Any]) -> Iterator[Atom]:
             yield lit
         elif isinstance(lit, Aggregate):
             yield from _atoms_in(lit.body)
-
-
-def _rename(node: Any, mapping: Mapping[str, str], keep: set[str]) -> Any:
-    """Rebuild ``node`` with generated anonymous variables renamed (names in ``keep`` stay)."""
-    if isinstance(node, Var):
-        if node.name in mapping and node.name not in keep:
-            return Var(mapping[node.name], node.loc)
-        return node
-    if isinstance(node, tuple):
-        return tuple(_rename(x, mapping, keep) for x in node)
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        changes = {
-            f.name: _rename(getattr(node, f.name), mapping, keep)
-            for f in dataclasses.fields(node)
-            if f.name != "loc"
-        }
-        return dataclasses.replace(node, **changes)
-    return node
 
 
 def _args(n: int) -> str:

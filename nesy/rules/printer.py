@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import lru_cache
 
 from rdflib import Literal, URIRef
@@ -91,7 +92,10 @@ def format_iri(iri: str, prefixes: Mapping[str, str] | None = None, default_ns: 
         local = iri[len(default) :]
         if local not in _KEYWORDS and pats["NAME"].fullmatch(local):
             return local
-    for name, ns in env.items():
+    names = dict(env)
+    if default:
+        names.setdefault("", default)  # `:local` reads back against the default namespace
+    for name, ns in names.items():
         if not ns or not iri.startswith(ns):
             continue
         candidate = f"{name}:{iri[len(ns):]}"
@@ -149,10 +153,19 @@ def _format_literal_term(lit: Literal, prefixes: Mapping[str, str] | None, defau
             return lexical
         if _DECIMAL.fullmatch(lexical) or _INTEGER.fullmatch(lexical):
             # rdflib writes 1e3 as 1000.0; an exponent keeps it a double when read back.
-            return lexical + "e0"
+            return _scientific(lexical)
     if dt == XSD.boolean and lexical in ("true", "false"):
         return lexical
     return f"{format_string(lexical)}^^{format_iri(str(dt), prefixes, default_ns)}"
+
+
+def _scientific(lexical: str) -> str:
+    """``1000.0`` -> ``1e3``, ``-0.025`` -> ``-2.5e-2``: the same number, written as a double."""
+    sign, digits, exponent = Decimal(lexical).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    exponent = int(exponent) + len(text) - 1
+    mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{exponent}"
 
 
 def format_expr(expr: object, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
