@@ -381,8 +381,9 @@ class Evaluator:
             logs: dict[int, np.ndarray] = {}
             for rule in st.rules:
                 for rel, at, scores, _ in self._all_derivations(rule):
-                    acc = logs.setdefault(rel.rel_id, np.log1p(-np.minimum(rel.base[: rel.n], 1 - 1e-300)))
-                    np.add.at(acc, at, np.log1p(-np.minimum(scores, 1 - 1e-300)))
+                    with np.errstate(divide="ignore"):  # log(0) = -inf is exact: a certain derivation
+                        acc = logs.setdefault(rel.rel_id, np.log1p(-rel.base[: rel.n]))
+                        np.add.at(acc, at, np.log1p(-scores))
             delta = 0.0
             stamp = self.shared.tick()
             for rid, acc in logs.items():

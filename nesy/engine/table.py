@@ -399,8 +399,12 @@ def aggregate(ctx: Context, table: Table, lit: CAggregate, keep: set[str] | None
     seed.cols["#seed"] = np.arange(seed.n, dtype=np.int64)
     term_vars = {t for t in lit.terms if isinstance(t, str)}
     inner = ctx.eval_body(lit.body, seed, {"#seed", *free, *term_vars})
-    parts = [inner.cols["#seed"]] + [inner.cols[g] for g in free] + [inner.col(t) for t in lit.terms]
-    distinct = np.unique(np.stack(parts, axis=1), axis=0) if inner.n else np.empty((0, len(parts)), np.int64)
+    width = 1 + len(free) + len(lit.terms)
+    if inner.n:
+        parts = [inner.cols["#seed"]] + [inner.cols[g] for g in free] + [inner.col(t) for t in lit.terms]
+        distinct = np.unique(np.stack(parts, axis=1), axis=0)
+    else:  # an empty body may stop before binding every column
+        distinct = np.empty((0, width), np.int64)
     ng = 1 + len(free)
     groups, gid = np.unique(distinct[:, :ng], axis=0, return_inverse=True)
     gid = gid.ravel()
