@@ -132,6 +132,108 @@ def export(directory: str, out: str, graph: str | None, fmt: str | None) -> None
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--trust", is_flag=True, help="Allow @plugin directives in these files (they run code).")
+@click.option("--materialize/--no-materialize", default=True, show_default=True,
+              help="Derive and store the inferred triples right away.")
+@friendly
+def rules(directory: str, files: tuple[str, ...], trust: bool, materialize: bool) -> None:
+    """Add rule FILES to the knowledge base (checked first; all or nothing per file)."""
+    with _open_kb(directory) as kb:
+        for f in files:
+            program = kb.add_rules(Path(f), trust=trust)
+            click.echo(f"{f}: {len(program.rules)} rules, {len(program.facts)} facts")
+        if materialize:
+            _report_materialize(kb.materialize())
+
+
+def _report_materialize(stats: dict[str, Any]) -> None:
+    click.echo(f"{stats['facts']} facts derived in {stats['seconds']:.3f} s; "
+               f"{stats['stored']} triples in the inferred graph")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--semiring", help="boolean, maxprod (default), noisyor, topk or topk:K (remembered).")
+@friendly
+def materialize(directory: str, semiring: str | None) -> None:
+    """Derive everything the rules entail and store it in the inferred graph."""
+    with _open_kb(directory) as kb:
+        if semiring:
+            kb.semiring = semiring
+        _report_materialize(kb.materialize())
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--explain", is_flag=True, help="Print the proof of every answer.")
+@click.option("--limit", type=int, help="At most this many answers.")
+@friendly
+def query(directory: str, query: str, fmt: str, explain: bool, limit: int | None) -> None:
+    """Answer a rule QUERY such as "?- fam:grandparent(fam:ann, X)." with scores (and proofs)."""
+    with _open_kb(directory, read_only=True) as kb:
+        answers = kb.ask(query, limit=limit)
+        _print_answers(kb, answers, fmt, explain)
+
+
+def _print_answers(kb: Any, answers: list[Any], fmt: str, explain: bool) -> None:
+    names = list(answers[0].bindings) if answers else []
+    if fmt == "json":
+        import json
+
+        out = []
+        for a in answers:
+            item: dict[str, Any] = {"bindings": {k: kb.shorten(v) for k, v in a.bindings.items()}, "score": a.score}
+            if explain:
+                item["proof"] = a.proof.to_dict(kb.prefixes)
+            out.append(item)
+        click.echo(json.dumps(out, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow([*names, "score"])
+        for a in answers:
+            w.writerow([*(kb.shorten(a.bindings[n]) for n in names), f"{a.score:g}"])
+        return
+    if not answers:
+        click.echo("no answers")
+        return
+    for i, a in enumerate(answers, 1):
+        b = ", ".join(f"{k} = {kb.shorten(v)}" for k, v in a.bindings.items()) or "yes"
+        click.echo(f"{i:3d}. {b}   score {a.score:g}")
+        if explain:
+            click.echo("     " + a.proof.to_text(kb.prefixes).replace("\n", "\n     "))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("atom")
+@click.option("--format", "fmt", type=click.Choice(["tree", "json", "mermaid"]), default="tree", show_default=True)
+@friendly
+def explain(directory: str, atom: str, fmt: str) -> None:
+    """Show the proof of ATOM, or why it does not hold."""
+    from nesy.errors import QueryError
+
+    with _open_kb(directory, read_only=True) as kb:
+        try:
+            proof = kb.why(atom)
+        except QueryError:
+            click.echo(str(kb.why_not(atom)))
+            sys.exit(2)
+        if fmt == "json":
+            click.echo(proof.to_json(kb.prefixes))
+        elif fmt == "mermaid":
+            click.echo(proof.to_mermaid(kb.prefixes))
+        else:
+            click.echo(proof.to_text(kb.prefixes))
+
+
+@cli.command()
 @friendly
 def demo() -> None:
     """A short tour on the bundled family example."""

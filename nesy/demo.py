@@ -10,19 +10,55 @@ import click
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+def _say(text: str) -> None:
+    click.secho(text, bold=True)
+
+
 def run_demo() -> None:
-    """Load the family example into a fresh KB and show what nesy makes of it."""
+    """Load the family example into a fresh KB, add its rules, ask, and explain."""
     from nesy.kb import KnowledgeBase
 
     family = EXAMPLES / "family"
-    with tempfile.TemporaryDirectory(prefix="nesy-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="nesy-demo-", ignore_cleanup_errors=True) as tmp:
         kb_dir = Path(tmp) / "kb"
-        click.secho(f"$ nesy load {kb_dir} examples/family/family.ttl", bold=True)
+        _say("$ nesy load KB examples/family/family.ttl")
         with KnowledgeBase(kb_dir) as kb:
             click.echo(str(kb.load(family / "family.ttl")))
-        click.secho("\n# reopened from disk:", bold=True)
+            _say("\n$ nesy rules KB examples/family/family.rules")
+            program = kb.add_rules(family / "family.rules")
+            click.echo(f"{len(program.rules)} rules added")
+
+        _say("\n# reopened from disk: data, provenance and rules are all still there")
         with KnowledgeBase(kb_dir) as kb:
             st = kb.stats()
-            click.echo(f"{st['triples']} triples, {st['terms']} terms; per graph: {st['graphs']}")
-            for pred, n in list(st["predicates"].items())[:5]:
-                click.echo(f"  {n:4d}  {pred}")
+            click.echo(f"{st['triples']} triples, {len(kb.rules)} rules")
+            prefixes = kb.prefixes
+
+            query = "?- fam:grandparent(fam:ann, X)."
+            _say(f"\n{query}")
+            for i, a in enumerate(kb.ask(query), 1):
+                click.echo(f"  {i}. X = {kb.shorten(a.bindings['X'])}   score {a.score:g}")
+
+            query = "?- fam:livesIn(X, C)."
+            _say(f"\n{query}")
+            answers = kb.ask(query)
+            for i, a in enumerate(answers, 1):
+                b = ", ".join(f"{k} = {kb.shorten(v)}" for k, v in a.bindings.items())
+                click.echo(f"  {i}. {b}   score {a.score:g}")
+            weakest = len(answers)
+            _say(f"\n:why {weakest}   (a weighted rule: 0.8 × the scores of its premises)")
+            click.echo(answers[-1].proof.to_text(prefixes))
+
+            _say("\n?- fam:Childless(X).   (negation)   and   ?- fam:kids(X, N).   (aggregate)")
+            childless = sorted(a.bindings["X"].split("#")[1] for a in kb.ask("?- fam:Childless(X)."))
+            click.echo(f"  childless: {', '.join(childless)}")
+            kids = sorted((a.bindings["X"].split("#")[1], int(a.bindings["N"])) for a in kb.ask("?- fam:kids(X, N), N > 0."))
+            click.echo("  kids: " + ", ".join(f"{p}={n}" for p, n in kids))
+
+            _say("\n:whynot fam:grandparent(fam:eve, fam:ann)")
+            click.echo(str(kb.why_not("fam:grandparent(fam:eve, fam:ann)")))
+
+            _say("\n$ nesy materialize KB")
+            stats = kb.materialize()
+            click.echo(f"{stats['facts']} facts derived; {stats['stored']} of them are triples, "
+                       "now stored in the inferred graph with their scores")

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rdflib import URIRef
@@ -15,7 +15,14 @@ from rdflib.term import Identifier
 from nesy.engine.loader import read_file
 from nesy.engine.store import GRAPH_CODE, GRAPHS, Store, check_graph
 from nesy.engine.vocab import Vocab
-from nesy.errors import NesyError, StoreError
+from nesy.errors import NesyError, QueryError, StoreError
+
+if TYPE_CHECKING:
+    from nesy.engine.answers import Answer
+    from nesy.engine.proofs import Proof
+    from nesy.engine.reasoner import Reasoner
+    from nesy.plugins import Registry
+    from nesy.rules.ast import Atom, Program, Query, Rule
 
 #: Namespace for bare names when the KB declares no default prefix.
 DEFAULT_NAMESPACE = "http://example.org/nesy#"
@@ -67,6 +74,9 @@ class KnowledgeBase:
             "default_namespace": default_namespace or DEFAULT_NAMESPACE,
             "tsv_namespace": None,
             "prefixes": {},
+            "semiring": "maxprod",
+            "rules": [],
+            "trusted_plugins": [],
         }
         cfg = self.path / _CONFIG if self.path else None
         if cfg is not None and cfg.exists():
@@ -76,6 +86,11 @@ class KnowledgeBase:
                 raise StoreError(f"cannot read {cfg}: {exc}") from None
         elif cfg is not None and not read_only:
             self._save_config()
+        self._programs: list[Program] = []
+        self._reasoner: Reasoner | None = None
+        self._registry: Registry | None = None
+        for entry in self.config.get("rules", []):
+            self._programs.append(self._parse_saved_rules(entry))
 
     @classmethod
     def connect(cls, endpoint: str, *, update_endpoint: str | None = None, default_namespace: str | None = None) -> KnowledgeBase:
@@ -175,7 +190,8 @@ class KnowledgeBase:
         return added
 
     def _data_changed(self) -> None:
-        """Hook for the parts that cache what they derived from the data."""
+        """Data changed: the reasoner's model is rebuilt on the next question."""
+        self._reasoner = None
 
     def __len__(self) -> int:
         return len(self.store)
@@ -216,6 +232,202 @@ class KnowledgeBase:
         if name is None:
             return self.store.dataset
         return self.store.dataset.graph(graph_iri(name))
+
+    # -- rules and reasoning ------------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        """Built-in and plugin components (predicates, operators, semirings...)."""
+        if self._registry is None:
+            from nesy.plugins import default_registry
+
+            self._registry = default_registry()
+            for module in self.config.get("trusted_plugins", []):
+                self._registry.load_module(module)
+        return self._registry
+
+    @property
+    def semiring(self) -> str:
+        """How scores of alternative derivations combine: ``maxprod``, ``boolean``, ``noisyor``, ``topk``."""
+        return str(self.config.get("semiring", "maxprod"))
+
+    @semiring.setter
+    def semiring(self, name: str) -> None:
+        from nesy.engine.semirings import get_semiring
+
+        get_semiring(name)  # raises with suggestions for an unknown name
+        self.config["semiring"] = name
+        self._save_config()
+        self._reasoner = None
+
+    def _parse_rules(self, source: str | os.PathLike[str], *, trust: bool) -> Program:
+        from nesy.rules.parser import parse_file, parse_program
+
+        kwargs = {"prefixes": self.prefixes, "default_ns": self.default_namespace, "trust_plugins": trust}
+        text = str(source)
+        if isinstance(source, os.PathLike) or (("\n" not in text) and text.rstrip().endswith(".rules")):
+            return parse_file(source, **kwargs)
+        return parse_program(text, **kwargs)
+
+    def _parse_saved_rules(self, entry: dict[str, Any]) -> Program:
+        from nesy.rules.parser import parse_file, parse_program
+
+        kwargs = {"prefixes": self.prefixes, "default_ns": self.default_namespace, "trust_plugins": entry.get("trust", False)}
+        if entry.get("file") and Path(entry["file"]).exists():
+            return parse_file(entry["file"], **kwargs)
+        assert self.path is not None
+        text = (self.path / entry["copy"]).read_text(encoding="utf-8")
+        return parse_program(text, file=entry.get("file") or entry["copy"], **kwargs)
+
+    def add_rules(self, source: str | os.PathLike[str], *, trust: bool = False) -> Program:
+        """Add a rule file (path) or rule text to the knowledge base; all or nothing.
+
+        The rules are checked (syntax, safety, stratification with the rules already
+        present) before anything changes. On an on-disk KB they are kept: the file's path
+        and a copy, so ``nesy query`` in a later process sees them.
+
+        Args:
+            source: A path to a ``.rules`` file, or the rule text itself.
+            trust: Allow ``@plugin`` directives (rule files are data, not code, by default).
+        """
+        program = self._parse_rules(source, trust=trust)
+        for directive in program.plugins:
+            self.registry.load_module(directive.module)
+        # Check against everything already present, on a throw-away reasoner.
+        self._build_reasoner([*self._programs, program])
+        self._programs.append(program)
+        for name, ns in program.prefixes:
+            self.config["prefixes"][name] = ns
+        if self.path is not None and not self.store.read_only:
+            rules_dir = self.path / "rules"
+            rules_dir.mkdir(exist_ok=True)
+            n = len(self.config["rules"])
+            is_file = program.files and Path(program.files[0]).exists()
+            copy = rules_dir / f"{n:03d}-{Path(program.files[0]).name if is_file else 'session.rules'}"
+            text = Path(program.files[0]).read_text(encoding="utf-8") if is_file else str(source)
+            copy.write_text(text, encoding="utf-8")
+            self.config["rules"].append({
+                "file": str(Path(program.files[0]).resolve()) if is_file else None,
+                "copy": str(copy.relative_to(self.path)),
+                "trust": trust,
+            })
+        self._save_config()
+        self._reasoner = None
+        return program
+
+    @property
+    def rules(self) -> list[Rule]:
+        """Every rule added so far, in order."""
+        return [r for p in self._programs for r in p.rules]
+
+    def clear_rules(self) -> None:
+        """Forget every rule and rule-file fact (the ``inferred`` graph is emptied too)."""
+        self._programs = []
+        self.config["rules"] = []
+        self._save_config()
+        self._reasoner = None
+        if self.store.count("inferred"):
+            self.store.clear("inferred")
+
+    def _build_reasoner(self, programs: list[Program]) -> Reasoner:
+        from nesy.engine.reasoner import Reasoner
+
+        r = Reasoner(
+            self.vocab,
+            registry=self.registry,
+            semiring=self.semiring,
+            describe_source=lambda i: self.store.source(i).describe(),
+        )
+        r.prefixes.update(self.prefixes)
+        t = self.store.table
+        inferred = GRAPH_CODE["inferred"]
+        keep = t.g != inferred
+        if keep.any():
+            g, p = t.g[keep], t.p[keep]
+            rows = np.stack([t.s[keep], t.o[keep]], axis=1)
+            score, src = t.score[keep], t.src[keep]
+            # One call per (graph, predicate): the graph is the proof kind of those facts.
+            order = np.lexsort((p, g))
+            g, p, rows, score, src = g[order], p[order], rows[order], score[order], src[order]
+            cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(p) != 0)) + 1
+            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(g)]):
+                r.add_edb(int(p[lo]), rows[lo:hi], score[lo:hi], src[lo:hi], kind=GRAPHS[int(g[lo])])
+        for program in programs:
+            r.add_program(program)
+        return r
+
+    @property
+    def reasoner(self) -> Reasoner:
+        """The reasoner over the current data and rules (built on first use)."""
+        if self._reasoner is None:
+            self._reasoner = self._build_reasoner(self._programs)
+        return self._reasoner
+
+    def materialize(self) -> dict[str, Any]:
+        """Derive everything the rules entail and store the binary facts in ``inferred``.
+
+        Returns the reasoner's statistics (derived facts per predicate, iterations, seconds)
+        plus ``stored``: how many triples the ``inferred`` graph now holds.
+        """
+        from rdflib import RDF
+
+        r = self.reasoner
+        stats = r.materialize()
+        if self.store.read_only:
+            return stats
+        if self.store.count("inferred"):
+            self.store.clear("inferred")
+        source = self.store.new_source("inferred", "inferred", extra={"semiring": self.semiring})
+        preds = {self.vocab.id(rule.head.predicate if rule.head.arity != 1 else RDF.type)
+                 for rule in self.rules if rule.head is not None and rule.head.arity in (1, 2)}
+        preds |= {self.vocab.id(f.atom.predicate if f.atom.arity != 1 else RDF.type)
+                  for p in self._programs for f in p.facts if f.atom.arity in (1, 2)}
+        for pid in sorted(preds):
+            rows, scores = r.derived(pid)
+            if len(rows) and rows.shape[1] == 2:
+                n = len(rows)
+                self.store.add_encoded("inferred", rows[:, 0], np.full(n, pid), rows[:, 1], scores, np.full(n, source.id))
+        stats["stored"] = self.store.count("inferred")
+        return stats
+
+    def ask(self, query: str | Query, *, limit: int | None = None) -> list[Answer]:
+        """Answers of a rule query (``?- body.``, or just the body), best first, with proofs.
+
+        Example: ``kb.ask("?- fam:grandparent(fam:ann, X).")``; each answer has
+        ``bindings`` (variable name -> term), ``score`` and ``proof``.
+        """
+        from nesy.rules.parser import parse_query
+
+        q = query if not isinstance(query, str) else parse_query(query, prefixes=self.prefixes, default_ns=self.default_namespace)
+        return self.reasoner.ask(q, limit=limit)
+
+    def _atom(self, atom: str | Atom) -> Atom:
+        from nesy.rules.parser import parse_atom
+
+        return atom if not isinstance(atom, str) else parse_atom(atom, prefixes=self.prefixes, default_ns=self.default_namespace)
+
+    def why(self, atom: str | Atom) -> Proof:
+        """The best proof of a ground atom that holds (QueryError when it does not)."""
+        from nesy.rules.ast import Var
+
+        a = self._atom(atom).triple_form() if self._atom(atom).arity == 1 else self._atom(atom)
+        if any(isinstance(t, Var) for t in a.args):
+            raise QueryError("`why` needs a ground atom; use ask() for a query with variables")
+        return self.reasoner.proof(self.vocab.id(a.predicate), tuple(self.vocab.id(t) for t in a.args))
+
+    def why_not(self, atom: str | Atom) -> Any:
+        """For an atom that does not hold: per rule that could derive it, the first body
+        literal with no match."""
+        return self.reasoner.why_not(self._atom(atom))
+
+    def violations(self) -> list[Any]:
+        """Matches of the constraints (``false :- body``), each with its proof."""
+        return self.reasoner.violations()
+
+    def shorten(self, term: Identifier) -> str:
+        """A term as users write it: a prefixed name where a known prefix fits."""
+        from nesy.rules.printer import format_term
+
+        return format_term(term, self.prefixes, self.default_namespace)
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "memory"

@@ -86,8 +86,9 @@ class Source:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        """The non-empty fields, for proofs and JSON."""
-        return {k: v for k, v in asdict(self).items() if v not in (None, {}, "")}
+        """The fields that say where the triples came from (empty ones left out), for proofs."""
+        skip = {"id", "kind", "created", "format"}
+        return {k: v for k, v in asdict(self).items() if k not in skip and v not in (None, {}, "")}
 
 
 # -- term conversion between Oxigraph and rdflib -----------------------------------------
