@@ -174,6 +174,13 @@ class _Tables:
         self.lexer_by_state: dict[int, _Lexer] = {}
         self.root_lexer = self._build_lexer(frozenset(self.terminals))
 
+    @lru_cache(maxsize=1)  # noqa: B019 - one _Tables for the process
+    def terminal_regexes(self) -> dict[str, re.Pattern[str]]:
+        """Each non-ignored terminal's own regex (for error messages)."""
+        return {
+            name: re.compile(t.pattern.to_regexp()) for name, t in self.terminals.items() if name not in self.ignore
+        }
+
     def lexer(self, state: int) -> _Lexer:
         """The lexer for a parser state: only the terminals that state accepts, plus ignored ones."""
         lex = self.lexer_by_state.get(state)
@@ -335,7 +342,7 @@ def _drive(
                 # Reductions may already have run on a lookahead that LALR merged in; the
                 # probe replays the text to the state before them (errors only, so cheap).
                 stack, prev = _drive(text, start, _NO_CALLBACKS, probe=start_)
-                raise _parse_failure(tables, stack, tok, prev, prev_end)
+                raise _parse_failure(tables, stack, tok, prev, prev_end, _longest_word(tables, text, start_))
             if act[0]:  # shift
                 state = act[1]
                 state_stack.append(state)
@@ -496,13 +503,28 @@ def _accepts(tables: _Tables, stack: list[int], terminal: str) -> bool:
             return True
 
 
+def _longest_word(tables: _Tables, text: str, pos: int) -> str | None:
+    """The longest text any terminal matches at ``pos``: what the user meant as one token."""
+    best = None
+    for rx in tables.terminal_regexes().values():
+        m = rx.match(text, pos)
+        if m is not None and (best is None or m.end() > best):
+            best = m.end()
+    return text[pos:best] if best is not None and best > pos else None
+
+
 def _parse_failure(
-    tables: _Tables, stack: list[int], tok: _Tok, prev: _Tok | None, prev_end: tuple[int, int]
+    tables: _Tables,
+    stack: list[int],
+    tok: _Tok,
+    prev: _Tok | None,
+    prev_end: tuple[int, int],
+    word: str | None = None,
 ) -> _SyntaxFailure:
     """Explain an unexpected token from what the parser would really have accepted there."""
     candidates = [t for t in tables.actions[stack[-1]] if t in tables.terminals or t == "$END"]
     expected = {t for t in candidates if _accepts(tables, stack, t)}
-    got = _describe(tok)
+    got = _describe(tok if word is None or len(word) <= len(tok.value) else _Tok(tok.type, word, tok.line, tok.column))
     line, col = tok.line, tok.column
     new_line = tok.type == "$END" or tok.line > prev_end[0]
 
@@ -515,6 +537,13 @@ def _parse_failure(
         if "COMMA" in expected and tok.type != "$END":
             return fail("missing '.' at the end of the statement (or ',' before the next literal)", at_previous=True)
         return fail("missing '.' at the end of the statement", at_previous=True)
+    if tok.type == "LPAR" and prev is not None and prev.type == "VAR":
+        return _SyntaxFailure(
+            f"expected a predicate, found variable '{prev.value}': predicates are prefixed names "
+            "(fam:Person), lower-case names (person) or <IRIs>; an upper-case name is a variable",
+            prev.line,
+            prev.column,
+        )
     if prev is not None and prev.type == "NAME" and prev.value == "not" and expected == {"LPAR"}:
         return fail("a rule head cannot be negated ('not') or neural ('~')")
     if expected == {"IF", "DOT"}:
@@ -609,15 +638,20 @@ def _lex_failure(
         return _SyntaxFailure(f"unknown directive '{name}' (expected @prefix, @base, @import or @plugin)", line, column)
     if ch == "@" and "LANGTAG" in expected:
         return _SyntaxFailure("expected a language tag like @en after the string", line, column)
-    root_regex, root_unless, _ = tables.root_lexer
-    m = root_regex.match(text, pos)
-    if m is not None and m.start() == m.start(m.lastgroup):  # type: ignore[arg-type]
-        typ = m.lastgroup
-        value = m.group(typ)  # type: ignore[arg-type]
-        keywords = root_unless.get(typ)  # type: ignore[arg-type]
-        if keywords:
-            typ = keywords.get(value, typ)
-        return _parse_failure(tables, stack, _Tok(typ, value, line, column), prev, prev_end)  # type: ignore[arg-type]
+    # Some terminal of another context matches here: report it as an unexpected token, by
+    # its longest match (the user wrote `:-`, not the `:` a priority rule would pick).
+    best: tuple[int, int, str] | None = None
+    for name, rx in tables.terminal_regexes().items():
+        m = rx.match(text, pos)
+        if m is not None and m.end() > pos:
+            key = (m.end() - pos, tables.terminals[name].priority, name)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    if best is not None:
+        length, _, typ = best
+        value = text[pos : pos + length]
+        typ = tables.root_lexer[1].get(typ, {}).get(value, typ)
+        return _parse_failure(tables, stack, _Tok(typ, value, line, column), prev, prev_end)
     shown = repr(ch) if ch.isprintable() and ch != " " else f"U+{ord(ch):04X}"
     return _SyntaxFailure(f"unexpected character {shown}; expected {_expected_list(expected)}", line, column)
 
@@ -684,6 +718,7 @@ class _Context:
     aggregates: frozenset[str] | None
     texts: dict[str | None, str] = dataclasses.field(default_factory=dict)
     stack: list[str] = dataclasses.field(default_factory=list)  # real paths being parsed
+    stack_names: list[str] = dataclasses.field(default_factory=list)  # the same, as named
     done: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # real path -> its prefixes
     files: list[str] = dataclasses.field(default_factory=list)
     arities: dict[URIRef, tuple[int, SourceLocation]] = dataclasses.field(default_factory=dict)
@@ -1015,9 +1050,9 @@ class _Builder:
         path = os.path.normpath(os.path.join(here, target))
         real = os.path.realpath(path)
         if real in self.ctx.stack:
-            chain = self.ctx.stack[self.ctx.stack.index(real) :] + [real]
-            shown = " -> ".join(_display_path(p) for p in chain)
-            self.fail(ImportCycleError, f"import cycle: {shown}", loc)
+            first = self.ctx.stack.index(real)
+            chain = self.ctx.stack_names[first:] + [self.ctx.stack_names[first]]
+            self.fail(ImportCycleError, f"import cycle: {' -> '.join(chain)}", loc)
         if real in self.ctx.done:
             # A diamond: the file is already in the program; only its prefixes come along.
             self.add_prefixes(self.ctx.done[real])
@@ -1092,6 +1127,7 @@ class _Builder:
         if head is not None:
             outside.update(v.name for v in head.variables())
         bound = self.bound_in(body, set(), outside)
+        self.check_literals(body, bound)
         if head is not None:
             for v in head.variables():
                 if v.name not in bound:
@@ -1102,7 +1138,6 @@ class _Builder:
                         f"unsafe rule: head variable {v.name} does not occur in a positive body atom",
                         v.loc,
                     )
-        self.check_literals(body, bound)
 
     def bound_in(self, body: tuple[BodyLiteral, ...], outer: set[str], outside: set[str]) -> set[str]:
         """The variables bound by ``body`` (given those bound outside it) at the fixpoint."""
@@ -1247,14 +1282,6 @@ def _short(iri: URIRef, prefixes: Mapping[str, str], default_ns: str | None = No
     return format_iri(str(iri), prefixes, default_ns)
 
 
-def _display_path(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return rel if not rel.startswith("..") else path
-
-
 def _read_text(path: str, builder: _Builder | None, loc: SourceLocation | None) -> str:
     try:
         data = Path(path).read_bytes()
@@ -1306,10 +1333,12 @@ def _parse_text(text: str, file: str | None, ctx: _Context, base: str | None) ->
         ctx.files.append(file)
     if real is not None:
         ctx.stack.append(real)
+        ctx.stack_names.append(file)  # type: ignore[arg-type]
     builder = _Builder(text, file, ctx, base)
     _run(builder, text, _START_PROGRAM)
     if real is not None:
         ctx.stack.pop()
+        ctx.stack_names.pop()
         ctx.done[real] = dict(builder.declared)
     return builder
 
