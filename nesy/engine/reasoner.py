@@ -282,7 +282,9 @@ class Reasoner:
                 at = int(rel.find(krows)[0])
                 if at >= 0:
                     return rel, at
-        raise QueryError(f"{self._name(('p', pred, len(row)))}{tuple(self.vocab.terms(row))} is not in the model")
+        args = ", ".join(term_text(self.vocab.term(i), self.prefixes) if 0 <= i < len(self.vocab) else f"#{i}"
+                         for i in row)
+        raise QueryError(f"{self._name(('p', pred, len(row)))}({args}) is not in the model")
 
     def proof(self, pred: int, row: tuple[int, ...]) -> Proof:
         """The best proof of the fact ``pred(row)`` (ids); QueryError when it does not hold."""

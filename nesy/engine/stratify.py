@@ -160,7 +160,8 @@ def _cycle(graph: dict[Key, list[tuple[Key, str]]], comp: set[Key], u: Key, v: K
         return {NEG: "not ", AGG: "aggregate of "}.get(k, "") + namer(key)
 
     parts = [namer(u), step(v, kind)] + [step(x, k) for x, k in path]
-    return " -> ".join(parts)
+    # The two rdf:type nodes (variable-class body and head) read the same to a user.
+    return " -> ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
 
 
 def stratify(rules: Sequence[CRule], namer: Callable[[Key], str] = str) -> list[Stratum]:
