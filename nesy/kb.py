@@ -419,6 +419,34 @@ class KnowledgeBase:
         literal with no match."""
         return self.reasoner.why_not(self._atom(atom))
 
+    def check_proof(self, proof: Proof) -> Any:
+        """Re-validate a proof step by step against the rules and the stored facts, without
+        the reasoner's derivation records (see :func:`nesy.engine.proofs.check_proof`)."""
+        from rdflib import RDF
+
+        from nesy.engine.proofs import check_proof
+
+        table = self.store.table
+        inferred = GRAPH_CODE["inferred"]
+
+        def lookup(predicate: URIRef, args: tuple[Identifier, ...]) -> float | None:
+            if len(args) == 1:
+                predicate, args = RDF.type, (args[0], predicate)
+            facts = {(a.predicate, a.args): (f.score or 1.0) for p in self._programs for f in p.facts
+                     for a in [f.atom.triple_form()]}
+            if (predicate, args) in facts:
+                return facts[(predicate, args)]
+            if len(args) != 2:
+                return None
+            ids = [self.vocab.get(x) for x in (args[0], predicate, args[1])]
+            if None in ids:
+                return None
+            hit = (table.s == ids[0]) & (table.p == ids[1]) & (table.o == ids[2]) & (table.g != inferred)
+            return float(table.score[hit].max()) if hit.any() else None
+
+        return check_proof(proof, self.rules, lookup, model_contains=self.reasoner.model_contains,
+                           semiring=self.semiring, registry=self.registry)
+
     def violations(self) -> list[Any]:
         """Matches of the constraints (``false :- body``), each with its proof."""
         return self.reasoner.violations()

@@ -1,0 +1,110 @@
+"""Rules in the knowledge base: golden answers with checked proofs, persistence, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+
+from nesy.errors import NesyError, ParseError, RuleError, StratificationError
+from nesy.kb import KnowledgeBase
+
+ROOT = Path(__file__).resolve().parent.parent
+FAMILY = ROOT / "examples" / "family"
+FAM = "http://example.org/family#"
+
+
+def golden_blocks(path: Path) -> list[tuple[str, list[str]]]:
+    blocks: list[tuple[str, list[str]]] = []
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.startswith("?-"):
+            blocks.append((line, []))
+        else:
+            blocks[-1][1].append(line)
+    return blocks
+
+
+@pytest.fixture(scope="module")
+def family_kb() -> KnowledgeBase:
+    kb = KnowledgeBase()
+    kb.load(FAMILY / "family.ttl")
+    kb.add_rules(FAMILY / "family.rules")
+    return kb
+
+
+@pytest.mark.parametrize(("query", "expected"), golden_blocks(ROOT / "tests" / "golden" / "family.golden"))
+def test_golden_answers_with_checked_proofs(family_kb: KnowledgeBase, query: str, expected: list[str]) -> None:
+    answers = family_kb.ask(query)
+    got = [
+        (" ".join(f"{k}={family_kb.shorten(v)}" for k, v in a.bindings.items()) or "yes") + f" {a.score:g}"
+        for a in answers
+    ]
+    assert got == expected
+    for a in answers:
+        check = family_kb.check_proof(a.proof)
+        assert check.ok, check.problems
+
+
+def test_materialize_fills_the_inferred_graph_with_scores(family_kb: KnowledgeBase) -> None:
+    stats = family_kb.materialize()
+    assert stats["stored"] == family_kb.stats()["graphs"]["inferred"] > 0
+    [copy] = family_kb.provenance(URIRef(FAM + "bob"), URIRef(FAM + "livesIn"), URIRef(FAM + "leeds"))
+    assert copy["graph"] == "inferred" and copy["score"] == pytest.approx(0.8)
+
+
+def test_check_proof_rejects_a_tampered_proof(family_kb: KnowledgeBase) -> None:
+    [a] = [a for a in family_kb.ask("?- fam:livesIn(fam:bob, C).")]
+    proof = a.proof
+    assert family_kb.check_proof(proof).ok
+    proof.score = 0.9  # claim more than 0.8 × 1 × 1
+    assert not family_kb.check_proof(proof).ok
+
+
+def test_rules_persist_across_processes(tmp_path: Path) -> None:
+    kb_dir = tmp_path / "kb"
+    with KnowledgeBase(kb_dir) as kb:
+        kb.load(FAMILY / "family.ttl")
+        kb.add_rules(FAMILY / "family.rules")
+        kb.add_rules("@prefix fam: <http://example.org/family#> .\n[sib] fam:sibling(X, Y) :- fam:parent(P, X), fam:parent(P, Y), X != Y.")
+    code = (
+        "from nesy.kb import KnowledgeBase\n"
+        f"kb = KnowledgeBase({str(kb_dir)!r}, read_only=True)\n"
+        "print(len(kb.rules), sorted(kb.shorten(a.bindings['Y']) for a in kb.ask('?- fam:sibling(fam:cid, Y).')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "11 ['fam:cora']"
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "fragment"),
+    [
+        ("p(X) :- q(X", ParseError, "expected"),
+        ("p(X, Y) :- q(X).", RuleError, "unsafe"),
+        ("p(X) :- q(X), not r(X, Y).", RuleError, "not"),
+        ("p(X) :- q(X), not p(X).", StratificationError, "p"),
+        ("foo:p(a).", RuleError, "unknown prefix"),
+    ],
+)
+def test_bad_rules_change_nothing(text: str, error: type[NesyError], fragment: str) -> None:
+    kb = KnowledgeBase()
+    kb.load(FAMILY / "family.ttl")
+    kb.add_rules(FAMILY / "family.rules")
+    before = (len(kb.rules), [a.bindings for a in kb.ask("?- fam:grandparent(fam:ann, X).")])
+    with pytest.raises(error) as info:
+        kb.add_rules(text)
+    assert fragment in str(info.value)
+    assert (len(kb.rules), [a.bindings for a in kb.ask("?- fam:grandparent(fam:ann, X).")]) == before
+
+
+def test_new_data_is_seen_by_the_next_query() -> None:
+    kb = KnowledgeBase()
+    kb.load(FAMILY / "family.ttl")
+    kb.add_rules(FAMILY / "family.rules")
+    assert not kb.ask("?- fam:grandparent(fam:cid, X).")
+    kb.add(URIRef(FAM + "eve"), URIRef(FAM + "parent"), URIRef(FAM + "fay"))
+    assert [kb.shorten(a.bindings["X"]) for a in kb.ask("?- fam:grandparent(fam:cid, X).")] == ["fam:fay"]
