@@ -420,11 +420,11 @@ class Evaluator:
 
     def mode(self, st: Stratum) -> str:
         """``full``, ``reset``, ``continue`` or ``skip`` for the next run of ``st``."""
+        if st.nodes in self.dirty:
+            return "reset"
         done = self.done.get(st.nodes)
         if done is None:
             return "full"
-        if st.nodes in self.dirty:
-            return "reset"
         for key in st.strict_reads:
             for rel, _ in self.relations_for(key):
                 if rel.last_change > done or rel.replaced > done:
@@ -489,6 +489,17 @@ class Evaluator:
                 self.done[st.nodes] = self.shared.tick()
         self.new_rules.clear()
         return {"iterations": self.rounds - rounds0, "seconds": time.perf_counter() - t0}
+
+    def has_derived(self, st: Stratum) -> bool:
+        """Whether relations ``st`` writes already hold derived facts (from earlier runs)."""
+        keys = set(st.writes) | self.written.get(st.nodes, set())
+        if TYPE_ANY in keys:
+            keys |= {k for k in self.own if k[0] == "c"}
+        for key in keys:
+            rel = self.own.get(key)
+            if rel is not None and (rel.rule[: rel.n] >= 0).any():
+                return True
+        return False
 
     def fresh(self) -> bool:
         """Whether every stratum is up to date (a run would change nothing)."""

@@ -374,6 +374,7 @@ def check_proof(
         b = node.bindings
         out: list[str] = []
         facts = [p for p in node.premises if p.kind in FACT_KINDS]
+        used: set[int] = set()
         if rule.head is None or None in _ground(rule.head, b).args or not _matches(_ground(rule.head, b), node.fact):
             return [f"is not the head of rule {rule.label} under {b}"]
         score = 1.0 if rule.weight is None else float(rule.weight)
@@ -388,12 +389,15 @@ def check_proof(
                 if model_contains is not None and model_contains(*_ground(lit, b)):
                     out.append(f"{literal_text(lit)} is false: the atom holds")
             elif isinstance(lit, ast.Atom):
+                # Premises come in body order; each matches one atom (two atoms may look alike
+                # through anonymous arguments, so take them in order).
                 g = _ground(lit, b)
-                match = next((p for p in facts if _matches(g, p.fact)), None)
+                match = next((i for i, p in enumerate(facts) if i not in used and _matches(g, p.fact)), None)
                 if match is None:
                     out.append(f"no premise matches {literal_text(lit)}")
                 else:
-                    score *= match.score
+                    used.add(match)
+                    score *= facts[match].score
             elif isinstance(lit, ast.Comparison):
                 if not _holds(lit.op, _value(lit.left, b, registry), _value(lit.right, b, registry), registry):
                     out.append(f"comparison {literal_text(lit)} does not hold under {b}")

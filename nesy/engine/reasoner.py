@@ -200,7 +200,9 @@ class Reasoner:
             strata = stratify(self._rules, self._name)
             self._main.set_rules(self._rules, strata, [r.id for r in pending.rules])
             for st in strata:
-                if st.nodes not in before and st.nodes not in self._main.done:
+                # A component that changed shape may hold facts derived under the old rules'
+                # negations: recompute it from its inputs.
+                if st.nodes not in before and self._main.has_derived(st):
                     self._main.dirty.add(st.nodes)
         for key, (rows, scores, locs) in pending.facts.items():
             n = len(rows)
