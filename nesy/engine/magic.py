@@ -169,10 +169,14 @@ def _closure(rules: list[CRule], full: set[Key]) -> list[CRule]:
 
 
 def goal_directed(shared: Shared, inputs: InputSource, rules: list[CRule], query: CRule,
-                  namer: Callable[[Key], str]) -> tuple[Evaluator, CRule]:
+                  namer: Callable[[Key], str]) -> tuple[Evaluator, CRule, int]:
     """An evaluator holding only what ``query`` needs, and the query rewritten for it.
 
     Call ``run()`` on the evaluator, then evaluate the returned query body on it.
+
+    Returns:
+        ``(evaluator, query, n_full)``: ``n_full`` counts the original rules that must run
+        in full (no bindings to push into them).
     """
     full: set[Key] = set()
     while True:
@@ -182,8 +186,8 @@ def goal_directed(shared: Shared, inputs: InputSource, rules: list[CRule], query
             break
         # A key first adorned and later found to be needed in full: redo with it in full.
         full = rw.full
-    program = _closure(rules, full) + rw.out
-    program = [replace(r, id=i) for i, r in enumerate(program)]
+    whole = _closure(rules, full)
+    program = [replace(r, id=i) for i, r in enumerate(whole + rw.out)]
     ev = Evaluator(shared, inputs)
     ev.set_rules(program, stratify(program, namer), [r.id for r in program])
-    return ev, q
+    return ev, q, len(whole)

@@ -20,7 +20,7 @@ from nesy.engine.compile import TYPE_ANY, Compiler, CRule, Key
 from nesy.engine.evaluator import Evaluator, Shared
 from nesy.engine.explain import ProofBuilder, WhyNotReport, base_key, why_not
 from nesy.engine.inputs import InputStore
-from nesy.engine.magic import goal_directed
+from nesy.engine.magic import goal_directed as _goal_directed
 from nesy.engine.proofs import Proof, literal_text, term_text
 from nesy.engine.semirings import get_semiring
 from nesy.engine.stratify import TYPE_HEAD, stratify
@@ -258,20 +258,32 @@ class Reasoner:
     def _builder(self, ev: Evaluator) -> ProofBuilder:
         return ProofBuilder(ev, self._inputs.info, self.prefixes)
 
-    def ask(self, query: Query, *, limit: int | None = None) -> list[Answer]:
+    def ask(self, query: Query, *, limit: int | None = None, goal_directed: bool | None = None) -> list[Answer]:
         """Answers of a query, best first, each with its proof.
 
         Evaluated on the model when it is up to date, else goal-directed: only the facts
         relevant to the query's bound arguments are derived (magic sets).
+
+        Args:
+            query: The query.
+            limit: Keep only the best ``limit`` answers.
+            goal_directed: None picks: goal-directed unless most rules would run in full
+                anyway (then the model is materialised and kept for later queries); True
+                always goes goal-directed, False always materialises.
         """
         q = self._compiler.query(query, -1)
-        if self._main.fresh():
-            ev, qr = self._main, q
-            self.last_ask = {"goal_directed": False, "derived_facts": 0}
-        else:
-            ev, qr = goal_directed(self._shared, self._inputs, self._rules, q, self._name)
-            ev.run()
-            self.last_ask = {"goal_directed": True, "derived_facts": ev.n_derived, "rules": len(ev.rules)}
+        ev, qr = self._main, q
+        self.last_ask = {"goal_directed": False, "derived_facts": 0}
+        if not self._main.fresh():
+            gd, gq, n_full = _goal_directed(self._shared, self._inputs, self._rules, q, self._name)
+            mostly_full = 2 * n_full > sum(r.head_key is not None for r in self._rules)
+            if goal_directed is False or (goal_directed is None and mostly_full):
+                # Most rules must run in full anyway: materialise once, for later queries too.
+                self.last_ask["derived_facts"] = self.materialize()["facts"]
+            else:
+                gd.run()
+                ev, qr = gd, gq
+                self.last_ask = {"goal_directed": True, "derived_facts": gd.n_derived, "rules": len(gd.rules)}
         table = ev.run_body(qr)
         return collect_answers(ev, qr, table, self._builder(ev), self._shared.semiring, limit)
 

@@ -240,7 +240,7 @@ def test_goal_directed_matches_model(chunk: int) -> None:
         const = rng.randrange(g.n)
         r = nesy_reasoner(rules, facts, "maxprod")
         args = (Literal(const), Var("A")) if g.idb[pred] == 2 else (Literal(const),)
-        answers = r.ask(Query((Atom(EX[pred], args),)))
+        answers = r.ask(Query((Atom(EX[pred], args),)), goal_directed=True)
         assert r.last_ask["goal_directed"]
         got = {(const, _py(a.bindings["A"])) if "A" in a.bindings else (const,) for a in answers}
         expect = {args_ for p, args_ in want if p == pred and args_[0] == const}
@@ -324,7 +324,7 @@ def test_maxprod_scores_agree_across_evaluation_modes(chunk: int) -> None:
         _load(goal, scored)
         goal.add_rules(rules)
         args = tuple(Var(f"A{i}") for i in range(g.idb[pred]))
-        answers = goal.ask(Query((Atom(EX[pred], args),)))
+        answers = goal.ask(Query((Atom(EX[pred], args),)), goal_directed=True)
         assert {(pred, tuple(_py(a[v.name]) for v in args)): a.score for a in answers} == \
             pytest.approx({k: s for k, s in want.items() if k[0] == pred}), f"seed {seed}"
         for a in answers[:5]:

@@ -84,7 +84,7 @@ def test_family(q: str, expected: list, semiring: str, materialized: bool) -> No
     if materialized:
         r.materialize()
     qq = query(q)
-    answers = r.ask(qq)
+    answers = r.ask(qq, goal_directed=not materialized)
     names = [v.name for v in qq.variables()]
     assert _rows(answers, names) == sorted(expected)
     if semiring != "noisyor":
