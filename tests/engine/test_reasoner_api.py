@@ -275,3 +275,38 @@ def test_why_not() -> None:
     rep = r.why_not(atom("parent(ann, bob)"))
     assert rep.holds and rep.score == 1.0
     assert isinstance(rep.lines(), list) and str(rep)
+
+
+def test_builtins_generate_bindings_and_nary_predicates() -> None:
+    r = Reasoner(Vocab())
+    r.add_program(program("""
+    tags(a, "x y z")
+    tag(X, T) :- tags(X, S), nesy:split(S, " ", T)
+    pick(V) :- nesy:oneOf(V, "p q")
+    triple(X, T, L) :- tag(X, T), nesy:strlen(T, L)
+    quad(X, T, L, M) :- triple(X, T, L), M = L * 10
+    """))
+    assert _set(r, "tag(a, T)") == {('"x"',), ('"y"',), ('"z"',)}
+    assert _set(r, "pick(V)") == {('"p"',), ('"q"',)}
+    assert _set(r, "quad(a, T, L, M)") == {('"x"', "1", "10"), ('"y"', "1", "10"), ('"z"', "1", "10")}
+    r.materialize()
+    assert _set(r, "quad(X, \"y\", L, M)") == {("ex:a", "1", "10")}
+    assert _set(r, "tag(X, T), nesy:contains(T, \"y\")") == {("ex:a", '"y"')}
+
+
+def test_learned_rules_are_marked_in_proofs() -> None:
+    r = Reasoner(Vocab())
+    r.add_program(program("e(a, b)"))
+    r.add_rules([rule("0.83 :: r(X, Y) :- e(X, Y)")], kind="learned")
+    [a] = r.ask(query("r(a, Y)"))
+    assert a.proof.kind == "learned" and a.score == pytest.approx(0.83)
+    assert check_proof(a.proof, r.rules, r.input_score)
+
+
+def test_query_with_only_filters_and_unknown_predicates() -> None:
+    r = Reasoner(Vocab())
+    assert len(r.ask(query("1 < 2"))) == 1
+    assert r.ask(query("2 < 1")) == []
+    assert r.ask(query("nothing(X)")) == []
+    with pytest.raises(RuleError):
+        r.ask(query("X < 2"))
