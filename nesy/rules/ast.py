@@ -69,7 +69,9 @@ class Atom:
     def triple_form(self) -> Atom:
         """The binary form of this atom: unary ``C(X)`` becomes ``rdf:type(X, C)``."""
         if self.is_class:
-            return Atom(RDF.type, (self.args[0], self.predicate), self.negated, self.neural, self.loc)
+            return Atom(
+                RDF.type, (self.args[0], self.predicate), self.negated, self.neural, self.loc
+            )
         return self
 
     def variables(self) -> tuple[Var, ...]:

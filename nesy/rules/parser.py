@@ -178,7 +178,9 @@ class _Tables:
     def terminal_regexes(self) -> dict[str, re.Pattern[str]]:
         """Each non-ignored terminal's own regex (for error messages)."""
         return {
-            name: re.compile(t.pattern.to_regexp()) for name, t in self.terminals.items() if name not in self.ignore
+            name: re.compile(t.pattern.to_regexp())
+            for name, t in self.terminals.items()
+            if name not in self.ignore
         }
 
     def lexer(self, state: int) -> _Lexer:
@@ -227,7 +229,9 @@ class _Tables:
             ign = self.terminals[name]
             rx = re.compile(ign.pattern.to_regexp())
             beaten = any(
-                t.priority > ign.priority and isinstance(t.pattern, PatternStr) and rx.match(t.pattern.value)
+                t.priority > ign.priority
+                and isinstance(t.pattern, PatternStr)
+                and rx.match(t.pattern.value)
                 for t in terms
             )
             if not beaten:
@@ -311,7 +315,16 @@ def _drive(
                 line_start = text.rfind("\n", pos, skip_end) + 1
             pos = skip_end
             if pos < n:
-                raise _lex_failure(tables, text, pos, line, pos - line_start + 1, list(state_stack), prev_tok, prev_end)
+                raise _lex_failure(
+                    tables,
+                    text,
+                    pos,
+                    line,
+                    pos - line_start + 1,
+                    list(state_stack),
+                    prev_tok,
+                    prev_end,
+                )
             tok = _Tok("$END", "", prev_end[0], prev_end[1])
             start_ = n
         else:
@@ -342,7 +355,9 @@ def _drive(
                 # Reductions may already have run on a lookahead that LALR merged in; the
                 # probe replays the text to the state before them (errors only, so cheap).
                 stack, prev = _drive(text, start, _NO_CALLBACKS, probe=start_)
-                raise _parse_failure(tables, stack, tok, prev, prev_end, _longest_word(tables, text, start_))
+                raise _parse_failure(
+                    tables, stack, tok, prev, prev_end, _longest_word(tables, text, start_)
+                )
             if act[0]:  # shift
                 state = act[1]
                 state_stack.append(state)
@@ -524,7 +539,11 @@ def _parse_failure(
     """Explain an unexpected token from what the parser would really have accepted there."""
     candidates = [t for t in tables.actions[stack[-1]] if t in tables.terminals or t == "$END"]
     expected = {t for t in candidates if _accepts(tables, stack, t)}
-    got = _describe(tok if word is None or len(word) <= len(tok.value) else _Tok(tok.type, word, tok.line, tok.column))
+    got = _describe(
+        tok
+        if word is None or len(word) <= len(tok.value)
+        else _Tok(tok.type, word, tok.line, tok.column)
+    )
     line, col = tok.line, tok.column
     new_line = tok.type == "$END" or tok.line > prev_end[0]
 
@@ -535,7 +554,10 @@ def _parse_failure(
 
     if "DOT" in expected and new_line and prev is not None and prev.type != "DOT":
         if "COMMA" in expected and tok.type != "$END":
-            return fail("missing '.' at the end of the statement (or ',' before the next literal)", at_previous=True)
+            return fail(
+                "missing '.' at the end of the statement (or ',' before the next literal)",
+                at_previous=True,
+            )
         return fail("missing '.' at the end of the statement", at_previous=True)
     if tok.type == "LPAR" and prev is not None and prev.type == "VAR":
         return _SyntaxFailure(
@@ -551,9 +573,13 @@ def _parse_failure(
     if "RPAR" in expected and "COMMA" in expected:
         return fail(f"expected ')' or ',' after an argument, found {got}")
     if "RBRACE" in expected and "COMMA" in expected:
-        return fail(f"expected '}}' to close the aggregate (or ',' and another literal), found {got}")
+        return fail(
+            f"expected '}}' to close the aggregate (or ',' and another literal), found {got}"
+        )
     if "COLON" in expected and "COMMA" in expected:
-        return fail(f"expected ':' after the aggregated terms (as in count {{ Y : p(X, Y) }}), found {got}")
+        return fail(
+            f"expected ':' after the aggregated terms (as in count {{ Y : p(X, Y) }}), found {got}"
+        )
     if "RPAR" in expected:
         return fail(f"expected ')', found {got}")
     if expected >= {"COMMA", "DOT"} or expected >= {"COMMA", "$END"}:
@@ -565,13 +591,15 @@ def _parse_failure(
     if expected == {"LPAR"}:
         return fail(f"expected '(' and the arguments after the predicate, found {got}")
     if expected == {"IF"}:
-        return fail(f"expected ':-' after 'false' (a constraint is written false :- body.), found {got}")
+        return fail(
+            f"expected ':-' after 'false' (a constraint is written false :- body.), found {got}"
+        )
     if expected == {"PNAME_NS"}:
         return fail(f"expected a prefix name like fam: after @prefix, found {got}")
     if expected == {"IRIREF"}:
         return fail(f"expected an <IRI>, found {got}")
     if expected == {"STRING"}:
-        return fail(f"expected a quoted name (\"...\"), found {got}")
+        return fail(f'expected a quoted name ("..."), found {got}')
     if expected == {"DOT"}:
         return fail(f"expected '.', found {got}")
     if expected == {"LBRACE"}:
@@ -585,20 +613,30 @@ def _parse_failure(
                 "lower-case names (person) or <IRIs>; an upper-case name is a variable"
             )
         if tok.type == "LABEL" and "LABEL" not in expected:
-            return fail(f"the rule name {tok.value} must come before the weight: [name] 0.5 :: head :- body.")
+            return fail(
+                f"the rule name {tok.value} must come before the weight: [name] 0.5 :: head :- body."
+            )
         return fail(f"expected a fact, a rule, a query or a directive, found {got}")
     if "LABEL" not in expected and tok.type == "LABEL":
-        return fail(f"the rule name {tok.value} must come before the weight: [name] 0.5 :: head :- body.")
+        return fail(
+            f"the rule name {tok.value} must come before the weight: [name] 0.5 :: head :- body."
+        )
     if "NOT" in expected and "TILDE" in expected:
         if tok.type == "DOT":
-            return fail("expected a body literal after ':-' (an atom, not atom, ~atom or a comparison), found '.'")
-        return fail(f"expected a body literal (an atom, not atom, ~atom or a comparison), found {got}")
+            return fail(
+                "expected a body literal after ':-' (an atom, not atom, ~atom or a comparison), found '.'"
+            )
+        return fail(
+            f"expected a body literal (an atom, not atom, ~atom or a comparison), found {got}"
+        )
     if "LPAR" in expected and "VAR" in expected:
         return fail(f"expected an expression, found {got}")
     if _TERM_START <= expected:
-        if tok.type == "RPAR":
+        if tok.type == "RPAR" and prev is not None and prev.type == "LPAR":
             return fail("expected a term: an atom needs at least one argument")
-        return fail(f"expected a term (a variable, a name, an <IRI>, a string or a number), found {got}")
+        return fail(
+            f"expected a term (a variable, a name, an <IRI>, a string or a number), found {got}"
+        )
     if {"PNAME_LN", "IRIREF", "NAME"} <= expected and "VAR" not in expected:
         if tok.type == "VAR":
             return fail(
@@ -623,7 +661,9 @@ def _lex_failure(
 ) -> _SyntaxFailure:
     """Explain text that no terminal of the current parser state matches."""
     ch = text[pos]
-    expected = {t for t in tables.actions[stack[-1]] if t in tables.terminals and _accepts(tables, stack, t)}
+    expected = {
+        t for t in tables.actions[stack[-1]] if t in tables.terminals and _accepts(tables, stack, t)
+    }
     if ch in "\"'":
         return _SyntaxFailure("unterminated string", line, column)
     if ch == "<" and "IRIREF" in expected:
@@ -635,7 +675,11 @@ def _lex_failure(
     if ch == "@" and "PREFIX_KW" in expected:
         word = re.match(r"@\w*", text[pos:])
         name = word.group(0) if word else "@"
-        return _SyntaxFailure(f"unknown directive '{name}' (expected @prefix, @base, @import or @plugin)", line, column)
+        return _SyntaxFailure(
+            f"unknown directive '{name}' (expected @prefix, @base, @import or @plugin)",
+            line,
+            column,
+        )
     if ch == "@" and "LANGTAG" in expected:
         return _SyntaxFailure("expected a language tag like @en after the string", line, column)
     # Some terminal of another context matches here: report it as an unexpected token, by
@@ -653,7 +697,9 @@ def _lex_failure(
         typ = tables.root_lexer[1].get(typ, {}).get(value, typ)
         return _parse_failure(tables, stack, _Tok(typ, value, line, column), prev, prev_end)
     shown = repr(ch) if ch.isprintable() and ch != " " else f"U+{ord(ch):04X}"
-    return _SyntaxFailure(f"unexpected character {shown}; expected {_expected_list(expected)}", line, column)
+    return _SyntaxFailure(
+        f"unexpected character {shown}; expected {_expected_list(expected)}", line, column
+    )
 
 
 # =========================================================================================
@@ -719,7 +765,9 @@ class _Context:
     texts: dict[str | None, str] = dataclasses.field(default_factory=dict)
     stack: list[str] = dataclasses.field(default_factory=list)  # real paths being parsed
     stack_names: list[str] = dataclasses.field(default_factory=list)  # the same, as named
-    done: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # real path -> its prefixes
+    done: dict[str, dict[str, str]] = dataclasses.field(
+        default_factory=dict
+    )  # real path -> its prefixes
     files: list[str] = dataclasses.field(default_factory=list)
     arities: dict[URIRef, tuple[int, SourceLocation]] = dataclasses.field(default_factory=dict)
     check_arity: bool = True
@@ -762,7 +810,13 @@ class _Builder:
 
     def fail(self, cls: type[NesyError], message: str, loc: SourceLocation) -> NoReturn:
         text = self.ctx.texts.get(loc.file, self.text) if loc.file != self.file else self.text
-        raise cls(message, file=loc.file, line=loc.line, column=loc.column, excerpt=excerpt_of(text, loc.line))
+        raise cls(
+            message,
+            file=loc.file,
+            line=loc.line,
+            column=loc.column,
+            excerpt=excerpt_of(text, loc.line),
+        )
 
     # ---- terms ------------------------------------------------------------------------
     def r_iri(self, c: list[Any], where: tuple[int, int]) -> URIRef:
@@ -802,7 +856,9 @@ class _Builder:
             def decode(m: re.Match[str]) -> str:
                 ch = _codepoint(m.group(1)[1:])
                 if ch is None:
-                    self.fail(ParseError, f"invalid escape '\\{m.group(1)}' in IRI", self.tok_loc(tok))
+                    self.fail(
+                        ParseError, f"invalid escape '\\{m.group(1)}' in IRI", self.tok_loc(tok)
+                    )
                 return ch
 
             value = _UCHAR_RE.sub(decode, value)
@@ -810,7 +866,11 @@ class _Builder:
             try:
                 value = urljoin(self.base, value)
             except ValueError as exc:
-                self.fail(ParseError, f"cannot resolve <{value}> against @base <{self.base}>: {exc}", self.tok_loc(tok))
+                self.fail(
+                    ParseError,
+                    f"cannot resolve <{value}> against @base <{self.base}>: {exc}",
+                    self.tok_loc(tok),
+                )
         return value
 
     def r_arg(self, c: list[Any], where: tuple[int, int]) -> Any:
@@ -859,8 +919,11 @@ class _Builder:
         return lit
 
     def negate(self, lit: Literal) -> Literal:
+        """``-lit`` for a number literal, keeping its datatype (rdflib writes 1e3 as 1000.0)."""
         lexical = str(lit)
-        return self.number(lexical[1:] if lexical.startswith("-") else "-" + lexical)
+        return Literal(
+            lexical[1:] if lexical.startswith("-") else "-" + lexical, datatype=lit.datatype
+        )
 
     def string(self, tok: _Tok) -> str:
         """The text of a string token, quotes removed and escapes decoded."""
@@ -890,10 +953,18 @@ class _Builder:
         datatype: URIRef = c[2]
         check = _LEXICAL.get(str(datatype))
         if check is not None and not check.fullmatch(body):
-            self.fail(RuleError, f"ill-typed literal: {body!r} is not a valid {_short(datatype, self.env, self.ctx.default_ns)}", self.loc(where))
+            self.fail(
+                RuleError,
+                f"ill-typed literal: {body!r} is not a valid {_short(datatype, self.env, self.ctx.default_ns)}",
+                self.loc(where),
+            )
         lit = Literal(body, datatype=datatype)
         if check is None and getattr(lit, "ill_typed", False):
-            self.fail(RuleError, f"ill-typed literal: {body!r} is not a valid {_short(datatype, self.env, self.ctx.default_ns)}", self.loc(where))
+            self.fail(
+                RuleError,
+                f"ill-typed literal: {body!r} is not a valid {_short(datatype, self.env, self.ctx.default_ns)}",
+                self.loc(where),
+            )
         return lit
 
     # ---- expressions ------------------------------------------------------------------
@@ -902,8 +973,10 @@ class _Builder:
 
     def r_neg(self, c: list[Any], where: tuple[int, int]) -> Any:
         operand = c[1]
-        if isinstance(operand, Literal) and operand.datatype in (_XSD_INTEGER, _XSD_DECIMAL, _XSD_DOUBLE) and not (
-            str(operand).startswith("-")
+        if (
+            isinstance(operand, Literal)
+            and operand.datatype in (_XSD_INTEGER, _XSD_DECIMAL, _XSD_DOUBLE)
+            and not (str(operand).startswith("-"))
         ):
             return self.negate(operand)
         # `-X` is `0 - X`: the AST has no unary operator, and this prints and parses back alike.
@@ -933,7 +1006,11 @@ class _Builder:
         loc = self.loc(where)
         if isinstance(right, _AggBody):
             if not isinstance(left, Var):
-                self.fail(RuleError, "the result of an aggregate must be a variable: N = count { ... }", loc)
+                self.fail(
+                    RuleError,
+                    "the result of an aggregate must be a variable: N = count { ... }",
+                    loc,
+                )
             return Aggregate(left, right.func, right.terms, right.body, loc)
         if isinstance(left, Var):
             return Assignment(left, right, loc)
@@ -964,7 +1041,9 @@ class _Builder:
         head: Atom = c[i]
         if c[i + 1].type == "DOT":
             if name is not None:
-                self.fail(RuleError, f"a fact cannot have a name ([{name}]): names label rules", loc)
+                self.fail(
+                    RuleError, f"a fact cannot have a name ([{name}]): names label rules", loc
+                )
             for t in head.args:
                 if isinstance(t, Var):
                     shown = "_" if _generated(t) else t.name
@@ -1132,14 +1211,20 @@ class _Builder:
             for v in head.variables():
                 if v.name not in bound:
                     if v.anonymous and _generated(v):
-                        self.fail(RuleError, "unsafe rule: '_' cannot appear in a rule head; name the variable", v.loc)
+                        self.fail(
+                            RuleError,
+                            "unsafe rule: '_' cannot appear in a rule head; name the variable",
+                            v.loc,
+                        )
                     self.fail(
                         RuleError,
                         f"unsafe rule: head variable {v.name} does not occur in a positive body atom",
                         v.loc,
                     )
 
-    def bound_in(self, body: tuple[BodyLiteral, ...], outer: set[str], outside: set[str]) -> set[str]:
+    def bound_in(
+        self, body: tuple[BodyLiteral, ...], outer: set[str], outside: set[str]
+    ) -> set[str]:
         """The variables bound by ``body`` (given those bound outside it) at the fixpoint."""
         bound = set(outer)
         for lit in body:
@@ -1173,7 +1258,9 @@ class _Builder:
                     changed = True
         return bound
 
-    def check_literals(self, body: tuple[BodyLiteral, ...], bound: set[str], in_aggregate: bool = False) -> None:
+    def check_literals(
+        self, body: tuple[BodyLiteral, ...], bound: set[str], in_aggregate: bool = False
+    ) -> None:
         for lit in body:
             if isinstance(lit, Atom):
                 if lit.negated:
@@ -1294,7 +1381,9 @@ def _read_text(path: str, builder: _Builder | None, loc: SourceLocation | None) 
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ParseError(f"{path} is not valid UTF-8 (byte {exc.start})", file=path, line=line) from exc
+        raise ParseError(
+            f"{path} is not valid UTF-8 (byte {exc.start})", file=path, line=line
+        ) from exc
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -1516,7 +1605,12 @@ def parse_tree(text: str, start: str = _START_PROGRAM) -> Any:
         return lambda children, where: Tree(name, [conv(x) for x in children])
 
     tables = _tables()
-    names = {info[2] for row in tables.actions.values() for (is_shift, info) in row.values() if not is_shift}
+    names = {
+        info[2]
+        for row in tables.actions.values()
+        for (is_shift, info) in row.values()
+        if not is_shift
+    }
     callbacks = {name: make(name) for name in names}
     try:
         return _drive(text, start, callbacks)

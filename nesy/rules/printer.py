@@ -46,7 +46,15 @@ __all__ = [
 #: Words the lexer reads as keywords where a bare name could stand.
 _KEYWORDS = frozenset({"not", "true", "false"})
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2}
-_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_STRING_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
 _IRI_ESCAPE = re.compile(r'[<>"{}|^`\\\x00-\x20]')
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -59,7 +67,10 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     from nesy.rules.parser import _tables
 
     terminals = _tables().terminals
-    return {name: re.compile(terminals[name].pattern.to_regexp()) for name in ("PNAME_LN", "NAME", "VAR", "NUMBER", "LANGTAG", "LABEL")}
+    return {
+        name: re.compile(terminals[name].pattern.to_regexp())
+        for name in ("PNAME_LN", "NAME", "VAR", "NUMBER", "LANGTAG", "LABEL")
+    }
 
 
 def _defaults() -> tuple[Mapping[str, str], str]:
@@ -76,7 +87,9 @@ def _merged(prefixes: Mapping[str, str] | None) -> dict[str, str]:
     return merged
 
 
-def format_iri(iri: str, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_iri(
+    iri: str, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """The shortest spelling of ``iri`` that parses back to it with these prefixes.
 
     Args:
@@ -98,7 +111,7 @@ def format_iri(iri: str, prefixes: Mapping[str, str] | None = None, default_ns: 
     for name, ns in names.items():
         if not ns or not iri.startswith(ns):
             continue
-        candidate = f"{name}:{iri[len(ns):]}"
+        candidate = f"{name}:{iri[len(ns) :]}"
         if "\\" in candidate or not pats["PNAME_LN"].fullmatch(candidate):
             continue
         if best is None or (len(candidate), candidate) < (len(best), best):
@@ -111,12 +124,16 @@ def format_iri(iri: str, prefixes: Mapping[str, str] | None = None, default_ns: 
 def format_string(text: str) -> str:
     """A double-quoted string literal with the escapes the parser decodes."""
     if _NEEDS_ESCAPE.search(text):
-        text = _NEEDS_ESCAPE.sub(lambda m: _STRING_ESCAPES.get(m.group(), f"\\u{ord(m.group()):04X}"), text)
+        text = _NEEDS_ESCAPE.sub(
+            lambda m: _STRING_ESCAPES.get(m.group(), f"\\u{ord(m.group()):04X}"), text
+        )
     return f'"{text}"'
 
 
 def format_term(
-    term: Var | URIRef | Literal, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+    term: Var | URIRef | Literal,
+    prefixes: Mapping[str, str] | None = None,
+    default_ns: str | None = None,
 ) -> str:
     """A variable, IRI or literal as rule-language text.
 
@@ -136,7 +153,9 @@ def format_term(
     raise TypeError(f"not a term: {term!r}")
 
 
-def _format_literal_term(lit: Literal, prefixes: Mapping[str, str] | None, default_ns: str | None) -> str:
+def _format_literal_term(
+    lit: Literal, prefixes: Mapping[str, str] | None, default_ns: str | None
+) -> str:
     lexical = str(lit)
     if lit.language:
         return f"{format_string(lexical)}@{lit.language}"
@@ -168,7 +187,9 @@ def _scientific(lexical: str) -> str:
     return f"{'-' if sign else ''}{mantissa}e{exponent}"
 
 
-def format_expr(expr: object, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_expr(
+    expr: object, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """An arithmetic expression, with the parentheses its tree needs and no others."""
     if isinstance(expr, BinOp):
         prec = _PRECEDENCE[expr.op]
@@ -182,7 +203,9 @@ def format_expr(expr: object, prefixes: Mapping[str, str] | None = None, default
     return format_term(expr, prefixes, default_ns)  # type: ignore[arg-type]
 
 
-def format_atom(atom: Atom, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_atom(
+    atom: Atom, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """``p(a, X)``, ``not p(a, X)`` or ``~p(a, X)``."""
     env = _merged(prefixes)
     args = ", ".join(format_term(t, env, default_ns) for t in atom.args)
@@ -190,7 +213,9 @@ def format_atom(atom: Atom, prefixes: Mapping[str, str] | None = None, default_n
     return f"{mark}{format_iri(str(atom.predicate), env, default_ns)}({args})"
 
 
-def format_literal(lit: BodyLiteral, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_literal(
+    lit: BodyLiteral, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """One body literal: an atom, a comparison, an assignment or an aggregate."""
     if isinstance(lit, Atom):
         return format_atom(lit, prefixes, default_ns)
@@ -207,7 +232,11 @@ def format_literal(lit: BodyLiteral, prefixes: Mapping[str, str] | None = None, 
     raise TypeError(f"not a body literal: {lit!r}")
 
 
-def format_body(body: tuple[BodyLiteral, ...], prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_body(
+    body: tuple[BodyLiteral, ...],
+    prefixes: Mapping[str, str] | None = None,
+    default_ns: str | None = None,
+) -> str:
     """Body literals joined by commas."""
     env = _merged(prefixes)
     return ", ".join(format_literal(lit, env, default_ns) for lit in body)
@@ -217,7 +246,9 @@ def _format_weight(weight: float) -> str:
     return repr(float(weight))
 
 
-def format_rule(rule: Rule, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_rule(
+    rule: Rule, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """``[name] w :: head :- body.``, or ``false :- body.`` for a constraint."""
     env = _merged(prefixes)
     parts = []
@@ -232,18 +263,24 @@ def format_rule(rule: Rule, prefixes: Mapping[str, str] | None = None, default_n
     return "".join(parts)
 
 
-def format_fact(fact: Fact, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_fact(
+    fact: Fact, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """``w :: p(a, b).`` (the confidence only when given)."""
     score = f"{_format_weight(fact.score)} :: " if fact.score is not None else ""
     return f"{score}{format_atom(fact.atom, prefixes, default_ns)}."
 
 
-def format_query(query: Query, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_query(
+    query: Query, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """``?- body.``"""
     return f"?- {format_body(query.body, prefixes, default_ns)}."
 
 
-def format_program(program: Program, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None) -> str:
+def format_program(
+    program: Program, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
+) -> str:
     """A whole program: its ``@prefix`` and ``@plugin`` lines, facts, rules, then queries.
 
     Args:
