@@ -16,11 +16,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from nesy.engine.compile import TYPE_ANY, CAggregate, CAtom, CLit, CRule, Key, binds, lit_vars
+from nesy.engine.compile import TYPE_ANY, CAtom, CLit, CRule, Key
+from nesy.engine.ops import apply
+from nesy.engine.planner import Plan, make_plan
+from nesy.engine.provenance import keep_alternatives, noisyor_fixpoint
 from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, DerivTable, Interner, Relation
 from nesy.engine.semirings import Semiring
 from nesy.engine.stratify import Stratum
-from nesy.engine.table import Table, apply
+from nesy.engine.table import Table
 from nesy.errors import LimitExceeded, NoLinkPredictorError
 
 
@@ -71,64 +74,6 @@ class InputSource(Protocol):
 
     def input_keys(self) -> Iterable[Key]:
         """Every key that has input facts."""
-
-
-Plan = list[tuple[int, set[str] | None]]
-
-
-def make_plan(body: tuple[CLit, ...], first: int | None, bound0: set[str], final: set[str] | None) -> Plan:
-    """Order body literals for evaluation and note which variables each step must keep.
-
-    Filters run as soon as their variables are bound; then atoms with the most bound
-    arguments (magic and delta atoms first); cross products and aggregates last.
-
-    Args:
-        body: The literals.
-        first: Index of the literal to start with (the semi-naive delta atom), if any.
-        bound0: Variables bound before the body starts (an aggregate's seed).
-        final: Variables needed after the body (None: all).
-    """
-    bound = set(bound0)
-    order: list[int] = []
-    todo = list(range(len(body)))
-    if first is not None:
-        order.append(first)
-        todo.remove(first)
-        bound |= binds(body[first], bound) or set()
-    while todo:
-        best, best_rank = None, None
-        for i in todo:
-            lit = body[i]
-            got = binds(lit, bound)
-            if got is None:
-                continue
-            if isinstance(lit, CAggregate):
-                rank = (4, 0, i)
-            elif not got - bound:
-                rank = (0, 0, i)  # a pure filter
-            elif isinstance(lit, CAtom):
-                nb = sum(1 for a in lit.args if isinstance(a, int) or a in bound)
-                magic = lit.key[0] == "mg"
-                rank = (1 if (nb or not bound or magic) else 3, -nb - 10 * magic + 5 * lit.neural, i)
-            else:
-                rank = (2, 0, i)
-            if best_rank is None or rank < best_rank:
-                best, best_rank = i, rank
-        if best is None:  # unsafe leftovers were rejected at compile time
-            best = todo[0]
-        order.append(best)
-        todo.remove(best)
-        bound |= binds(body[best], bound) or set()
-    plan: Plan = []
-    need = None if final is None else set(final)
-    for i in reversed(order):
-        plan.append((i, None if need is None else set(need)))
-        if need is not None:
-            need |= lit_vars(body[i])
-            if isinstance(body[i], CAggregate):
-                need |= set(body[i].group_vars)
-    plan.reverse()
-    return plan
 
 
 def _distinct(parts: list[np.ndarray]) -> np.ndarray:
@@ -360,11 +305,11 @@ class Evaluator:
             for rule in st.rules:
                 self.fire_delta(rule, delta, changed, stamp, st)
         if not self.semiring.idempotent:
-            self._noisyor(st)
+            noisyor_fixpoint(self, st)
         if self.semiring.k > 1:
-            self._alternatives(st)
+            keep_alternatives(self, st)
 
-    def _all_derivations(self, rule: CRule) -> list[tuple[Relation, np.ndarray, np.ndarray, np.ndarray]]:
+    def all_derivations(self, rule: CRule) -> list[tuple[Relation, np.ndarray, np.ndarray, np.ndarray]]:
         """Every ground derivation of ``rule`` now: ``(rel, rows_idx, scores, premises)``."""
         t = self.run_body(rule)
         if t.n == 0:
@@ -374,49 +319,6 @@ class Evaluator:
         for rel, rows, which in self.head_rows(rule, t):
             out.append((rel, rel.find(rows), scores[which], prem[which]))
         return out
-
-    def _noisyor(self, st: Stratum) -> None:
-        """Iterate ``score = 1 - (1 - input) Π (1 - derivation)`` to its fixpoint."""
-        for _ in range(self.shared.max_iterations):
-            logs: dict[int, np.ndarray] = {}
-            for rule in st.rules:
-                for rel, at, scores, _ in self._all_derivations(rule):
-                    with np.errstate(divide="ignore"):  # log(0) = -inf is exact: a certain derivation
-                        acc = logs.setdefault(rel.rel_id, np.log1p(-rel.base[: rel.n]))
-                        np.add.at(acc, at, np.log1p(-scores))
-            delta = 0.0
-            stamp = self.shared.tick()
-            for rid, acc in logs.items():
-                rel = self.by_id[rid]
-                new = -np.expm1(acc)
-                moved = np.flatnonzero(np.abs(new - rel.score[: rel.n]) > self.semiring.epsilon)
-                if len(moved):
-                    delta = max(delta, float(np.abs(new - rel.score[: rel.n]).max()))
-                    rel.score[moved] = new[moved]
-                    rel.stamp[moved] = stamp
-                    rel.last_change = stamp
-            if delta <= self.semiring.epsilon or not st.recursive:
-                return
-        raise LimitExceeded(f"noisy-or scores did not converge within {self.shared.max_iterations} rounds")
-
-    def _alternatives(self, st: Stratum) -> None:
-        """Keep the ``k`` best derivations of every fact of ``st`` (for ``topk`` proofs)."""
-        k = self.semiring.k
-        parts: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
-        for rule in st.rules:
-            for rel, at, scores, prem in self._all_derivations(rule):
-                idx = self.derivs[rule.id].append(prem)
-                parts.setdefault(rel.rel_id, []).append((at, np.full(len(at), rule.id), idx, scores))
-        for rid, ps in parts.items():
-            rel = self.by_id[rid]
-            inputs = np.flatnonzero(rel.base[: rel.n] > 0)
-            ps.append((inputs, np.full(len(inputs), -1), np.full(len(inputs), -1), rel.base[inputs]))
-            at, rule, idx, scores = (np.concatenate(c) for c in zip(*ps, strict=True))
-            order = np.lexsort((-scores, at))
-            at, rule, idx, scores = at[order], rule[order], idx[order], scores[order]
-            start = np.searchsorted(at, at, "left")
-            keep = np.arange(len(at)) - start < k
-            self.alts[rid] = (at[keep], rule[keep], idx[keep], scores[keep])
 
     def mode(self, st: Stratum) -> str:
         """``full``, ``reset``, ``continue`` or ``skip`` for the next run of ``st``."""

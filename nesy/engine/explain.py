@@ -26,10 +26,12 @@ from nesy.engine.compile import (
     Key,
     binds,
 )
-from nesy.engine.evaluator import Evaluator, make_plan
+from nesy.engine.evaluator import Evaluator
+from nesy.engine.ops import apply
+from nesy.engine.planner import make_plan
 from nesy.engine.proofs import GroundAtom, Proof, RuleInfo, literal_text, rule_info, term_text
 from nesy.engine.relation import Relation
-from nesy.engine.table import Table, apply
+from nesy.engine.table import Table
 from nesy.rules import ast
 
 InputInfo = Callable[[Key, int], tuple[str, dict[str, Any]]]

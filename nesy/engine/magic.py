@@ -26,7 +26,8 @@ from nesy.engine.compile import (
     Key,
     binds,
 )
-from nesy.engine.evaluator import Evaluator, InputSource, Shared, make_plan
+from nesy.engine.evaluator import Evaluator, InputSource, Shared
+from nesy.engine.planner import make_plan
 from nesy.engine.stratify import body_edges, stratify
 
 

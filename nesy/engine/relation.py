@@ -4,142 +4,20 @@ A :class:`Relation` is append-only: a row, once added, keeps its index, so deriv
 pointers (rule id + premise rows) stay valid while evaluation goes on. Only a fact's
 score and best derivation change in place (when a better derivation is found).
 
-Keys: a tuple of ids is packed into one non-negative int64 — one column as is, two as
-``a << 32 | b``, and longer tuples by interning the packed prefix into a dense id first
-(:class:`Interner`). Packed keys feed two vectorised structures: a :class:`HashTable`
-(open addressing, for dedup and point lookups of whole tuples) and :class:`SortedIndex`
-(sorted runs, for joins on a subset of the columns).
+Tuples are packed into int64 keys (:mod:`nesy.engine.hashing`) that feed two vectorised
+structures: a hash table over whole tuples (dedup and point lookups) and
+:class:`SortedIndex` (sorted runs, for joins on a subset of the columns).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+from nesy.engine.hashing import HashTable, Interner, pack
+
 #: Premise handles pack ``relation id << HANDLE_SHIFT | row`` into one int64.
 HANDLE_SHIFT = 40
 HANDLE_MASK = (1 << HANDLE_SHIFT) - 1
-
-
-class HashTable:
-    """Map from non-negative int64 keys to int64 values, operated on whole arrays.
-
-    Linear probing with Fibonacci hashing; load factor at most 1/2.
-    """
-
-    def __init__(self, capacity: int = 16) -> None:
-        self._bits = max(4, int(capacity * 2 - 1).bit_length())
-        self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
-        self._vals = np.zeros(1 << self._bits, dtype=np.int64)
-        self.size = 0
-
-    def _slots(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys.view(np.uint64) * _GOLDEN) >> np.uint64(64 - self._bits)).view(np.int64)
-
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Values of ``keys`` (int64 ``(n,)``); -1 where a key is absent (or is -1)."""
-        keys = np.ascontiguousarray(keys, dtype=np.int64)
-        out = np.full(len(keys), -1, dtype=np.int64)
-        if self.size == 0 or len(keys) == 0:
-            return out
-        mask = (1 << self._bits) - 1
-        pending = np.flatnonzero(keys >= 0)
-        slot = self._slots(keys[pending])
-        while len(pending):
-            found = self._keys[slot]
-            want = keys[pending]
-            hit = found == want
-            out[pending[hit]] = self._vals[slot[hit]]
-            go_on = ~hit & (found != -1)
-            pending = pending[go_on]
-            slot = (slot[go_on] + 1) & mask
-        return out
-
-    def insert(self, keys: np.ndarray, vals: np.ndarray) -> None:
-        """Add ``keys`` -> ``vals`` (both int64 ``(n,)``); keys must be distinct and absent."""
-        if len(keys) == 0:
-            return
-        if (self.size + len(keys)) * 2 > len(self._keys):
-            self._grow(self.size + len(keys))
-        mask = (1 << self._bits) - 1
-        keys = np.ascontiguousarray(keys, dtype=np.int64)
-        vals = np.ascontiguousarray(vals, dtype=np.int64)
-        slot = self._slots(keys)
-        pending = np.arange(len(keys))
-        while len(pending):
-            free = self._keys[slot] == -1
-            # Several pending keys may aim at the same free slot: let numpy's last write
-            # win, then read back who won; the others probe on.
-            cand = pending[free]
-            cslot = slot[free]
-            self._keys[cslot] = keys[cand]
-            won = self._keys[cslot] == keys[cand]
-            self._vals[cslot[won]] = vals[cand[won]]
-            lost = np.ones(len(pending), dtype=bool)
-            lost[np.flatnonzero(free)[won]] = False
-            pending = pending[lost]
-            slot = (slot[lost] + 1) & mask
-        self.size += len(keys)
-
-    def update(self, keys: np.ndarray, vals: np.ndarray) -> None:
-        """Set the values of keys already present (int64 ``(n,)`` each)."""
-        mask = (1 << self._bits) - 1
-        slot = self._slots(np.ascontiguousarray(keys, dtype=np.int64))
-        pending = np.arange(len(keys))
-        while len(pending):
-            hit = self._keys[slot] == keys[pending]
-            self._vals[slot[hit]] = vals[pending[hit]]
-            pending = pending[~hit]
-            slot = (slot[~hit] + 1) & mask
-
-    def _grow(self, need: int) -> None:
-        used = self._keys != -1
-        keys, vals = self._keys[used], self._vals[used]
-        # Grow 4x: rehashing is as costly as inserting, so do it rarely.
-        self._bits = max(self._bits + 2, int(need * 2 - 1).bit_length() + 1)
-        self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
-        self._vals = np.zeros(1 << self._bits, dtype=np.int64)
-        self.size = 0
-        self.insert(keys, vals)
-
-
-class Interner:
-    """Dense, stable ids for int64 keys (used to pack tuples longer than two)."""
-
-    def __init__(self) -> None:
-        self._table = HashTable()
-
-    def find(self, keys: np.ndarray) -> np.ndarray:
-        """Ids of ``keys`` (int64 ``(n,)``), -1 where never interned."""
-        return self._table.lookup(keys)
-
-    def intern(self, keys: np.ndarray) -> np.ndarray:
-        """Ids of ``keys`` (int64 ``(n,)``), giving new ids to new keys."""
-        ids = self._table.lookup(keys)
-        miss = ids < 0
-        if miss.any():
-            uniq, inv = np.unique(keys[miss], return_inverse=True)
-            new = np.arange(self._table.size, self._table.size + len(uniq), dtype=np.int64)
-            self._table.insert(uniq, new)
-            ids[miss] = new[inv.ravel()]
-        return ids
-
-
-def pack(cols: np.ndarray, interner: Interner, create: bool) -> np.ndarray:
-    """Pack each row of ``cols`` (int64 ``(n, k)``) into one int64 key, shape ``(n,)``.
-
-    With ``create=False`` an unseen prefix of a long tuple yields key -1 (matches nothing).
-    """
-    n, k = cols.shape
-    if k == 0:
-        return np.zeros(n, dtype=np.int64)
-    if k == 1:
-        return np.ascontiguousarray(cols[:, 0])
-    acc = (cols[:, 0] << 32) | cols[:, 1]
-    for j in range(2, k):
-        pre = interner.intern(acc) if create else interner.find(acc)
-        acc = np.where(pre < 0, -1, (pre << 32) | cols[:, j])
-    return acc
 
 
 class SortedIndex:
