@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 
-from rdflib import Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
 from nesy.rules.ast import (
@@ -131,7 +131,7 @@ def format_string(text: str) -> str:
 
 
 def format_term(
-    term: Var | URIRef | Literal,
+    term: Var | URIRef | Literal | BNode,
     prefixes: Mapping[str, str] | None = None,
     default_ns: str | None = None,
 ) -> str:
@@ -150,6 +150,8 @@ def format_term(
         return format_iri(str(term), prefixes, default_ns)
     if isinstance(term, Literal):
         return _format_literal_term(term, prefixes, default_ns)
+    if isinstance(term, BNode):
+        return f"_:{term}"  # for display: rules have no blank nodes, so this does not parse back
     raise TypeError(f"not a term: {term!r}")
 
 

@@ -302,6 +302,25 @@ def test_literals() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("lexical", "datatype"),
+    [
+        ("+5", "integer"),
+        ("1", "decimal"),
+        ("1.", "decimal"),
+        (".5", "decimal"),
+        ("1.5", "double"),
+        ("-INF", "double"),
+        ("NaN", "float"),
+        ("1", "boolean"),
+        ("2020-02-29", "date"),
+    ],
+)
+def test_typed_literals_in_their_lexical_space(lexical: str, datatype: str) -> None:
+    program = parse_program(f'p("{lexical}"^^xsd:{datatype}).')
+    assert program.facts[0].atom.args == (Literal(lexical, datatype=rns.XSD[datatype]),)
+
+
 def test_string_escapes() -> None:
     program = parse_program(r'p("a\tb\nc\"d\\e\u00e9\U0001F600", ' + "'it\\'s').")
     assert program.facts[0].atom.args == (Literal('a\tb\nc"d\\eé\U0001f600'), Literal("it's"))
