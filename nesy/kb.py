@@ -167,6 +167,7 @@ class KnowledgeBase:
             namespace = self.config.get("tsv_namespace") or self.default_namespace
         parsed = read_file(path, format, namespace=namespace, progress=progress)
         fields = {"file": str(Path(path).resolve()), "format": parsed.format}
+        mark = self._mark()
         added = self.store.add_parsed(parsed, graph, fields, score=score)
         changed = False
         if parsed.format == "tsv" and self.config.get("tsv_namespace") != namespace:
@@ -178,20 +179,34 @@ class KnowledgeBase:
                 changed = True
         if changed:
             self._save_config()
-        self._data_changed()
+        self._data_changed(mark)
         return LoadReport(str(path), parsed.format, graph, len(parsed), added)
 
     def add(
         self, s: Identifier, p: Identifier, o: Identifier, *, graph: str = "asserted", score: float = 1.0, **source: Any
     ) -> bool:
         """Add one triple with its score and source fields; True when it was new."""
+        mark = self._mark()
         added = self.store.add_triples([(s, p, o)], graph, scores=[score], **source) > 0
-        self._data_changed()
+        self._data_changed(mark)
         return added
 
-    def _data_changed(self) -> None:
-        """Data changed: the reasoner's model is rebuilt on the next question."""
-        self._reasoner = None
+    def _mark(self) -> tuple[int, int]:
+        return len(self.store.table), self.store.table.upgrades
+
+    def _data_changed(self, mark: tuple[int, int]) -> None:
+        """New rows were appended to the triple table after ``mark``: hand them to the
+        reasoner, which continues from them (incremental). A score raised in place, or
+        removed rows, make it start over on the next question instead."""
+        if self._reasoner is None:
+            return
+        table = self.store.table
+        if table.upgrades != mark[1] or len(table) < mark[0]:
+            self._reasoner = None
+            return
+        new = np.zeros(len(table), dtype=bool)
+        new[mark[0]:] = True
+        self._feed(self._reasoner, new)
 
     def __len__(self) -> int:
         return len(self.store)
@@ -292,8 +307,9 @@ class KnowledgeBase:
         program = self._parse_rules(source, trust=trust)
         for directive in program.plugins:
             self.registry.load_module(directive.module)
-        # Check against everything already present, on a throw-away reasoner.
-        self._build_reasoner([*self._programs, program])
+        # The reasoner checks the program against the rules it has (stratification...) and
+        # adds it all or nothing; its model then grows from what is already derived.
+        self.reasoner.add_program(program)
         self._programs.append(program)
         for name, ns in program.prefixes:
             self.config["prefixes"][name] = ns
@@ -311,7 +327,7 @@ class KnowledgeBase:
                 "trust": trust,
             })
         self._save_config()
-        self._reasoner = None
+        self.reasoner.prefixes.update(self.prefixes)
         return program
 
     @property
@@ -338,9 +354,16 @@ class KnowledgeBase:
             describe_source=lambda i: self.store.source(i).describe(),
         )
         r.prefixes.update(self.prefixes)
+        self._feed(r, np.ones(len(self.store.table), dtype=bool))
+        for program in programs:
+            r.add_program(program)
+        return r
+
+    def _feed(self, r: Reasoner, rows_mask: np.ndarray) -> None:
+        """Give the reasoner the stored triples selected by ``rows_mask`` (bool, ``(n,)``),
+        except the ``inferred`` graph, which is the reasoner's own output."""
         t = self.store.table
-        inferred = GRAPH_CODE["inferred"]
-        keep = t.g != inferred
+        keep = rows_mask & (t.g != GRAPH_CODE["inferred"])
         if keep.any():
             g, p = t.g[keep], t.p[keep]
             rows = np.stack([t.s[keep], t.o[keep]], axis=1)
@@ -351,9 +374,6 @@ class KnowledgeBase:
             cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(p) != 0)) + 1
             for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(g)]):
                 r.add_edb(int(p[lo]), rows[lo:hi], score[lo:hi], src[lo:hi], kind=GRAPHS[int(g[lo])])
-        for program in programs:
-            r.add_program(program)
-        return r
 
     @property
     def reasoner(self) -> Reasoner:

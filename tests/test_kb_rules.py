@@ -108,3 +108,28 @@ def test_new_data_is_seen_by_the_next_query() -> None:
     assert not kb.ask("?- fam:grandparent(fam:cid, X).")
     kb.add(URIRef(FAM + "eve"), URIRef(FAM + "parent"), URIRef(FAM + "fay"))
     assert [kb.shorten(a.bindings["X"]) for a in kb.ask("?- fam:grandparent(fam:cid, X).")] == ["fam:fay"]
+
+
+def test_incremental_facts_and_rules_extend_the_model() -> None:
+    kb = KnowledgeBase()
+    kb.load(FAMILY / "family.ttl")
+    kb.add_rules(FAMILY / "family.rules")
+    kb.materialize()
+    reasoner = kb.reasoner
+    kb.add(URIRef(FAM + "eve"), URIRef(FAM + "parent"), URIRef(FAM + "fay"))
+    kb.add_rules("@prefix fam: <http://example.org/family#> .\n"
+                 "[ggp] fam:greatgrandparent(X, W) :- fam:grandparent(X, Z), fam:parent(Z, W).")
+    assert kb.reasoner is reasoner, "new facts and rules must not rebuild the reasoner"
+    got = sorted(kb.shorten(a.bindings["W"]) for a in kb.ask("?- fam:greatgrandparent(fam:bob, W)."))
+    assert got == ["fam:fay"]
+    assert sorted(kb.shorten(a.bindings["X"]) for a in kb.ask("?- fam:ancestor(X, fam:fay).")) == [
+        "fam:abe", "fam:ann", "fam:bea", "fam:bob", "fam:cid", "fam:eve"]
+    fresh = KnowledgeBase()
+    fresh.load(FAMILY / "family.ttl")
+    fresh.add(URIRef(FAM + "eve"), URIRef(FAM + "parent"), URIRef(FAM + "fay"))
+    fresh.add_rules(FAMILY / "family.rules")
+    fresh.add_rules("@prefix fam: <http://example.org/family#> .\n"
+                    "[ggp] fam:greatgrandparent(X, W) :- fam:grandparent(X, Z), fam:parent(Z, W).")
+    assert kb.materialize()["facts"] == fresh.materialize()["facts"]
+    assert sorted(kb.triples("inferred")) == sorted(fresh.triples("inferred"))
+    assert not any(t[0] == URIRef(FAM + "eve") for t in kb.triples("inferred") if str(t[2]).endswith("Childless"))

@@ -29,6 +29,8 @@ class TripleTable:
         self.o = np.empty(0, dtype=np.int64)
         self.score = np.empty(0, dtype=np.float64)
         self.src = np.empty(0, dtype=np.int64)
+        #: Counts rows whose score was raised in place (readers of appended rows watch it).
+        self.upgrades = 0
 
     def __len__(self) -> int:
         return len(self.s)
@@ -96,6 +98,7 @@ class TripleTable:
             better = score[hit_src] > self.score[hit_rows]
             self.score[hit_rows[better]] = score[hit_src[better]]
             self.src[hit_rows[better]] = src[hit_src[better]]
+            self.upgrades += int(better.sum())
             idx_new = np.sort(keep[~found])
             is_new[idx_new] = True
         self.g = np.concatenate([self.g, g[idx_new]])
