@@ -449,20 +449,24 @@ class KnowledgeBase:
         table = self.store.table
         inferred = GRAPH_CODE["inferred"]
 
+        rule_facts: dict[tuple[Any, ...], float] = {}
+        for program in self._programs:
+            for f in program.facts:
+                a = f.atom.triple_form()
+                key = (a.predicate, a.args)
+                rule_facts[key] = max(rule_facts.get(key, 0.0), f.score or 1.0)
+
         def lookup(predicate: URIRef, args: tuple[Identifier, ...]) -> float | None:
+            """Best score of an input fact: rule-file facts and stored (non-inferred) triples."""
             if len(args) == 1:
                 predicate, args = RDF.type, (args[0], predicate)
-            facts = {(a.predicate, a.args): (f.score or 1.0) for p in self._programs for f in p.facts
-                     for a in [f.atom.triple_form()]}
-            if (predicate, args) in facts:
-                return facts[(predicate, args)]
-            if len(args) != 2:
-                return None
-            ids = [self.vocab.get(x) for x in (args[0], predicate, args[1])]
-            if None in ids:
-                return None
-            hit = (table.s == ids[0]) & (table.p == ids[1]) & (table.o == ids[2]) & (table.g != inferred)
-            return float(table.score[hit].max()) if hit.any() else None
+            best = rule_facts.get((predicate, args))
+            ids = [self.vocab.get(x) for x in (args[0], predicate, args[1])] if len(args) == 2 else [None]
+            if None not in ids:
+                hit = (table.s == ids[0]) & (table.p == ids[1]) & (table.o == ids[2]) & (table.g != inferred)
+                if hit.any():
+                    best = max(best or 0.0, float(table.score[hit].max()))
+            return best
 
         return check_proof(proof, self.rules, lookup, model_contains=self.reasoner.model_contains,
                            semiring=self.semiring, registry=self.registry)
