@@ -238,7 +238,10 @@ class Evaluator:
         """int64 ``(n, slots)`` premise handles of matches ``t``."""
         if not rule.slots:
             return np.zeros((t.n, 0), dtype=np.int64)
-        return np.stack([t.prem.get(s, np.full(t.n, -1, np.int64)) for s in range(rule.slots)], axis=1)
+        out = np.empty((t.n, rule.slots), dtype=np.int64)
+        for s in range(rule.slots):
+            out[:, s] = t.prem[s] if s in t.prem else -1
+        return out
 
     def derive(self, rule: CRule, t: Table, changed: dict[int, list[np.ndarray]], stamp: int, st: Stratum) -> None:
         """Merge the head facts of matches ``t`` into their relations."""
@@ -247,11 +250,13 @@ class Evaluator:
         scores = self.scores_of(rule, t)
         prem = self.premises(rule, t)
         better = self.semiring.improved
-        for rel, rows, which in self.head_rows(rule, t):
+        split = self.head_rows(rule, t)
+        for rel, rows, which in split:
             before = rel.n
-            ch, chosen = rel.merge(rows, scores[which], rule.id, better, stamp)
+            sc = scores if len(split) == 1 else scores[which]
+            ch, chosen = rel.merge(rows, sc, rule.id, better, stamp, self.tracks_scores)
             if len(ch):
-                rel.deriv[ch] = self.derivs[rule.id].append(prem[which][chosen])
+                rel.deriv[ch] = self.derivs[rule.id].append(prem[chosen if len(split) == 1 else which[chosen]])
                 changed.setdefault(rel.rel_id, []).append(ch)
                 self.written.setdefault(st.nodes, set()).add(rel.key)
             self.n_derived += rel.n - before

@@ -45,6 +45,31 @@ class HashTable:
             slot = (slot[go_on] + 1) & mask
         return out
 
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Which of ``keys`` (int64 ``(n,)``, non-negative) are present; bool ``(n,)``.
+
+        Cheaper than :meth:`lookup`: the values are never touched (one cache miss less).
+        """
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        out = np.zeros(len(keys), dtype=bool)
+        if self.size == 0 or len(keys) == 0:
+            return out
+        mask = (1 << self._bits) - 1
+        slot = self._slots(keys)
+        found = self._keys[slot]
+        hit = found == keys
+        out[hit] = True
+        pending = np.flatnonzero(~hit & (found != -1))
+        slot = (slot[pending] + 1) & mask
+        while len(pending):
+            found = self._keys[slot]
+            hit = found == keys[pending]
+            out[pending[hit]] = True
+            go_on = ~hit & (found != -1)
+            pending = pending[go_on]
+            slot = (slot[go_on] + 1) & mask
+        return out
+
     def insert(self, keys: np.ndarray, vals: np.ndarray) -> None:
         """Add ``keys`` -> ``vals`` (both int64 ``(n,)``); keys must be distinct and absent."""
         if len(keys) == 0:

@@ -166,7 +166,7 @@ class Relation:
         cap = len(self.score)
         if need <= cap:
             return
-        cap = max(need, 2 * cap)
+        cap = max(need, 3 * cap)  # growing copies every column: do it rarely
         for name in ("cols", "score", "rule", "deriv", "stamp", "base"):
             old = getattr(self, name)
             new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)
@@ -175,6 +175,7 @@ class Relation:
 
     def merge(
         self, rows: np.ndarray, scores: np.ndarray, rule: int, better: object, stamp: int,
+        improvable: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Add candidate facts, keeping the best candidate per tuple.
 
@@ -186,6 +187,8 @@ class Relation:
             rule: The rule id recorded as their derivation (-1: input facts).
             better: ``Semiring.improved``-like ``(new, old) -> bool mask``.
             stamp: The current round, recorded on changed rows.
+            improvable: False when known facts can never improve (boolean semiring): then
+                only new tuples are looked for, which is cheaper.
 
         Returns:
             ``(changed_rows, chosen)``: int64 indices of the rows that are new or improved,
@@ -196,6 +199,10 @@ class Relation:
             e = np.empty(0, np.int64)
             return e, e
         keys = self.keys(rows, create=True)
+        if not improvable:
+            # -2: known (its row does not matter, it cannot improve); -1: new.
+            existing = np.where(self._table.contains(keys), -2, -1)
+            return self._add_new(rows, scores, rule, stamp, keys, existing)
         existing = self._table.lookup(keys)
         # Known tuples: most candidates in late rounds; only strict improvements survive,
         # so the costly grouping below runs on few rows.
@@ -208,7 +215,15 @@ class Relation:
             self.score[old_rows] = scores[old]
             self.rule[old_rows] = rule
             self.stamp[old_rows] = stamp
-        add = np.flatnonzero(existing < 0)
+        changed, chosen = self._add_new(rows, scores, rule, stamp, keys, existing)
+        if len(old):
+            self.last_change = stamp
+        return np.concatenate([old_rows, changed]), np.concatenate([old, chosen])
+
+    def _add_new(self, rows: np.ndarray, scores: np.ndarray, rule: int, stamp: int, keys: np.ndarray,
+                 existing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Append the candidates whose tuple is unknown (``existing == -1``), best per tuple."""
+        add = np.flatnonzero(existing == -1)
         if len(add):
             add, new_keys = _best_per_key(keys[add], scores[add], add)
         else:
@@ -224,9 +239,9 @@ class Relation:
         self.stamp[lo:hi] = stamp
         self._table.insert(new_keys, np.arange(lo, hi, dtype=np.int64))
         self.n = hi
-        if k or len(old):
+        if k:
             self.last_change = stamp
-        return np.concatenate([old_rows, np.arange(lo, hi, dtype=np.int64)]), np.concatenate([old, add])
+        return np.arange(lo, hi, dtype=np.int64), add
 
     def add_inputs(self, rows: np.ndarray, scores: np.ndarray, source: np.ndarray, stamp: int) -> np.ndarray:
         """Add input facts; an input fact becomes the best derivation when at least as good.
