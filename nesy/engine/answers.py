@@ -32,6 +32,7 @@ class Answer:
 
     @property
     def proof(self) -> Proof:
+        """The answer's proof (built on first access)."""
         if self._proof is None and self.build is not None:
             self._proof = self.build()
         return self._proof

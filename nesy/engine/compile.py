@@ -127,10 +127,12 @@ class CRule:
 
 
 def atom_vars(args: Sequence[Arg]) -> set[str]:
+    """Variable names among compiled arguments."""
     return {a for a in args if isinstance(a, str)}
 
 
 def expr_vars(e: CExpr) -> set[str]:
+    """Variable names in a compiled expression."""
     if isinstance(e, str):
         return {e}
     if isinstance(e, tuple):
@@ -150,6 +152,7 @@ def lit_vars(lit: CLit) -> set[str]:
 
 
 def is_anon(name: str) -> bool:
+    """Whether a compiled variable name is anonymous (``_...``)."""
     return name.startswith("_")
 
 
@@ -169,6 +172,7 @@ class Compiler:
 
     # -- terms and atoms ----------------------------------------------------------------
     def arg(self, term: ast.Term) -> Arg:
+        """Compile a term: variable name (anonymous ones made unique) or constant id."""
         if isinstance(term, ast.Var):
             if term.anonymous:
                 return f"_{term.name}#{next(self._fresh)}"
@@ -218,6 +222,7 @@ class Compiler:
         raise RuleError(f"unsupported body literal {lit!r}")
 
     def expr(self, e: ast.Expr) -> CExpr:
+        """Compile an arithmetic expression to nested ``(op, left, right)`` tuples."""
         if isinstance(e, ast.BinOp):
             if e.op not in self.registry.operators:
                 raise RuleError(f"unknown operator {e.op!r}", **_where(e))

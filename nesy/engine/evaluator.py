@@ -62,6 +62,7 @@ class Shared:
         return self.clock
 
     def new_relation(self, key: Key, owner: object = None) -> Relation:
+        """A fresh, empty relation for ``key`` with a new id."""
         self.next_rel += 1
         return Relation(self.next_rel, key, key_arity(key), self.interner, owner)
 
@@ -130,6 +131,7 @@ class Evaluator:
         return rel
 
     def relations_for(self, key: Key) -> list[tuple[Relation, int | None]]:
+        """Relations holding ``key``'s facts (all class relations for ``TYPE_ANY``)."""
         if key == TYPE_ANY:
             classes = {k for k in self.own if k[0] == "c"} | {k for k in self.inputs.input_keys() if k[0] == "c"}
             out = []
@@ -158,6 +160,16 @@ class Evaluator:
         return self.by_id[int(handle) >> HANDLE_SHIFT], int(handle) & HANDLE_MASK
 
     def neural_relation(self, pred: int, heads: np.ndarray | None, tails: np.ndarray | None) -> Relation:
+        """Ask the link predictor about ``~pred`` and store its answers as input facts.
+
+        Args:
+            pred: The predicate id.
+            heads: int64 ``(k,)`` bound subjects, or None when unbound.
+            tails: int64 ``(k,)`` bound objects, or None when unbound.
+
+        Raises:
+            NoLinkPredictorError: when none is set.
+        """
         lp = self.shared.link_predictor
         if lp is None:
             raise NoLinkPredictorError("no link predictor trained: run `nesy train` first")
@@ -230,6 +242,7 @@ class Evaluator:
         return [(self.own_relation(rule.head_key), rows, np.arange(t.n))]
 
     def scores_of(self, rule: CRule, t: Table) -> np.ndarray:
+        """Head scores of matches ``t``: weight × body scores, float64 ``(n,)``."""
         if not self.tracks_scores:
             return np.ones(t.n)
         return np.full(t.n, rule.weight) if t.score is None else t.score * rule.weight

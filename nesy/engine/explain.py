@@ -72,6 +72,7 @@ class ProofBuilder:
         self._infos: dict[int, RuleInfo] = {}
 
     def handle(self, handle: int) -> Proof:
+        """The proof of the fact a premise handle points at."""
         rel, row = self.ev.resolve(handle)
         return self.fact(rel, row)
 
@@ -163,6 +164,7 @@ class ProofBuilder:
         return Proof(None, kind, 1.0, note=note if out.n else f"{note} does not hold")
 
     def info(self, rule: CRule) -> RuleInfo:
+        """The (cached) :class:`RuleInfo` of a compiled rule."""
         got = self._infos.get(id(rule))
         if got is None:
             src = rule.source or ast.Rule(None, ())
@@ -170,6 +172,7 @@ class ProofBuilder:
         return got
 
     def visible(self, b: dict[str, int]) -> dict[str, Any]:
+        """User-visible bindings (no anonymous or internal variables) as terms."""
         return {v: self.vocab.term(c) for v, c in b.items() if not v.startswith(("_", "#"))}
 
     def matches(self, rule: CRule, table: Table, row: int, score: float, root_kind: str) -> Proof:
@@ -220,6 +223,7 @@ class WhyNotReport:
     message: str = ""
 
     def lines(self) -> list[str]:
+        """The report as lines of text."""
         out = [self.message]
         out += [f"  rule {r.rule}{' (' + r.location + ')' if r.location else ''}: {r.message}" for r in self.reasons]
         return out

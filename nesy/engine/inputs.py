@@ -50,9 +50,11 @@ class InputStore:
         self.locations: dict[tuple[Key, int], SourceLocation] = {}
 
     def input_relation(self, key: Key) -> Relation | None:
+        """The relation of the input facts of ``key``, if any."""
         return self.rels.get(key)
 
     def input_keys(self) -> Iterable[Key]:
+        """Keys that have input facts."""
         return self.rels.keys()
 
     def add(self, key: Key, rows: np.ndarray, scores: np.ndarray, sources: np.ndarray, kind: str,

@@ -70,9 +70,11 @@ class _Rewriter:
         self.todo: list[tuple[Key, str]] = []
 
     def derived(self, key: Key) -> bool:
+        """Whether rules can derive facts of ``key``."""
         return key in self.idb or (key[0] == "c" and TYPE_ANY in self.idb)
 
     def rules_for(self, key: Key) -> list[CRule]:
+        """Rules deriving ``key``; variable-class ``rdf:type`` heads specialised to a class."""
         out = [r for r in self.rules if r.head_key == key]
         if key[0] == "c":
             for r in self.rules:
@@ -122,6 +124,7 @@ class _Rewriter:
         self.out.append(CRule(0, head_key, head_args, tuple(lits), 1.0, slot, None, label="magic"))
 
     def want(self, key: Key, ad: str) -> None:
+        """Queue the adorned predicate ``key^ad`` unless already done."""
         if (key, ad) not in self.seen:
             self.seen.add((key, ad))
             self.todo.append((key, ad))
@@ -143,6 +146,7 @@ class _Rewriter:
             self.out.append(CRule(0, akey, args, copy, 1.0, 2, None, copy_edb=True, label="input"))
 
     def run(self, query: CRule) -> CRule:
+        """Rewrite the query and, transitively, every rule it needs."""
         q = replace(query, body=self.body(query.body, set(), None))
         while self.todo:
             self.adorn(*self.todo.pop())

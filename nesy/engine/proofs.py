@@ -66,6 +66,7 @@ class RuleInfo:
 
     @property
     def where(self) -> str:
+        """``file:line`` of the rule, or empty."""
         return f"{self.file or '<input>'}:{self.line}" if self.line else ""
 
 
@@ -107,6 +108,7 @@ class Proof:
             stack.extend(reversed(node.premises))
 
     def leaves(self) -> list[Proof]:
+        """The input-fact nodes (leaves) of the proof."""
         return [n for n in self.walk() if not n.premises and n.kind in FACT_KINDS]
 
     def label(self, prefixes: dict[str, str] | None = None) -> str:
@@ -163,6 +165,7 @@ class Proof:
         return out
 
     def to_json(self, prefixes: dict[str, str] | None = None, indent: int | None = 2) -> str:
+        """The proof as JSON text (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(prefixes), indent=indent, ensure_ascii=False)
 
     def to_mermaid(self, prefixes: dict[str, str] | None = None) -> str:
@@ -183,6 +186,7 @@ class Proof:
 
 
 def rule_info(rule: ast.Rule, prefixes: dict[str, str] | None = None) -> RuleInfo:
+    """The :class:`RuleInfo` of an AST rule."""
     loc = rule.loc
     return RuleInfo(rule.label, rule.name, loc.file if loc.line else None, loc.line or None, rule.weight,
                     rule_text(rule, prefixes))
@@ -197,6 +201,7 @@ class ProofCheck:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found."""
         return not self.problems
 
     def __bool__(self) -> bool:

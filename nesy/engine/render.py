@@ -41,6 +41,7 @@ def term_text(term: Identifier | None, prefixes: dict[str, str] | None = None) -
 
 
 def expr_text(e: Any, prefixes: dict[str, str] | None = None) -> str:
+    """An arithmetic expression in rule syntax."""
     if isinstance(e, ast.Var):
         return e.name
     if isinstance(e, ast.BinOp):

@@ -46,6 +46,7 @@ class Stratum:
 
 
 def head_node(rule: CRule) -> Key:
+    """The dependency-graph node a rule's head defines."""
     return TYPE_HEAD if rule.head_key == TYPE_ANY else rule.head_key
 
 

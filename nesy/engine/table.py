@@ -76,11 +76,14 @@ class Context(Protocol):
     tracks_scores: bool
     builtin_cache: dict
 
-    def relations_for(self, key: Key) -> list[tuple[Relation, int | None]]: ...
+    def relations_for(self, key: Key) -> list[tuple[Relation, int | None]]:
+        """Relations holding ``key``'s facts, with the class id for ``TYPE_ANY``."""
 
-    def neural_relation(self, pred: int, heads: np.ndarray | None, tails: np.ndarray | None) -> Relation: ...
+    def neural_relation(self, pred: int, heads: np.ndarray | None, tails: np.ndarray | None) -> Relation:
+        """Scores of ``~pred`` for the given heads/tails (int64 ``(k,)`` or None)."""
 
-    def eval_body(self, body: tuple[CLit, ...], seed: Table, keep: set[str]) -> Table: ...
+    def eval_body(self, body: tuple[CLit, ...], seed: Table, keep: set[str]) -> Table:
+        """Matches of a conjunction starting from ``seed``'s bindings."""
 
 
 def repeat_filter(args: tuple, free: list[int]) -> list[tuple[int, int]]:

@@ -87,8 +87,7 @@ def test_family(q: str, expected: list, semiring: str, materialized: bool) -> No
     answers = r.ask(qq, goal_directed=not materialized)
     names = [v.name for v in qq.variables()]
     assert _rows(answers, names) == sorted(expected)
-    if semiring != "noisyor":
-        _check(r, answers)
+    _check(r, answers)  # noisy-or scores combine proofs: structure is checked, not the score
 
 
 def test_maxprod_scores_and_order() -> None:
