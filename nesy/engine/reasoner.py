@@ -165,7 +165,6 @@ class Reasoner:
         Raises:
             RuleError: an unsafe rule, a non-ground fact, ...; StratificationError.
         """
-        self.prefixes.update(program.prefix_map())
         pending = self._prepare(program.rules, kind)
         for fact in program.facts:
             atom = fact.atom
@@ -182,6 +181,7 @@ class Reasoner:
             rows.append(args)
             scores.append(self._shared.semiring.fact_score(score))
             locs.append(fact.loc)
+        self.prefixes.update(program.prefix_map())
         self._commit(pending)
 
     def add_rules(self, rules: Iterable[Rule], *, kind: str = "derived") -> None:

@@ -310,3 +310,31 @@ def test_query_with_only_filters_and_unknown_predicates() -> None:
     assert r.ask(query("nothing(X)")) == []
     with pytest.raises(RuleError):
         r.ask(query("X < 2"))
+
+
+def test_incremental_reset_of_variable_class_rules() -> None:
+    v = Vocab()
+    r = Reasoner(v)
+    r.add_program(program("""
+    sub(student, person)
+    sub(person, agent)
+    rdf:type(ann, student)
+    rdf:type(bob, person)
+    rdf:type(X, C) :- rdf:type(X, D), sub(D, C), not blocked(D, C)
+    nonagent(X, yes) :- named(X, _), not agent(X)
+    named(ann, "Ann")
+    named(cid, "Cid")
+    """))
+    r.materialize()
+    assert _set(r, "agent(X)") == {("ex:ann",), ("ex:bob",)}
+    assert _set(r, "nonagent(X, Y)") == {("ex:cid", "ex:yes")}
+    r.add_edb(v.id(EX.blocked), np.array([_ids(v, "person", "agent")]))
+    r.materialize()
+    assert _set(r, "agent(X)") == set()
+    assert _set(r, "person(X)") == {("ex:ann",), ("ex:bob",)}
+    assert _set(r, "nonagent(X, Y)") == {("ex:ann", "ex:yes"), ("ex:cid", "ex:yes")}
+    r.add_edb(v.id(RDF.type), np.array([_ids(v, "cid", "agent")]))
+    r.materialize()
+    assert _set(r, "nonagent(X, Y)") == {("ex:ann", "ex:yes")}
+    rows, _ = r.derived(v.id(RDF.type))
+    assert {tuple(v.terms(x)) for x in rows.tolist()} == {(EX.ann, EX.person)}
