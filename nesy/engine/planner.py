@@ -11,7 +11,7 @@ def make_plan(body: tuple[CLit, ...], first: int | None, bound0: set[str], final
     """Order body literals for evaluation and note which variables each step must keep.
 
     Filters run as soon as their variables are bound; then atoms with the most bound
-    arguments (magic and delta atoms first); cross products and aggregates last.
+    arguments (magic atoms first among equals); cross products and aggregates last.
 
     Args:
         body: The literals.
@@ -34,15 +34,17 @@ def make_plan(body: tuple[CLit, ...], first: int | None, bound0: set[str], final
             if got is None:
                 continue
             if isinstance(lit, CAggregate):
-                rank = (4, 0, i)
+                rank = (4, 0, 0, 0, i)
             elif not got - bound:
-                rank = (0, 0, i)  # a pure filter
+                rank = (0, 0, 0, 0, i)  # a pure filter
             elif isinstance(lit, CAtom):
+                # Most bound arguments first; on ties a magic atom (small, drives the body),
+                # and link-predictor calls late (they are slow). Unbound atoms cross-join: last.
                 nb = sum(1 for a in lit.args if isinstance(a, int) or a in bound)
                 magic = lit.key[0] == "mg"
-                rank = (1 if (nb or not bound or magic) else 3, -nb - 10 * magic + 5 * lit.neural, i)
+                rank = (1 if (nb or not bound) else 3, -nb, -magic, lit.neural, i)
             else:
-                rank = (2, 0, i)
+                rank = (2, 0, 0, 0, i)
             if best_rank is None or rank < best_rank:
                 best, best_rank = i, rank
         if best is None:  # unsafe leftovers were rejected at compile time
