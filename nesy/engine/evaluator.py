@@ -23,7 +23,7 @@ from nesy.engine.provenance import keep_alternatives, noisyor_fixpoint
 from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, DerivTable, Interner, Relation
 from nesy.engine.semirings import Semiring
 from nesy.engine.stratify import Stratum
-from nesy.engine.table import Table
+from nesy.engine.table import Table, group_rows
 from nesy.errors import LimitExceeded, NoLinkPredictorError
 
 
@@ -232,12 +232,9 @@ class Evaluator:
         """Split the head tuples of matches ``t`` by target relation: ``(rel, rows, which)``."""
         if rule.head_key == TYPE_ANY:
             x, c = rule.head_args
-            out = []
-            cls = t.col(c)
-            for value in np.unique(cls).tolist():
-                which = np.flatnonzero(cls == value)
-                out.append((self.own_relation(("c", value)), t.col(x)[which][:, None], which))
-            return out
+            xs = t.col(x)
+            return [(self.own_relation(("c", value)), xs[which][:, None], which)
+                    for value, which in group_rows(t.col(c))]
         rows = np.stack([t.col(a) for a in rule.head_args], axis=1) if rule.head_args else np.zeros((t.n, 0), np.int64)
         return [(self.own_relation(rule.head_key), rows, np.arange(t.n))]
 

@@ -24,6 +24,7 @@ from nesy.engine.magic import goal_directed as _goal_directed
 from nesy.engine.proofs import Proof, literal_text, term_text
 from nesy.engine.semirings import get_semiring
 from nesy.engine.stratify import TYPE_HEAD, stratify
+from nesy.engine.table import group_rows
 from nesy.errors import NesyError, QueryError, RuleError
 from nesy.plugins.registry import Registry, default_registry
 from nesy.rules.ast import Atom, Program, Query, Rule
@@ -113,12 +114,7 @@ class Reasoner:
     def _key_rows(self, pred: int, rows: np.ndarray) -> list[tuple[Key, np.ndarray, np.ndarray]]:
         """Split facts of ``pred`` by relation key: ``(key, rows, positions)``."""
         if rows.shape[1] == 2 and pred == self._rdf_type:
-            out = []
-            classes, inv = np.unique(rows[:, 1], return_inverse=True)
-            for i, c in enumerate(classes.tolist()):
-                which = np.flatnonzero(inv.ravel() == i)
-                out.append((("c", c), rows[which, :1], which))
-            return out
+            return [(("c", c), rows[which, :1], which) for c, which in group_rows(rows[:, 1])]
         key = ("c", pred) if rows.shape[1] == 1 else ("p", pred, rows.shape[1])
         return [(key, rows, np.arange(len(rows)))]
 

@@ -169,12 +169,11 @@ def join_atom(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None,
     x, c = atom.args
     by_class = {cls: rel for rel, cls in rels}
     if c in table.cols:
-        classes, inv = np.unique(table.cols[c], return_inverse=True)
-        for i, cls in enumerate(classes.tolist()):
+        for cls, rows in group_rows(table.cols[c]):
             rel = by_class.get(cls)
             if rel is None or (subset is not None and rel.rel_id not in subset):
                 continue
-            part = table.take(np.flatnonzero(inv == i))
+            part = table.take(rows)
             parts.append(join_relation(ctx, part, rel, (x,), atom.slot, keep,
                                        None if subset is None else subset[rel.rel_id]))
     else:
@@ -187,6 +186,17 @@ def join_atom(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None,
                 part.cols[c] = np.full(part.n, cls, dtype=np.int64)
             parts.append(part)
     return concat(parts, _shape(table, atom, keep))
+
+
+def group_rows(values: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``(value, row indices)`` for each distinct value of int64 ``values`` (one sort, not
+    one scan per value)."""
+    order = np.argsort(values, kind="stable")
+    sv = values[order]
+    cuts = np.flatnonzero(sv[1:] != sv[:-1]) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [len(sv)]])
+    return [(int(sv[a]), order[a:b]) for a, b in zip(starts, ends, strict=True) if b > a]
 
 
 def _shape(table: Table, atom: CAtom, keep: set[str] | None) -> Table:
@@ -217,9 +227,12 @@ def anti_join(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None) ->
     pairs: list[tuple[Relation, tuple, np.ndarray]] = []
     if atom.key == ("T",):
         x, c = args
-        for rel, cls in ctx.relations_for(atom.key):
-            rows = np.flatnonzero(table.cols[c] == cls) if c in table.cols else np.arange(table.n)
-            pairs.append((rel, (x,), rows))
+        rels = ctx.relations_for(atom.key)
+        if c in table.cols:
+            by_class = {cls: rel for rel, cls in rels}
+            pairs = [(by_class[cls], (x,), rows) for cls, rows in group_rows(table.cols[c]) if cls in by_class]
+        else:
+            pairs = [(rel, (x,), np.arange(table.n)) for rel, _ in rels]
     else:
         pairs = [(rel, args, np.arange(table.n)) for rel, _ in ctx.relations_for(atom.key)]
     for rel, a, rows in pairs:
