@@ -46,10 +46,21 @@ def _open_kb(directory: str, *, must_exist: bool = True, read_only: bool = False
 def cli(ctx: click.Context) -> None:
     """nesy — a neuro-symbolic knowledge base with answers and proofs.
 
-    Run `nesy demo` for a tour, or `nesy init DIR` then `nesy load DIR FILE...`.
+    Without a command, starts the interactive shell (`nesy repl`). Run `nesy demo` for a
+    tour, or `nesy init DIR` then `nesy load DIR FILE...`.
     """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        ctx.invoke(repl, directory=None)
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@friendly
+def repl(directory: str | None) -> None:
+    """The interactive shell, on the KB in DIRECTORY (or an in-memory one)."""
+    from nesy.repl import run_repl
+
+    run_repl(directory)
 
 
 @cli.command()
@@ -170,44 +181,37 @@ def materialize(directory: str, semiring: str | None) -> None:
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--explain", is_flag=True, help="Print the proof of every answer.")
-@click.option("--limit", type=int, help="At most this many answers.")
+@click.option("--limit", type=int, help="At most this many answers (rule queries).")
+@click.option("--predicted", is_flag=True, help="SPARQL: include the predicted graph.")
+@click.option("--allow-service", is_flag=True, help="SPARQL: permit SERVICE (federated) clauses.")
 @friendly
-def query(directory: str, query: str, fmt: str, explain: bool, limit: int | None) -> None:
-    """Answer a rule QUERY such as "?- fam:grandparent(fam:ann, X)." with scores (and proofs)."""
-    with _open_kb(directory, read_only=True) as kb:
-        answers = kb.ask(query, limit=limit)
-        _print_answers(kb, answers, fmt, explain)
+def query(directory: str, query: str, fmt: str, explain: bool, limit: int | None, predicted: bool, allow_service: bool) -> None:
+    """Answer QUERY: a rule query ("?- fam:grandparent(fam:ann, X).") or SPARQL.
+
+    Every answer has a score; --explain adds its proof (for SPARQL: the proofs of the
+    derived triples the row matched).
+    """
+    from nesy.engine.sparql import is_sparql
+    from nesy.output import print_answers
+
+    with _open_kb_for_query(directory) as kb:
+        if is_sparql(query):
+            result = kb.sparql(query, predicted=predicted, allow_service=allow_service)
+            print_answers(kb, result, fmt, explain)
+        else:
+            print_answers(kb, kb.ask(query, limit=limit), fmt, explain)
 
 
-def _print_answers(kb: Any, answers: list[Any], fmt: str, explain: bool) -> None:
-    names = list(answers[0].bindings) if answers else []
-    if fmt == "json":
-        import json
+def _open_kb_for_query(directory: str) -> Any:
+    """Open for writing when possible (SPARQL may refresh the inferred graph), else read-only."""
+    from nesy.errors import StoreError
 
-        out = []
-        for a in answers:
-            item: dict[str, Any] = {"bindings": {k: kb.shorten(v) for k, v in a.bindings.items()}, "score": a.score}
-            if explain:
-                item["proof"] = a.proof.to_dict(kb.prefixes)
-            out.append(item)
-        click.echo(json.dumps(out, indent=2))
-        return
-    if fmt == "csv":
-        import csv
-
-        w = csv.writer(sys.stdout)
-        w.writerow([*names, "score"])
-        for a in answers:
-            w.writerow([*(kb.shorten(a.bindings[n]) for n in names), f"{a.score:g}"])
-        return
-    if not answers:
-        click.echo("no answers")
-        return
-    for i, a in enumerate(answers, 1):
-        b = ", ".join(f"{k} = {kb.shorten(v)}" for k, v in a.bindings.items()) or "yes"
-        click.echo(f"{i:3d}. {b}   score {a.score:g}")
-        if explain:
-            click.echo("     " + a.proof.to_text(kb.prefixes).replace("\n", "\n     "))
+    try:
+        return _open_kb(directory)
+    except StoreError as exc:
+        if "another process" not in str(exc):
+            raise
+        return _open_kb(directory, read_only=True)
 
 
 @cli.command()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from nesy.engine.answers import Answer
     from nesy.engine.proofs import Proof
     from nesy.engine.reasoner import Reasoner
+    from nesy.engine.sparql import SparqlResult
     from nesy.plugins import Registry
     from nesy.rules.ast import Atom, Program, Query, Rule
 
@@ -194,10 +195,18 @@ class KnowledgeBase:
     def _mark(self) -> tuple[int, int]:
         return len(self.store.table), self.store.table.upgrades
 
+    def _set_stale(self, stale: bool = True) -> None:
+        """Record whether the ``inferred`` graph lags behind the data and rules."""
+        if self.config.get("inferred_stale") != stale:
+            self.config["inferred_stale"] = stale
+            self._save_config()
+
     def _data_changed(self, mark: tuple[int, int]) -> None:
         """New rows were appended to the triple table after ``mark``: hand them to the
         reasoner, which continues from them (incremental). A score raised in place, or
         removed rows, make it start over on the next question instead."""
+        if self._programs:
+            self._set_stale()
         if self._reasoner is None:
             return
         table = self.store.table
@@ -271,7 +280,7 @@ class KnowledgeBase:
 
         get_semiring(name)  # raises with suggestions for an unknown name
         self.config["semiring"] = name
-        self._save_config()
+        self._set_stale()
         self._reasoner = None
 
     def _parse_rules(self, source: str | os.PathLike[str], *, trust: bool) -> Program:
@@ -326,7 +335,7 @@ class KnowledgeBase:
                 "copy": str(copy.relative_to(self.path)),
                 "trust": trust,
             })
-        self._save_config()
+        self._set_stale()
         self.reasoner.prefixes.update(self.prefixes)
         return program
 
@@ -407,6 +416,7 @@ class KnowledgeBase:
                 n = len(rows)
                 self.store.add_encoded("inferred", rows[:, 0], np.full(n, pid), rows[:, 1], scores, np.full(n, source.id))
         stats["stored"] = self.store.count("inferred")
+        self._set_stale(False)
         return stats
 
     def ask(self, query: str | Query, *, limit: int | None = None) -> list[Answer]:
@@ -438,6 +448,33 @@ class KnowledgeBase:
         """For an atom that does not hold: per rule that could derive it, the first body
         literal with no match."""
         return self.reasoner.why_not(self._atom(atom))
+
+    def sparql(
+        self, query: str, *, predicted: bool = False, graph: str | None = None, allow_service: bool = False
+    ) -> SparqlResult:
+        """Run a SPARQL 1.1 query; SELECT rows carry a ``score`` and their ``proofs``.
+
+        The default graph is the union of ``asserted``, ``extracted`` and ``inferred``
+        (``predicted`` too with ``predicted=True``); the KB's prefixes need no declaration.
+        When rules changed since the last :meth:`materialize`, it runs first, so predicates
+        defined by rules are queryable like stored ones.
+
+        Args:
+            query: SELECT, ASK, CONSTRUCT or DESCRIBE.
+            predicted: Include link-predictor triples.
+            graph: Query one provenance graph only.
+            allow_service: Permit ``SERVICE`` clauses (off by default: no network at run time).
+        """
+        from nesy.engine.sparql import Sparql
+
+        if self._programs and self.config.get("inferred_stale", True) and not self.store.read_only:
+            self.materialize()
+        return Sparql(self.store, self.prefixes, self._prove_triple).run(
+            query, predicted=predicted, graph=graph, allow_service=allow_service)
+
+    def _prove_triple(self, triple: tuple[Identifier, Identifier, Identifier]) -> Proof:
+        s, p, o = triple
+        return self.reasoner.proof(self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o)))
 
     def check_proof(self, proof: Proof) -> Any:
         """Re-validate a proof step by step against the rules and the stored facts, without

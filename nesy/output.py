@@ -1,0 +1,84 @@
+"""Answers and proofs as tables, JSON and CSV: one shape for the CLI, the REPL and scripts.
+
+JSON shape (``--format json``): a list with one object per answer::
+
+    {"bindings": {"X": "fam:cid"}, "score": 1.0, "proof": {...}}
+
+``proof`` (with ``--explain``) is the proof tree of :meth:`nesy.engine.proofs.Proof.to_dict`:
+``kind``, ``fact``, ``score``, ``rule`` (for derived facts), ``bindings``, ``source``
+(for leaves) and ``premises`` (the children). A SPARQL row has ``proofs`` instead: the
+proof trees of the derived triples it matched.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Any
+
+import click
+
+
+def rows_of(kb: Any, answers: Any) -> tuple[list[str], list[dict[str, str]], list[float]]:
+    """Variable names, rows of shortened terms, and scores of rule answers or SPARQL rows."""
+    if hasattr(answers, "variables"):
+        names = list(answers.variables)
+        items = answers.rows
+    else:
+        items = list(answers)
+        names = list(items[0].bindings) if items else []
+    rows = [{n: kb.shorten(a.bindings[n]) if n in a.bindings else "" for n in names} for a in items]
+    return names, rows, [a.score for a in items]
+
+
+def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
+    """The JSON shape documented above."""
+    if getattr(answers, "form", "SELECT") == "ASK":
+        return [{"ask": answers.boolean}]
+    if getattr(answers, "form", "SELECT") in ("CONSTRUCT", "DESCRIBE"):
+        return [{"triple": [kb.shorten(x) for x in t[:3]], "score": t[3]} for t in answers.triples]
+    items = answers.rows if hasattr(answers, "rows") else list(answers)
+    out = []
+    for a in items:
+        item: dict[str, Any] = {"bindings": {k: kb.shorten(v) for k, v in a.bindings.items()}, "score": a.score}
+        if explain:
+            if hasattr(a, "proofs"):
+                item["proofs"] = [p.to_dict(kb.prefixes) for p in a.proofs]
+            else:
+                item["proof"] = a.proof.to_dict(kb.prefixes)
+        out.append(item)
+    return out
+
+
+def print_answers(kb: Any, answers: Any, fmt: str, explain: bool) -> None:
+    """Print answers (rule answers or a SPARQL result) as ``table``, ``json`` or ``csv``."""
+    form = getattr(answers, "form", "SELECT")
+    if fmt == "json":
+        click.echo(json.dumps(to_json(kb, answers, explain), indent=2))
+        return
+    if form == "ASK":
+        click.echo("yes" if answers.boolean else "no")
+        return
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        for s, p, o, score in answers.triples:
+            click.echo(f"{kb.shorten(s)} {kb.shorten(p)} {kb.shorten(o)} .   # score {score:g}")
+        return
+    names, rows, scores = rows_of(kb, answers)
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow([*names, "score"])
+        for row, score in zip(rows, scores):
+            w.writerow([*(row[n] for n in names), f"{score:g}"])
+        return
+    if not rows:
+        click.echo("no answers")
+        return
+    items = answers.rows if hasattr(answers, "rows") else list(answers)
+    for i, (row, score, a) in enumerate(zip(rows, scores, items), 1):
+        b = ", ".join(f"{k} = {v}" for k, v in row.items()) or "yes"
+        click.echo(f"{i:3d}. {b}   score {score:g}")
+        if explain:
+            proofs = a.proofs if hasattr(a, "proofs") else [a.proof]
+            for proof in proofs:
+                click.echo("     " + proof.to_text(kb.prefixes).replace("\n", "\n     "))
