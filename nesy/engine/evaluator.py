@@ -240,9 +240,9 @@ class Evaluator:
 
     def scores_of(self, rule: CRule, t: Table) -> np.ndarray:
         """Head scores of matches ``t``: weight × body scores, float64 ``(n,)``."""
-        if not self.tracks_scores:
-            return np.ones(t.n)
-        return np.full(t.n, rule.weight) if t.score is None else t.score * rule.weight
+        # The body product was accumulated join by join; the semiring applies the weight.
+        out = self.semiring.conjoin(rule.weight, [np.ones(t.n) if t.score is None else t.score])
+        return np.ones(t.n) if out is None else out
 
     def premises(self, rule: CRule, t: Table) -> np.ndarray:
         """int64 ``(n, slots)`` premise handles of matches ``t``."""
