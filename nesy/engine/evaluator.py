@@ -93,6 +93,17 @@ class Evaluator:
     Args:
         shared: Shared settings and id space.
         inputs: Source of input (EDB) facts.
+
+    Attributes:
+        rules: Compiled rules; a rule's id is its index (relations' ``rule`` column).
+        strata: Their strata, in evaluation order.
+        own: The relations this evaluator writes (seeded with the inputs of their key).
+        by_id: Every relation a premise handle may point at, by relation id.
+        derivs: Per rule id, the premise handles of its recorded derivations.
+        done: Per stratum (its node set), the round at which it was last complete.
+        dirty: Strata to recompute from their inputs at the next run.
+        written: Per stratum, the keys it wrote (classes written by ``rdf:type(X, C)`` heads).
+        alts: ``topk`` alternatives per relation id: (rows, rule ids, derivs, scores).
     """
 
     def __init__(self, shared: Shared, inputs: InputSource) -> None:
