@@ -30,7 +30,7 @@ from nesy.engine.evaluator import Evaluator
 from nesy.engine.ops import apply
 from nesy.engine.planner import make_plan
 from nesy.engine.proofs import GroundAtom, Proof, RuleInfo, literal_text, rule_info, term_text
-from nesy.engine.relation import Relation
+from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, Relation
 from nesy.engine.table import Table
 from nesy.rules import ast
 
@@ -64,6 +64,10 @@ class ProofBuilder:
 
     def __init__(self, ev: Evaluator, input_info: InputInfo, prefixes: dict[str, str] | None = None) -> None:
         self.ev = ev
+        # Snapshots: answers build their proofs lazily, possibly after the evaluator has
+        # recomputed a stratum (new relation and derivation objects); the old ones stay intact.
+        self._by_id = dict(ev.by_id)
+        self._derivs = dict(ev.derivs)
         self.vocab = ev.vocab
         self.input_info = input_info
         self.prefixes = prefixes or {}
@@ -73,8 +77,15 @@ class ProofBuilder:
 
     def handle(self, handle: int) -> Proof:
         """The proof of the fact a premise handle points at."""
-        rel, row = self.ev.resolve(handle)
+        rel, row = self.resolve(handle)
         return self.fact(rel, row)
+
+    def resolve(self, handle: int) -> tuple[Relation, int]:
+        """The relation and row a premise handle points at (as of this builder's creation)."""
+        rel = self._by_id.get(int(handle) >> HANDLE_SHIFT)
+        if rel is None:
+            return self.ev.resolve(handle)
+        return rel, int(handle) & HANDLE_MASK
 
     def fact(self, rel: Relation, row: int) -> Proof:
         """The proof of row ``row`` of ``rel`` through its best derivation."""
@@ -101,7 +112,8 @@ class ProofBuilder:
             return Proof(fact, kind, score, source=source)
         owner = rel.owner
         rule = owner.rules[rule_id]
-        prem = owner.derivs[rule_id].data[deriv]
+        derivs = self._derivs if owner is self.ev else owner.derivs
+        prem = derivs[rule_id].data[deriv]
         if rule.copy_edb:
             return self.handle(int(prem[0]))
         b: dict[str, int] = {}
@@ -121,7 +133,7 @@ class ProofBuilder:
         nodes: dict[int, Proof] = {}
         for i, lit in enumerate(rule.body):
             if isinstance(lit, CAtom) and not lit.negated and lit.slot >= 0 and prem[lit.slot] >= 0:
-                rel, row = self.ev.resolve(int(prem[lit.slot]))
+                rel, row = self.resolve(int(prem[lit.slot]))
                 cols = [int(c) for c in rel.cols[row]]
                 if lit.key == TYPE_ANY:
                     cols.append(base_key(rel.key)[1])

@@ -338,3 +338,17 @@ def test_incremental_reset_of_variable_class_rules() -> None:
     assert _set(r, "nonagent(X, Y)") == {("ex:ann", "ex:yes")}
     rows, _ = r.derived(v.id(RDF.type))
     assert {tuple(v.terms(x)) for x in rows.tolist()} == {(EX.ann, EX.person)}
+
+
+def test_lazy_proofs_survive_later_recomputation() -> None:
+    v = Vocab()
+    r = Reasoner(v)
+    r.add_program(program("e(a, b)\nn(a)\nn(b)\nsolo(X) :- n(X), not e(X, _)\nhas(X) :- e(X, _)"))
+    r.materialize()
+    [a] = r.ask(query("solo(X)"))
+    [h] = r.ask(query("has(X)"))
+    r.add_edb(v.id(EX.e), np.array([_ids(v, "b", "a")]))
+    r.materialize()  # recomputes the negation stratum: new relation objects
+    assert a.proof.fact.render(PREFIXES) == "ex:solo(ex:b)"
+    assert h.proof.premises[0].fact.render(PREFIXES) == "ex:e(ex:a, ex:b)"
+    assert r.ask(query("solo(X)")) == []
