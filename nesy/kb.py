@@ -280,7 +280,8 @@ class KnowledgeBase:
 
         get_semiring(name)  # raises with suggestions for an unknown name
         self.config["semiring"] = name
-        self._set_stale()
+        self.config["inferred_stale"] = True
+        self._save_config()
         self._reasoner = None
 
     def _parse_rules(self, source: str | os.PathLike[str], *, trust: bool) -> Program:
@@ -335,7 +336,8 @@ class KnowledgeBase:
                 "copy": str(copy.relative_to(self.path)),
                 "trust": trust,
             })
-        self._set_stale()
+        self.config["inferred_stale"] = True
+        self._save_config()
         self.reasoner.prefixes.update(self.prefixes)
         return program
 
