@@ -427,10 +427,11 @@ class KnowledgeBase:
         Example: ``kb.ask("?- fam:grandparent(fam:ann, X).")``; each answer has
         ``bindings`` (variable name -> term), ``score`` and ``proof``.
         """
+        from nesy.engine.display import Answers
         from nesy.rules.parser import parse_query
 
         q = query if not isinstance(query, str) else parse_query(query, prefixes=self.prefixes, default_ns=self.default_namespace)
-        return self.reasoner.ask(q, limit=limit)
+        return Answers(self.reasoner.ask(q, limit=limit), self.prefixes, self.shorten)
 
     def _atom(self, atom: str | Atom) -> Atom:
         from nesy.rules.parser import parse_atom

@@ -40,6 +40,11 @@ class Answer:
     def __getitem__(self, name: str) -> Identifier:
         return self.bindings[name]
 
+    def _repr_html_(self) -> str:
+        from nesy.engine.display import Answers
+
+        return Answers([self])._repr_html_()
+
 
 @dataclass
 class Violation:

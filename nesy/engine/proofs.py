@@ -184,6 +184,16 @@ class Proof:
     def __str__(self) -> str:
         return self.to_text()
 
+    def _repr_html_(self) -> str:
+        from nesy.engine.display import proof_html
+
+        return proof_html(self)
+
+    def __rich__(self) -> Any:
+        from nesy.engine.display import proof_rich
+
+        return proof_rich(self)
+
 
 def rule_info(rule: ast.Rule, prefixes: dict[str, str] | None = None) -> RuleInfo:
     """The :class:`RuleInfo` of an AST rule."""
