@@ -362,6 +362,8 @@ class KnowledgeBase:
             self.vocab,
             registry=self.registry,
             semiring=self.semiring,
+            max_facts=int(self.config.get("max_facts", 50_000_000)),
+            max_iterations=int(self.config.get("max_iterations", 10_000)),
             describe_source=lambda i: self.store.source(i).describe(),
         )
         r.prefixes.update(self.prefixes)

@@ -133,3 +133,15 @@ def test_incremental_facts_and_rules_extend_the_model() -> None:
     assert kb.materialize()["facts"] == fresh.materialize()["facts"]
     assert sorted(kb.triples("inferred")) == sorted(fresh.triples("inferred"))
     assert not any(t[0] == URIRef(FAM + "eve") for t in kb.triples("inferred") if str(t[2]).endswith("Childless"))
+
+
+def test_runaway_recursion_stops_at_the_limit_and_the_kb_goes_on() -> None:
+    from nesy.errors import LimitExceeded
+
+    kb = KnowledgeBase()
+    kb.config["max_facts"] = 5_000
+    kb.add_rules("num(0).\nnum(X) :- num(Y), X = Y + 1.")
+    with pytest.raises(LimitExceeded, match="num"):
+        kb.ask("?- num(X).")
+    kb.add_rules("other(1).")
+    assert [int(a.bindings["X"]) for a in kb.ask("?- other(X).")] == [1]
