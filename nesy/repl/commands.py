@@ -246,7 +246,8 @@ def _load(s: Session, args: str) -> None:
                 s.say(f"{name}: {plural(len(program.rules), 'rule')}, {plural(len(program.facts), 'fact')} added",
                       style="green")
             else:
-                s.say(str(s.kb.load(path)), style="green")
+                # progress=False: the loader's progress bar (tqdm.wrapattr) breaks on a terminal.
+                s.say(str(s.kb.load(path, progress=False)), style="green")
         except NesyError as exc:
             s.error(str(exc))
             if files[i + 1:]:

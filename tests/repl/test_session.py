@@ -1,0 +1,199 @@
+"""The Session and its commands, without a terminal: output goes to a captured console."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from nesy.kb import KnowledgeBase
+from nesy.repl.commands import COMMANDS, Session, suggest
+from nesy.repl.shell import run_lines
+
+ROOT = Path(__file__).resolve().parents[2]
+FAMILY = ROOT / "examples" / "family"
+
+
+class Captured(Session):
+    """A session whose output is read back with :meth:`run`."""
+
+    def __init__(self, kb: KnowledgeBase, **kw: object) -> None:
+        super().__init__(kb, Console(file=io.StringIO(), width=200, height=40, color_system=None), **kw)
+
+    def run(self, text: str) -> str:
+        """Handle ``text`` and return what it printed."""
+        buf = self.console.file
+        assert isinstance(buf, io.StringIO)
+        start = len(buf.getvalue())
+        self.handle(text)
+        return buf.getvalue()[start:]
+
+
+@pytest.fixture
+def s() -> Captured:
+    session = Captured(KnowledgeBase())
+    out = session.run(f":load {FAMILY / 'family.ttl'} {FAMILY / 'family.rules'}")
+    assert "41 triples added" in out and "10 rules, 0 facts added" in out
+    return session
+
+
+def test_rule_query_table_and_why(s: Captured) -> None:
+    out = s.run("?- fam:grandparent(fam:ann, X).")
+    assert "fam:cid" in out and "fam:cora" in out and "fam:dan" in out and "score" in out
+    assert len(s.result) == 3
+    proof = s.run(":why 1")
+    assert "derived" in proof and "fam:grandparent(fam:ann, fam:cid)" in proof and "rule gp" in proof
+    assert "fam:parent(fam:ann, fam:bob)" in proof and "fam:parent(fam:bob, fam:cid)" in proof
+    assert "asserted" in proof
+    assert s.run(":why") == proof  # answer 1 by default
+    assert "no answer 4: the last query has 3 answers" in s.run(":why 4")
+
+
+def test_ground_query_says_yes(s: Captured) -> None:
+    assert "yes" in s.run("?- fam:parent(fam:ann, fam:bob).")
+    assert "asserted  fam:parent(fam:ann, fam:bob)" in s.run(":why 1")
+    assert "no answers" in s.run("?- fam:parent(fam:bob, fam:ann).")
+
+
+def test_why_of_a_ground_atom(s: Captured) -> None:
+    out = s.run(":why fam:grandparent(fam:ann, fam:dan)")
+    assert "rule gp" in out and "fam:parent(fam:beth, fam:dan)" in out
+
+
+def test_sparql_over_derived_predicate_and_its_proofs(s: Captured) -> None:
+    out = s.run("SELECT ?x WHERE { fam:ann fam:grandparent ?x }")
+    assert all(n in out for n in ("fam:cid", "fam:cora", "fam:dan"))
+    assert "rule gp" in s.run(":why 1")
+    s.run("SELECT ?y WHERE { fam:ann fam:parent ?y }")
+    assert "matched stored triples only" in s.run(":why 1")
+    assert s.run("ASK { fam:ann fam:parent fam:bob }").strip() == "yes"
+    out = s.run("CONSTRUCT { ?x fam:knows ?y } WHERE { ?x fam:parent ?y } LIMIT 2")
+    assert "fam:knows" in out
+    assert "no numbered answers" in s.run(":why 1")
+
+
+def test_syntax_error_keeps_state(s: Captured) -> None:
+    s.run("fam:parent(fam:eve, fam:fay).")
+    s.run("?- fam:parent(fam:eve, X).")
+    before = (len(s.kb), len(s.kb.rules), len(s.typed))
+    out = s.run("fam:parent(fam:eve fam:fay).")
+    assert "expected ')' or ','" in out and "^" in out and "Traceback" not in out
+    assert (len(s.kb), len(s.kb.rules), len(s.typed)) == before
+    assert len(s.result) == 1  # the last answers are still there for :why
+    out = s.run("[bad] fam:p(X) :- fam:q(Y).")  # unsafe rule: nothing added
+    assert "X" in out and len(s.kb.rules) == before[1]
+    assert "fam:cid" in s.run("?- fam:grandparent(fam:ann, X).")
+
+
+def test_typed_facts_rules_and_inline_queries(s: Captured) -> None:
+    out = s.run("fam:parent(fam:eve, fam:fay). [gg] fam:ggp(X, W) :- fam:grandparent(X, Y), fam:parent(Y, W).")
+    assert "added 1 fact, 1 rule" in out
+    out = s.run("?- fam:ggp(fam:bob, W).")  # bob -> cid -> eve -> fay
+    assert "fam:fay" in out
+    out = s.run("@prefix ex: <http://example.org/ex#> .\nex:likes(fam:ann, ex:tea).\n?- ex:likes(X, Y).")
+    assert "added 1 fact, 1 prefix" in out and "ex:tea" in out
+
+
+def test_unknown_command_suggests(s: Captured) -> None:
+    assert "unknown command :hlep; did you mean :help?" in s.run(":hlep")
+    assert "did you mean :whynot?" in s.run(":whynto fam:p(fam:a, fam:b)")
+    assert ":help lists the commands" in s.run(":zzzzzz")
+    assert suggest("rule") == "rules" and suggest("qit") == "quit"
+
+
+def test_help(s: Captured) -> None:
+    out = s.run(":help")
+    assert all(f":{name}" in out for name in COMMANDS)
+    assert "explain" in s.run(":help why") or "proof" in s.run(":help why")
+
+
+def test_rules_facts_whynot_stats_prefix(s: Captured) -> None:
+    out = s.run(":rules")
+    assert "[gp] fam:grandparent(X, Z) :- fam:parent(X, Y), fam:parent(Y, Z)." in out and "10." in out
+    out = s.run(":facts fam:parent")
+    assert "fam:ann" in out and "fam:bob" in out and len(s.result) == 10
+    out = s.run(":facts fam:Person")
+    assert "fam:eve" in out and len(s.result) == 9
+    assert "no facts for fam:nothing" in s.run(":facts fam:nothing")
+    out = s.run(":whynot fam:grandparent(fam:ann, fam:ann)")
+    assert "not derived" in out and "gp" in out
+    out = s.run(":stats")
+    assert "asserted" in out and "41" in out and "fam:parent" in out and "10 rules" in out
+    assert "fam: <http://example.org/family#>" in s.run(":prefix")
+    s.run(":prefix ex: <http://example.org/ex#>")
+    assert s.kb.prefixes["ex"] == "http://example.org/ex#"
+    assert "ex:a" in s.run("ex:p(ex:a, ex:b).\n?- ex:p(X, Y).")
+
+
+def test_formats(s: Captured) -> None:
+    s.run(":format json")
+    data = json.loads(s.run("?- fam:grandparent(fam:ann, X)."))
+    assert [d["bindings"]["X"] for d in data] == ["fam:cid", "fam:cora", "fam:dan"]
+    assert data[0]["proof"]["rule"]["name"] == "gp"
+    s.run(":format csv")
+    assert s.run("?- fam:grandparent(fam:ann, X).").splitlines() == ["X,score", "fam:cid,1", "fam:cora,1", "fam:dan,1"]
+    s.run(":format mermaid")
+    out = s.run(":why 1")
+    assert out.startswith("graph TD") and "-->" in out
+    s.run(":format tree")
+    assert "├──" in s.run(":why 1")
+    assert "answers: csv, proofs: tree" in s.run(":format")
+    assert "did you mean json" in s.run(":format jsno")
+
+
+def test_long_results_are_cut_with_a_note() -> None:
+    s = Captured(KnowledgeBase(), max_rows=5)
+    s.run(" ".join(f"p(n{i}, n{i + 1})." for i in range(30)))
+    out = s.run("?- p(X, Y).")
+    assert "… 25 more answers (:format csv shows them all)" in out
+    assert len(s.result) == 30
+    assert "row" not in s.run(":why 30")  # every answer stays explainable
+
+
+def test_save_round_trip(s: Captured, tmp_path: Path) -> None:
+    s.run("@prefix ex: <http://example.org/ex#> .")
+    s.run('ex:likes(fam:ann, ex:tea). 0.5 :: ex:likes(fam:bob, "green tea"@en).')
+    s.run("[fan] 0.9 :: ex:fan(X) :- ex:likes(X, _), not fam:Childless(X).")
+    s.run("bare(a, b).")
+    s.run("bad(")  # an error: not saved
+    out = s.run(f":save {tmp_path / 'session.rules'}")
+    assert "saved 3 facts and 1 rule" in out
+    text = (tmp_path / "session.rules").read_text(encoding="utf-8")
+    assert "family.rules" not in text and "[gp]" not in text  # loaded files are not copied
+
+    again = Captured(KnowledgeBase())
+    again.run(f":load {FAMILY / 'family.ttl'} {FAMILY / 'family.rules'} {tmp_path / 'session.rules'}")
+    assert [str(r) for r in again.kb.rules[10:]] == [str(r) for r in s.kb.rules[10:]]
+    for query in ("?- ex:likes(X, Y).", "?- ex:fan(X).", "?- bare(X, Y)."):
+        got = [(a.bindings, a.score) for a in again.kb.ask(query)]
+        assert got and got == [(a.bindings, a.score) for a in s.kb.ask(query)]
+
+
+def test_load_errors(s: Captured, tmp_path: Path) -> None:
+    out = s.run(f":load {tmp_path / 'missing.ttl'} {FAMILY / 'family.ttl'}")
+    assert "no such file" in out and "not loaded" in out
+    assert len(s.kb) > 0
+    bad = tmp_path / "bad.rules"
+    bad.write_text("fam:p(X) :- .\n", encoding="utf-8")
+    assert "bad.rules:1" in s.run(f":load {bad}")
+    assert ":load needs" in s.run(":load")
+
+
+def test_quit_and_piped_lines(tmp_path: Path) -> None:
+    s = Captured(KnowledgeBase())
+    lines = [
+        f":load {FAMILY / 'family.ttl'}",
+        "[gp] fam:grandparent(X, Z) :-",
+        "    fam:parent(X, Y), fam:parent(Y, Z).",
+        "",
+        "?- fam:grandparent(fam:ann, X).",
+        ":quit",
+        "?- fam:parent(X, Y).",  # not run: the session ended
+    ]
+    run_lines(s, (line + "\n" for line in lines))
+    out = s.console.file.getvalue()
+    assert "added 1 rule" in out and "fam:dan" in out and s.done
+    assert len(s.result) == 3
