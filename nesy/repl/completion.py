@@ -25,49 +25,62 @@ class NesyCompleter(Completer):
 
     - ``:`` + letters: command names; after ``:load``/``:save``: file paths; after
       ``:format``: the formats; after ``:help``: command names.
-    - elsewhere: prefixes (``fam:``), predicates of the rules, and the names in the
-      knowledge base's vocabulary, shortened with its prefixes (at most :data:`MAX_WORDS`,
-      rebuilt when the vocabulary, the rules or the prefixes change).
+    - elsewhere: prefixes (``fam:``), then predicates (of the rules, of the stored
+      triples and of the facts typed in the session), then the other names in the
+      knowledge base's vocabulary, shortened with its prefixes: at most
+      :data:`MAX_WORDS`, built on the first Tab and rebuilt when the vocabulary, the
+      rules, the prefixes or the typed statements change.
 
     Args:
         kb: The knowledge base whose names to offer.
+        session: The shell session, whose typed facts' predicates are offered too.
     """
 
-    def __init__(self, kb: Any) -> None:
+    def __init__(self, kb: Any, session: Any = None) -> None:
         self.kb = kb
+        self.session = session
         self._words: list[str] = []
-        self._key: tuple[int, int, int] | None = None
+        self._key: tuple[int, ...] | None = None
         self._paths = PathCompleter(expanduser=True)
 
     def words(self) -> list[str]:
         """The sorted names to offer (cached until the knowledge base changes)."""
         kb = self.kb
-        key = (len(kb.vocab), len(kb.rules), len(kb.prefixes))
+        typed = len(self.session.typed) if self.session is not None else 0
+        key = (len(kb.vocab), len(kb.rules), len(kb.prefixes), len(kb), typed)
         if key != self._key:
-            self._words = sorted(set(self._collect()))
+            words: dict[str, None] = {}  # ordered: the first MAX_WORDS names win
+            for w in self._collect():
+                words.setdefault(w)
+                if len(words) >= MAX_WORDS:
+                    break
+            self._words = sorted(words)
             self._key = key
         return self._words
 
+    def _predicates(self) -> Iterator[Any]:
+        kb = self.kb
+        for rule in kb.rules:
+            for atom in ([rule.head] if rule.head is not None else []) + list(rule.body):
+                yield getattr(atom, "predicate", None)
+        yield from kb.stats()["predicates"]
+        for program in getattr(self.session, "typed", []):
+            for fact in program.facts:
+                yield fact.atom.predicate
+
     def _collect(self) -> Iterator[str]:
-        from rdflib import URIRef
+        from rdflib import RDF, URIRef
 
         kb = self.kb
         yield from (f"{p}:" for p in kb.prefixes if p)
-        count = 0
-        for rule in kb.rules:
-            for atom in ([rule.head] if rule.head is not None else []) + list(rule.body):
-                pred = getattr(atom, "predicate", None)
-                if isinstance(pred, URIRef):
-                    yield kb.shorten(pred)
-                    count += 1
+        for pred in self._predicates():
+            if isinstance(pred, str) and pred != str(RDF.type):
+                yield kb.shorten(URIRef(pred))
         vocab = kb.vocab
-        for i in range(len(vocab)):
-            if count >= MAX_WORDS:
-                break
+        for i in range(min(len(vocab), 2 * MAX_WORDS)):
             term = vocab.term(i)
             if isinstance(term, URIRef):
                 yield kb.shorten(term)
-                count += 1
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
         """The completions for the text before the cursor."""

@@ -118,7 +118,7 @@ def make_prompt(session: Session) -> Any:
         prompt_continuation=lambda width, line_number, soft_wrap: [("class:continuation", CONTINUATION)],
         history=FileHistory(str(path)),
         lexer=NesyLexer(),
-        completer=NesyCompleter(session.kb),
+        completer=NesyCompleter(session.kb, session),
         complete_while_typing=False,
         key_bindings=_key_bindings(),
         style=STYLE,

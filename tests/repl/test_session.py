@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from rich.console import Console
 
 from nesy.kb import KnowledgeBase
 from nesy.repl.commands import COMMANDS, Session, suggest
-from nesy.repl.shell import run_lines
+from nesy.repl.shell import run_guarded, run_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILY = ROOT / "examples" / "family"
@@ -197,3 +200,43 @@ def test_quit_and_piped_lines(tmp_path: Path) -> None:
     out = s.console.file.getvalue()
     assert "added 1 rule" in out and "fam:dan" in out and s.done
     assert len(s.result) == 3
+
+
+def test_ctrl_c_cancels_a_running_statement(s: Captured, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(s.kb, "ask", interrupted)
+    buf = s.console.file
+    run_guarded(s, "?- fam:parent(X, Y).")
+    assert buf.getvalue().rstrip().endswith("cancelled")
+    monkeypatch.undo()
+    run_guarded(s, "?- fam:grandparent(fam:ann, X).")
+    assert "fam:dan" in buf.getvalue().rsplit("cancelled", 1)[1]
+
+
+def test_a_bug_does_not_end_the_session(s: Captured, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(s.kb, "sparql", broken)
+    monkeypatch.delenv("NESY_DEBUG", raising=False)
+    run_guarded(s, "SELECT ?x WHERE { ?x ?p ?o }")
+    assert "internal error: RuntimeError: boom" in s.console.file.getvalue()
+    assert not s.done
+
+
+def test_repl_on_a_directory_keeps_typed_rules(tmp_path: Path) -> None:
+    kb_dir = tmp_path / "kb"
+    script = (f":load {FAMILY / 'family.ttl'}\n"
+              "[gp] fam:grandparent(X, Z) :- fam:parent(X, Y), fam:parent(Y, Z).\n")
+    env = dict(os.environ, NESY_HISTORY=str(tmp_path / "history"))
+    first = subprocess.run([sys.executable, "-m", "nesy", "repl", str(kb_dir)], input=script, text=True,
+                           capture_output=True, timeout=120, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "41 triples added" in first.stdout and "added 1 rule" in first.stdout
+    assert (kb_dir / "kb.json").exists()
+    second = subprocess.run([sys.executable, "-m", "nesy", "repl", str(kb_dir)], input="?- fam:grandparent(fam:ann, X).\n",
+                            text=True, capture_output=True, timeout=120, env=env)
+    assert second.returncode == 0, second.stderr
+    assert all(n in second.stdout for n in ("fam:cid", "fam:cora", "fam:dan"))
