@@ -21,6 +21,8 @@ from nesy.repl.statements import is_complete
 
 PROMPT = "nesy> "
 CONTINUATION = "...   "
+#: Output width when standard output is not a terminal.
+PIPE_WIDTH = 200
 
 
 def history_path() -> Path:
@@ -32,11 +34,14 @@ def run_repl(directory: str | None) -> None:
     """Open the knowledge base (created when missing; in memory when None) and run the shell."""
     from nesy.kb import KnowledgeBase
 
-    console = Console(highlight=False)
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    # Piped output is not cut at 80 columns (unless $COLUMNS says so): proofs stay one line a node.
+    console = Console(highlight=False, width=None if tty or "COLUMNS" in os.environ else PIPE_WIDTH)
     kb = KnowledgeBase(Path(directory)) if directory else KnowledgeBase()
     try:
-        session = Session(kb, console)
-        if sys.stdin.isatty() and sys.stdout.isatty():
+        # A terminal shows a screenful of answers; piped output shows them all.
+        session = Session(kb, console, max_rows=None if tty else sys.maxsize)
+        if tty:
             where = directory or "memory"
             console.print(f"nesy — knowledge base: {where} ({len(kb)} triples, {len(kb.rules)} rules). "
                           ":help lists the commands, Ctrl-D quits.", markup=False)
