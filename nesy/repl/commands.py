@@ -149,7 +149,13 @@ class Session:
 
     def add_statements(self, text: str) -> None:
         """Add typed facts, rules and ``@prefix`` lines (all or nothing); run any ``?-`` in them."""
-        program = self.kb.add_rules(text)
+        try:
+            program = self.kb.add_rules(text)
+        except NesyError as exc:
+            self.error(str(exc))
+            if "must be ground" in exc.message and ":-" not in text:
+                self.say(f"to ask a query, start it with ?-:  ?- {text}", style="yellow")
+            return
         self.typed.append(program)
         counts = ((len(program.facts), "fact"), (len(program.rules), "rule"), (len(program.prefixes), "prefix"))
         parts = [plural(n, what) for n, what in counts if n]

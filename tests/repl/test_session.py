@@ -91,6 +91,19 @@ def test_syntax_error_keeps_state(s: Captured) -> None:
     assert "fam:cid" in s.run("?- fam:grandparent(fam:ann, X).")
 
 
+def test_a_fact_with_variables_suggests_a_query(s: Captured) -> None:
+    out = s.run("fam:grandparent(fam:ann, X).")
+    assert "must be ground" in out and "?- fam:grandparent(fam:ann, X)." in out
+
+
+def test_startup_imports_no_neural_libraries() -> None:
+    code = ("import sys, nesy.cli, nesy.kb, nesy.repl.shell, nesy.repl.completion, nesy.repl.lexer; "
+            "heavy = {'torch', 'transformers', 'torch_geometric'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
 def test_typed_facts_rules_and_inline_queries(s: Captured) -> None:
     out = s.run("fam:parent(fam:eve, fam:fay). [gg] fam:ggp(X, W) :- fam:grandparent(X, Y), fam:parent(Y, W).")
     assert "added 1 fact, 1 rule" in out
