@@ -193,3 +193,12 @@ def test_triple_table_is_a_set_keeping_best_scores(rows: list, chunks: int) -> N
             expected[(g, s, p, o)] = max(sc, expected.get((g, s, p, o), 0.0))
     got = {(int(g), int(s), int(p), int(o)): float(sc) for g, s, p, o, sc in zip(table.g, table.s, table.p, table.o, table.score)}
     assert got == expected
+
+
+def test_progress_bar_path_loads(tmp_path: Path) -> None:
+    f = tmp_path / "d.ttl"
+    f.write_text(TTL)
+    (tmp_path / "d.tsv").write_text("a\tr\tb\n")
+    kb = KnowledgeBase()
+    assert kb.load(f, progress=True).added == 3
+    assert kb.load(tmp_path / "d.tsv", namespace="http://kg.org/", progress=True).added == 1

@@ -136,14 +136,23 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def _progress(fh: IO[bytes], path: Path, progress: bool | None) -> IO[bytes]:
-    """Wrap ``fh`` in a byte progress bar when on a terminal (or when asked)."""
+    """Wrap ``fh`` so reading it advances a byte progress bar (on a terminal, or when asked)."""
     show = sys.stderr.isatty() if progress is None else progress
     if not show:
         return fh
     from tqdm import tqdm
+    from tqdm.utils import CallbackIOWrapper
 
-    size = os.path.getsize(path)
-    return tqdm.wrapattr(fh, "read", total=size, desc=f"loading {path.name}", unit="B", unit_scale=True, leave=False)
+    bar = tqdm(total=os.path.getsize(path), desc=f"loading {path.name}", unit="B", unit_scale=True, leave=False)
+    wrapped = CallbackIOWrapper(bar.update, fh, "read")
+    close = fh.close
+
+    def close_both() -> None:
+        bar.close()
+        close()
+
+    fh.close = close_both  # type: ignore[method-assign]
+    return wrapped  # type: ignore[return-value]
 
 
 def sniff_owl(head: bytes) -> str:
