@@ -49,6 +49,11 @@ def run_demo() -> None:
             _say(f"\n:why {weakest}   (a weighted rule: 0.8 × the scores of its premises)")
             click.echo(answers[-1].proof.to_text(prefixes))
 
+            sparql = "SELECT ?x WHERE { fam:ann fam:grandparent ?x }"
+            _say(f"\n{sparql}   (SPARQL sees the rule-derived predicate)")
+            for i, row in enumerate(kb.sparql(sparql).rows, 1):
+                click.echo(f"  {i}. x = {kb.shorten(row.bindings['x'])}   score {row.score:g}")
+
             _say("\n?- fam:Childless(X).   (negation)   and   ?- fam:kids(X, N).   (aggregate)")
             childless = sorted(a.bindings["X"].split("#")[1] for a in kb.ask("?- fam:Childless(X)."))
             click.echo(f"  childless: {', '.join(childless)}")
