@@ -13,8 +13,8 @@ proof trees of the derived triples it matched.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import sys
 from typing import Any
 
 import click
@@ -51,11 +51,35 @@ def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
     return out
 
 
+def answers_csv(kb: Any, result: Any) -> str:
+    """All answers as CSV: a header of the variables and ``score``, one line per answer
+    (ASK: ``ask`` and true/false; CONSTRUCT/DESCRIBE: subject, predicate, object, score)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    form = getattr(result, "form", "SELECT")
+    if form == "ASK":
+        w.writerow(["ask"])
+        w.writerow(["true" if result.boolean else "false"])
+    elif form in ("CONSTRUCT", "DESCRIBE"):
+        w.writerow(["subject", "predicate", "object", "score"])
+        for s, p, o, score in result.triples:
+            w.writerow([kb.shorten(s), kb.shorten(p), kb.shorten(o), f"{score:g}"])
+    else:
+        names, rows, scores = rows_of(kb, result)
+        w.writerow([*names, "score"])
+        for row, score in zip(rows, scores):
+            w.writerow([*(row[n] for n in names), f"{score:g}"])
+    return buf.getvalue().rstrip("\n")
+
+
 def print_answers(kb: Any, answers: Any, fmt: str, explain: bool) -> None:
     """Print answers (rule answers or a SPARQL result) as ``table``, ``json`` or ``csv``."""
     form = getattr(answers, "form", "SELECT")
     if fmt == "json":
         click.echo(json.dumps(to_json(kb, answers, explain), indent=2))
+        return
+    if fmt == "csv":
+        click.echo(answers_csv(kb, answers))
         return
     if form == "ASK":
         click.echo("yes" if answers.boolean else "no")
@@ -65,12 +89,6 @@ def print_answers(kb: Any, answers: Any, fmt: str, explain: bool) -> None:
             click.echo(f"{kb.shorten(s)} {kb.shorten(p)} {kb.shorten(o)} .   # score {score:g}")
         return
     names, rows, scores = rows_of(kb, answers)
-    if fmt == "csv":
-        w = csv.writer(sys.stdout)
-        w.writerow([*names, "score"])
-        for row, score in zip(rows, scores):
-            w.writerow([*(row[n] for n in names), f"{score:g}"])
-        return
     if not rows:
         click.echo("no answers")
         return

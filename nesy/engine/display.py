@@ -15,8 +15,21 @@ KIND_COLORS = {
     "builtin": "#616161",
     "dl-reasoner": "#4e342e",
 }
-RICH_COLORS = {"asserted": "green", "extracted": "cyan", "derived": "blue", "learned": "magenta",
-               "predicted": "dark_orange", "builtin": "grey50", "dl-reasoner": "yellow"}
+#: Rich style of each proof-node kind (terminal), including the step kinds.
+KIND_STYLES: dict[str, str] = {
+    "asserted": "green",
+    "extracted": "cyan",
+    "derived": "bold blue",
+    "inferred": "blue",
+    "predicted": "magenta",
+    "learned": "yellow",
+    "builtin": "bright_black",
+    "negation": "red",
+    "comparison": "bright_black",
+    "assignment": "bright_black",
+    "aggregate": "bright_black",
+    "query": "bold",
+}
 
 
 def _node_html(node: Any, prefixes: dict[str, str] | None) -> str:
@@ -42,28 +55,38 @@ def proof_html(proof: Any, prefixes: dict[str, str] | None = None) -> str:
     return f'<ul style="list-style:none;padding-left:1em">{go(proof)}</ul>'
 
 
+def node_text(node: Any, prefixes: dict[str, str] | None) -> Any:
+    """One proof node's line (as :meth:`Proof.label` writes it) as rich ``Text``, kind coloured."""
+    from rich.text import Text
+
+    label = node.label(prefixes)
+    text = Text()
+    if label.startswith(node.kind):
+        text.append(node.kind, style=KIND_STYLES.get(node.kind, "bold"))
+        label = label[len(node.kind):]
+    text.append(label)
+    return text
+
+
 def proof_rich(proof: Any, prefixes: dict[str, str] | None = None) -> Any:
-    """A proof as a ``rich.tree.Tree`` with each node's kind coloured."""
-    from rich.markup import escape
+    """A proof as a ``rich.tree.Tree``; a node already shown is marked ``(see above)``."""
     from rich.tree import Tree
 
-    def label(node: Any) -> str:
-        color = RICH_COLORS.get(node.kind, "white")
-        what = node.fact.render(prefixes) if node.fact is not None else (node.note or "")
-        text = f"[bold {color}]{node.kind}[/] {escape(what)}  [dim]score {node.score:.4g}[/]"
-        if node.rule is not None:
-            text += f"  [dim]rule[/] [bold]{escape(str(node.rule.label))}[/]"
-        if node.source:
-            text += "  [dim]" + escape(", ".join(f"{k}={v}" for k, v in node.source.items())) + "[/]"
-        return text
+    shown: set[int] = set()
 
-    def go(node: Any, tree: Any) -> None:
-        for p in node.premises:
-            go(p, tree.add(label(p)))
+    def add(parent: Any, node: Any) -> Any:
+        again = id(node) in shown and bool(node.premises)
+        label = node_text(node, prefixes)
+        if again:
+            label.append("  (see above)", style="dim")
+        branch = Tree(label, guide_style="dim") if parent is None else parent.add(label)
+        if not again:
+            shown.add(id(node))
+            for p in node.premises:
+                add(branch, p)
+        return branch
 
-    root = Tree(label(proof))
-    go(proof, root)
-    return root
+    return add(None, proof)
 
 
 class Answers(list):  # type: ignore[type-arg]

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
-#: Colour of each proof-node kind (the first word of a node's line).
-KIND_STYLES: dict[str, str] = {
-    "asserted": "green",
-    "extracted": "cyan",
-    "derived": "bold blue",
-    "inferred": "blue",
-    "predicted": "magenta",
-    "learned": "yellow",
-    "builtin": "bright_black",
-    "negation": "red",
-    "comparison": "bright_black",
-    "assignment": "bright_black",
-    "aggregate": "bright_black",
-    "query": "bold",
-}
+from nesy.engine.display import KIND_STYLES, node_text, proof_rich
+from nesy.output import answers_csv
+
+__all__ = ["KIND_STYLES", "answers_csv", "node_text", "proof_tree"]
 
 
 def is_sparql_result(result: Any) -> bool:
@@ -84,27 +70,6 @@ def _with_note(table: Table, total: int, max_rows: int | None, what: str) -> Ren
     return Group(table, note)
 
 
-def answers_csv(kb: Any, result: Any) -> str:
-    """All answers as CSV: a header of the variables and ``score``, one line per answer."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    form = result.form if is_sparql_result(result) else "SELECT"
-    if form == "ASK":
-        w.writerow(["ask"])
-        w.writerow(["true" if result.boolean else "false"])
-    elif form in ("CONSTRUCT", "DESCRIBE"):
-        w.writerow(["subject", "predicate", "object", "score"])
-        for s, p, o, score in result.triples:
-            w.writerow([kb.shorten(s), kb.shorten(p), kb.shorten(o), f"{score:g}"])
-    else:
-        items = numbered(result)
-        names = list(result.variables) if is_sparql_result(result) else (list(items[0].bindings) if items else [])
-        w.writerow([*names, "score"])
-        for a in items:
-            w.writerow([*(kb.shorten(a.bindings[n]) if n in a.bindings else "" for n in names), f"{a.score:g}"])
-    return buf.getvalue().rstrip("\n")
-
-
 def answers_json(kb: Any, result: Any) -> str:
     """All answers with their proofs as JSON (the shape of :func:`nesy.output.to_json`)."""
     from nesy.output import to_json
@@ -112,33 +77,6 @@ def answers_json(kb: Any, result: Any) -> str:
     return json.dumps(to_json(kb, result, explain=True), indent=2, ensure_ascii=False)
 
 
-def node_text(node: Any, prefixes: dict[str, str]) -> Text:
-    """One proof node's line (as :meth:`Proof.label` writes it) with its kind coloured."""
-    label = node.label(prefixes)
-    text = Text()
-    if label.startswith(node.kind):
-        text.append(node.kind, style=KIND_STYLES.get(node.kind, "bold"))
-        rest = label[len(node.kind):]
-    else:
-        rest = label
-    text.append(rest)
-    return text
-
-
-def proof_tree(proof: Any, prefixes: dict[str, str]) -> Tree:
-    """A proof as a rich tree; a node already shown is marked ``(see above)``, not repeated."""
-    shown: set[int] = set()
-
-    def add(parent: Tree | None, node: Any) -> Tree:
-        again = id(node) in shown and bool(node.premises)
-        label = node_text(node, prefixes)
-        if again:
-            label.append("  (see above)", style="dim")
-        branch = Tree(label, guide_style="dim") if parent is None else parent.add(label)
-        if not again:
-            shown.add(id(node))
-            for p in node.premises:
-                add(branch, p)
-        return branch
-
-    return add(None, proof)
+def proof_tree(proof: Any, prefixes: dict[str, str]) -> Any:
+    """A proof as a rich tree (see :func:`nesy.engine.display.proof_rich`)."""
+    return proof_rich(proof, prefixes)
