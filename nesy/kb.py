@@ -364,7 +364,7 @@ class KnowledgeBase:
             semiring=self.semiring,
             max_facts=int(self.config.get("max_facts", 50_000_000)),
             max_iterations=int(self.config.get("max_iterations", 10_000)),
-            describe_source=lambda i: self.store.source(i).describe(),
+            describe_source=self.store.describe_source,
         )
         r.prefixes.update(self.prefixes)
         self._feed(r, np.ones(len(self.store.table), dtype=bool))

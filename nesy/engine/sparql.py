@@ -142,18 +142,20 @@ class Sparql:
             return SparqlResult(form, boolean=bool(raw))
         if form in ("CONSTRUCT", "DESCRIBE"):
             triples = [tuple(from_ox(t) for t in (tr.subject, tr.predicate, tr.object)) for tr in raw]
-            return SparqlResult(form, triples=[(s, p, o, self._best_score(s, p, o, names)[0]) for s, p, o in triples])
+            scores, graphs = self._best(triples, names)  # type: ignore[arg-type]
+            return SparqlResult(form, triples=[(s, p, o, float(sc) if g >= 0 else 1.0)
+                                               for (s, p, o), sc, g in zip(triples, scores, graphs)])
         variables = [v.value for v in raw.variables]
         patterns = triple_patterns(query, tuple(sorted(self.prefixes.items())))
-        rows = []
+        solutions = []
         for sol in raw:
             bindings = {}
             for v in variables:
                 t = sol[v]
                 if t is not None:
                     bindings[v] = from_ox(t)
-            rows.append(self._score_row(bindings, patterns, names))
-        return SparqlResult(form, variables=variables, rows=rows)
+            solutions.append(bindings)
+        return SparqlResult(form, variables=variables, rows=self._score_rows(solutions, patterns, names))
 
     @staticmethod
     def _form(query: str) -> str:
@@ -193,34 +195,41 @@ class Sparql:
             return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
         return (ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
 
-    def _best_score(self, s: Identifier, p: Identifier, o: Identifier, names: list[str]) -> tuple[float, str | None]:
-        vocab, t = self.store.vocab, self.store.table
-        ids = [vocab.get(x) for x in (s, p, o)]
-        if None in ids:
-            return 1.0, None
-        hit = np.flatnonzero((t.s == ids[0]) & (t.p == ids[1]) & (t.o == ids[2]) & np.isin(t.g, [GRAPH_CODE[n] for n in names]))
-        if len(hit) == 0:
-            return 1.0, None
-        best = hit[np.argmax(t.score[hit])]
-        return float(t.score[best]), GRAPHS[int(t.g[best])]
+    def _ids(self, triples: list[tuple[Identifier, Identifier, Identifier]]) -> tuple[np.ndarray, ...]:
+        get = self.store.vocab.get
+        cols = [[-1 if (i := get(t[k])) is None else i for t in triples] for k in range(3)]
+        return tuple(np.asarray(c, dtype=np.int64) for c in cols)
 
-    def _score_row(self, bindings: dict[str, Identifier], patterns: tuple[TriplePattern, ...], names: list[str]) -> SparqlRow:
-        score = 1.0
-        matched = []
-        seen = set()
-        for pat in patterns:
-            ground = tuple(bindings.get(str(x)) if isinstance(x, Variable) else x for x in pat)
-            if any(x is None or isinstance(x, BNode) and x not in bindings.values() for x in ground) or ground in seen:
-                continue
-            seen.add(ground)
-            sc, g = self._best_score(*ground, names)
-            if g is not None:
-                score *= sc
-                matched.append((*ground, g))
-        derived = [m[:3] for m in matched if m[3] == "inferred"]
+    def _best(self, triples: list[tuple[Identifier, Identifier, Identifier]], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Best stored score and graph code (-1: not stored) of each triple, in one lookup."""
+        return self.store.table.best(*self._ids(triples), [GRAPH_CODE[n] for n in names])
+
+    def _score_rows(self, solutions: list[dict[str, Identifier]], patterns: tuple[TriplePattern, ...],
+                    names: list[str]) -> list[SparqlRow]:
+        """Score every row: the triple patterns instantiated by the row's bindings, looked
+        up in the store all at once."""
+        per_row: list[list[tuple[Identifier, Identifier, Identifier]]] = []
+        for bindings in solutions:
+            grounds: list[tuple[Identifier, Identifier, Identifier]] = []
+            for pat in patterns:
+                ground = tuple(bindings.get(str(x)) if isinstance(x, Variable) else x for x in pat)
+                if any(x is None or isinstance(x, BNode) for x in ground) or ground in grounds:
+                    continue
+                grounds.append(ground)  # type: ignore[arg-type]
+            per_row.append(grounds)
+        flat = [g for grounds in per_row for g in grounds]
+        scores, graphs = self._best(flat, names)
+        rows, at = [], 0
         prove = self.prove
-        explain = (lambda: [prove(t) for t in derived]) if prove is not None else None
-        return SparqlRow(bindings, score, matched, explain)
+        for bindings, grounds in zip(solutions, per_row):
+            sc, gr = scores[at:at + len(grounds)], graphs[at:at + len(grounds)]
+            at += len(grounds)
+            hit = gr >= 0
+            matched = [(*g, GRAPHS[int(c)]) for g, c, h in zip(grounds, gr, hit) if h]
+            derived = [m[:3] for m in matched if m[3] == "inferred"]
+            explain = (lambda d=derived: [prove(t) for t in d]) if prove is not None else None
+            rows.append(SparqlRow(bindings, float(np.prod(sc[hit])) if hit.any() else 1.0, matched, explain))
+        return rows
 
 
 def _strip_comments(query: str) -> str:

@@ -159,6 +159,7 @@ class Store:
         self.table = TripleTable.read(meta / "triples.npz") if meta else TripleTable()
         self.sources: list[Source] = self._read_sources()
         self._ox_ids: dict[Any, int] = {}
+        self._described: dict[int, dict[str, Any]] = {}
         if endpoint is not None:
             self._mirror_remote()
 
@@ -249,6 +250,14 @@ class Store:
     def source(self, i: int) -> Source:
         return self.sources[int(i)]
 
+    def describe_source(self, i: int) -> dict[str, Any]:
+        """``source(i).describe()``, computed once per source (proofs ask for it per leaf)."""
+        i = int(i)
+        cached = self._described.get(i)
+        if cached is None:
+            cached = self._described[i] = self.sources[i].describe()
+        return dict(cached)
+
     # -- writing ----------------------------------------------------------------------
     def encode_quads(self, quads: list[ox.Quad]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Ids for the subjects, predicates and objects of Oxigraph quads; each ``(n,)``."""
@@ -305,6 +314,8 @@ class Store:
                 self.table.remove(np.arange(len(self.table)) >= n_rows)
                 raise
         except BaseException:
+            for gone in range(n_sources, len(self.sources)):
+                self._described.pop(gone, None)
             del self.sources[n_sources:]
             self.vocab.rollback()
             self._ox_ids.clear()

@@ -31,6 +31,7 @@ class TripleTable:
         self.src = np.empty(0, dtype=np.int64)
         #: Counts rows whose score was raised in place (readers of appended rows watch it).
         self.upgrades = 0
+        self._spo_index: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.s)
@@ -77,6 +78,7 @@ class TripleTable:
         m = len(s)
         if m == 0:
             return np.zeros(0, dtype=bool)
+        self._spo_index = None
         old_keys, new_keys = self._keys(g, s, p, o)
         # Within-batch duplicates: keep the best-scored copy.
         by_score = np.argsort(-score, kind="stable")
@@ -111,6 +113,7 @@ class TripleTable:
 
     def remove(self, mask: np.ndarray) -> None:
         """Drop the rows where ``mask`` (bool, shape ``(n,)``) is True."""
+        self._spo_index = None
         keep = ~mask
         for name in COLUMNS:
             setattr(self, name, getattr(self, name)[keep])
@@ -142,6 +145,47 @@ class TripleTable:
             keys = _pack(all_g, all_s, all_p, all_o)
         return keys[:n], keys[n:]
 
+    def best(
+        self, s: np.ndarray, p: np.ndarray, o: np.ndarray, graphs: list[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best stored copy of each triple among the graph codes ``graphs``.
+
+        Args:
+            s, p, o: int64 ids, each of shape ``(m,)`` (-1 for a term with no id).
+
+        Returns:
+            ``(score, graph)``: float64 and int64, shape ``(m,)``; graph is -1 where the
+            triple is not stored in those graphs.
+        """
+        m = len(s)
+        score = np.zeros(m)
+        graph = np.full(m, -1, dtype=np.int64)
+        if m == 0 or len(self) == 0:
+            return score, graph
+        order, keys = self._index()
+        q = _pack_spo(s, p, o)
+        lo = np.searchsorted(keys, q, "left")
+        hi = np.searchsorted(keys, q, "right")
+        allowed = np.zeros(len(GRAPH_CODES_MAX), dtype=bool)
+        allowed[graphs] = True
+        # A triple is stored at most once per graph, so ranges are short: walk them in step.
+        for k in range(int((hi - lo).max(initial=0))):
+            at = lo + k
+            live = at < hi
+            rows = order[np.where(live, at, 0)]
+            ok = live & allowed[self.g[rows]] & (self.score[rows] > score)
+            score[ok] = self.score[rows[ok]]
+            graph[ok] = self.g[rows[ok]]
+        return score, graph
+
+    def _index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows sorted by ``(s, p, o)`` and their sorted keys (built on demand after a change)."""
+        if self._spo_index is None:
+            keys = _pack_spo(self.s, self.p, self.o)
+            order = np.argsort(keys, kind="stable")
+            self._spo_index = (order, keys[order])
+        return self._spo_index
+
     def select(self, *, g: int | None = None, p: int | None = None) -> np.ndarray:
         """Bool mask of rows in graph code ``g`` and/or with predicate id ``p``."""
         mask = np.ones(len(self), dtype=bool)
@@ -150,6 +194,17 @@ class TripleTable:
         if p is not None:
             mask &= self.p == p
         return mask
+
+
+#: Upper bound on graph codes (the provenance graphs are 0..3).
+GRAPH_CODES_MAX = range(16)
+_SPO = np.dtype([("s", np.int64), ("p", np.int64), ("o", np.int64)])
+
+
+def _pack_spo(s: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
+    out = np.empty(len(s), dtype=_SPO)
+    out["s"], out["p"], out["o"] = s, p, o
+    return out
 
 
 _KEY = np.dtype([("g", np.int64), ("s", np.int64), ("p", np.int64), ("o", np.int64)])
