@@ -29,6 +29,7 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/reasoning.py
+	$(BIN)/python benchmarks/query.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
