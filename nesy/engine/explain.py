@@ -152,7 +152,6 @@ class ProofBuilder:
 
     def step(self, lit: Any, b: dict[str, int]) -> Proof:
         """A step node (negation, comparison, assignment, built-in, aggregate); may bind."""
-        t = Table(1, {v: np.array([c], dtype=np.int64) for v, c in b.items()})
         text = literal_text(lit.src, self.prefixes) if lit.src is not None else ""
         if isinstance(lit, CAtom):
             cols = [b.get(a, -1) if isinstance(a, str) else a for a in lit.args]
@@ -160,10 +159,18 @@ class ProofBuilder:
             if key == TYPE_ANY:
                 key, cols = ("p", self.vocab.id(RDF.type), 2), cols
             return Proof(fact_of(self.vocab, key, cols), "negation", 1.0, note="no such fact")
-        out = apply(self.ev, t, lit, None)
-        if out.n:
-            for v, c in out.cols.items():
-                b.setdefault(v, int(c[0]))
+        # In a derivation every step held; re-run it only to recover a value the head and
+        # premises did not bind (an assignment or aggregate result used nowhere else).
+        produced = binds(lit, set(b))
+        if produced is not None and not (produced - set(b)) and not getattr(lit, "negated", False):
+            ok = True
+        else:
+            t = Table(1, {v: np.array([c], dtype=np.int64) for v, c in b.items()})
+            out = apply(self.ev, t, lit, None)
+            ok = bool(out.n)
+            if ok:
+                for v, c in out.cols.items():
+                    b.setdefault(v, int(c[0]))
         shown = ", ".join(f"{v} = {term_text(self.vocab.term(b[v]), self.prefixes)}"
                           for v in sorted(_vars(lit)) if v in b and not v.startswith("_"))
         note = f"{text} ({shown})" if shown else text
@@ -171,9 +178,9 @@ class ProofBuilder:
             args = tuple(self.vocab.term(b[a]) if isinstance(a, str) and a in b else
                          (self.vocab.term(a) if isinstance(a, int) else None) for a in lit.args)
             kind = "negation" if lit.negated else "builtin"
-            return Proof(GroundAtom(lit.pred.name, args), kind, 1.0, note=None if out.n else "does not hold")
+            return Proof(GroundAtom(lit.pred.name, args), kind, 1.0, note=None if ok else "does not hold")
         kind = {CCompare: "comparison", CAssign: "assignment", CAggregate: "aggregate"}[type(lit)]
-        return Proof(None, kind, 1.0, note=note if out.n else f"{note} does not hold")
+        return Proof(None, kind, 1.0, note=note if ok else f"{note} does not hold")
 
     def info(self, rule: CRule) -> RuleInfo:
         """The (cached) :class:`RuleInfo` of a compiled rule."""
