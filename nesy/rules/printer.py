@@ -64,9 +64,9 @@ _DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
 @lru_cache(maxsize=1)
 def _patterns() -> dict[str, re.Pattern[str]]:
     """The grammar's own regexes for the tokens the printer emits."""
-    from nesy.rules.parser import _tables
+    from nesy.rules.lalr import grammar_tables
 
-    terminals = _tables().terminals
+    terminals = grammar_tables().terminals
     return {
         name: re.compile(terminals[name].pattern.to_regexp())
         for name in ("PNAME_LN", "NAME", "VAR", "NUMBER", "LANGTAG", "LABEL")

@@ -1,0 +1,369 @@
+"""Run Lark's LALR(1) tables for ``grammar.lark`` with a fast contextual lexer and driver.
+
+Lark compiles the grammar into LALR(1) parse tables and terminal definitions; this module
+runs those tables with a small driver of its own (a contextual lexer plus the shift/reduce
+loop) that calls the caller's callbacks while it reduces, so the syntax tree is built
+directly. Lark's own loop (a generic token stream, a tree, then a walk over it) made a
+10,000-rule file take about ten seconds; the driver is several times faster. It follows
+Lark's lexing and parsing rules exactly, and ``tests/rules/test_fuzz.py`` checks that it
+accepts the same texts and builds the same trees as ``Lark.parse``. Syntax errors are
+explained by :mod:`nesy.rules.syntax_errors`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+
+START_PROGRAM = "start"
+START_QUERY = "query_input"
+START_ATOM = "atom_input"
+
+
+class Tok:
+    """A token: its terminal name, text and 1-based start line and column."""
+
+    __slots__ = ("type", "value", "line", "column")
+
+    def __init__(self, type_: str, value: str, line: int, column: int) -> None:
+        self.type = type_
+        self.value = value
+        self.line = line
+        self.column = column
+
+    def __repr__(self) -> str:
+        return f"Tok({self.type}, {self.value!r}, {self.line}:{self.column})"
+
+
+class Splice(list):  # type: ignore[type-arg]
+    """Children of an inlined rule (``_name`` or a ``(...)*`` helper), spliced into the parent."""
+
+
+# How the driver reduces a rule (chosen per rule in Tables.__init__).
+_CALL = 0  # call the rule's callback with its children
+_INLINE = 1  # an inlined `_rule` or `(...)*` helper: hand the children to the parent
+_INLINE_FLATTEN = 2  # _INLINE, and some children are themselves inlined lists to splice
+_INLINE1 = 3  # a `?rule`: a single child stands for the rule itself, else call
+_FLATTEN = 4  # _CALL, after splicing inlined children
+
+
+#: A state's lexer: (skip-then-token regex, keyword retyping per terminal, skip-only regex).
+_Lexer = tuple["re.Pattern[str]", dict[str, dict[str, str]], "re.Pattern[str]"]
+
+
+class Tables:
+    """Lark's compiled grammar, re-shaped for the driver: actions, gotos, per-state lexers."""
+
+    def __init__(self) -> None:
+        import lark
+        from lark.parsers.lalr_analysis import Shift
+
+        self.lark = lark.Lark(
+            GRAMMAR_PATH.read_text(encoding="utf-8"),
+            parser="lalr",
+            lexer="contextual",
+            start=[START_PROGRAM, START_QUERY, START_ATOM],
+            propagate_positions=True,
+            maybe_placeholders=False,
+        )
+        table = self.lark.parser.parser.parser.parse_table
+        self.start_states: dict[str, int] = dict(table.start_states)
+        self.end_states: dict[str, int] = dict(table.end_states)
+        self.terminals = {str(t.name): t for t in self.lark.terminals}
+        self.ignore = frozenset(str(t) for t in self.lark.ignore_tokens)
+
+        infos: dict[int, tuple[int, str, str, int]] = {}
+
+        def info_of(rule: Any) -> tuple[int, str, str, int]:
+            key = id(rule)
+            if key not in infos:
+                # Lark names are sometimes Token objects; plain strings keep lookups fast.
+                origin = str(rule.origin.name)
+                flatten = any(not s.is_term and s.name.startswith("_") for s in rule.expansion)
+                if origin.startswith("_"):
+                    mode = _INLINE_FLATTEN if flatten else _INLINE
+                elif rule.options.expand1:
+                    mode = _INLINE1
+                else:
+                    mode = _FLATTEN if flatten else _CALL
+                infos[key] = (len(rule.expansion), origin, str(rule.alias or origin), mode)
+            return infos[key]
+
+        # actions[state][terminal] = (True, next_state) for a shift, (False, rule info) for a
+        # reduce, the info being (size, produced nonterminal, callback name, mode);
+        # gotos[state][nonterminal] = next_state.
+        self.actions: dict[int, dict[str, tuple[bool, Any]]] = {}
+        self.gotos: dict[int, dict[str, int]] = {}
+        for state, row in table.states.items():
+            acts: dict[str, tuple[bool, Any]] = {}
+            gotos: dict[str, int] = {}
+            for sym, (action, arg) in row.items():
+                sym = str(sym)
+                if sym in self.terminals or sym == "$END":
+                    acts[sym] = (True, arg) if action is Shift else (False, info_of(arg))
+                else:
+                    gotos[sym] = arg
+            self.actions[state] = acts
+            self.gotos[state] = gotos
+        self._lexers: dict[frozenset[str], _Lexer] = {}
+        self.lexer_by_state: dict[int, _Lexer] = {}
+        self.root_lexer = self._build_lexer(frozenset(self.terminals))
+
+    @lru_cache(maxsize=1)  # noqa: B019 - one Tables for the process
+    def terminal_regexes(self) -> dict[str, re.Pattern[str]]:
+        """Each non-ignored terminal's own regex (for error messages)."""
+        return {
+            name: re.compile(t.pattern.to_regexp())
+            for name, t in self.terminals.items()
+            if name not in self.ignore
+        }
+
+    def lexer(self, state: int) -> _Lexer:
+        """The lexer for a parser state: only the terminals that state accepts, plus ignored ones."""
+        lex = self.lexer_by_state.get(state)
+        if lex is None:
+            accepts = frozenset(t for t in self.actions[state] if t in self.terminals)
+            lex = self._build_lexer(accepts)
+            self.lexer_by_state[state] = lex
+        return lex
+
+    def _build_lexer(self, accepts: frozenset[str]) -> _Lexer:
+        """One alternation regex, ordered as Lark orders terminals, plus keyword retyping.
+
+        Lark tries terminals by (priority, longest possible match, longest pattern, name)
+        and turns a regex match that spells a keyword (``not`` matched as ``NAME``) into
+        that keyword, when both are allowed; this mirrors both rules. Ignored text
+        (whitespace, comments) is matched by a prefix of the same regex rather than as
+        tokens of its own, which halves the regex calls; an ignored terminal that would
+        lose to an accepted one (a ``%`` comment where ``%`` is the modulo operator) is
+        left out of that prefix, as Lark's priorities would leave it out.
+        """
+        cached = self._lexers.get(accepts)
+        if cached is not None:
+            return cached
+        from lark.lexer import PatternRE, PatternStr
+
+        terms = [self.terminals[n] for n in accepts]
+        terms.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        strs = [t for t in terms if isinstance(t.pattern, PatternStr)]
+        unless: dict[str, dict[str, str]] = {}
+        embedded: set[str] = set()
+        for t in terms:
+            if not isinstance(t.pattern, PatternRE):
+                continue
+            rx = re.compile(t.pattern.to_regexp())
+            for s in strs:
+                if s.priority != t.priority:
+                    continue
+                m = rx.match(s.pattern.value)
+                if m and m.group(0) == s.pattern.value:
+                    unless.setdefault(t.name, {})[s.pattern.value] = s.name
+                    embedded.add(s.name)
+        skips = []
+        for name in sorted(self.ignore):
+            ign = self.terminals[name]
+            rx = re.compile(ign.pattern.to_regexp())
+            beaten = any(
+                t.priority > ign.priority
+                and isinstance(t.pattern, PatternStr)
+                and rx.match(t.pattern.value)
+                for t in terms
+            )
+            if not beaten:
+                skips.append(ign.pattern.to_regexp())
+        # Atomic: once skipped, never re-entered, or backtracking could restart a token
+        # inside a comment.
+        skip = "(?>(?:" + "|".join(skips) + ")*)"
+        alternation = "|".join(
+            f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terms if t.name not in embedded
+        )
+        # A state that only accepts the end of the input gets a token regex that never matches.
+        lex = (re.compile(f"{skip}(?:{alternation or '(?!)'})"), unless, re.compile(skip))
+        self._lexers[accepts] = lex
+        return lex
+
+
+@lru_cache(maxsize=1)
+def grammar_tables() -> Tables:
+    return Tables()
+
+
+class SyntaxFailure(Exception):
+    """Raised by the driver; turned into a :class:`ParseError` by the caller."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def drive(
+    text: str,
+    start: str,
+    callbacks: Mapping[str, Callable[[list[Any], tuple[int, int]], Any]],
+    probe: int = -1,
+) -> Any:
+    """Lex and parse ``text`` from ``start``, reducing with ``callbacks`` (name -> fn).
+
+    Each callback gets the rule's children (tokens and callback results, inlined rules
+    spliced in) and the ``(line, column)`` where the rule's text starts. This is Lark's
+    LALR loop (``lark.parsers.lalr_parser_state.ParserState.feed_token``) and contextual
+    lexer, flattened into one function because it runs a few times per token.
+
+    With ``probe`` set to a text offset, it stops when the token there is about to be fed
+    and returns ``(state stack, previous token)``: the error path uses this to see the
+    parser exactly as it stood before the bad token made it reduce anything.
+    """
+    tables = grammar_tables()
+    actions = tables.actions
+    gotos = tables.gotos
+    lexers = tables.lexer_by_state
+    state_stack = [tables.start_states[start]]
+    end_state = tables.end_states[start]
+    value_stack: list[Any] = []
+    pos_stack: list[tuple[int, int]] = []
+    prev_tok: Tok | None = None
+    pos = 0
+    n = len(text)
+    line = 1
+    line_start = 0
+    prev_end = (1, 1)
+    while True:
+        state = state_stack[-1]
+        # ---- lex one token with the lexer of this parser state (contextual lexing)
+        lexer = lexers.get(state) or tables.lexer(state)
+        m = lexer[0].match(text, pos)
+        if m is None:
+            # Only ignorable text left (the end), or text no accepted terminal matches.
+            skip_end = lexer[2].match(text, pos).end()  # type: ignore[union-attr]
+            if text.count("\n", pos, skip_end):
+                line += text.count("\n", pos, skip_end)
+                line_start = text.rfind("\n", pos, skip_end) + 1
+            pos = skip_end
+            if pos < n:
+                from nesy.rules.syntax_errors import lex_failure
+
+                raise lex_failure(
+                    tables,
+                    text,
+                    pos,
+                    line,
+                    pos - line_start + 1,
+                    list(state_stack),
+                    prev_tok,
+                    prev_end,
+                )
+            tok = Tok("$END", "", prev_end[0], prev_end[1])
+            start_ = n
+        else:
+            typ = m.lastgroup
+            start_ = m.start(typ)
+            if start_ > pos:
+                newlines = text.count("\n", pos, start_)
+                if newlines:
+                    line += newlines
+                    line_start = text.rfind("\n", pos, start_) + 1
+            value = m.group(typ)
+            keywords = lexer[1].get(typ)  # type: ignore[arg-type]
+            if keywords is not None:
+                typ = keywords.get(value, typ)
+            tok = Tok(typ, value, line, start_ - line_start + 1)  # type: ignore[arg-type]
+            pos = m.end()
+            if "\n" in value:
+                line += value.count("\n")
+                line_start = text.rfind("\n", start_, pos) + 1
+        if start_ == probe:
+            return list(state_stack), prev_tok
+        # ---- feed it: reduce as long as the table says so, then shift
+        typ = tok.type
+        tokpos = (tok.line, tok.column)
+        while True:
+            act = actions[state].get(typ)
+            if act is None:
+                # Reductions may already have run on a lookahead that LALR merged in; the
+                # probe replays the text to the state before them (errors only, so cheap).
+                from nesy.rules.syntax_errors import longest_word, parse_failure
+
+                stack, prev = drive(text, start, _NO_CALLBACKS, probe=start_)
+                raise parse_failure(
+                    tables, stack, tok, prev, prev_end, longest_word(tables, text, start_)
+                )
+            if act[0]:  # shift
+                state = act[1]
+                state_stack.append(state)
+                value_stack.append(tok)
+                pos_stack.append(tokpos)
+                break
+            size, origin, name, mode = act[1]
+            if size == 1 and mode != _FLATTEN:
+                # The common case, done in place: one symbol becomes one value.
+                if mode == _CALL:
+                    value_stack[-1] = callbacks[name]([value_stack[-1]], pos_stack[-1])
+                state = gotos[state_stack[-2]][origin]
+                state_stack[-1] = state
+            else:
+                if size:
+                    children = value_stack[-size:]
+                    del value_stack[-size:]
+                    del state_stack[-size:]
+                    where = pos_stack[-size]
+                    del pos_stack[-size:]
+                    if mode == _FLATTEN or mode == _INLINE_FLATTEN:
+                        children = _flatten(children)
+                else:
+                    children = []
+                    where = tokpos
+                if mode == _INLINE or mode == _INLINE_FLATTEN:
+                    value = children if type(children) is Splice else Splice(children)
+                elif mode == _INLINE1 and len(children) == 1:
+                    value = children[0]
+                else:
+                    value = callbacks[name](children, where)
+                state = gotos[state_stack[-1]][origin]
+                state_stack.append(state)
+                value_stack.append(value)
+                pos_stack.append(where)
+            if state == end_state and typ == "$END":
+                return value_stack[-1]
+        prev_tok = tok
+        if "\n" in tok.value:
+            prev_end = (line, pos - line_start + 1)
+        else:
+            prev_end = (tok.line, tok.column + len(tok.value))
+
+
+class _NoCallbacks(dict):  # type: ignore[type-arg]
+    """Callbacks that build nothing (for the error probe)."""
+
+    def __missing__(self, key: str) -> Callable[[list[Any], tuple[int, int]], None]:
+        return _ignore
+
+
+def _ignore(children: list[Any], where: tuple[int, int]) -> None:
+    return None
+
+
+_NO_CALLBACKS = _NoCallbacks()
+
+
+def _flatten(children: list[Any]) -> Splice:
+    """Splice inlined children into one list, reusing a leading splice (left recursion)."""
+    first = children[0]
+    if type(first) is Splice:
+        out = first
+        rest = children[1:]
+    else:
+        out = Splice()
+        rest = children
+    for c in rest:
+        if type(c) is Splice:
+            out.extend(c)
+        else:
+            out.append(c)
+    return out
