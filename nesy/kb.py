@@ -18,7 +18,7 @@ from nesy.engine.vocab import Vocab
 from nesy.errors import NesyError, QueryError, StoreError
 
 if TYPE_CHECKING:
-    from nesy.engine.answers import Answer
+    from nesy.engine.display import Answers
     from nesy.engine.proofs import Proof
     from nesy.engine.reasoner import Reasoner
     from nesy.engine.sparql import SparqlResult
@@ -423,7 +423,7 @@ class KnowledgeBase:
         self._set_stale(False)
         return stats
 
-    def ask(self, query: str | Query, *, limit: int | None = None) -> list[Answer]:
+    def ask(self, query: str | Query, *, limit: int | None = None) -> Answers:
         """Answers of a rule query (``?- body.``, or just the body), best first, with proofs.
 
         Example: ``kb.ask("?- fam:grandparent(fam:ann, X).")``; each answer has
