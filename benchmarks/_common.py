@@ -8,6 +8,7 @@ prints one markdown table (:func:`markdown_table`) under a line saying where it 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -146,3 +147,12 @@ def fmt_num(x: float | None, digits: int = 2) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.{digits}f}"
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every benchmark shares: ``--data`` and the hidden ``--worker SYSTEM SPEC``
+    that runs one measurement in a child process."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data directory (default: %(default)s)")
+    parser.add_argument("--worker", nargs=2, metavar=("SYSTEM", "SPEC"), help=argparse.SUPPRESS)
+    return parser

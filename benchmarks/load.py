@@ -16,7 +16,6 @@ Prints one markdown table, the machine it ran on, and whether the goal is met::
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -31,9 +30,9 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402 - the helpers sit next to this script
-    DEFAULT_DATA,
     ChildError,
     Timer,
+    bench_parser,
     dir_size_mib,
     emit_result,
     fmt_num,
@@ -280,12 +279,10 @@ def report(datasets: list[Dataset], repeat: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data directory (default: %(default)s)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=1, help="runs per system and dataset; the median time is shown")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: first {QUICK_TSV_LINES:,} FB15k-237 triples, "
                         f"{QUICK_LUBM_FILES} LUBM files")
-    parser.add_argument("--worker", nargs=2, metavar=("SYSTEM", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker_main(*args.worker)

@@ -30,7 +30,6 @@ notes, the machine it ran on and whether the goal is met::
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import signal
@@ -46,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from _common import (  # noqa: E402 - the helpers sit next to this script
-    DEFAULT_DATA,
     REPO,
     ChildError,
     Timer,
+    bench_parser,
     emit_result,
     fmt_num,
     machine_line,
@@ -558,8 +557,7 @@ def report(datasets: Sequence[Dataset], repeat: int, budget: float, cap: float) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data directory (default: %(default)s)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=None,
                         help="timed runs per query, kind and variant (default: 20, or 3 with --quick)")
     parser.add_argument("--budget", type=float, default=None,
@@ -567,7 +565,6 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: 5, or 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: 3 runs, a 1 s budget, a {QUICK_CAP_S:g} s cap, "
                         f"{QUICK_LUBM_FILES} LUBM files")
-    parser.add_argument("--worker", nargs=2, metavar=("SYSTEM", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker_main(*args.worker)

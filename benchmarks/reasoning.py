@@ -47,9 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from _common import (  # noqa: E402 - the helpers sit next to this script
-    DEFAULT_DATA,
     ChildError,
     Timer,
+    bench_parser,
     emit_result,
     fmt_num,
     machine_line,
@@ -628,12 +628,10 @@ def nesy_missing() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data directory (default: %(default)s)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=1, help="runs per system and workload; the median time is shown")
     parser.add_argument("--quick", action="store_true", help="smoke run on smaller graphs")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=argparse.SUPPRESS)
-    parser.add_argument("--worker", nargs=2, metavar=("SYSTEM", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker_main(*args.worker)
