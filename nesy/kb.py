@@ -505,9 +505,9 @@ class KnowledgeBase:
             best = rule_facts.get((predicate, args))
             ids = [self.vocab.get(x) for x in (args[0], predicate, args[1])] if len(args) == 2 else [None]
             if None not in ids:
-                hit = (table.s == ids[0]) & (table.p == ids[1]) & (table.o == ids[2]) & (table.g != inferred)
-                if hit.any():
-                    best = max(best or 0.0, float(table.score[hit].max()))
+                rows = [r for r in table.rows_of(*ids) if table.g[r] != inferred]
+                if rows:
+                    best = max(best or 0.0, float(table.score[rows].max()))
             return best
 
         return check_proof(proof, self.rules, lookup, model_contains=self.reasoner.model_contains,

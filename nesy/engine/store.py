@@ -509,10 +509,9 @@ class Store:
         if None in ids:
             return []
         t = self.table
-        rows = np.nonzero((t.s == ids[0]) & (t.p == ids[1]) & (t.o == ids[2]))[0]
         return [
-            {"graph": GRAPHS[t.g[i]], "score": float(t.score[i]), "source": self.source(t.src[i]).describe()}
-            for i in rows
+            {"graph": GRAPHS[t.g[i]], "score": float(t.score[i]), "source": self.describe_source(t.src[i])}
+            for i in sorted(t.rows_of(*ids))
         ]
 
     def export(

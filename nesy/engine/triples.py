@@ -178,6 +178,15 @@ class TripleTable:
             graph[ok] = self.g[rows[ok]]
         return score, graph
 
+    def rows_of(self, s: int, p: int, o: int) -> np.ndarray:
+        """Row numbers holding the triple ``(s, p, o)`` (ids), one per graph it is in."""
+        if len(self) == 0:
+            return np.empty(0, dtype=np.int64)
+        order, keys = self._index()
+        q = _pack_spo(np.array([s]), np.array([p]), np.array([o]))
+        lo, hi = np.searchsorted(keys, q, "left")[0], np.searchsorted(keys, q, "right")[0]
+        return order[lo:hi]
+
     def _index(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows sorted by ``(s, p, o)`` and their sorted keys (built on demand after a change)."""
         if self._spo_index is None:
