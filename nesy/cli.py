@@ -87,11 +87,25 @@ def init(directory: str, namespace: str | None) -> None:
 @click.option("--format", "-f", "fmt", help="Data format (default: from each file's extension).")
 @click.option("--namespace", "-n", help="Namespace for TSV names (remembered by the KB).")
 @click.option("--score", type=float, default=1.0, show_default=True, help="Confidence of every triple.")
+@click.option("--ontology", is_flag=True, help="Reason over the files with an ontology rule pack and materialise.")
+@click.option("--profile", type=click.Choice(["rl", "rdfs"]), default=None,
+              help="Rule pack for --ontology: OWL 2 RL (default) or RDFS.")
 @friendly
-def load(directory: str, files: tuple[str, ...], graph: str, fmt: str | None, namespace: str | None, score: float) -> None:
-    """Load data FILES into the knowledge base in DIRECTORY (each file all or nothing)."""
+def load(directory: str, files: tuple[str, ...], graph: str, fmt: str | None, namespace: str | None, score: float,
+         ontology: bool, profile: str | None) -> None:
+    """Load data FILES into the knowledge base in DIRECTORY (each file all or nothing).
+
+    With --ontology, the OWL 2 RL (or --profile rdfs) rules are enabled and the closure is
+    materialised; inconsistencies are reported.
+    """
     with _open_kb(directory, must_exist=False) as kb:
         for f in files:
+            if ontology:
+                info = kb.load_ontology(f, profile=profile, format=fmt, graph=graph)
+                click.echo(str(info["load"]))
+                click.echo(f"{info['profile']} profile: {info['inferred']} inferred triples, "
+                           f"{info['violations']} inconsistencies ({info['seconds']:.2f}s)")
+                continue
             report = kb.load(f, graph=graph, format=fmt, namespace=namespace, score=score)
             click.echo(str(report))
         click.echo(f"{len(kb)} triples in {directory}")

@@ -513,6 +513,60 @@ class KnowledgeBase:
         return check_proof(proof, self.rules, lookup, model_contains=self.reasoner.model_contains,
                            semiring=self.semiring, registry=self.registry)
 
+    def load_ontology(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        profile: str | None = None,
+        format: str | None = None,  # noqa: A002 - the natural name for users
+        graph: str = "asserted",
+    ) -> dict[str, Any]:
+        """Load an ontology (or data under one), enable a reasoning profile and materialise.
+
+        The profile's rule pack (``nesy/ontologies/owl2rl.rules`` or ``rdfs.rules``) is
+        added once and remembered in ``config["ontology_profile"]``, so a reopened KB keeps
+        it; its property-generic rules are copied for the properties the ontology declares
+        (see :mod:`nesy.ontologies.packs`), until the closure yields no new copy.
+
+        Args:
+            path: An RDF file (Turtle, RDF/XML ``.owl``, N-Triples, JSON-LD...).
+            profile: ``"rl"`` (OWL 2 RL/RDF rules) or ``"rdfs"``; default: the KB's
+                profile, else ``"rl"``.
+            format: Data format; guessed from the extension when ``None``.
+            graph: Provenance graph the file goes to.
+
+        Returns:
+            ``load`` (the :class:`LoadReport`), ``profile``, ``rules_added`` (template
+            copies added by this call), ``inferred`` (triples in the inferred graph),
+            ``violations`` (how many inconsistencies) and ``seconds``.
+        """
+        import time
+
+        from nesy.ontologies.packs import apply_pack, pack_path
+        from nesy.rules.parser import parse_file
+
+        start = time.perf_counter()
+        current = self.config.get("ontology_profile")
+        profile = profile or current or "rl"
+        pack = pack_path(profile)
+        if current is not None and current != profile:
+            raise NesyError(f"this knowledge base already reasons with the {current!r} profile, not {profile!r}")
+        report = self.load(path, format=format, graph=graph)
+        if current is None:
+            self.add_rules(pack)
+            self.config["ontology_profile"] = profile
+        program = parse_file(pack, prefixes=self.prefixes, default_ns=self.default_namespace)
+        added = apply_pack(self, program)
+        self._save_config()
+        return {
+            "load": report,
+            "profile": profile,
+            "rules_added": added,
+            "inferred": self.store.count("inferred"),
+            "violations": len(self.violations()),
+            "seconds": time.perf_counter() - start,
+        }
+
     def violations(self) -> list[Any]:
         """Matches of the constraints (``false :- body``), each with its proof."""
         return self.reasoner.violations()
