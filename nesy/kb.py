@@ -414,12 +414,21 @@ class KnowledgeBase:
                  for rule in self.rules if rule.head is not None and rule.head.arity in (1, 2)}
         preds |= {self.vocab.id(f.atom.predicate if f.atom.arity != 1 else RDF.type)
                   for p in self._programs for f in p.facts if f.atom.arity in (1, 2)}
+        not_rdf = 0
         for pid in sorted(preds):
             rows, scores = r.derived(pid)
             if len(rows) and rows.shape[1] == 2:
+                # A literal subject is fine for the reasoner (generalised RDF, e.g. through
+                # sameAs over literals) but has no place in an RDF graph: keep it out.
+                ok = ~self.vocab.is_literal(rows[:, 0])
+                not_rdf += int((~ok).sum())
+                rows, scores = rows[ok], scores[ok]
                 n = len(rows)
-                self.store.add_encoded("inferred", rows[:, 0], np.full(n, pid), rows[:, 1], scores, np.full(n, source.id))
+                if n:
+                    self.store.add_encoded("inferred", rows[:, 0], np.full(n, pid), rows[:, 1], scores,
+                                           np.full(n, source.id))
         stats["stored"] = self.store.count("inferred")
+        stats["not_stored"] = not_rdf
         self._set_stale(False)
         return stats
 

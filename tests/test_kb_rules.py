@@ -145,3 +145,13 @@ def test_runaway_recursion_stops_at_the_limit_and_the_kb_goes_on() -> None:
         kb.ask("?- num(X).")
     kb.add_rules("other(1).")
     assert [int(a.bindings["X"]) for a in kb.ask("?- other(X).")] == [1]
+
+
+def test_derived_triples_with_a_literal_subject_stay_out_of_the_rdf_store() -> None:
+    kb = KnowledgeBase()
+    kb.add_rules('@prefix ex: <http://example.org/x#> .\nex:name(ex:a, "Ann").\n'
+                 'ex:nameOf(N, X) :- ex:name(X, N).')
+    stats = kb.materialize()
+    assert stats["not_stored"] == 1
+    assert [kb.shorten(a.bindings["X"]) for a in kb.ask('?- ex:nameOf("Ann", X).')] == ["ex:a"]
+    assert not any(str(p).endswith("nameOf") for _, p, _, _ in kb.triples("inferred"))

@@ -52,6 +52,7 @@ class Vocab:
         self._terms: list[Identifier] = []
         self._ids: dict[Identifier, int] = {}
         self._numeric = np.empty(0, dtype=np.float64)
+        self._literal = np.empty(0, dtype=bool)
         self._path = Path(path) if path is not None else None
         self._saved = 0
         if self._path is not None and self._path.exists():
@@ -137,6 +138,15 @@ class Vocab:
             )
             self._numeric = np.concatenate([self._numeric, extra])
         return self._numeric[np.asarray(ids, dtype=np.int64)]
+
+    def is_literal(self, ids: np.ndarray) -> np.ndarray:
+        """Which of the terms ``ids`` (shape ``(n,)``) are literals (bool, shape ``(n,)``)."""
+        n = len(self._terms)
+        if len(self._literal) < n:
+            extra = np.fromiter((isinstance(t, Literal) for t in self._terms[len(self._literal):]),
+                                dtype=bool, count=n - len(self._literal))
+            self._literal = np.concatenate([self._literal, extra])
+        return self._literal[np.asarray(ids, dtype=np.int64)]
 
     def literal_id(self, value: float | int | str | bool) -> int:
         """Id of the literal for a Python value (ints stay ``xsd:integer``)."""
