@@ -407,13 +407,11 @@ class KnowledgeBase:
         stats = r.materialize()
         if self.store.read_only:
             return stats
-        if self.store.count("inferred"):
-            self.store.clear("inferred")
-        source = self.store.new_source("inferred", "inferred", extra={"semiring": self.semiring})
         preds = {self.vocab.id(rule.head.predicate if rule.head.arity != 1 else RDF.type)
                  for rule in self.rules if rule.head is not None and rule.head.arity in (1, 2)}
         preds |= {self.vocab.id(f.atom.predicate if f.atom.arity != 1 else RDF.type)
                   for p in self._programs for f in p.facts if f.atom.arity in (1, 2)}
+        cols: list[tuple[np.ndarray, ...]] = []
         not_rdf = 0
         for pid in sorted(preds):
             rows, scores = r.derived(pid)
@@ -422,15 +420,40 @@ class KnowledgeBase:
                 # sameAs over literals) but has no place in an RDF graph: keep it out.
                 ok = ~self.vocab.is_literal(rows[:, 0])
                 not_rdf += int((~ok).sum())
-                rows, scores = rows[ok], scores[ok]
-                n = len(rows)
-                if n:
-                    self.store.add_encoded("inferred", rows[:, 0], np.full(n, pid), rows[:, 1], scores,
-                                           np.full(n, source.id))
+                cols.append((rows[ok, 0], np.full(int(ok.sum()), pid), rows[ok, 1], scores[ok]))
+        if cols:
+            s_, p_, o_, sc_ = (np.concatenate(c) for c in zip(*cols))
+        else:
+            s_ = p_ = o_ = np.empty(0, dtype=np.int64)
+            sc_ = np.empty(0)
+        self._store_inferred(s_.astype(np.int64), p_.astype(np.int64), o_.astype(np.int64), sc_.astype(np.float64))
         stats["stored"] = self.store.count("inferred")
         stats["not_stored"] = not_rdf
         self._set_stale(False)
         return stats
+
+    def _store_inferred(self, s: np.ndarray, p: np.ndarray, o: np.ndarray, scores: np.ndarray) -> None:
+        """Make the ``inferred`` graph hold exactly these triples (ids, each ``(n,)``) with
+        these scores, writing only the difference to the store."""
+        table = self.store.table
+        g = np.full(len(s), GRAPH_CODE["inferred"])
+        rows = table.find(g, s, p, o)
+        still = np.zeros(len(table), dtype=bool)
+        still[rows[rows >= 0]] = True
+        gone = (table.g == GRAPH_CODE["inferred"]) & ~still
+        if gone.any():
+            self.store.remove_rows(gone)
+            rows = table.find(g, s, p, o)
+        present = rows >= 0
+        # Triples that stay may change score (new premises, weights, another semiring).
+        table.score[rows[present]] = scores[present]
+        if (~present).any():
+            source = self.store.new_source("inferred", "inferred", extra={"semiring": self.semiring})
+            fresh = ~present
+            self.store.add_encoded("inferred", s[fresh], p[fresh], o[fresh], scores[fresh],
+                                   np.full(int(fresh.sum()), source.id))
+        else:
+            self.store.commit()
 
     def ask(self, query: str | Query, *, limit: int | None = None) -> Answers:
         """Answers of a rule query (``?- body.``, or just the body), best first, with proofs.

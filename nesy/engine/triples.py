@@ -118,14 +118,19 @@ class TripleTable:
         for name in COLUMNS:
             setattr(self, name, getattr(self, name)[keep])
 
+    def find(self, g: np.ndarray, s: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Row number of each given row in the table (int64, shape ``(m,)``), -1 where absent."""
+        if len(self) == 0:
+            return np.full(len(s), -1, dtype=np.int64)
+        old, q = self._keys(g, s, p, o)
+        order = np.argsort(old, kind="stable")
+        ranked = old[order]
+        pos = np.minimum(np.searchsorted(ranked, q), len(old) - 1)
+        return np.where(ranked[pos] == q, order[pos], -1)
+
     def contains(self, g: np.ndarray, s: np.ndarray, p: np.ndarray, o: np.ndarray) -> np.ndarray:
         """Bool mask of shape ``(m,)``: which of the given rows are in the table."""
-        if len(self) == 0:
-            return np.zeros(len(s), dtype=bool)
-        old, q = self._keys(g, s, p, o)
-        old = np.sort(old)
-        pos = np.minimum(np.searchsorted(old, q), len(old) - 1)
-        return old[pos] == q
+        return self.find(g, s, p, o) >= 0
 
     def _keys(self, g: np.ndarray, s: np.ndarray, p: np.ndarray, o: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Comparable keys for the existing rows and for the given ones.
