@@ -28,3 +28,14 @@ def shared_data() -> Path:
 @pytest.fixture
 def family_ttl() -> Path:
     return EXAMPLES / "family" / "family.ttl"
+
+
+@pytest.fixture(scope="module")
+def family_kb() -> object:
+    """An in-memory KB with the family example's data and rules (shared within a module)."""
+    from nesy.kb import KnowledgeBase
+
+    kb = KnowledgeBase()
+    kb.load(EXAMPLES / "family" / "family.ttl")
+    kb.add_rules(EXAMPLES / "family" / "family.rules")
+    return kb

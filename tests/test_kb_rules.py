@@ -29,14 +29,6 @@ def golden_blocks(path: Path) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-@pytest.fixture(scope="module")
-def family_kb() -> KnowledgeBase:
-    kb = KnowledgeBase()
-    kb.load(FAMILY / "family.ttl")
-    kb.add_rules(FAMILY / "family.rules")
-    return kb
-
-
 @pytest.mark.parametrize(("query", "expected"), golden_blocks(ROOT / "tests" / "golden" / "family.golden"))
 def test_golden_answers_with_checked_proofs(family_kb: KnowledgeBase, query: str, expected: list[str]) -> None:
     answers = family_kb.ask(query)

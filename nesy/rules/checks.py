@@ -112,6 +112,12 @@ class RuleChecks:
                     changed = True
         return bound
 
+    def _require_bound(self, variables: list[Var], bound: set[str], message: str) -> None:
+        """Fail with ``message`` (``{}`` = the variable) at the first variable not in ``bound``."""
+        for v in variables:
+            if v.name not in bound:
+                self.fail(RuleError, message.format("_" if generated(v) else v.name), v.loc)
+
     def check_literals(
         self, body: tuple[BodyLiteral, ...], bound: set[str], in_aggregate: bool = False
     ) -> None:
@@ -127,25 +133,17 @@ class RuleChecks:
                                 v.loc,
                             )
             elif isinstance(lit, Comparison):
-                for v in expr_vars(lit.left) + expr_vars(lit.right):
-                    if v.name not in bound:
-                        shown = "_" if generated(v) else v.name
-                        self.fail(
-                            RuleError,
-                            f"unsafe comparison: variable {shown} in '{lit.op}' is not bound by a positive "
-                            "body atom or an assignment",
-                            v.loc,
-                        )
+                self._require_bound(
+                    expr_vars(lit.left) + expr_vars(lit.right), bound,
+                    "unsafe comparison: variable {} in '" + lit.op + "' is not bound by a positive "
+                    "body atom or an assignment",
+                )
             elif isinstance(lit, Assignment):
-                for v in expr_vars(lit.expr):
-                    if v.name not in bound:
-                        shown = "_" if generated(v) else v.name
-                        self.fail(
-                            RuleError,
-                            f"unsafe assignment: variable {shown} on the right of '{lit.var.name} = ...' is not "
-                            "bound by a positive body atom or another assignment",
-                            v.loc,
-                        )
+                self._require_bound(
+                    expr_vars(lit.expr), bound,
+                    "unsafe assignment: variable {} on the right of '" + lit.var.name + " = ...' is not "
+                    "bound by a positive body atom or another assignment",
+                )
             elif isinstance(lit, Aggregate):
                 if in_aggregate:
                     self.fail(RuleError, "aggregates cannot be nested", lit.loc)

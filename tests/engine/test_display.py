@@ -11,10 +11,8 @@ from nesy.kb import KnowledgeBase
 FAMILY = Path(__file__).resolve().parents[2] / "examples" / "family"
 
 
-def test_answers_and_proofs_render() -> None:
-    kb = KnowledgeBase()
-    kb.load(FAMILY / "family.ttl")
-    kb.add_rules(FAMILY / "family.rules")
+def test_answers_and_proofs_render(family_kb: KnowledgeBase) -> None:
+    kb = family_kb
     answers = kb.ask("?- fam:livesIn(fam:bob, C).")
     page = answers._repr_html_()
     assert "<table>" in page and "fam:leeds" in page and "lives" in page and "asserted" in page

@@ -17,11 +17,8 @@ FAMILY = ROOT / "examples" / "family"
 
 
 @pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    kb = KnowledgeBase()
-    kb.load(FAMILY / "family.ttl")
-    kb.add_rules(FAMILY / "family.rules")
-    return kb
+def kb(family_kb: KnowledgeBase) -> KnowledgeBase:
+    return family_kb
 
 
 @pytest.mark.parametrize(
