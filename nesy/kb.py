@@ -150,8 +150,14 @@ class KnowledgeBase:
         namespace: str | None = None,
         score: float = 1.0,
         progress: bool | None = None,
+        _reason: bool = True,
     ) -> LoadReport:
         """Load a data file into ``graph``: all of it, or nothing when it has an error.
+
+        When the knowledge base reasons with an ontology profile (see :meth:`load_ontology`),
+        the new triples are reasoned over at once: template rules are copied for properties
+        they introduce and the closure is materialised, so later queries (also from a later
+        process) see it.
 
         Args:
             path: Turtle, N-Triples, N-Quads, TriG, RDF/XML, JSON-LD, OWL (RDF syntaxes) or
@@ -181,6 +187,8 @@ class KnowledgeBase:
         if changed:
             self._save_config()
         self._data_changed(mark)
+        if _reason and added and self.config.get("ontology_profile"):
+            self._apply_ontology()
         return LoadReport(str(path), parsed.format, graph, len(parsed), added)
 
     def add(
@@ -574,8 +582,7 @@ class KnowledgeBase:
         """
         import time
 
-        from nesy.ontologies.packs import apply_pack, pack_path
-        from nesy.rules.parser import parse_file
+        from nesy.ontologies.packs import pack_path
 
         start = time.perf_counter()
         current = self.config.get("ontology_profile")
@@ -583,13 +590,11 @@ class KnowledgeBase:
         pack = pack_path(profile)
         if current is not None and current != profile:
             raise NesyError(f"this knowledge base already reasons with the {current!r} profile, not {profile!r}")
-        report = self.load(path, format=format, graph=graph)
+        report = self.load(path, format=format, graph=graph, _reason=False)
         if current is None:
             self.add_rules(pack)
             self.config["ontology_profile"] = profile
-        program = parse_file(pack, prefixes=self.prefixes, default_ns=self.default_namespace)
-        added = apply_pack(self, program)
-        self._save_config()
+        added = self._apply_ontology()
         return {
             "load": report,
             "profile": profile,
@@ -598,6 +603,39 @@ class KnowledgeBase:
             "violations": len(self.violations()),
             "seconds": time.perf_counter() - start,
         }
+
+    def classify(self, reasoner: str = "hermit", *, property_values: bool = True) -> dict[str, Any]:
+        """Classify with an OWL 2 DL reasoner (HermiT or Pellet, through owlready2) and store
+        its new entailments in the ``dl-reasoner`` graph (proof kind ``dl-reasoner``).
+
+        Args:
+            reasoner: ``"hermit"`` or ``"pellet"`` (both need Java).
+            property_values: Also infer property assertions between individuals.
+
+        Returns:
+            ``reasoner``, ``consistent``, ``added`` (new triples), ``unsatisfiable`` (classes
+            equivalent to ``owl:Nothing``) and ``seconds``. An inconsistent KB stores nothing.
+        """
+        from nesy.ontologies.dl import REASONERS, classify
+
+        report, triples = classify(self, reasoner, property_values=property_values)
+        mark = self._mark()
+        fields = {"extractor": f"owlready2 {REASONERS[reasoner][1]}"}
+        report["added"] = self.store.add_triples(triples, "dl-reasoner", **fields) if triples else 0
+        self._data_changed(mark)
+        return report
+
+    def _apply_ontology(self) -> int:
+        """Copy the profile's template rules for the properties now in the KB and
+        materialise; the number of copies added."""
+        from nesy.ontologies.packs import apply_pack, pack_path
+        from nesy.rules.parser import parse_file
+
+        pack = pack_path(self.config["ontology_profile"])
+        program = parse_file(pack, prefixes=self.prefixes, default_ns=self.default_namespace)
+        added = apply_pack(self, program)
+        self._save_config()
+        return added
 
     def violations(self) -> list[Any]:
         """Matches of the constraints (``false :- body``), each with its proof."""

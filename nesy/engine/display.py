@@ -22,6 +22,7 @@ KIND_STYLES: dict[str, str] = {
     "derived": "bold blue",
     "inferred": "blue",
     "predicted": "magenta",
+    "dl-reasoner": "bright_blue",
     "learned": "yellow",
     "builtin": "bright_black",
     "negation": "red",

@@ -201,12 +201,20 @@ def read_file(
             head = fh.read(4096)
             canon = sniff_owl(head)
             fh.seek(0)
-            if canon in ("owlxml", "owlfunctional"):
+            if canon == "owlfunctional":
                 raise LoadError(
-                    f"{path.name} is in OWL/{'XML' if canon == 'owlxml' else 'functional'} syntax; "
-                    "nesy reads OWL in RDF/XML or Turtle; convert it first (e.g. with Protégé or ROBOT)",
+                    f"{path.name} is in OWL functional syntax; nesy reads OWL in RDF/XML, OWL/XML or "
+                    "Turtle; convert it first (e.g. with Protégé or ROBOT)",
                     file=str(path),
                 )
+            if canon == "owlxml":
+                from nesy.ontologies.dl import owlxml_to_ntriples
+
+                parsed = _parse_rdf(io.BytesIO(owlxml_to_ntriples(path)), FORMATS["nt"], "nt",
+                                    path.resolve().as_uri(), str(path))  # type: ignore[arg-type]
+                parsed.path = path
+                parsed.format = "owlxml"
+                return parsed
         data = _progress(fh, path, progress)
         base = base_iri or path.resolve().as_uri()
         parsed = _parse_rdf(data, FORMATS[canon], canon, base, str(path))  # type: ignore[arg-type]

@@ -34,7 +34,8 @@ from nesy.engine.vocab import Vocab
 from nesy.errors import LoadError, StoreError
 
 #: The provenance graphs, in code order (the ``g`` column of the triple table).
-GRAPHS = ("asserted", "extracted", "inferred", "predicted")
+# Codes are positions: append new graphs at the end, so stored triple tables stay valid.
+GRAPHS = ("asserted", "extracted", "inferred", "predicted", "dl-reasoner")
 GRAPH_CODE = {name: i for i, name in enumerate(GRAPHS)}
 GRAPH_NS = "urn:nesy:graph:"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -333,7 +334,10 @@ class Store:
         if parsed.format == "tsv":
             self._ox.bulk_load(input=parsed.ntriples(), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
             return
-        fmt = FORMATS[parsed.format]
+        fmt = FORMATS.get(parsed.format)
+        if fmt is None:  # converted on the way in (OWL/XML): no file Oxigraph could re-read
+            self._ox.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in parsed.triples()])
+            return
         if parsed.path is not None and not parsed.blank_nodes and not fmt.supports_datasets:  # type: ignore[union-attr]
             # Oxigraph re-reads the file in Rust: the quads never become Python objects again.
             # Blank nodes get fresh labels on every parse, so those files take the other path.

@@ -62,11 +62,11 @@ def command(name: str, usage: str, help: str) -> Callable[[Callable[[Session, st
     return deco
 
 
-def plural(n: int, word: str) -> str:
-    """``1 rule``, ``2 rules``, ``2 prefixes``."""
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 rule``, ``2 rules``, ``2 prefixes``; ``many`` for irregular plurals."""
     if n == 1:
         return f"1 {word}"
-    return f"{n} {word}{'es' if word.endswith('x') else 's'}"
+    return f"{n} {many or word + ('es' if word.endswith('x') else 's')}"
 
 
 def suggest(name: str) -> str | None:
@@ -239,7 +239,7 @@ def _help(s: Session, args: str) -> None:
     )
 
 
-@command("load", "FILE...", "load data files (.ttl, .nt, .owl, .tsv...) and rule files (.rules)")
+@command("load", "FILE...", "load data files (.ttl, .nt, .tsv...), ontologies (.owl) and rule files (.rules)")
 def _load(s: Session, args: str) -> None:
     files = shlex.split(args)
     if not files:
@@ -251,6 +251,11 @@ def _load(s: Session, args: str) -> None:
                 program = s.kb.add_rules(path)
                 s.say(f"{name}: {plural(len(program.rules), 'rule')}, {plural(len(program.facts), 'fact')} added",
                       style="green")
+            elif path.suffix == ".owl":
+                info = s.kb.load_ontology(path)
+                s.say(f"{info['load']}; OWL 2 {info['profile'].upper()} reasoning: "
+                      f"{plural(info['inferred'], 'inferred triple')}, "
+                      f"{plural(info['violations'], 'inconsistency', 'inconsistencies')}", style="green")
             else:
                 # progress=False: the loader's progress bar (tqdm.wrapattr) breaks on a terminal.
                 s.say(str(s.kb.load(path, progress=False)), style="green")

@@ -253,3 +253,22 @@ def test_repl_on_a_directory_keeps_typed_rules(tmp_path: Path) -> None:
                             text=True, capture_output=True, timeout=120, env=env)
     assert second.returncode == 0, second.stderr
     assert all(n in second.stdout for n in ("fam:cid", "fam:cora", "fam:dan"))
+
+
+def test_load_owl_enables_ontology_reasoning(tmp_path: Path) -> None:
+    owl = tmp_path / "tiny.owl"
+    owl.write_text(
+        '<?xml version="1.0"?>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"\n'
+        '         xmlns:owl="http://www.w3.org/2002/07/owl#"\n'
+        '         xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">\n'
+        '  <owl:Class rdf:about="http://e.org/#Grad">'
+        '<rdfs:subClassOf rdf:resource="http://e.org/#Student"/></owl:Class>\n'
+        '  <rdf:Description rdf:about="http://e.org/#ann"><rdf:type rdf:resource="http://e.org/#Grad"/>'
+        "</rdf:Description>\n"
+        "</rdf:RDF>\n", encoding="utf-8")
+    s = Captured(KnowledgeBase())
+    out = s.run(f":load {owl}")
+    assert "OWL 2 RL reasoning" in out and "0 inconsistencies" in out
+    assert "yes" in s.run("?- rdf:type(<http://e.org/#ann>, <http://e.org/#Student>).")
+    assert "rule cax-sco" in s.run(":why 1")

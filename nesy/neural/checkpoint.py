@@ -1,0 +1,163 @@
+"""Save and load a KGE model as safetensors weights + JSON description, never unpickling."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nesy.errors import LoadError, NesyError
+from nesy.neural.distributed import resolve_device
+
+WEIGHTS = "model.safetensors"
+DESCRIPTION = "model.json"
+FORMAT = "nesy-kge-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(directory: Path | str, model: Any, meta: dict[str, Any]) -> Path:
+    """Write ``model.safetensors`` (state_dict) and ``model.json`` (config + meta) atomically.
+
+    Both files are first written as temporaries in ``directory`` and only then moved over the
+    old ones, so a failure while writing leaves an existing checkpoint as it was. The JSON
+    records the weights' SHA-256, so a pair torn by a crash between the two renames is caught
+    by :func:`load_checkpoint` instead of loading mismatched halves.
+
+    Args:
+        directory: Created if missing.
+        model: A KGEModel (anything with ``config()`` and ``state_dict()``).
+        meta: JSON-serialisable extras (train config, metrics, calibrator, fingerprints...);
+            ``created`` (UTC ISO time) is added when absent.
+
+    Returns:
+        The checkpoint directory.
+
+    Raises:
+        NesyError: meta is not JSON-serialisable, or the directory cannot be written.
+    """
+    directory = Path(directory)
+    meta = dict(meta)
+    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    # Own contiguous CPU copies: safetensors refuses views and tensors sharing memory.
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise NesyError(
+            f"cannot create checkpoint directory: {e.strerror}", file=str(directory)
+        ) from None
+    temps: list[Path] = []
+    try:
+        weights_tmp = _temp(directory, WEIGHTS, temps)
+        from safetensors.torch import save_file
+
+        save_file(state, str(weights_tmp))
+        _fsync(weights_tmp)
+        digest = _sha256(weights_tmp)
+        doc = {"format": FORMAT, "version": VERSION, "config": model.config(), "meta": meta,
+               "weights_sha256": digest}
+        try:
+            text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise NesyError(f"checkpoint metadata is not JSON-serialisable: {e}",
+                            file=str(directory / DESCRIPTION)) from None
+        json_tmp = _temp(directory, DESCRIPTION, temps)
+        with open(json_tmp, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(weights_tmp, directory / WEIGHTS)
+        os.replace(json_tmp, directory / DESCRIPTION)
+    except OSError as e:
+        raise NesyError(f"cannot write checkpoint: {e.strerror or e}", file=str(directory)) from e
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+    return directory
+
+
+def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
+    """Rebuild the model saved by :func:`save_checkpoint`, in eval mode on ``device``.
+
+    Args:
+        directory: The checkpoint directory.
+        device: Where the weights go ("cpu", "cuda", ...).
+
+    Returns:
+        (model, meta), meta as saved.
+
+    Raises:
+        LoadError: missing directory or file, corrupt or foreign JSON, corrupt weights, weights
+            that do not match the JSON, unknown model, wrong tensor names or shapes. The
+            message names the file.
+    """
+    directory = Path(directory)
+    target = resolve_device(device)
+    if not directory.is_dir():
+        raise LoadError("no checkpoint here (not a directory)", file=str(directory))
+    desc_path, weights_path = directory / DESCRIPTION, directory / WEIGHTS
+    for path in (desc_path, weights_path):
+        if not path.is_file():
+            raise LoadError(f"checkpoint file {path.name} is missing", file=str(path))
+    try:
+        doc = json.loads(desc_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise LoadError(f"corrupt checkpoint description: {e}", file=str(desc_path)) from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise LoadError(f"not a nesy KGE checkpoint description (format {FORMAT!r} expected)",
+                        file=str(desc_path))
+    if doc.get("version") != VERSION:
+        raise LoadError(f"checkpoint version {doc.get('version')!r} is not supported "
+                        f"(this nesy reads version {VERSION})", file=str(desc_path))
+    config, meta = doc.get("config"), doc.get("meta", {})
+    if not isinstance(config, dict) or not isinstance(meta, dict):
+        raise LoadError("checkpoint description lacks a config/meta object", file=str(desc_path))
+    if _sha256(weights_path) != doc.get("weights_sha256"):
+        raise LoadError(f"weights do not match {DESCRIPTION} (corrupt, or from another save); "
+                        "save the model again", file=str(weights_path))
+
+    from nesy.neural.kge import KGEModel
+
+    try:
+        model = KGEModel.from_config(config)
+    except NesyError as e:
+        raise LoadError(e.message, file=str(desc_path)) from None
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        state = load_file(str(weights_path), device=str(target))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise LoadError(f"corrupt weights file: {e}", file=str(weights_path)) from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        detail = str(e).replace("\n\t", "; ").strip()
+        raise LoadError(f"weights do not fit the {config.get('model')!r} model in "
+                        f"{DESCRIPTION}: {detail}", file=str(weights_path)) from None
+    return model.to(target).eval(), meta
+
+
+def _temp(directory: Path, name: str, temps: list[Path]) -> Path:
+    """A fresh temporary file next to ``name`` (same filesystem, so os.replace is atomic)."""
+    fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    temps.append(Path(path))
+    return Path(path)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())

@@ -1,0 +1,108 @@
+"""Data-parallel plumbing: launch torchrun workers, join their process group, pick devices."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from torch import distributed as dist
+
+_ROOT = Path(__file__).resolve().parents[2]  # the directory holding the nesy package
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run ``nesy.neural.worker`` in ``nproc`` local processes under torchrun.
+
+    The workers meet on 127.0.0.1 (``--standalone`` picks a free port) and train with
+    DistributedDataParallel: gloo on CPU, NCCL on CUDA. Each worker runs one thread so that
+    ``nproc`` workers share the cores instead of oversubscribing them.
+
+    Args:
+        nproc: Number of worker processes (>= 1).
+        argv: Arguments for the worker: ``--data DATA.npz --config CONFIG.json --out DIR``.
+
+    Returns:
+        torchrun's exit code (0 when every worker succeeded).
+    """
+    if nproc < 1:
+        raise ValueError(f"nproc must be >= 1, got {nproc}")
+    env = dict(os.environ)
+    env["MASTER_ADDR"] = "127.0.0.1"
+    env["OMP_NUM_THREADS"] = "1"
+    # gloo binds to the address the hostname resolves to, which sandboxes often lack.
+    if sys.platform.startswith("linux") and Path("/sys/class/net/lo").exists():
+        env.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run",
+        "--standalone", "--nproc_per_node", str(nproc),
+        "-m", "nesy.neural.worker", *argv,
+    ]  # fmt: skip
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def init_from_env(device: str = "auto") -> bool:
+    """Join the process group torchrun describes in RANK/WORLD_SIZE; no-op without them.
+
+    Args:
+        device: The training device spec ("auto", "cpu", "cuda"...): NCCL for CUDA, else gloo.
+
+    Returns:
+        True when a process group is initialised (now or before).
+    """
+    if dist.is_initialized():
+        return True
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return False
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+    return True
+
+
+def world_info() -> tuple[int, int]:
+    """(rank, world size) of this process; (0, 1) without torch.distributed."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def all_reduce_sum(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` summed over ranks (itself without torch.distributed), on the CPU.
+
+    Rank 0's result is then broadcast, so that every rank holds the very same bits and
+    takes the same decisions (early stopping) from it.
+    """
+    if world_info()[1] == 1:
+        return x
+    y = x.to(device)
+    dist.all_reduce(y)
+    dist.broadcast(y, src=0)
+    return y.cpu()
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """The device ``spec`` names; "auto" and bare "cuda" mean this rank's GPU when present.
+
+    Under torchrun each local rank gets GPU ``LOCAL_RANK``.
+    """
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cuda":
+        spec = f"cuda:{local % max(torch.cuda.device_count(), 1)}"
+    try:
+        device = torch.device(spec)
+    except RuntimeError as exc:
+        from nesy.errors import NesyError
+
+        raise NesyError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        from nesy.errors import NesyError
+
+        raise NesyError(f"device {spec!r} asked for, but CUDA is not available; use cpu or auto")
+    return device

@@ -1,0 +1,130 @@
+"""The owlready2 bridge: OWL 2 DL classification with HermiT or Pellet, and OWL/XML reading.
+
+OWL 2 RL (the rule pack) is complete for its profile only; users whose ontologies need
+OWL 2 DL (existentials on the right, unions, cardinalities) can ask a DL reasoner.
+:func:`classify` hands the knowledge base's stored facts (``asserted`` and ``extracted``
+graphs) to owlready2, runs HermiT or Pellet (Java programs shipped inside owlready2), and
+stores what they entail that the KB lacks in the ``dl-reasoner`` graph, so a proof that
+uses such a fact shows ``dl-reasoner`` with the reasoner's name.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nesy.errors import LoadError, NesyError
+
+if TYPE_CHECKING:
+    from nesy.kb import KnowledgeBase
+
+#: Reasoner name -> (owlready2 function name, display name).
+REASONERS = {"hermit": ("sync_reasoner_hermit", "HermiT"), "pellet": ("sync_reasoner_pellet", "Pellet")}
+#: The graphs a DL reasoner reads: the stored facts, not soft predictions or RL inferences.
+INPUT_GRAPHS = ("asserted", "extracted")
+
+
+def _owlready() -> Any:
+    try:
+        import owlready2
+    except ImportError:  # pragma: no cover - a dev dependency; users may lack it
+        raise NesyError("the DL reasoners need owlready2: pip install owlready2") from None
+    return owlready2
+
+
+def _check_java(owlready2: Any) -> None:
+    java = getattr(owlready2, "JAVA_EXE", "java")
+    if shutil.which(java) is None:
+        raise NesyError(
+            f"HermiT and Pellet run on Java, but {java!r} was not found: install Java 17 or newer "
+            "(e.g. `apt install openjdk-17-jre-headless`) or point owlready2.JAVA_EXE at a java binary"
+        )
+
+
+def _java_error(text: str) -> str:
+    """The line of a Java stack trace that says what went wrong (not where)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if "Exception" in line or "Error" in line:
+            return line.removeprefix('Exception in thread "main" ')
+    return lines[-1] if lines else "no message"
+
+
+def _triples(world: Any) -> set[tuple[Any, Any, Any]]:
+    return set(world.as_rdflib_graph().triples((None, None, None)))
+
+
+def classify(kb: KnowledgeBase, reasoner: str = "hermit", *,
+             property_values: bool = True) -> tuple[dict[str, Any], list[tuple[Any, Any, Any]]]:
+    """Classify the knowledge base with a DL reasoner; :meth:`KnowledgeBase.classify` stores
+    what it returns.
+
+    Args:
+        kb: The knowledge base; its ``asserted`` and ``extracted`` graphs are the input.
+        reasoner: ``"hermit"`` or ``"pellet"``.
+        property_values: Also infer property assertions between individuals.
+
+    Returns:
+        A report — ``reasoner``, ``consistent`` (False: no triples), ``unsatisfiable`` (class
+        IRIs equivalent to ``owl:Nothing``), ``seconds`` — and the entailed triples the input
+        lacks (rdflib terms; blank nodes left out: their labels are the reasoner's own).
+
+    Raises:
+        NesyError: unknown reasoner, owlready2 or Java missing, or the reasoner failed.
+    """
+    from rdflib import BNode, URIRef
+
+    if reasoner not in REASONERS:
+        raise NesyError(f"unknown DL reasoner {reasoner!r}; choose one of: {', '.join(REASONERS)}")
+    owlready2 = _owlready()
+    _check_java(owlready2)
+    func, display = REASONERS[reasoner]
+    start = time.perf_counter()
+    world = owlready2.World()
+    with tempfile.TemporaryDirectory(prefix="nesy-dl-") as tmp:
+        for graph in INPUT_GRAPHS:
+            if kb.store.count(graph):
+                path = Path(tmp) / f"{graph}.nt"
+                kb.export(path, format="nt", graph=graph)
+                world.get_ontology(path.as_uri()).load()
+        before = _triples(world)
+        try:
+            getattr(owlready2, func)(world, infer_property_values=property_values, debug=0)
+        except owlready2.OwlReadyInconsistentOntologyError:
+            return {"reasoner": reasoner, "consistent": False, "unsatisfiable": [],
+                    "seconds": time.perf_counter() - start}, []
+        except (owlready2.OwlReadyJavaError, OSError) as exc:
+            raise NesyError(f"{display} failed: {_java_error(str(exc))}") from None
+    nothing = URIRef("http://www.w3.org/2002/07/owl#Nothing")
+    new = [t for t in _triples(world) - before if not any(isinstance(x, BNode) for x in t)]
+    unsat = sorted(str(c) for c, p, o in new if o == nothing and str(p).endswith("equivalentClass") and c != nothing)
+    return {"reasoner": reasoner, "consistent": True, "unsatisfiable": unsat,
+            "seconds": time.perf_counter() - start}, new
+
+
+def owlxml_to_ntriples(path: Path) -> bytes:
+    """An OWL/XML file as N-Triples, through owlready2's parser.
+
+    Raises:
+        LoadError: owlready2 missing or the file is not valid OWL/XML.
+    """
+    try:
+        import owlready2
+    except ImportError:  # pragma: no cover
+        raise LoadError("reading OWL/XML needs owlready2: pip install owlready2", file=str(path)) from None
+    world = owlready2.World()
+    try:
+        with open(path, "rb") as fh:
+            onto = world.get_ontology(Path(path).resolve().as_uri()).load(fileobj=fh)
+    except Exception as exc:  # owlready2 raises plain exceptions of several kinds on bad XML
+        raise LoadError(f"invalid OWL/XML: {exc}", file=str(path)) from None
+    with tempfile.TemporaryDirectory(prefix="nesy-owx-") as tmp:
+        out = Path(tmp) / "out.nt"
+        onto.save(file=str(out), format="ntriples")
+        return out.read_bytes()
+
+
+__all__ = ["INPUT_GRAPHS", "REASONERS", "classify", "owlxml_to_ntriples"]
