@@ -496,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {', '.join(QUICK_DATASETS)}, {QUICK_EPOCHS} epochs")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads per child (default: "
+                        "1 on CPU, where OpenMP threads of a shared small box spin against each "
+                        "other; torch's own choice on CUDA; 0 = torch's own choice)")
     args = parser.parse_args(argv)
     if args.worker:
         worker_main(*args.worker)
@@ -545,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
                                     f"(TrainConfig default {defaults.epochs}; --epochs to change)")
         else:
             epochs[ds] = defaults.epochs
+    threads = args.threads if args.threads is not None else (0 if cuda else 1)
+    args.threads_used = threads
     args.dim_used = args.dim or defaults.dim
     args.eval_every_used, args.patience_used = defaults.eval_every, defaults.patience
     if args.quick:
@@ -567,7 +572,8 @@ def main(argv: list[str] | None = None) -> int:
                 config = {**defaults.to_dict(), **base, "epochs": epochs[ds], "model": model}
                 spec_path = tmp / f"{ds}-{system}-{model}.json"
                 spec_path.write_text(json.dumps({"folder": str(folder), "model": model,
-                                                 "config": config, "tmp": tmp_name}), encoding="utf-8")
+                                                 "config": config, "tmp": tmp_name,
+                                                 "threads": threads}), encoding="utf-8")
                 run = Run(ds, system, model)
                 for _ in range(args.repeat):
                     try:

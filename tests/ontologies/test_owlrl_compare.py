@@ -99,60 +99,75 @@ def _simple_triple(t: Triple) -> Triple:
 
 
 # -- the categories -------------------------------------------------------------------------
-# Each takes (triple, the other closure normalised to simple literals) and says whether
-# the triple is explained by it. A difference in one category only.
-Category = Callable[[Triple, set], bool]
+class Other:
+    """The closure a difference is missing from, as the categories need it."""
+
+    def __init__(self, triples: set) -> None:
+        #: normalised to simple literals
+        self.triples = {_simple_triple(t) for t in triples}
+        #: terms with an owl:sameAs to another term (eq-sym + eq-trans then give x sameAs x)
+        self.linked = {s for s, p, o in triples if p == OWL.sameAs and s != o}
 
 
-def eq_ref(t: Triple, other: set) -> bool:
-    """``eq-ref`` (Not included): ``x owl:sameAs x`` for every term, literals included."""
+# Each category says whether a difference (a triple not in ``other``) is explained by it;
+# a difference may fall in one category only.
+Category = Callable[[Triple, Other], bool]
+
+
+def eq_ref(t: Triple, other: Other) -> bool:
+    """``eq-ref`` (Not included): ``x owl:sameAs x`` for every term, literals and blank
+    nodes included. Only for a term the other closure relates to no other term by
+    owl:sameAs: otherwise eq-sym and eq-trans give ``x owl:sameAs x`` without eq-ref."""
     s, p, o = t
-    return p == OWL.sameAs and s == o
+    return p == OWL.sameAs and s == o and s not in other.linked
 
 
-def cls_thing_nothing1(t: Triple, other: set) -> bool:
+def cls_thing_nothing1(t: Triple, other: Other) -> bool:
     """``cls-thing``, ``cls-nothing1`` (Not included, axiomatic): ``owl:Thing a owl:Class``,
     ``owl:Nothing a owl:Class``."""
     s, p, o = t
     return s in THING_NOTHING and p == RDF.type and o == OWL.Class
 
 
-def thing_nothing_scm(t: Triple, other: set) -> bool:
-    """``scm-cls`` applied to the axiomatic ``cls-thing``/``cls-nothing1`` triples: owlrl
-    derives ``owl:Thing ⊑ owl:Thing``, ``owl:Thing ≡ owl:Thing``, ``owl:Nothing ⊑
-    owl:Thing``..., which need ``owl:Thing a owl:Class`` (nesy derives them only where the
-    file declares it). Exactly the triples scm-cls yields for C ∈ {Thing, Nothing}."""
-    allowed = {(c, RDFS.subClassOf, c) for c in THING_NOTHING}
-    allowed |= {(c, OWL.equivalentClass, c) for c in THING_NOTHING}
-    allowed |= {(c, RDFS.subClassOf, OWL.Thing) for c in THING_NOTHING}
-    allowed |= {(OWL.Nothing, RDFS.subClassOf, c) for c in THING_NOTHING}
-    return t in allowed
+def _scm_cls(c: URIRef) -> set:
+    """What scm-cls derives from ``c a owl:Class``."""
+    return {(c, RDFS.subClassOf, c), (c, OWL.equivalentClass, c),
+            (c, RDFS.subClassOf, OWL.Thing), (OWL.Nothing, RDFS.subClassOf, c)}
 
 
-def prp_ap(t: Triple, other: set) -> bool:
+def thing_nothing_scm(t: Triple, other: Other) -> bool:
+    """``scm-cls`` applied to the axiomatic ``owl:Thing a owl:Class`` / ``owl:Nothing a
+    owl:Class`` (cls-thing, cls-nothing1): ``owl:Thing ⊑ owl:Thing``, ``owl:Nothing ⊑
+    owl:Thing``... Only where the other closure lacks the premise: a file that declares
+    ``owl:Thing a owl:Class`` gets these from nesy too."""
+    return any(t in _scm_cls(c) and (c, RDF.type, OWL.Class) not in other.triples
+               for c in THING_NOTHING)
+
+
+def prp_ap(t: Triple, other: Other) -> bool:
     """``prp-ap`` (Not included, axiomatic): the nine built-in annotation properties are
     ``owl:AnnotationProperty``."""
     s, p, o = t
     return s in ANNOTATION_PROPERTIES and p == RDF.type and o == OWL.AnnotationProperty
 
 
-def dt_type1(t: Triple, other: set) -> bool:
+def dt_type1(t: Triple, other: Other) -> bool:
     """``dt-type1`` (Not included, axiomatic): every OWL 2 RL datatype is an
     ``rdfs:Datatype``."""
     s, p, o = t
     return s in RL_DATATYPES and p == RDF.type and o == RDFS.Datatype
 
 
-def dt_disjoint(t: Triple, other: set) -> bool:
-    """Datatype axioms (Not included: dt-type1 row, axiomatic triples about the built-in
-    vocabulary; dt-diff/dt-not-type row, value spaces): owlrl states that the value
-    spaces of the primitive datatypes it sees are disjoint (``xsd:decimal
-    owl:disjointWith xsd:string``)."""
+def dt_disjoint(t: Triple, other: Other) -> bool:
+    """Datatype axioms (Not included: the dt-type1 row, axiomatic triples about the
+    built-in vocabulary, and the dt-diff/dt-not-type row, value spaces): owlrl states that
+    the value spaces of the primitive datatypes the file uses are disjoint
+    (``xsd:decimal owl:disjointWith xsd:string``)."""
     s, p, o = t
     return s in RL_DATATYPES and p == OWL.disjointWith and o in RL_DATATYPES
 
 
-def dt_type2(t: Triple, other: set) -> bool:
+def dt_type2(t: Triple, other: Other) -> bool:
     """``dt-type2`` (Not included): a literal is an instance of its datatype (owlrl adds the
     datatype's supertypes too: ``"3"^^xsd:nonNegativeInteger a xsd:integer``). A literal
     subject is generalised RDF; nesy does not store it."""
@@ -160,12 +175,12 @@ def dt_type2(t: Triple, other: set) -> bool:
     return isinstance(s, Literal) and p == RDF.type and o in RL_DATATYPES
 
 
-def simple_literal(t: Triple, other: set) -> bool:
+def simple_literal(t: Triple, other: Other) -> bool:
     """Not a difference of meaning: the triple with ``"x"^^xsd:string`` written as the
     simple literal ``"x"`` (RDF 1.1 Concepts 3.3: the same term) is in the other closure.
     nesy returns simple literals (Oxigraph drops the explicit ``xsd:string``), rdflib
     keeps what the file wrote."""
-    return _simple_triple(t) in other  # t itself is not in the other closure
+    return _simple_triple(t) in other.triples  # t itself is not in the other closure
 
 
 CATEGORIES: dict[str, Category] = {
@@ -182,11 +197,11 @@ CATEGORIES: dict[str, Category] = {
 
 def classify(diff: set, other: set) -> tuple[Counter, list[Triple]]:
     """Counts per category of ``diff`` (triples missing from ``other``) and the rest."""
-    other_simple = {_simple_triple(t) for t in other}
+    ctx = Other(other)
     counts: Counter = Counter()
     rest: list[Triple] = []
     for t in diff:
-        names = [name for name, pred in CATEGORIES.items() if pred(t, other_simple)]
+        names = [name for name, pred in CATEGORIES.items() if pred(t, ctx)]
         assert len(names) <= 1, f"{t} is in several categories: {names}"
         if names:
             counts[names[0]] += 1
