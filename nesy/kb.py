@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from rdflib import URIRef
+from rdflib import BNode, Literal, URIRef
 from rdflib.term import Identifier
 
 from nesy.engine.loader import read_file
 from nesy.engine.store import GRAPH_CODE, GRAPHS, Store, check_graph
 from nesy.engine.vocab import Vocab
-from nesy.errors import NesyError, QueryError, StoreError
+from nesy.errors import NesyError, NoLinkPredictorError, QueryError, StoreError
 
 if TYPE_CHECKING:
     from nesy.engine.display import Answers
@@ -89,6 +89,8 @@ class KnowledgeBase:
             self._save_config()
         self._programs: list[Program] = []
         self._reasoner: Reasoner | None = None
+        self._predictor: Any = None
+        self._memory_model: Any = None  # (model, meta) of an in-memory KB's training
         self._registry: Registry | None = None
         for entry in self.config.get("rules", []):
             self._programs.append(self._parse_saved_rules(entry))
@@ -375,6 +377,7 @@ class KnowledgeBase:
             describe_source=self.store.describe_source,
         )
         r.prefixes.update(self.prefixes)
+        r.link_predictor = _DeferredPredictor(self)
         self._feed(r, np.ones(len(self.store.table), dtype=bool))
         for program in programs:
             r.add_program(program)
@@ -625,6 +628,103 @@ class KnowledgeBase:
         self._data_changed(mark)
         return report
 
+    # -- link prediction ---------------------------------------------------------------
+    def train(self, *, valid: str | os.PathLike[str] | None = None, resume: bool = False, nproc: int = 1,
+              name: str | None = None, progress: bool | None = None, **options: Any) -> dict[str, Any]:
+        """Train the link predictor on the KB's entity triples (asserted, extracted).
+
+        Args:
+            valid: Validation triples (TSV or RDF) for early stopping and calibration;
+                default: 5% of the triples (at most 5,000) are held out.
+            resume: Continue the current model; new entities start from their neighbours.
+            nproc: Data-parallel processes (torchrun).
+            name: Checkpoint name under ``DIR/models`` (default: the model name).
+            progress: Progress bar with loss and validation MRR (default: on a terminal).
+            options: :class:`nesy.neural.train.TrainConfig` fields: ``model`` (``transe``,
+                ``distmult``, ``complex``, ``rotate``, ``rgcn``), ``dim``, ``epochs``, ``lr``...
+
+        Returns:
+            A summary: model, checkpoint, entities, relations, triples, valid,
+            best_valid_mrr, epochs, seconds, new_entities.
+        """
+        from nesy.neural.kbtrain import train_kb
+
+        return train_kb(self, name=name, valid=valid, resume=resume, nproc=nproc, progress=progress, **options)
+
+    def evaluate(self, test: str | os.PathLike[str]) -> dict[str, Any]:
+        """Filtered MRR, MR and Hits@1/3/10 (ties: mean of optimistic and pessimistic rank;
+        ``optimistic_*`` too) of the current model on a file of test triples."""
+        from nesy.neural.kbtrain import evaluate_kb
+
+        return evaluate_kb(self, test)
+
+    def predict(self, head: Identifier | str, relation: Identifier | str, k: int = 10, *,
+                tails: bool = True) -> list[tuple[Identifier, float]]:
+        """The ``k`` most probable tails of ``(head, relation, ?)`` (heads of
+        ``(?, relation, head)`` with ``tails=False``), with calibrated probabilities."""
+        lp = self.link_predictor_or_fail()
+        anchor = self.vocab.get(self.resolve_term(head))
+        pid = self.vocab.get(self.resolve_term(relation))
+        if pid is None:
+            raise QueryError(f"unknown relation {relation}")
+        if anchor is None:
+            raise QueryError(f"unknown entity {head}")
+        pairs, probs = lp.top(np.array([anchor]), pid, tails=tails, k=k, threshold=0.0)
+        return [(self.vocab.term(int(o)), float(p)) for (_, o), p in zip(pairs, probs, strict=True)]
+
+    def predict_links(self, *, relation: Identifier | str | None = None, threshold: float = 0.5,
+                      k: int = 10) -> dict[str, Any]:
+        """Store the model's new links in the ``predicted`` graph (replacing its earlier
+        predictions for those relations), each with its probability as score and the model
+        and checkpoint as source. Returns ``added``, ``relations``, ``threshold``."""
+        from nesy.engine.store import GRAPH_CODE
+        from nesy.neural.kbtrain import predicted_links
+
+        triples, probs, source = predicted_links(self, relation=relation, threshold=threshold, k=k)
+        rels = source.pop("relations")
+        mark = self._mark()
+        t = self.store.table
+        old = (t.g == GRAPH_CODE["predicted"]) & np.isin(t.p, rels)
+        if old.any():
+            self.store.remove_rows(old)
+        added = 0
+        if len(triples):
+            src = self.store.new_source("predicted", "predicted", model=source.get("model"),
+                                        checkpoint=source.get("checkpoint"),
+                                        extra={"trained": source.get("trained"), "threshold": threshold})
+            added = self.store.add_encoded("predicted", triples[:, 0], triples[:, 1], triples[:, 2],
+                                           np.clip(probs, 1e-12, 1.0), np.full(len(triples), src.id))
+        self._data_changed(mark)
+        return {"added": int(added), "relations": len(rels), "threshold": threshold}
+
+    @property
+    def link_predictor(self) -> Any:
+        """The current link predictor (loaded from its checkpoint on first use), or None."""
+        if self._predictor is None and (self.config.get("link_predictor") or self._memory_model is not None):
+            from nesy.neural.kbtrain import load_predictor
+
+            self._predictor = load_predictor(self)
+        return self._predictor
+
+    def set_link_predictor(self, predictor: Any) -> None:
+        """Use ``predictor`` (``fn(pred_id, heads|None, tails|None) -> (rows, scores)``) for
+        ``~p(X, Y)`` atoms; answers computed with the old one are forgotten."""
+        self._predictor = predictor
+        self._reasoner = None
+
+    def link_predictor_or_fail(self) -> Any:
+        """The link predictor; NoLinkPredictorError when none is trained."""
+        lp = self.link_predictor
+        if lp is None:
+            raise NoLinkPredictorError("no link predictor trained: run `nesy train DIR` (or kb.train()) first")
+        return lp
+
+    def resolve_term(self, text: Identifier | str) -> Identifier:
+        """A term written as in rules (``fam:ann``, ``<http://...>``, ``"lit"``) as rdflib."""
+        if not isinstance(text, str) or isinstance(text, URIRef | Literal | BNode):
+            return text
+        return self._atom(f"<urn:nesy:term>({text})").args[0]
+
     def _apply_ontology(self) -> int:
         """Copy the profile's template rules for the properties now in the KB and
         materialise; the number of copies added."""
@@ -650,6 +750,21 @@ class KnowledgeBase:
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "memory"
         return f"<KnowledgeBase {where}: {len(self)} triples>"
+
+
+class _DeferredPredictor:
+    """Stands in for the KB's link predictor in the reasoner: the checkpoint (and torch) is
+    loaded only when a rule first asks a ``~p(X, Y)`` atom."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    @property
+    def source(self) -> dict[str, Any] | None:
+        return getattr(self.kb.link_predictor, "source", None)
+
+    def __call__(self, pred: int, heads: np.ndarray | None, tails: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        return self.kb.link_predictor_or_fail()(pred, heads, tails)
 
 
 __all__ = ["GRAPHS", "KnowledgeBase", "LoadReport", "NesyError"]

@@ -102,12 +102,18 @@ class ProofBuilder:
         self._memo[key] = node
         return node
 
+    def predictor_source(self) -> dict[str, object]:
+        """Source fields of a predicted leaf: the link predictor's own ``source`` dict
+        (model, checkpoint...) when it has one."""
+        described = getattr(self.ev.shared.link_predictor, "source", None)
+        return {"model": "link predictor", **(described or {}), "neural": True}
+
     def derivation(self, rel: Relation, row: int, rule_id: int, deriv: int, score: float) -> Proof:
         """The proof of a row through one given derivation (rule id -1: an input fact)."""
         fact = fact_of(self.vocab, rel.key, rel.cols[row])
         if rule_id < 0:
             if base_key(rel.key)[0] == "n":
-                return Proof(fact, "predicted", score, source={"model": "link predictor", "neural": True})
+                return Proof(fact, "predicted", score, source=self.predictor_source())
             kind, source = self.input_info(base_key(rel.key), deriv)
             return Proof(fact, kind, score, source=source)
         owner = rel.owner

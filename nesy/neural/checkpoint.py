@@ -6,7 +6,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,12 @@ def save_checkpoint(directory: Path | str, model: Any, meta: dict[str, Any]) -> 
     directory = Path(directory)
     meta = dict(meta)
     meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    doc = {"format": FORMAT, "version": VERSION, "config": model.config(), "meta": meta}
+    try:  # before touching the disk
+        json.dumps(doc, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise NesyError(f"checkpoint metadata is not JSON-serialisable: {e}",
+                        file=str(directory / DESCRIPTION)) from None
     # Own contiguous CPU copies: safetensors refuses views and tensors sharing memory.
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     try:
@@ -57,14 +63,8 @@ def save_checkpoint(directory: Path | str, model: Any, meta: dict[str, Any]) -> 
 
         save_file(state, str(weights_tmp))
         _fsync(weights_tmp)
-        digest = _sha256(weights_tmp)
-        doc = {"format": FORMAT, "version": VERSION, "config": model.config(), "meta": meta,
-               "weights_sha256": digest}
-        try:
-            text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise NesyError(f"checkpoint metadata is not JSON-serialisable: {e}",
-                            file=str(directory / DESCRIPTION)) from None
+        doc["weights_sha256"] = _sha256(weights_tmp)
+        text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False)
         json_tmp = _temp(directory, DESCRIPTION, temps)
         with open(json_tmp, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -143,11 +143,14 @@ def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, di
 
 
 def _temp(directory: Path, name: str, temps: list[Path]) -> Path:
-    """A fresh temporary file next to ``name`` (same filesystem, so os.replace is atomic)."""
-    fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    temps.append(Path(path))
-    return Path(path)
+    """A fresh temporary name next to ``name`` (same filesystem, so os.replace is atomic).
+
+    Created with ``open(..., "x")``, not mkstemp, so the final file gets the umask's mode.
+    """
+    path = directory / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    path.open("x").close()
+    temps.append(path)
+    return path
 
 
 def _sha256(path: Path) -> str:

@@ -86,23 +86,31 @@ def all_reduce_sum(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
-    """The device ``spec`` names; "auto" and bare "cuda" mean this rank's GPU when present.
+    """The device ``spec`` names: "auto" is CUDA when there is a GPU for each local rank.
 
-    Under torchrun each local rank gets GPU ``LOCAL_RANK``.
+    Under torchrun local rank ``i`` gets GPU ``i``; NCCL cannot put two ranks on one GPU, so
+    with fewer GPUs than local ranks "auto" means the CPU and "cuda" is an error.
+
+    Raises:
+        NesyError: an unknown spec, or CUDA asked for but not usable.
     """
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec == "cuda":
-        spec = f"cuda:{local % max(torch.cuda.device_count(), 1)}"
+    from nesy.errors import NesyError
+
+    if spec in ("auto", "cuda"):
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        local, local_world = (int(os.environ.get(k, d)) for k, d in
+                              (("LOCAL_RANK", "0"), ("LOCAL_WORLD_SIZE", "1")))
+        if gpus and local_world <= gpus:
+            spec = f"cuda:{local}"
+        elif spec == "auto":
+            spec = "cpu"
+        else:
+            raise NesyError(f"device 'cuda' asked for, but {gpus} GPU(s) for {local_world} "
+                            "worker(s) on this machine; use cpu, auto or fewer workers")
     try:
         device = torch.device(spec)
-    except RuntimeError as exc:
-        from nesy.errors import NesyError
-
-        raise NesyError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from exc
+    except (RuntimeError, TypeError):
+        raise NesyError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        from nesy.errors import NesyError
-
         raise NesyError(f"device {spec!r} asked for, but CUDA is not available; use cpu or auto")
     return device

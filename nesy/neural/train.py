@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import sys
@@ -208,16 +209,17 @@ def train(
     """Train (or continue training) a link predictor.
 
     Loss: per-query softmax cross-entropy over all entities (1vsAll). Each triple gives one
-    query per direction, and an epoch is one pass over these 2n queries, so sharding a batch
+    query per direction, an epoch is one pass over these 2n queries, and sharding a batch
     over ranks is a plain slice. Grouping queries by (h, r) with multi-label targets (KvsAll)
-    was no better in Ruffinelli et al. 2020 nor in our runs, and costs a grouping pass.
+    takes fewer steps per epoch but ranked worse at equal settings (see :class:`TrainConfig`),
+    as in Ruffinelli et al. 2020, where 1vsAll was the better or equal choice.
 
     Args:
         train: int64 (n, 3) training triples, compact ids, base relations 0..R-1.
         num_entities: E; ids are 0..E-1 (must equal ``model.num_entities`` on resume).
         num_relations: R, base relations without reciprocals (the model has 2R).
-        config: Hyperparameters; ``TrainConfig()`` when omitted. On resume ``model``,
-            ``dim`` and ``model_options`` are those of ``model``.
+        config: Hyperparameters; ``TrainConfig()`` when omitted. On resume its ``model``,
+            ``dim`` and ``model_options`` are ignored: the given model keeps its own.
         valid: int64 (k, 3) validation triples for early stopping and calibration.
         known: int64 (m, 3) all true triples to filter when ranking valid; train + valid
             when omitted.
@@ -263,9 +265,11 @@ def train(
 
         ids = [device.index] if device.type == "cuda" else None
         # static_graph tolerates parameters a model never uses, without a graph walk per step;
-        # buffers (the R-GCN graph) are equal on all ranks, so they are not re-broadcast.
+        # buffers (the R-GCN graph) are equal on all ranks: no re-broadcast at every step.
+        sync = ("forward_sync_buffers" if "forward_sync_buffers"
+                in inspect.signature(DistributedDataParallel).parameters else "broadcast_buffers")
         objective = DistributedDataParallel(
-            objective, device_ids=ids, static_graph=True, broadcast_buffers=False
+            objective, device_ids=ids, static_graph=True, **{sync: False}
         )
     optimizer = _OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
 
@@ -279,7 +283,7 @@ def train(
 
     queries = reciprocal_queries(train_arr, num_relations)
     shuffle = torch.Generator().manual_seed(config.seed)  # the same order on every rank
-    show = progress and rank == 0 and sys.stderr.isatty()
+    show = progress and rank == 0 and getattr(sys.stderr, "isatty", lambda: False)()
     bar = tqdm(total=config.epochs, desc=f"train {model.name}", unit="epoch", disable=not show)
     stale = 0
     epoch = 0
@@ -302,6 +306,7 @@ def train(
             stale += 1
         bar.set_postfix(loss=f"{loss:.4f}", best_mrr=best_mrr)
         if stale >= config.patience:
+            bar.total = epoch  # an early stop is a finished run, not an interrupted one
             break
     bar.close()
 

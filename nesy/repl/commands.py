@@ -330,6 +330,42 @@ def _whynot(s: Session, args: str) -> None:
     s.say(str(s.kb.why_not(atom)))
 
 
+@command("train", "[OPTION=VALUE...]", "train the link predictor (model=rotate dim=200 epochs=100 ...)")
+def _train(s: Session, args: str) -> None:
+    options: dict[str, Any] = {}
+    for word in shlex.split(args):
+        key, eq, value = word.partition("=")
+        if not eq or not value:
+            raise CommandError(f":train takes OPTION=VALUE words (model=rotate dim=100 epochs=50), not {word!r}")
+        options[key.replace("-", "_")] = _option_value(value)
+    r = s.kb.train(progress=False, **options)
+    mrr = "n/a" if r["best_valid_mrr"] is None else f"{r['best_valid_mrr']:.4f}"
+    s.say(f"{r['model']}: {r['epochs']} epochs in {r['seconds']:.1f} s, validation MRR {mrr}"
+          + (f"; checkpoint {r['checkpoint']}" if r["checkpoint"] else ""), style="green")
+
+
+def _option_value(text: str) -> Any:
+    """``100`` -> int, ``0.1`` -> float, ``true`` -> True, anything else stays text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+@command("predict", "HEAD RELATION [K]", "the K (default 10) most probable tails by the link predictor")
+def _predict(s: Session, args: str) -> None:
+    words = shlex.split(args)
+    if len(words) not in (2, 3) or (len(words) == 3 and not words[2].isdigit()):
+        raise CommandError(":predict needs HEAD RELATION [K], e.g. :predict fam:ann fam:parent 5")
+    k = int(words[2]) if len(words) == 3 else 10
+    table = Table("#", "tail", "probability", header_style="bold")
+    for i, (term, p) in enumerate(s.kb.predict(words[0], words[1], k), 1):
+        table.add_row(str(i), s.kb.shorten(term), f"{p:.4f}")
+    s.console.print(table)
+
+
 @command("stats", "", "triples per graph and per predicate, rules, terms")
 def _stats(s: Session, args: str) -> None:
     st = s.kb.stats()
