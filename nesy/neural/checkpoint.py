@@ -61,7 +61,9 @@ def save_checkpoint(directory: Path | str, model: Any, meta: dict[str, Any]) -> 
         weights_tmp = _temp(directory, WEIGHTS, temps)
         from safetensors.torch import save_file
 
+        mode = weights_tmp.stat().st_mode & 0o777  # the umask's; save_file makes it 0600
         save_file(state, str(weights_tmp))
+        os.chmod(weights_tmp, mode)
         _fsync(weights_tmp)
         doc["weights_sha256"] = _sha256(weights_tmp)
         text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from torch import distributed as dist
 _ROOT = Path(__file__).resolve().parents[2]  # the directory holding the nesy package
 
 
-def launch(nproc: int, argv: list[str]) -> int:
+def launch(nproc: int, argv: list[str], *, timeout: float | None = None) -> int:
     """Run ``nesy.neural.worker`` in ``nproc`` local processes under torchrun.
 
     The workers meet on 127.0.0.1 (``--standalone`` picks a free port) and train with
@@ -23,9 +24,10 @@ def launch(nproc: int, argv: list[str]) -> int:
     Args:
         nproc: Number of worker processes (>= 1).
         argv: Arguments for the worker: ``--data DATA.npz --config CONFIG.json --out DIR``.
+        timeout: Seconds before torchrun and its workers are stopped (None: no limit).
 
     Returns:
-        torchrun's exit code (0 when every worker succeeded).
+        torchrun's exit code (0 when every worker succeeded); 124 after a timeout.
     """
     if nproc < 1:
         raise ValueError(f"nproc must be >= 1, got {nproc}")
@@ -41,7 +43,33 @@ def launch(nproc: int, argv: list[str]) -> int:
         "--standalone", "--nproc_per_node", str(nproc),
         "-m", "nesy.neural.worker", *argv,
     ]  # fmt: skip
-    return subprocess.run(cmd, env=env, check=False).returncode
+    # A session of their own, so that stopping them reaches every worker, not just torchrun.
+    proc = subprocess.Popen(cmd, env=env, start_new_session=hasattr(os, "killpg"))
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        return 124
+    except BaseException:  # Ctrl-C no longer reaches the workers' session: pass it on
+        _stop(proc)
+        raise
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate ``proc``'s process group, killing it if it lingers."""
+    for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, None)):
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, sig)
+            else:
+                proc.kill()
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def init_from_env(device: str = "auto") -> bool:

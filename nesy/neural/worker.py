@@ -4,8 +4,9 @@ Usage: ``python -m nesy.neural.worker --data DATA.npz --config CONFIG.json --out
 (normally through :func:`nesy.neural.distributed.launch`). ``DATA.npz`` holds int64 (n, 3)
 arrays ``train``, ``valid``, ``known`` and the scalars ``num_entities``, ``num_relations``
 (base relations). ``CONFIG.json`` is a :class:`~nesy.neural.train.TrainConfig` dict, plus an
-optional ``"resume"``: a checkpoint directory whose model training continues (its history is
-carried on). Without torchrun's environment it trains in this one process.
+optional ``"resume"`` (a checkpoint directory whose model training continues; its history is
+carried on) and an optional ``"meta"`` object copied into the checkpoint's meta (e.g. entity
+and relation fingerprints). Without torchrun's environment it trains in this one process.
 """
 
 from __future__ import annotations
@@ -38,15 +39,16 @@ def _load_data(path: Path) -> dict[str, Any]:
     return out
 
 
-def _load_config(path: Path) -> tuple[dict[str, Any], str | None]:
+def _load_config(path: Path) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """(TrainConfig dict, resume directory or None, extra meta) from CONFIG.json."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise NesyError(f"cannot read training config: {e}", file=str(path)) from None
-    if not isinstance(raw, dict):
-        raise NesyError("training config must be a JSON object", file=str(path))
-    resume = raw.pop("resume", None)
-    return raw, resume
+    if not isinstance(raw, dict) or not isinstance(raw.get("meta", {}), dict):
+        raise NesyError("training config must be a JSON object ('meta' an object too)",
+                        file=str(path))
+    return raw, raw.pop("resume", None), raw.pop("meta", {})
 
 
 def run(data_path: Path, config_path: Path, out: Path, progress: bool = True) -> None:
@@ -58,7 +60,7 @@ def run(data_path: Path, config_path: Path, out: Path, progress: bool = True) ->
     from nesy.neural.train import TrainConfig, train
 
     data = _load_data(data_path)
-    raw, resume = _load_config(config_path)
+    raw, resume, extra_meta = _load_config(config_path)
     config = TrainConfig.from_dict(raw)
     started_here = not dist.is_initialized() and init_from_env(config.device)
     try:
@@ -70,11 +72,12 @@ def run(data_path: Path, config_path: Path, out: Path, progress: bool = True) ->
         result = train(
             data["train"], data["num_entities"], data["num_relations"], config,
             valid=data.get("valid"), known=data.get("known"), model=model, progress=progress,
-        )  # fmt: skip
+        )
         history = old_history + [{**h, "epoch": h["epoch"] + offset} for h in result.history]
         rank, world = world_info()
         if rank == 0:
             meta = {
+                **extra_meta,
                 "train_config": config.to_dict(),
                 "history": history,
                 "best_valid_mrr": result.best_valid_mrr,

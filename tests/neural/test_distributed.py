@@ -47,7 +47,8 @@ def mrr_on_test(data: dict, model: torch.nn.Module) -> float:
 
 def test_two_gloo_workers_reach_single_process_quality(tmp_path: Path, data: dict) -> None:
     args = write_inputs(tmp_path, data)
-    assert launch(2, [*args, "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    out = ["--out", str(tmp_path / "out"), "--no-progress"]
+    assert launch(2, [*args, *out], timeout=300) == 0
     model, meta = load_checkpoint(tmp_path / "out")
     assert meta["world_size"] == 2 and meta["train_config"] == TrainConfig(**CONFIG).to_dict()
     assert meta["calibrator"] is not None and meta["history"]
@@ -61,10 +62,11 @@ def test_two_gloo_workers_reach_single_process_quality(tmp_path: Path, data: dic
 
 
 def test_worker_in_one_process_and_resume(tmp_path: Path, data: dict) -> None:
-    args = write_inputs(tmp_path, data, epochs=10)
+    args = write_inputs(tmp_path, data, epochs=10, meta={"entities": "sha256:abc"})
     assert worker_main([*args, "--out", str(tmp_path / "a"), "--no-progress"]) == 0
     _, first = load_checkpoint(tmp_path / "a")
     assert first["world_size"] == 1 and [h["epoch"] for h in first["history"]] == [5, 10]
+    assert first["entities"] == "sha256:abc"
 
     (tmp_path / "config.json").write_text(
         json.dumps({**CONFIG, "epochs": 5, "resume": str(tmp_path / "a")})

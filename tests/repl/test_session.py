@@ -272,3 +272,17 @@ def test_load_owl_enables_ontology_reasoning(tmp_path: Path) -> None:
     assert "OWL 2 RL reasoning" in out and "0 inconsistencies" in out
     assert "yes" in s.run("?- rdf:type(<http://e.org/#ann>, <http://e.org/#Student>).")
     assert "rule cax-sco" in s.run(":why 1")
+
+
+def test_train_and_predict_commands(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    tsv = tmp_path / "ring.tsv"
+    tsv.write_text("".join(f"e{i}\tnext\te{(i + 1) % 12}\n" for i in range(12)), encoding="utf-8")
+    s = Captured(KnowledgeBase(default_namespace="http://t.org/"))
+    s.run(f":load {tsv}")
+    assert "takes OPTION=VALUE" in s.run(":train dim")
+    out = s.run(":train model=distmult dim=8 epochs=5 eval_every=5 device=cpu")
+    assert "distmult: 5 epochs" in out and "validation MRR" in out
+    table = s.run(":predict <http://t.org/e1> <http://t.org/next> 3")
+    assert table.count("e") >= 3 and "probability" in table
+    assert "needs HEAD RELATION" in s.run(":predict onlyone")
