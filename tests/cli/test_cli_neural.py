@@ -37,8 +37,9 @@ def test_train_eval_predict_query(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "nosuchmodel" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "kb" / "models").exists() or not any((tmp_path / "kb" / "models").iterdir())
 
+    # Two data-parallel processes (torchrun, gloo on 127.0.0.1): the scale-out path end to end.
     done = nesy_cli("train", kb, "--model", "complex", "--dim", "16", "--epochs", "60", "--device", "cpu",
-                    "--valid", str(tmp_path / "valid.tsv"))
+                    "--valid", str(tmp_path / "valid.tsv"), "--nproc", "2")
     assert done.returncode == 0, done.stderr
     assert "validation MRR" in done.stdout and "checkpoint:" in done.stdout
 
