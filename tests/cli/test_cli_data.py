@@ -28,7 +28,7 @@ def test_init_load_reopen_keeps_counts_and_provenance(tmp_path: Path, family_ttl
     out = run("load", kb, str(tsv), "--namespace", "http://example.org/family#", "--graph", "extracted", "--score", "0.5")
     assert "1 triples added to extracted" in out.stdout
     stats = json.loads(run("stats", kb, "--format", "json").stdout)
-    assert stats["graphs"] == {"asserted": 41, "extracted": 1, "inferred": 0, "predicted": 0}
+    assert stats["graphs"] == {"asserted": 41, "extracted": 1, "inferred": 0, "predicted": 0, "dl-reasoner": 0}
     # A new process sees the same counts and the same provenance.
     code = (
         "from nesy.kb import KnowledgeBase; from rdflib import URIRef; import json\n"
