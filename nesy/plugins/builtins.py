@@ -129,6 +129,13 @@ def register(registry: Any) -> None:
         for piece in _text(x).split(_text(sep) or None):
             yield (x, sep, Literal(piece))
 
+    @registry.predicate("nesy:illTyped", arity=1, inputs=(0,),
+                        doc="X is a literal whose text is not a valid value of its datatype (\"abc\"^^xsd:integer).")
+    def _ill_typed(x: Identifier) -> Iterator[tuple[Any, ...]]:
+        # rdflib checks the lexical form against the XSD datatype when it builds the literal.
+        if isinstance(x, Literal) and x.ill_typed:
+            yield (x,)
+
     @registry.predicate("nesy:oneOf", arity=2, inputs=(1,), doc="X is one of the space-separated values in Y.")
     def _one_of(x: Identifier | None, values: Identifier) -> Iterator[tuple[Any, ...]]:
         for v in _text(values).split():

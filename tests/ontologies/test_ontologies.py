@@ -37,7 +37,7 @@ W3C_NAMES = {
            "cls-maxqc1", "cls-maxqc2", "cls-maxqc3", "cls-maxqc4", "cls-oo", "cax-sco", "cax-eqc1",
            "cax-eqc2", "cax-dw", "cax-adc", "scm-cls", "scm-sco", "scm-eqc1", "scm-eqc2", "scm-op",
            "scm-dp", "scm-spo", "scm-eqp1", "scm-eqp2", "scm-dom1", "scm-dom2", "scm-rng1", "scm-rng2",
-           "scm-hv", "scm-svf1", "scm-svf2", "scm-avf1", "scm-avf2", "scm-int", "scm-uni"},
+           "scm-hv", "scm-svf1", "scm-svf2", "scm-avf1", "scm-avf2", "scm-int", "scm-uni", "dt-not-type"},
     "rdfs": {"rdfs2", "rdfs3", "rdfs5", "rdfs6", "rdfs7", "rdfs8", "rdfs9", "rdfs10", "rdfs11", "rdfs12", "rdfs13"},
 }
 HELPERS = {"list", "prp-spo2-walk", "prp-key-walk", "cls-int1-walk"}
@@ -186,3 +186,16 @@ def test_w3c_runner_reductions(tmp_path: Path, extra: str, conclusion: str, enta
     from w3c_rl import run_test
 
     assert run_test("entailment", _P % extra, _C % conclusion, tmp_path) is entailed
+
+
+def test_dt_not_type_reports_ill_typed_literals(tmp_path: Path) -> None:
+    data = tmp_path / "typed.ttl"
+    data.write_text("""@prefix ex: <http://e.org/#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:a ex:age "abc"^^xsd:integer . ex:b ex:age "12"^^xsd:integer . ex:b ex:age "012"^^xsd:integer .
+ex:c ex:born "2020-13-45"^^xsd:date . ex:d ex:born "2020-12-24"^^xsd:date . ex:e ex:name "plain" .
+""", encoding="utf-8")
+    kb = nesy.KnowledgeBase()
+    info = kb.load_ontology(data)
+    bad = sorted((v.rule.label, str(v.bindings["X"])) for v in kb.violations())
+    assert bad == [("dt-not-type", "http://e.org/#a"), ("dt-not-type", "http://e.org/#c")]
+    assert info["violations"] == 2
