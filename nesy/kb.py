@@ -88,12 +88,14 @@ class KnowledgeBase:
         elif cfg is not None and not read_only:
             self._save_config()
         self._programs: list[Program] = []
+        self._kinds: list[str] = []  # per program: "derived" (user rules) or "learned"
         self._reasoner: Reasoner | None = None
         self._predictor: Any = None
         self._memory_model: Any = None  # (model, meta) of an in-memory KB's training
         self._registry: Registry | None = None
         for entry in self.config.get("rules", []):
             self._programs.append(self._parse_saved_rules(entry))
+            self._kinds.append(entry.get("kind", "derived"))
 
     @classmethod
     def connect(cls, endpoint: str, *, update_endpoint: str | None = None, default_namespace: str | None = None) -> KnowledgeBase:
@@ -313,7 +315,7 @@ class KnowledgeBase:
         text = (self.path / entry["copy"]).read_text(encoding="utf-8")
         return parse_program(text, file=entry.get("file") or entry["copy"], **kwargs)
 
-    def add_rules(self, source: str | os.PathLike[str], *, trust: bool = False) -> Program:
+    def add_rules(self, source: str | os.PathLike[str], *, trust: bool = False, learned: bool | None = None) -> Program:
         """Add a rule file (path) or rule text to the knowledge base; all or nothing.
 
         The rules are checked (syntax, safety, stratification with the rules already
@@ -323,14 +325,21 @@ class KnowledgeBase:
         Args:
             source: A path to a ``.rules`` file, or the rule text itself.
             trust: Allow ``@plugin`` directives (rule files are data, not code, by default).
+            learned: Proofs call the rules' conclusions ``learned`` instead of ``derived``;
+                default: when the text starts with the header ``nesy learn`` writes
+                (``# nesy:learned``).
         """
         program = self._parse_rules(source, trust=trust)
+        if learned is None:
+            learned = _is_learned(program, source)
+        kind = "learned" if learned else "derived"
         for directive in program.plugins:
             self.registry.load_module(directive.module)
         # The reasoner checks the program against the rules it has (stratification...) and
         # adds it all or nothing; its model then grows from what is already derived.
-        self.reasoner.add_program(program)
+        self.reasoner.add_program(program, kind=kind)
         self._programs.append(program)
+        self._kinds.append(kind)
         for name, ns in program.prefixes:
             self.config["prefixes"][name] = ns
         if self.path is not None and not self.store.read_only:
@@ -345,6 +354,7 @@ class KnowledgeBase:
                 "file": str(Path(program.files[0]).resolve()) if is_file else None,
                 "copy": str(copy.relative_to(self.path)),
                 "trust": trust,
+                "kind": kind,
             })
         self.config["inferred_stale"] = True
         self._save_config()
@@ -359,13 +369,14 @@ class KnowledgeBase:
     def clear_rules(self) -> None:
         """Forget every rule and rule-file fact (the ``inferred`` graph is emptied too)."""
         self._programs = []
+        self._kinds = []
         self.config["rules"] = []
         self._save_config()
         self._reasoner = None
         if self.store.count("inferred"):
             self.store.clear("inferred")
 
-    def _build_reasoner(self, programs: list[Program]) -> Reasoner:
+    def _build_reasoner(self, programs: list[Program], kinds: list[str]) -> Reasoner:
         from nesy.engine.reasoner import Reasoner
 
         r = Reasoner(
@@ -379,8 +390,8 @@ class KnowledgeBase:
         r.prefixes.update(self.prefixes)
         r.link_predictor = _DeferredPredictor(self)
         self._feed(r, np.ones(len(self.store.table), dtype=bool))
-        for program in programs:
-            r.add_program(program)
+        for program, kind in zip(programs, kinds, strict=True):
+            r.add_program(program, kind=kind)
         return r
 
     def _feed(self, r: Reasoner, rows_mask: np.ndarray) -> None:
@@ -403,7 +414,7 @@ class KnowledgeBase:
     def reasoner(self) -> Reasoner:
         """The reasoner over the current data and rules (built on first use)."""
         if self._reasoner is None:
-            self._reasoner = self._build_reasoner(self._programs)
+            self._reasoner = self._build_reasoner(self._programs, self._kinds)
         return self._reasoner
 
     def materialize(self) -> dict[str, Any]:
@@ -750,6 +761,18 @@ class KnowledgeBase:
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "memory"
         return f"<KnowledgeBase {where}: {len(self)} triples>"
+
+
+#: First line of a rule file written by `nesy learn`: its rules are ``learned`` in proofs.
+LEARNED_HEADER = "# nesy:learned"
+
+
+def _is_learned(program: Program, source: str | os.PathLike[str]) -> bool:
+    text = str(source)
+    if program.files and Path(program.files[0]).exists():
+        with open(program.files[0], encoding="utf-8") as fh:
+            text = fh.readline()
+    return text.lstrip().startswith(LEARNED_HEADER)
 
 
 class _DeferredPredictor:

@@ -147,3 +147,22 @@ def test_derived_triples_with_a_literal_subject_stay_out_of_the_rdf_store() -> N
     assert stats["not_stored"] == 1
     assert [kb.shorten(a.bindings["X"]) for a in kb.ask('?- ex:nameOf("Ann", X).')] == ["ex:a"]
     assert not any(str(p).endswith("nameOf") for _, p, _, _ in kb.triples("inferred"))
+
+
+def test_learned_rule_files_give_learned_proofs(tmp_path: Path) -> None:
+    learned = tmp_path / "learned.rules"
+    learned.write_text(
+        "# nesy:learned — written by `nesy learn`\n"
+        "@prefix fam: <http://example.org/family#> .\n"
+        "0.8 :: fam:grandma(X, Z) :- fam:parent(X, Y), fam:parent(Y, Z).\n", encoding="utf-8")
+    with KnowledgeBase(tmp_path / "kb") as kb:
+        kb.load(FAMILY / "family.ttl")
+        kb.add_rules(learned)
+        kb.add_rules("fam:gp(X, Z) :- fam:parent(X, Y), fam:parent(Y, Z).")  # a user rule
+        [a, *_] = kb.ask("?- fam:grandma(fam:ann, X).")
+        assert a.proof.kind == "learned" and a.score == pytest.approx(0.8)
+        assert kb.check_proof(a.proof)
+        assert kb.ask("?- fam:gp(fam:ann, X).")[0].proof.kind == "derived"
+    with KnowledgeBase(tmp_path / "kb") as kb:  # the kind is kept on disk
+        assert kb.ask("?- fam:grandma(fam:ann, X).")[0].proof.kind == "learned"
+        assert kb.ask("?- fam:gp(fam:ann, X).")[0].proof.kind == "derived"
