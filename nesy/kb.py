@@ -662,12 +662,38 @@ class KnowledgeBase:
 
         return train_kb(self, name=name, valid=valid, resume=resume, nproc=nproc, progress=progress, **options)
 
-    def evaluate(self, test: str | os.PathLike[str]) -> dict[str, Any]:
+    def evaluate(self, test: str | os.PathLike[str], *, rules: str | os.PathLike[str] | None = None,
+                 hybrid: bool = False, hybrid_weight: float = 0.5) -> dict[str, Any]:
         """Filtered MRR, MR and Hits@1/3/10 (ties: mean of optimistic and pessimistic rank;
-        ``optimistic_*`` too) of the current model on a file of test triples."""
+        ``optimistic_*`` too) on a file of test triples.
+
+        Args:
+            test: Test triples (TSV in the KB's namespace, or RDF).
+            rules: Rank by the chain rules of this rule file (e.g. from :meth:`learn`)
+                instead of the link predictor.
+            hybrid: With ``rules``: add ``hybrid_weight`` times the link predictor's
+                probability to each candidate's rule score.
+        """
+        if rules is not None:
+            from nesy.neural.kblearn import evaluate_rules
+
+            return evaluate_rules(self, rules, test, hybrid=hybrid, weight=hybrid_weight)
         from nesy.neural.kbtrain import evaluate_kb
 
         return evaluate_kb(self, test)
+
+    def learn(self, *, out: str | os.PathLike[str] | None = None, relations: list[str] | None = None,
+              train: str | os.PathLike[str] | None = None, valid: str | os.PathLike[str] | None = None,
+              top: int = 10, min_confidence: float = 0.0, soft_links: bool = False,
+              progress: bool | None = None, **options: Any) -> dict[str, Any]:
+        """Learn weighted chain rules from the KB's triples (Neural LP) and write them to
+        ``out`` as a rule file (header ``# nesy:learned``: loaded back, proofs say
+        ``learned``). See :func:`nesy.neural.kblearn.learn_kb` for the arguments; options
+        are :class:`nesy.neural.neural_lp.LearnConfig` fields (``max_len``, ``epochs``...)."""
+        from nesy.neural.kblearn import learn_kb
+
+        return learn_kb(self, out=out, relations=relations, train=train, valid=valid, top=top,
+                        min_confidence=min_confidence, soft_links=soft_links, progress=progress, **options)
 
     def predict(self, head: Identifier | str, relation: Identifier | str, k: int = 10, *,
                 tails: bool = True) -> list[tuple[Identifier, float]]:

@@ -354,6 +354,26 @@ def _option_value(text: str) -> Any:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+@command("learn", "OUT.rules [OPTION=VALUE...]", "learn weighted chain rules (Neural LP) into a rule file")
+def _learn(s: Session, args: str) -> None:
+    words = shlex.split(args)
+    if not words or "=" in words[0]:
+        raise CommandError(":learn needs the rule file to write, e.g. :learn learned.rules max_len=2 epochs=5")
+    options: dict[str, Any] = {}
+    for word in words[1:]:
+        key, eq, value = word.partition("=")
+        if not eq or not value:
+            raise CommandError(f":learn takes OPTION=VALUE words after the file, not {word!r}")
+        options[key.replace("-", "_")] = _option_value(value)
+    if isinstance(options.get("relations"), str):
+        options["relations"] = options["relations"].split(",")
+    r = s.kb.learn(out=words[0], progress=False, **options)
+    s.say(f"{r['count']} rules in {r['seconds']:.1f} s -> {words[0]} (:load it to use them)", style="green")
+    for line in r["rules"].splitlines():
+        if line and not line.startswith(("#", "@")):
+            s.say(line)
+
+
 @command("predict", "HEAD RELATION [K]", "the K (default 10) most probable tails by the link predictor")
 def _predict(s: Session, args: str) -> None:
     words = shlex.split(args)
