@@ -272,7 +272,7 @@ def rules_from_file(kb: KnowledgeBase, path: str | Path, data: KGData) -> list[A
     """The weighted chain rules of a rule file as :class:`LearnedRule` (others are skipped)."""
     from nesy.neural.rule_decode import LearnedRule
 
-    program = kb._parse_rules(Path(path))  # noqa: SLF001 - the KB's own parser settings
+    program = kb._parse_rules(Path(path), trust=False)  # noqa: SLF001 - the KB's own parser settings
     index = _Index(data.relation_ids)
     R = len(data.relation_ids)
     out = []
