@@ -143,11 +143,16 @@ def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: lis
     from nesy.neural.rule_decode import decode, format_rules
 
     config = LearnConfig.from_dict(options)
-    data = KGData.from_kb(kb)
+    train_raw = read_triples(kb, train, add=True)[0] if train is not None else None
+    valid_raw = read_triples(kb, valid, add=True)[0] if valid is not None else None
+    # Relations that only the query files use (Neural LP's splits: the graph lacks the
+    # relations the queries ask about) still need ids.
+    queries = [x for x in (train_raw, valid_raw) if x is not None]
+    data = KGData.from_kb(kb, extra=np.concatenate(queries) if queries else None)
     E, R = len(data.entity_ids), len(data.relation_ids)
     rels = _relation_ids(kb, data, relations) or None
-    train_set = data.compact(read_triples(kb, train)[0]) if train is not None else data.triples
-    valid_set = data.compact(read_triples(kb, valid)[0]) if valid is not None else None
+    train_set = data.compact(train_raw) if train_raw is not None else data.triples
+    valid_set = data.compact(valid_raw) if valid_raw is not None else None
     if rels is None:
         rels = sorted(set(np.unique(train_set[:, 1]).tolist()))
     features = {}
@@ -163,8 +168,12 @@ def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: lis
                    progress=show)
     rules = decode(result.model, rels, top=top, min_confidence=min_confidence)
 
+    from nesy.rules.printer import format_term
+
     def name_of(r: int) -> str:
-        return kb.shorten(kb.vocab.term(int(data.relation_ids[r])))
+        # Prefixed names only (no bare default-namespace names): the file must mean the same
+        # in a knowledge base with another default namespace.
+        return format_term(kb.vocab.term(int(data.relation_ids[r])), kb.prefixes, None)
 
     text = format_rules(rules, name_of, num_relations=R)
     weights = result.model.user_rule_weights() if paths else {}
@@ -291,12 +300,12 @@ def evaluate_rules(kb: KnowledgeBase, rules_path: str | Path, test: str | Path, 
     from nesy.neural.evaluate import evaluate
     from nesy.neural.kbtrain import read_triples
 
-    data = KGData.from_kb(kb)
+    raw, total = read_triples(kb, test, add=True)
+    data = KGData.from_kb(kb, extra=raw)
     rules = rules_from_file(kb, rules_path, data)
     if not rules and not hybrid:
         raise NesyError("the rule file has no weighted chain rules over the graph's relations", file=str(rules_path))
     predictor = kb.link_predictor_or_fail() if hybrid else None
-    raw, total = read_triples(kb, test)
     tests = data.compact(raw)
     if not len(tests):
         raise NesyError("no test triple uses entities and relations of the graph", file=str(test))

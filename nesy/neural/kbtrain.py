@@ -24,16 +24,17 @@ VALID_SHARE = 0.05
 VALID_MAX = 5000
 
 
-def read_triples(kb: KnowledgeBase, path: str | Path) -> tuple[np.ndarray, int]:
+def read_triples(kb: KnowledgeBase, path: str | Path, *, add: bool = False) -> tuple[np.ndarray, int]:
     """A file of triples (TSV in the KB's TSV namespace, or any RDF syntax) as vocabulary
     ids int64 ``(n, 3)`` and the number of triples in the file; triples with a term the KB
-    has never seen are left out."""
+    has never seen are left out, unless ``add`` gives new terms ids (query files that ask
+    about relations the graph lacks)."""
     from nesy.engine.loader import read_file
     from nesy.engine.store import from_ox
 
     namespace = kb.config.get("tsv_namespace") or kb.default_namespace
     parsed = read_file(path, None, namespace=namespace, progress=False)
-    get = kb.vocab.get
+    get = kb.vocab.id if add else kb.vocab.get
     rows = []
     triples = parsed.triples()
     for t in triples:

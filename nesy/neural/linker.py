@@ -51,7 +51,7 @@ class KGData:
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase, *, entities: np.ndarray | None = None,
-                relations: np.ndarray | None = None) -> KGData:
+                relations: np.ndarray | None = None, extra: np.ndarray | None = None) -> KGData:
         """The KB's entity-to-entity triples (literal objects left out).
 
         Args:
@@ -59,6 +59,8 @@ class KGData:
             entities: int64 ``(E0,)`` entity order to keep (a checkpoint's): these come
                 first, entities new since then are appended.
             relations: int64 ``(R0,)`` relation order to keep; the KB may not add relations.
+            extra: int64 ``(k, 3)`` vocabulary-id triples (queries from a file) whose
+                entities and relations join the maps without joining the graph.
         """
         from nesy.engine.store import GRAPH_CODE
 
@@ -68,9 +70,10 @@ class KGData:
         triples = np.unique(np.stack([s, p, o], axis=1), axis=0) if len(s) else np.empty((0, 3), np.int64)
         if not len(triples):
             raise NesyError("the knowledge base has no triples between entities to train on; load data first")
-        seen = np.unique(np.concatenate([triples[:, 0], triples[:, 2]]))
+        both = triples if extra is None else np.concatenate([triples, extra.reshape(-1, 3)])
+        seen = np.unique(np.concatenate([both[:, 0], both[:, 2]]))
         ents = seen if entities is None else np.concatenate([entities, np.setdiff1d(seen, entities)])
-        rels = np.unique(triples[:, 1])
+        rels = np.unique(both[:, 1])
         if relations is not None:
             extra = np.setdiff1d(rels, relations)
             if len(extra):
