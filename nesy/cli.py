@@ -291,7 +291,7 @@ def evaluate(directory: str, test: str, fmt: str, rules: str | None, hybrid: boo
               help="Training triples; default: every KB triple, its own edge hidden while scored.")
 @click.option("--valid", type=click.Path(exists=True, dir_okay=False), help="Validation triples (early stopping).")
 @click.option("--epochs", type=int, help="Most epochs (default 10).")
-@click.option("--top", type=int, default=10, show_default=True, help="Rules kept per relation.")
+@click.option("--top", type=int, default=20, show_default=True, help="Rules kept per relation.")
 @click.option("--min-confidence", type=float, default=0.0, show_default=True)
 @click.option("--no-kge", is_flag=True, help="Do not fuse the link predictor's relation embeddings.")
 @click.option("--soft-links", is_flag=True, help="Use the link predictor's top links as soft steps.")

@@ -684,7 +684,7 @@ class KnowledgeBase:
 
     def learn(self, *, out: str | os.PathLike[str] | None = None, relations: list[str] | None = None,
               train: str | os.PathLike[str] | None = None, valid: str | os.PathLike[str] | None = None,
-              top: int = 10, min_confidence: float = 0.0, soft_links: bool = False,
+              top: int = 20, min_confidence: float = 0.0, soft_links: bool = False,
               progress: bool | None = None, **options: Any) -> dict[str, Any]:
         """Learn weighted chain rules from the KB's triples (Neural LP) and write them to
         ``out`` as a rule file (header ``# nesy:learned``: loaded back, proofs say

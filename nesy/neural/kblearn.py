@@ -113,7 +113,7 @@ def _user_paths(kb: KnowledgeBase, data: KGData, relations: list[int],
 
 
 def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: list[str] | None = None,
-             train: str | Path | None = None, valid: str | Path | None = None, top: int = 10,
+             train: str | Path | None = None, valid: str | Path | None = None, top: int = 20,
              min_confidence: float = 0.0, soft_links: bool = False, progress: bool | None = None,
              **options: Any) -> dict[str, Any]:
     """Learn weighted chain rules (Neural LP) and write them as a rule file.
