@@ -141,7 +141,14 @@ class _Propagate(torch.autograd.Function):
             # d loss / d a_k = sum over k's edges (x -> y) of scale * <grad[y], v[x]>: one
             # sampled dense-dense product gives every edge's dot at once.
             mask = m._mix(torch.ones_like(a), scale, transpose=False)
-            dots = torch.sparse.sampled_addmm(mask, grad, v.t(), beta=0.0).values()
+            try:
+                dots = torch.sparse.sampled_addmm(mask, grad, v.t(), beta=0.0).values()
+            except RuntimeError:
+                # Two relations on one entity pair give the mask duplicate entries, which
+                # sampled_addmm refuses; then take each edge's dot product directly.
+                crow, col = mask.crow_indices(), mask.col_indices()
+                row = torch.repeat_interleave(torch.arange(len(crow) - 1), crow[1:] - crow[:-1])
+                dots = (grad[row] * v[col]).sum(-1)
             grad_a = torch.zeros_like(a).index_add(0, m.op_dst, dots * scale[m.by_dst])
         return grad_a, grad_v, None, None
 
