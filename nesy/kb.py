@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -337,7 +337,7 @@ class KnowledgeBase:
             self.registry.load_module(directive.module)
         # The reasoner checks the program against the rules it has (stratification...) and
         # adds it all or nothing; its model then grows from what is already derived.
-        self.reasoner.add_program(program, kind=kind)
+        self.reasoner.add_program(_runnable(program), kind=kind)
         self._programs.append(program)
         self._kinds.append(kind)
         for name, ns in program.prefixes:
@@ -391,7 +391,7 @@ class KnowledgeBase:
         r.link_predictor = _DeferredPredictor(self)
         self._feed(r, np.ones(len(self.store.table), dtype=bool))
         for program, kind in zip(programs, kinds, strict=True):
-            r.add_program(program, kind=kind)
+            r.add_program(_runnable(program), kind=kind)
         return r
 
     def _feed(self, r: Reasoner, rows_mask: np.ndarray) -> None:
@@ -817,3 +817,15 @@ class _DeferredPredictor:
 
 
 __all__ = ["GRAPHS", "KnowledgeBase", "LoadReport", "NesyError"]
+
+
+def _runnable(program: Program) -> Program:
+    """``program`` without ontology-pack template rules (``tpl:P(X, Y)``): they only say
+    which copies to make (see :mod:`nesy.ontologies.packs`). Unexpanded, they would still
+    count in stratification and make every property depend on every other, rejecting a
+    user's negation over classes that the copies themselves allow."""
+    from nesy.ontologies.packs import is_template
+
+    if not any(is_template(r) for r in program.rules):
+        return program
+    return replace(program, rules=tuple(r for r in program.rules if not is_template(r)))

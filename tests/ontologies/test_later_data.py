@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import nesy
+from nesy.ontologies.packs import is_template
 
 OWL = "http://www.w3.org/2002/07/owl#"
 TBOX = f"""@prefix ex: <http://e.org/#> . @prefix owl: <{OWL}> .
@@ -73,3 +74,22 @@ def test_cli_query_sees_the_closure_after_a_plain_load(files: tuple[Path, Path],
     nesy_cli("load", kb, str(abox))
     out = nesy_cli("query", kb, "?- <http://e.org/#child>(X, Y).", "--format", "json")
     assert '"X": "ex:q"' in out and '"Y": "ex:p"' in out  # the file's prefix is remembered
+
+
+def test_user_negation_over_classes_after_an_ontology(files: tuple[Path, Path], tmp_path: Path) -> None:
+    # The pack's unexpanded templates (tpl:P) must not count in stratification: with them,
+    # `not ex:takes` under a class head was a cycle through owl:sameAs and rdf:type.
+    tbox, _ = files
+    data = tmp_path / "takes.ttl"
+    data.write_text("@prefix ex: <http://e.org/#> .\nex:a ex:takes ex:c1, ex:c2 .\n")
+    rules = "@prefix ex: <http://e.org/#> .\nex:Idle(X) :- ex:takes(_, X), not ex:takes(X, _).\n"
+    with nesy.KnowledgeBase(tmp_path / "kb") as kb:
+        kb.load_ontology(tbox)
+        kb.load(data)
+        kb.add_rules(rules)
+        idle = {str(a["X"]) for a in kb.ask("?- ex:Idle(X).")}
+    assert idle == {"http://e.org/#c1", "http://e.org/#c2"}
+    with nesy.KnowledgeBase(tmp_path / "kb") as kb:
+        assert {str(a["X"]) for a in kb.ask("?- ex:Idle(X).")} == idle
+        # The templates are still listed as the KB's rules; only the reasoner skips them.
+        assert any(is_template(r) for r in kb.rules)
