@@ -25,6 +25,7 @@ from nesy.errors import (
     RuleError,
     StoreError,
     StratificationError,
+    TextError,
 )
 
 __version__ = "0.1.0"
@@ -60,5 +61,6 @@ __all__ = [
     "RuleError",
     "StoreError",
     "StratificationError",
+    "TextError",
     "__version__",
 ]

@@ -115,3 +115,7 @@ def excerpt_of(text: str, line: int) -> str | None:
     if 1 <= line <= len(lines):
         return lines[line - 1]
     return None
+
+
+class TextError(NesyError):
+    """Bad text input or text model: unreadable document, missing or broken model directory."""
