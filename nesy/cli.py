@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,8 +104,10 @@ def load(directory: str, files: tuple[str, ...], graph: str, fmt: str | None, na
             if ontology:
                 info = kb.load_ontology(f, profile=profile, format=fmt, graph=graph)
                 click.echo(str(info["load"]))
+                n = info["violations"]
                 click.echo(f"{info['profile']} profile: {info['inferred']} inferred triples, "
-                           f"{info['violations']} inconsistencies ({info['seconds']:.2f}s)")
+                           f"{n} {'inconsistency' if n == 1 else 'inconsistencies'} ({info['seconds']:.2f}s)"
+                           + (f"; see them with: nesy check {directory}" if n else ""))
                 continue
             report = kb.load(f, graph=graph, format=fmt, namespace=namespace, score=score)
             click.echo(str(report))
@@ -402,6 +405,31 @@ def explain(directory: str, atom: str, fmt: str) -> None:
             click.echo(proof.to_mermaid(kb.prefixes))
         else:
             click.echo(proof.to_text(kb.prefixes))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["tree", "json"]), default="tree", show_default=True)
+@friendly
+def check(directory: str, fmt: str) -> None:
+    """List the violated constraints (``false :- ...``, OWL inconsistencies) with proofs.
+
+    Exits 1 when there is at least one violation, 0 when the knowledge base is consistent.
+    """
+    with _open_kb(directory, read_only=True) as kb:
+        found = kb.violations()
+        if fmt == "json":
+            click.echo(json.dumps([{"rule": v.rule.label, "score": v.score,
+                                    "bindings": {k: str(t) for k, t in v.bindings.items()},
+                                    "proof": json.loads(v.proof.to_json(kb.prefixes))} for v in found], indent=2))
+        else:
+            for i, v in enumerate(found, 1):
+                click.echo(f"{i}. {v.rule.label or 'constraint'} (score {v.score:.3g})")
+                click.echo(v.proof.to_text(kb.prefixes))
+            click.echo("consistent: no constraint is violated" if not found else
+                       f"{len(found)} {'violation' if len(found) == 1 else 'violations'}")
+        if found:
+            sys.exit(1)
 
 
 @cli.command()
