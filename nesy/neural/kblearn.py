@@ -62,6 +62,18 @@ def _kge_features(kb: KnowledgeBase, data: KGData) -> np.ndarray | None:
     return out
 
 
+def _text_features(kb: KnowledgeBase, data: KGData) -> np.ndarray:
+    """The text vectors of the relations' names (labels, else local names in words), float
+    (2R, d); a relation and its inverse share one (the controller's own embedding tells
+    them apart)."""
+    from nesy.neural.text import get_encoder, term_texts
+    from nesy.neural.vectors import VectorStore
+
+    names = term_texts(kb, kb.vocab.terms(data.relation_ids))
+    vectors = VectorStore.for_kb(kb, get_encoder(kb=kb)).encode(names).numpy()
+    return np.concatenate([vectors, vectors]).astype(np.float32)
+
+
 def _chain(kb: KnowledgeBase, rule: Any, index: _Index, R: int) -> tuple[int, list[int] | None, str]:
     """A rule as (head relation, operator path, ""), or (head, None, why it is not a chain
     rule over the graph's relations); head -1 when the head is not such a relation."""
@@ -129,7 +141,9 @@ def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: lis
         min_confidence: Rules below this confidence on the graph are left out.
         soft_links: Give the link predictor's top links as soft operators.
         progress: Progress bar (default: on a terminal).
-        options: :class:`~nesy.neural.neural_lp.LearnConfig` fields (max_len, rank, epochs...).
+        options: :class:`~nesy.neural.neural_lp.LearnConfig` fields (max_len, rank, epochs...);
+            ``use_text=True`` given explicitly adds the relations' names, encoded by the KB's
+            text encoder, to the query representation.
 
     Returns:
         ``rules`` (the text), ``count``, ``relations``, ``best_valid_mrr``, ``seconds``,
@@ -159,6 +173,10 @@ def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: lis
     kge = _kge_features(kb, data) if config.use_kge else None
     if kge is not None:
         features["kge"] = kge
+    # Relation names through the text encoder only when asked for: it loads the language model.
+    names = _text_features(kb, data) if config.use_text and options.get("use_text") is True else None
+    if names is not None:
+        features["text"] = names
     paths, used, skipped = _user_paths(kb, data, rels, config.max_len)
     soft = _soft_edges(kb, data, rels) if soft_links else None
     show = sys.stderr.isatty() if progress is None else progress
@@ -187,7 +205,8 @@ def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: lis
         Path(out).write_text(header + text, encoding="utf-8")
     return {"rules": header + text, "count": len(rules), "relations": [name_of(r) for r in rels],
             "best_valid_mrr": result.best_valid_mrr, "seconds": result.seconds, "user_rules": user,
-            "not_chain": skipped, "features": ["relation vector", *(["link predictor"] if kge is not None else [])],
+            "not_chain": skipped, "features": ["relation vector", *(["link predictor"] if kge is not None else []),
+                                               *(["relation text"] if names is not None else [])],
             "out": str(out) if out is not None else None}
 
 

@@ -181,12 +181,21 @@ class TextEncoder:
         return TokenStates(hidden, mask, off.long())
 
 
-def get_encoder(name_or_path: str | os.PathLike[str] | None = None, *, device: str = "cpu", **kwargs: Any) -> TextEncoder:
+def get_encoder(name_or_path: str | os.PathLike[str] | None = None, *, device: str = "cpu",
+                kb: KnowledgeBase | None = None, **kwargs: Any) -> TextEncoder:
     """The encoder for a registered name or a model directory, loaded once per process.
+
+    With ``kb``, the name defaults to ``kb.config["text_encoder"]`` and names that plugins
+    registered as kind ``text_encoder`` (``registry.add("text_encoder", name, path)``, the
+    path or a function giving it) are known too.
 
     Raises:
         TextError: The model is missing, not a transformers model, or fails to load.
     """
+    if kb is not None:
+        name_or_path = name_or_path if name_or_path is not None else kb.config.get("text_encoder")
+        if name_or_path is not None and str(name_or_path) in kb.registry.names("text_encoder"):
+            register_encoder(str(name_or_path), kb.registry.get("text_encoder", str(name_or_path)))
     path = resolve_model(name_or_path)
     key = (str(path), device)
     with _LOCK:
@@ -200,9 +209,14 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 def words(local_name: str) -> str:
     """An IRI local name as words: ``hasParent`` → ``has parent``, ``Aarhus_Airport`` →
-    ``Aarhus Airport``, ``date-of-birth`` → ``date of birth``."""
+    ``Aarhus Airport``, ``date-of-birth`` → ``date of birth``. A camelCase name (first letter
+    lower case, as properties are written) has its split-off words lower-cased, unless they
+    are acronyms; PascalCase and written-out names keep their case."""
     text = _CAMEL.sub(" ", local_name)
-    return " ".join(re.sub(r"[_\-./#:]+", " ", text).split())
+    parts = re.sub(r"[_\-./#:]+", " ", text).split()
+    if local_name[:1].islower():
+        parts = [p if p.isupper() else p[:1].lower() + p[1:] for p in parts]
+    return " ".join(parts)
 
 
 def local_name(term: URIRef | str) -> str:
