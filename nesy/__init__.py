@@ -31,12 +31,13 @@ from nesy.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
+    "ExtractReport": "nesy.kb",
     "KnowledgeBase": "nesy.kb",
     "LoadReport": "nesy.kb",
 }
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase, LoadReport
+    from nesy.kb import ExtractReport, KnowledgeBase, LoadReport
 
 
 def __getattr__(name: str) -> Any:
@@ -49,6 +50,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ExtractReport",
     "KnowledgeBase",
     "LimitExceeded",
     "LoadError",

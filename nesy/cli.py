@@ -115,6 +115,101 @@ def load(directory: str, files: tuple[str, ...], graph: str, fmt: str | None, na
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--min-confidence", type=float, default=0.5, show_default=True,
+              help="Leave out triples below this confidence.")
+@click.option("--lines", is_flag=True, help="Each line of a file is its own document (id FILE:LINE).")
+@click.option("--print", "print_fmt", type=click.Choice(["tsv", "json"]),
+              help="Also write each extracted triple to stdout: document, subject, predicate, object, confidence.")
+@click.option("--extractor",
+              help="An extractor by name (a plugin's, or zero-shot); default: the trained model, else zero-shot.")
+@friendly
+def extract(directory: str, files: tuple[str, ...], min_confidence: float, lines: bool, print_fmt: str | None,
+            extractor: str | None) -> None:
+    """Extract triples from text FILES (.txt, .md, or directories of them) into the extracted graph.
+
+    Every triple keeps its document, sentence, character span, extractor and confidence;
+    proofs that use it quote the sentence. A document that fails adds nothing and is
+    reported (exit 1); the other documents' triples are kept.
+    """
+    with _open_kb(directory, must_exist=False) as kb:
+        report = kb.extract(list(files), extractor=extractor, min_confidence=min_confidence, lines=lines)
+        if print_fmt:
+            _print_extracted(kb, report.extracted, print_fmt)
+    for name in report.skipped:
+        click.echo(f"skipped {name}: empty", err=True)
+    for _, message in report.errors:
+        click.echo(f"error: {message}", err=True)
+    click.echo(str(report), err=bool(print_fmt))
+    if report.errors:
+        sys.exit(1)
+
+
+def _print_extracted(kb: Any, rows: list[Any], fmt: str) -> None:
+    """One extracted triple a line (TSV or JSON): terms as their labels, else local names."""
+    from nesy.neural.ingest import extracted_lines
+
+    for line in extracted_lines(kb, rows, fmt):
+        click.echo(line)
+
+
+@cli.command(name="extract-train")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("more", nargs=-1, type=click.Path(), metavar="[FILES]...")
+@click.option("--examples", "examples", multiple=True, type=click.Path(),
+              help="Labelled examples: WebNLG XML or JSONL ({\"text\":..., \"triples\": [[s, p, o], ...]}).")
+@click.option("--distant", is_flag=True,
+              help="Text files (.txt, .md) among FILES are labelled with the facts already in the store.")
+@click.option("--epochs", type=int, help="Training epochs (default 6).")
+@friendly
+def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ...], distant: bool,
+                  epochs: int | None) -> None:
+    """Train the extractor on labelled examples (and, with --distant, on text labelled by
+    the store's facts); `nesy extract DIR ...` then uses it. The model goes to DIR/models/extractor.
+
+    `--examples a.xml b.jsonl` takes several files.
+    """
+    from nesy.neural.documents import TEXT_SUFFIXES
+
+    files = [*examples, *more]
+    texts = [f for f in files if distant and f.lower().endswith(TEXT_SUFFIXES)]
+    labelled = [f for f in files if f not in texts]
+    if not files:
+        raise NesyError("give labelled examples (--examples FILE...) or, with --distant, text files")
+    with _open_kb(directory, must_exist=False) as kb:
+        m = kb.train_extractor(labelled, texts=texts, config={"epochs": epochs} if epochs else None)
+    held = (f"; held-out precision {m['held_precision']:.3f}, recall {m['held_recall']:.3f}, "
+            f"F1 {m['held_f1']:.3f}" if "held_f1" in m else "")
+    click.echo(f"extractor trained on {m['examples']} examples ({m['labelled_examples']} labelled, "
+               f"{m['distant_examples']} by distant supervision), {m['predicates']} properties, "
+               f"in {m['seconds']:.1f} s{held}")
+    if m.get("saved"):
+        click.echo(f"model: {m['saved']}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("mention")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="How many candidates.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@friendly
+def link(directory: str, mention: str, k: int, fmt: str) -> None:
+    """The knowledge-base entities MENTION most likely names, best first (exact label, alias,
+    then text similarity); none when it would be a new entity."""
+    with _open_kb_for_query(directory) as kb:
+        found = kb.link(mention, k)
+        rows = [{"term": kb.shorten(c.term), "label": c.label, "score": round(c.score, 4), "method": c.method}
+                for c in found]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif not rows:
+        click.echo(f"no entity for {mention!r}: extraction would mint a new one")
+    for i, r in enumerate(rows if fmt == "table" else [], 1):
+        click.echo(f"{i}. {r['term']}  \"{r['label']}\"  score {r['score']:.3f}  ({r['method']})")
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--top", type=int, default=20, show_default=True, help="How many predicates to list.")
@@ -430,6 +525,100 @@ def check(directory: str, fmt: str) -> None:
                        f"{len(found)} {'violation' if len(found) == 1 else 'violations'}")
         if found:
             sys.exit(1)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("question")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="How many answers.")
+@click.option("--topic", help="The topic entity (default: found by name in the question).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@friendly
+def ask(directory: str, question: str, k: int, topic: str | None, fmt: str) -> None:
+    """Answer a QUESTION in English from the graph, each answer with its proof.
+
+    The topic entity is found by name; relation paths from it are scored by the QA model
+    (`nesy qa-train`) or, before any training, zero-shot by text similarity. Exits 2 when
+    there is no answer, saying why.
+    """
+    from nesy.neural.qa import QA_NS
+
+    if k < 1:
+        raise NesyError("-k must be at least 1")
+    with _open_kb_for_query(directory) as kb:
+        res = kb.ask_text(question, k, topic=topic)
+        prefixes = {"": kb.default_namespace, "qa": QA_NS, **kb.prefixes}
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps(res.to_dict(kb.shorten, prefixes), indent=2, ensure_ascii=False))
+        else:
+            where = f"topic {kb.shorten(res.topic)}" if res.topic is not None else "no topic"
+            click.echo(f"{res.mode} mode; {where}" + (f" (\"{res.mention}\")" if res.mention else ""))
+            if not res:
+                click.echo(f"no answer: {res.reason}")
+            for i, a in enumerate(res, 1):
+                click.echo(f"{i}. {kb.shorten(a.term)}  score={a.score:.4g}  path {a.functional}")
+                click.echo("   " + a.proof.to_text(prefixes).replace("\n", "\n   "))
+    if not res:
+        sys.exit(2)
+
+
+@cli.command(name="qa-train")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
+@click.option("--valid", type=click.Path(exists=True, dir_okay=False),
+              help="Held-out questions for early stopping (default: 10% of QUESTIONS when 50 or more).")
+@click.option("--hops", type=int, help="Longest relation path (1-4; default 3).")
+@click.option("--epochs", type=int, help="Most epochs (default 40).")
+@click.option("--lr", type=float, help="Learning rate (default 0.003).")
+@click.option("--seed", type=int, help="Random seed (default 0).")
+@click.option("--rules-out", type=click.Path(dir_okay=False),
+              help="Also write the frequent question patterns as a learned rule file.")
+@friendly
+def qa_train(directory: str, questions: str, valid: str | None, hops: int | None, epochs: int | None,
+             lr: float | None, seed: int | None, rules_out: str | None) -> None:
+    """Train the question-answering model on QUESTIONS (TSV).
+
+    Each line: question<TAB>answer1|answer2|...[<TAB>topic entity]. The model goes to
+    DIR/models/qa and answers `nesy ask` from then on.
+    """
+    options = {k: v for k, v in {"hops": hops, "epochs": epochs, "lr": lr, "seed": seed}.items() if v is not None}
+    with _open_kb(directory) as kb:
+        r = kb.train_qa(questions, valid=valid, rules_out=rules_out, **options)
+    hits = "n/a" if r["valid_hits@1"] is None else f"{r['valid_hits@1']:.4f}"
+    click.echo(f"{r['used']} of {r['questions']} questions used ({r['valid']} held out), {r['relations']} "
+               f"relations; {r['epochs']} epochs in {r['seconds']:.1f} s; validation Hits@1 {hits}")
+    for line, why in list(r["skipped"].items())[:10]:
+        click.echo(f"skipped {questions}:{line}: {why}")
+    if len(r["skipped"]) > 10:
+        click.echo(f"... {len(r['skipped']) - 10} more skipped")
+    click.echo(f"model: {r['model']}")
+    if rules_out:
+        click.echo(f"{r['rules']} question patterns written to {rules_out} (load them with `nesy rules`)")
+
+
+@cli.command(name="qa-eval")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--no-topics", is_flag=True, help="Ignore the topic column: find topics by name.")
+@friendly
+def qa_eval(directory: str, questions: str, fmt: str, no_topics: bool) -> None:
+    """Hits@1 of `nesy ask` on QUESTIONS (TSV, the qa-train format)."""
+    with _open_kb_for_query(directory) as kb:
+        m = kb.evaluate_qa(questions, use_topics=not no_topics)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(m, indent=2))
+        return
+    click.echo(f"{m['mode']} mode on {m['questions']} questions ({m['no_answer']} without an answer)")
+    click.echo("| metric | value |")
+    click.echo("|---|---|")
+    click.echo(f"| Hits@1 | {m['hits@1']:.4f} |")
+    click.echo(f"| answers per second | {m['answers_per_second']:.1f} |")
+    click.echo(f"| top answers whose proof checks | {m['proofs_checked']} of {m['answered']} |")
 
 
 @cli.command()

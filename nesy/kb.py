@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from rdflib import BNode, Literal, URIRef
@@ -44,6 +44,58 @@ class LoadReport:
         dup = self.parsed - self.added
         extra = f" ({dup} already present)" if dup else ""
         return f"{self.file}: {self.added} triples added to {self.graph}{extra}"
+
+
+class ExtractedTriple(NamedTuple):
+    """One triple an extractor found (at or above the confidence threshold)."""
+
+    document: str
+    subject: Identifier
+    predicate: Identifier
+    object: Identifier
+    confidence: float
+
+
+@dataclass
+class ExtractReport:
+    """What one :meth:`KnowledgeBase.extract` call did.
+
+    Attributes:
+        extractor: The extractor's name.
+        documents: Documents extracted from, and files that could not be read (empty files
+            are not counted).
+        sentences: Their sentences.
+        triples: Triples new to the ``extracted`` graph (minted entities' labels not counted).
+        entities: New entities minted for unlinked mentions (each with an ``rdfs:label``).
+        errors: ``(document or file, message)`` of each document that failed; its triples
+            were not added, the other documents' were.
+        skipped: Empty files.
+        seconds: Wall time.
+        extracted: Every triple found at or above the threshold, in document order.
+    """
+
+    extractor: str = ""
+    documents: int = 0
+    sentences: int = 0
+    triples: int = 0
+    entities: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    extracted: list[ExtractedTriple] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        def n(k: int, word: str) -> str:
+            return f"{k} {word}{'' if k == 1 else 's'}"
+
+        text = (f"{n(self.documents, 'document')}, {n(self.sentences, 'sentence')}: "
+                f"{n(self.triples, 'triple')} added to extracted, {n(self.entities, 'new entity')} "
+                f"({self.extractor}, {self.seconds:.2f} s)").replace("new entitys", "new entities")
+        if self.skipped:
+            text += f"; {n(len(self.skipped), 'empty file')} skipped"
+        if self.errors:
+            text += f"; {n(len(self.errors), 'document')} failed"
+        return text
 
 
 class KnowledgeBase:
@@ -93,6 +145,10 @@ class KnowledgeBase:
         self._predictor: Any = None
         self._memory_model: Any = None  # (model, meta) of an in-memory KB's training
         self._registry: Registry | None = None
+        self._linker: Any = None  # EntityLinker, built on the first kb.link
+        self._qa_memory: Any = None  # (model, meta) of an in-memory KB's QA training
+        self._qa_version = 0  # bumped by QA training, so the cached answerer is rebuilt
+        self._qa_cache: tuple[Any, Any] | None = None
         for entry in self.config.get("rules", []):
             self._programs.append(self._parse_saved_rules(entry))
             self._kinds.append(entry.get("kind", "derived"))
@@ -535,9 +591,10 @@ class KnowledgeBase:
         s, p, o = triple
         return self.reasoner.proof(self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o)))
 
-    def check_proof(self, proof: Proof) -> Any:
+    def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:
         """Re-validate a proof step by step against the rules and the stored facts, without
-        the reasoner's derivation records (see :func:`nesy.engine.proofs.check_proof`)."""
+        the reasoner's derivation records (see :func:`nesy.engine.proofs.check_proof`).
+        ``extra_rules``: rules outside the KB the proof may use (a QA answer's chain rule)."""
         from rdflib import RDF
 
         from nesy.engine.proofs import check_proof
@@ -564,8 +621,47 @@ class KnowledgeBase:
                     best = max(best or 0.0, float(table.score[rows].max()))
             return best
 
-        return check_proof(proof, self.rules, lookup, model_contains=self.reasoner.model_contains,
+        return check_proof(proof, [*self.rules, *extra_rules], lookup, model_contains=self.reasoner.model_contains,
                            semiring=self.semiring, registry=self.registry)
+
+    # -- questions in English -------------------------------------------------------------
+    def ask_text(self, question: str, k: int = 5, *, topic: str | None = None) -> Any:
+        """Answer a question in English from the graph: ranked answers with scores and proofs.
+
+        The topic entity is found by name (or given as ``topic``); relation paths from it
+        are scored by the QA model of ``DIR/models/qa`` (see :meth:`train_qa`), or zero-shot
+        by text similarity when none is trained; the best paths run on the stored facts.
+        Returns :class:`nesy.neural.qa.QAAnswers`: empty, with a ``reason``, when there is
+        no answer (no entity named, or no path scoring above the threshold).
+        """
+        return self.question_answerer().answer(question, k, topic)
+
+    def question_answerer(self) -> Any:
+        """The :class:`nesy.neural.qa.QuestionAnswerer` over the current data (rebuilt when
+        the store or the QA model changed)."""
+        from nesy.neural.qa import QuestionAnswerer
+
+        key = (self._mark(), self._qa_version)
+        cached = self._qa_cache
+        if cached is None or cached[0] != key:
+            cached = (key, QuestionAnswerer(self))
+            self._qa_cache = cached
+        return cached[1]
+
+    def train_qa(self, questions: Any, **options: Any) -> dict[str, Any]:
+        """Train the QA model on question-answer pairs (a TSV file, see
+        :func:`nesy.neural.qa_train.read_questions`) and save it in ``DIR/models/qa``.
+        Options: see :func:`nesy.neural.qa_train.train_qa`."""
+        from nesy.neural.qa_train import train_qa
+
+        return train_qa(self, questions, **options)
+
+    def evaluate_qa(self, questions: Any, **options: Any) -> dict[str, Any]:
+        """Hits@1 (key ``hits@1``) of :meth:`ask_text` on a question TSV file, with speed and
+        the number of answers whose proof checks; see :func:`nesy.neural.qa_train.evaluate_qa`."""
+        from nesy.neural.qa_train import evaluate_qa
+
+        return evaluate_qa(self, questions, **options)
 
     def load_ontology(
         self,
@@ -638,6 +734,65 @@ class KnowledgeBase:
         report["added"] = self.store.add_triples(triples, "dl-reasoner", **fields) if triples else 0
         self._data_changed(mark)
         return report
+
+    # -- text ----------------------------------------------------------------------------
+    def extract(self, paths: str | os.PathLike[str] | list[str | os.PathLike[str]], *, extractor: Any = None,
+                min_confidence: float = 0.5, lines: bool = False, progress: bool | None = None) -> ExtractReport:
+        """Extract triples from text documents into the ``extracted`` graph.
+
+        Each triple keeps its provenance: document id, sentence, character span, extractor
+        and confidence (its score); mentions the extractor cannot link become new entities
+        with an ``rdfs:label``. A document adds all its triples or none: a document that
+        fails is listed in ``errors`` and the others are kept. Rules reason over the new
+        facts at once; their proofs quote the sentence.
+
+        Args:
+            paths: ``.txt``/``.md`` files or directories of them.
+            extractor: An object with ``extract(sentences, kb)``, the name of one (a plugin
+                of kind ``extractor``, or a built-in), or None for the default (the model
+                trained with :meth:`train_extractor` when there is one).
+            min_confidence: Leave out triples below this confidence.
+            lines: Each non-blank line of a file is its own document (``path:LINE``).
+            progress: Progress bar over sentences (default: on a terminal, from 200 sentences).
+        """
+        from nesy.neural.ingest import extract_into
+
+        report = extract_into(self, paths, extractor=extractor, min_confidence=min_confidence, lines=lines,
+                              progress=progress)
+        if (report.triples or report.entities) and self.config.get("ontology_profile"):
+            self._apply_ontology()  # as load() does: OWL/RDFS reasoning covers extracted facts too
+        return report
+
+    def train_extractor(self, examples: Any = (), *, texts: Any = (), config: dict[str, Any] | None = None,
+                        progress: bool | None = None) -> dict[str, Any]:
+        """Train the extractor's relation model; later :meth:`extract` calls use it.
+
+        Args:
+            examples: Labelled examples: paths of WebNLG XML or JSONL files (``{"text": ...,
+                "triples": [[s, p, o], ...]}``), or ``Example`` objects.
+            texts: Text files (``.txt``/``.md``) whose sentences are labelled with the facts
+                already in the store (distant supervision).
+            config: Training options (``epochs``, ``lr``...; see :mod:`nesy.neural.extract_train`).
+            progress: Show progress bars (default: on a terminal).
+
+        Returns:
+            Metrics (examples, held-out precision/recall/F1, seconds...) and where the model was
+            saved (``DIR/models/extractor``; an in-memory KB keeps it in memory).
+        """
+        from nesy.neural.ingest import train_from
+
+        return train_from(self, examples, texts=texts, config=config, progress=progress)
+
+    def link(self, mention: str, k: int = 5) -> list[Any]:
+        """The ``k`` KB entities ``mention`` most likely names, best first (``Candidate``:
+        ``term``, ``label``, ``score``, ``method``); an empty list when none passes the
+        linker's NIL threshold."""
+        from nesy.neural.linking import EntityLinker
+
+        # One linker per KB: it follows the store by itself, and keeps its entity vectors.
+        if self._linker is None:
+            self._linker = EntityLinker(self)
+        return self._linker.link(mention, k)
 
     # -- link prediction ---------------------------------------------------------------
     def train(self, *, valid: str | os.PathLike[str] | None = None, resume: bool = False, nproc: int = 1,
@@ -816,7 +971,7 @@ class _DeferredPredictor:
         return self.kb.link_predictor_or_fail()(pred, heads, tails)
 
 
-__all__ = ["GRAPHS", "KnowledgeBase", "LoadReport", "NesyError"]
+__all__ = ["GRAPHS", "ExtractReport", "ExtractedTriple", "KnowledgeBase", "LoadReport", "NesyError"]
 
 
 def _runnable(program: Program) -> Program:

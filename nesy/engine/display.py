@@ -33,6 +33,42 @@ KIND_STYLES: dict[str, str] = {
 }
 
 
+#: Longest sentence quote in a proof line, in characters (longer ones end with "…").
+QUOTE_CHARS = 160
+#: Source fields an ``extracted`` leaf shows in its quote, not again as ``key=value``.
+EXTRACTION_FIELDS = ("graph", "file", "document", "sentence", "span", "extra")
+
+
+def extraction_text(source: dict[str, Any]) -> str | None:
+    """``extracted from DOC, sentence N, chars A–B: "the sentence…"`` for the source of an
+    extracted fact (N counts from 1), or None when the source names no document."""
+    doc = source.get("document")
+    if not doc:
+        return None
+    extra = source.get("extra") if isinstance(source.get("extra"), dict) else {}
+    parts = [f"extracted from {doc}"]
+    if extra.get("sentence_index") is not None:
+        parts.append(f"sentence {int(extra['sentence_index']) + 1}")
+    span = source.get("span")
+    if span is not None and len(span) == 2:
+        parts.append(f"chars {span[0]}\u2013{span[1]}")
+    text = ", ".join(parts)
+    sentence = " ".join(str(source.get("sentence") or "").split())
+    if sentence:
+        if len(sentence) > QUOTE_CHARS:
+            sentence = sentence[:QUOTE_CHARS - 1].rstrip() + "\u2026"
+        text += f': "{sentence}"'
+    return text
+
+
+def source_fields(kind: str, source: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """A leaf's source as (quote line for an extraction or None, the other fields to list)."""
+    quote = extraction_text(source) if kind == "extracted" else None
+    if quote is None:
+        return None, dict(source)
+    return quote, {k: v for k, v in source.items() if k not in EXTRACTION_FIELDS}
+
+
 def _node_html(node: Any, prefixes: dict[str, str] | None) -> str:
     color = KIND_COLORS.get(node.kind, "#455a64")
     what = node.fact.render(prefixes) if node.fact is not None else (node.note or "")
@@ -41,8 +77,11 @@ def _node_html(node: Any, prefixes: dict[str, str] | None) -> str:
     if node.rule is not None:
         parts.append(f"<small>rule <b>{html.escape(str(node.rule.label))}</b>"
                      + (f" @ {html.escape(str(node.rule.where))}" if getattr(node.rule, "where", None) else "") + "</small>")
-    if node.source:
-        src = ", ".join(f"{k}={v}" for k, v in node.source.items())
+    quote, rest = source_fields(node.kind, node.source)
+    if quote:
+        parts.append(f"<small><i>{html.escape(quote)}</i></small>")
+    if rest:
+        src = ", ".join(f"{k}={v}" for k, v in rest.items())
         parts.append(f"<small style='color:#777'>{html.escape(src)}</small>")
     return " ".join(parts)
 

@@ -124,7 +124,12 @@ class Proof:
         if self.note and self.fact is not None:
             parts.append(f"({self.note})")
         if self.source:
-            parts.append("[" + ", ".join(f"{k}={v}" for k, v in self.source.items()) + "]")
+            from nesy.engine.display import source_fields
+
+            quote, rest = source_fields(self.kind, self.source)
+            parts.append(quote or "")
+            if rest:
+                parts.append("[" + ", ".join(f"{k}={v}" for k, v in rest.items()) + "]")
         return "  ".join(p for p in parts if p)
 
     def to_text(self, prefixes: dict[str, str] | None = None, indent: str = "  ") -> str:
@@ -158,8 +163,7 @@ class Proof:
         if self.bindings:
             out["bindings"] = {k: term_text(v, prefixes) for k, v in self.bindings.items()}
         if self.source:
-            out["source"] = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-                             for k, v in self.source.items()}
+            out["source"] = {k: _json_value(v) for k, v in self.source.items()}
         if self.premises:
             out["premises"] = [p.to_dict(prefixes) for p in self.premises]
         return out
@@ -193,6 +197,17 @@ class Proof:
         from nesy.engine.display import proof_rich
 
         return proof_rich(self)
+
+
+def _json_value(v: Any) -> Any:
+    """``v`` as JSON: numbers, strings, lists (spans) and dicts (extra fields) kept, the rest as text."""
+    if isinstance(v, (int, float, str, bool, type(None))):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    return str(v)
 
 
 def rule_info(rule: ast.Rule, prefixes: dict[str, str] | None = None) -> RuleInfo:

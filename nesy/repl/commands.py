@@ -120,6 +120,8 @@ class Session:
                 self.done = True
             elif is_sparql(text):
                 self.run_sparql(text)
+            elif text.startswith("??"):
+                self.run_question(text[2:].strip())
             elif text.startswith("?-"):
                 self.run_query(text)
             else:
@@ -142,6 +144,23 @@ class Session:
     def run_query(self, text: str) -> None:
         """Answer a ``?-`` rule query and show the answers."""
         self.show(self.kb.ask(text))
+
+    def run_question(self, question: str) -> None:
+        """Answer a question in English (``?? which nationality is ann's spouse?``)."""
+        if not question:
+            raise CommandError("?? needs a question, e.g. ?? which nationality is ann 's spouse ?")
+        res = self.kb.ask_text(question)
+        topic = f"topic {self.kb.shorten(res.topic)}" if res.topic is not None else "no topic"
+        self.say(f"{res.mode} mode; {topic}", style="dim")
+        self.result = res
+        if not res:
+            self.say(f"no answer: {res.reason}", style="yellow")
+            return
+        table = Table("#", "answer", "score", "path", header_style="bold")
+        for i, a in enumerate(res, 1):
+            table.add_row(str(i), escape(self.kb.shorten(a.term)), f"{a.score:.4g}", escape(a.functional))
+        self.console.print(table)
+        self.say("(:why N shows the proof of answer N)", style="dim")
 
     def run_sparql(self, text: str) -> None:
         """Run a SPARQL query and show its rows (or yes/no, or triples)."""
@@ -191,10 +210,12 @@ class Session:
 
     def show_proof(self, proof: Any) -> None:
         """Print one proof as a coloured tree or as Mermaid text."""
+        # qa: names the conclusions of answers to questions in English (``?? ...``).
+        prefixes = {"qa": "urn:nesy:qa#", **self.kb.prefixes}
         if self.proof_format == "mermaid":
-            self.console.out(proof.to_mermaid(self.kb.prefixes), highlight=False)
+            self.console.out(proof.to_mermaid(prefixes), highlight=False)
         else:
-            self.console.print(render.proof_tree(proof, self.kb.prefixes))
+            self.console.print(render.proof_tree(proof, prefixes))
 
     # -- saving --------------------------------------------------------------------------
     def session_text(self) -> str:
@@ -232,8 +253,9 @@ def _help(s: Session, args: str) -> None:
         table.add_row(escape(f":{cmd.name} {cmd.usage}".rstrip()), escape(cmd.help))
     s.console.print(table)
     s.say(
-        "Type facts and rules (`p(a, b).`, `[r] q(X) :- p(X, _).`), queries (`?- q(X).`) or "
-        "SPARQL (`SELECT ?x WHERE { ?x a fam:Person }`). A statement ends with `.` (SPARQL: "
+        "Type facts and rules (`p(a, b).`, `[r] q(X) :- p(X, _).`), queries (`?- q(X).`), "
+        "SPARQL (`SELECT ?x WHERE { ?x a fam:Person }`), or a question in English after `??` "
+        "(`?? which nationality is ann 's spouse ?`). A statement ends with `.` (SPARQL: "
         "when its braces balance); an empty line sends what is typed. Ctrl-C cancels, "
         "Ctrl-D quits."
     )
@@ -264,6 +286,32 @@ def _load(s: Session, args: str) -> None:
             if files[i + 1:]:
                 s.say(f"stopped; not loaded: {' '.join(files[i + 1:])}", style="yellow")
             return
+
+
+@command("extract", "FILE... [--lines] [min=C] [extractor=NAME]",
+         "extract triples from text files (.txt, .md) into the extracted graph")
+def _extract(s: Session, args: str) -> None:
+    words = shlex.split(args)
+    lines = "--lines" in words
+    options = {k: v for k, _, v in (w.partition("=") for w in words if "=" in w)}
+    files = [w for w in words if w != "--lines" and "=" not in w]
+    unknown = set(options) - {"min", "extractor"}
+    if not files or unknown:
+        raise CommandError(":extract needs text files, e.g. :extract notes.txt min=0.6 (options: --lines, "
+                           "min=C, extractor=NAME)")
+    try:
+        min_conf = float(options.get("min", 0.5))
+    except ValueError:
+        raise CommandError(f":extract min= takes a number, not {options['min']!r}") from None
+    report = s.kb.extract([Path(f).expanduser() for f in files], extractor=options.get("extractor"),
+                          min_confidence=min_conf, lines=lines, progress=False)
+    for name in report.skipped:
+        s.say(f"skipped {name}: empty", style="yellow")
+    for _, message in report.errors:
+        s.error(message)
+    s.say(str(report), style="yellow" if report.errors else "green")
+    if report.triples:
+        s.say("their proofs quote the sentence: ask a query, then :why N", style="dim")
 
 
 @command("rules", "", "list the rules of the knowledge base")

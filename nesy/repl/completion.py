@@ -1,4 +1,4 @@
-"""Tab completion: command names, file paths for ``:load``/``:save``, prefixes and KB names."""
+"""Tab completion: command names, file paths for ``:load``/``:save``/``:extract``, prefixes and KB names."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ MAX_WORDS = 5000
 MAX_SHOWN = 200
 
 _WORD = re.compile(r"[\w:.\-]*$")
-_FILE_COMMANDS = {"load", "save"}
+_FILE_COMMANDS = {"load", "save", "extract"}
 
 
 class NesyCompleter(Completer):
     """Completes what the shell reads.
 
-    - ``:`` + letters: command names; after ``:load``/``:save``: file paths; after
+    - ``:`` + letters: command names; after ``:load``/``:save``/``:extract``: file paths; after
       ``:format``: the formats; after ``:help``: command names.
     - elsewhere: prefixes (``fam:``), then predicates (of the rules, of the stored
       triples and of the facts typed in the session), then the other names in the

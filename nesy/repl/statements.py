@@ -3,6 +3,7 @@
 The shell reads one *statement* at a time, possibly over several lines:
 
 - a **command** (``:name args``) is one line;
+- a **question** in English (``?? which nationality is ann_smith 's spouse ?``) is one line;
 - **SPARQL** (text that starts with ``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``,
   ``PREFIX`` or ``BASE``) is complete once it has opened at least one ``{`` and its
   braces balance, outside strings, ``<IRIs>`` and ``#`` comments;
@@ -91,8 +92,8 @@ def is_complete(text: str) -> bool:
         return True
     if "\n" in text and not text.rsplit("\n", 1)[1].strip():
         return True  # an empty line sends what is there
-    if is_command(text) or text.strip().lower() in QUIT_WORDS:
-        return True
+    if is_command(text) or text.strip().lower() in QUIT_WORDS or text.lstrip().startswith("??"):
+        return True  # a question in English (``??``) is one line
     code, open_string = code_of(text)
     if open_string:
         return False
