@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rdflib import URIRef
 
 from nesy.errors import TextError
+from nesy.neural.checkpoint import read_pair, write_pair
 from nesy.neural.extract_model import (
     N_PRIOR,
     StorePrior,
@@ -213,14 +212,10 @@ def _pick_threshold(forward: Any, feats: list[TextFeatures], gold: list[list[tup
 
 
 def save_model(model: ExtractorModel, directory: str | Path) -> Path:
-    """Write ``model.safetensors`` (head + label vectors) and ``model.json`` (the rest), each
-    to a temporary file first, then renamed over the old ones."""
-    from safetensors.torch import save_file
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {f"head.{k}": v.detach().contiguous().clone() for k, v in model.head.state_dict().items()}
-    state["labels"] = model.labels.detach().contiguous().clone()
+    """Write ``model.safetensors`` (head + label vectors) and ``model.json`` (the rest)
+    atomically (:func:`~nesy.neural.checkpoint.write_pair`)."""
+    state = {f"head.{k}": v for k, v in model.head.state_dict().items()}
+    state["labels"] = model.labels
     doc = {"format": FORMAT, "version": VERSION, "predicates": model.predicates, "threshold": model.threshold,
            "config": model.config, "encoder": model.encoder, "metrics": model.metrics,
            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -228,18 +223,7 @@ def save_model(model: ExtractorModel, directory: str | Path) -> Path:
                     "dropout": model.config["dropout"], "n_known": len(model.predicates),
                     "use_prior": model.config["use_prior"]},
            "gazetteer": model.gazetteer.to_json()}
-    tmp_w, tmp_j = directory / f".model.safetensors.{os.getpid()}.tmp", directory / f".model.json.{os.getpid()}.tmp"
-    try:
-        save_file(state, str(tmp_w))
-        tmp_j.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp_w, directory / "model.safetensors")
-        os.replace(tmp_j, directory / "model.json")
-    except OSError as exc:
-        raise TextError(f"cannot write the extractor model: {exc.strerror or exc}", file=str(directory)) from None
-    finally:
-        tmp_w.unlink(missing_ok=True)
-        tmp_j.unlink(missing_ok=True)
-    return directory
+    return write_pair(directory, state, doc, what="extractor model", error=TextError)
 
 
 def load_model(directory: str | Path) -> ExtractorModel:
@@ -248,17 +232,12 @@ def load_model(directory: str | Path) -> ExtractorModel:
     Raises:
         TextError: Missing files, a foreign or corrupt description, weights that do not fit.
     """
-    from safetensors.torch import load_file
-
     directory = Path(directory)
-    desc, weights = directory / "model.json", directory / "model.safetensors"
-    try:
-        doc = json.loads(desc.read_text(encoding="utf-8"))
-        state = load_file(str(weights))
-    except (OSError, ValueError) as exc:
-        raise TextError(f"cannot read the extractor model: {exc}", file=str(directory)) from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
-        raise TextError(f"not a nesy extractor model ({FORMAT} version {VERSION} expected)", file=str(desc))
+    weights = directory / "model.safetensors"
+    state, doc = read_pair(directory, FORMAT, what="extractor model", error=TextError)
+    if doc.get("version") != VERSION:
+        raise TextError(f"extractor model version {doc.get('version')!r} is not supported (this nesy reads "
+                        f"version {VERSION})", file=str(directory / "model.json"))
     head = make_head(doc["head"])
     try:
         head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")}, strict=True)

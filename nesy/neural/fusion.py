@@ -15,7 +15,6 @@ KGE ones is won by g = 1).
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -235,28 +234,12 @@ def _save(kb: KnowledgeBase, model: GatedFusion, meta: dict[str, Any]) -> str:
     if kb.path is None:
         _MEMORY[kb] = (model, meta)
         return "(in memory)"
-    from safetensors.torch import save_file
-
-    from nesy.neural.checkpoint import _sha256, _temp
+    from nesy.neural.checkpoint import write_pair
     from nesy.neural.linker import checkpoint_dir
 
     directory = checkpoint_dir(kb, NAME)
-    temps: list[Any] = []
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        weights = _temp(directory, WEIGHTS, temps)
-        save_file({k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}, str(weights))
-        doc = {"format": FORMAT, "version": 1, "config": model.config(), "meta": meta,
-               "weights_sha256": _sha256(weights)}
-        desc = _temp(directory, DESCRIPTION, temps)
-        desc.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        weights.replace(directory / WEIGHTS)  # weights first: the JSON's hash catches a torn pair
-        desc.replace(directory / DESCRIPTION)
-    except OSError as e:
-        raise NesyError(f"cannot write the fusion model: {e.strerror or e}", file=str(directory)) from e
-    finally:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
+    doc = {"format": FORMAT, "version": 1, "config": model.config(), "meta": meta}
+    write_pair(directory, model.state_dict(), doc, weights=WEIGHTS, description=DESCRIPTION, what="fusion model")
     return str(directory)
 
 
@@ -269,21 +252,18 @@ def load_fusion(kb: KnowledgeBase) -> tuple[GatedFusion, dict[str, Any]] | None:
     if kb.path is None:
         found = _MEMORY.get(kb)
     else:
-        from safetensors.torch import load_file
-
-        from nesy.neural.checkpoint import _sha256
+        from nesy.neural.checkpoint import read_pair
         from nesy.neural.linker import checkpoint_dir
 
         directory = checkpoint_dir(kb, NAME)
         if not (directory / DESCRIPTION).is_file():
             return None
+        state, doc = read_pair(directory, FORMAT, weights=WEIGHTS, description=DESCRIPTION,
+                               what="fusion model", error=NesyError)
         try:
-            doc = json.loads((directory / DESCRIPTION).read_text(encoding="utf-8"))
-            if doc.get("format") != FORMAT or _sha256(directory / WEIGHTS) != doc.get("weights_sha256"):
-                raise ValueError(f"not a nesy fusion model, or its weights do not match {DESCRIPTION}")
             model = GatedFusion(**doc["config"])
-            model.load_state_dict(load_file(str(directory / WEIGHTS)))
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+            model.load_state_dict(state)
+        except (KeyError, TypeError, RuntimeError) as e:
             raise NesyError(f"corrupt fusion model ({e}); run the alignment again", file=str(directory)) from None
         found = (model.eval(), doc.get("meta", {}))
     if found is None:

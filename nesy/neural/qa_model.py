@@ -11,8 +11,6 @@ name. Training follows TensorLog: v_0 is the topic entity's one-hot, v_t = sum_k
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import time
@@ -24,6 +22,7 @@ import numpy as np
 import torch
 
 from nesy.errors import LoadError, NesyError
+from nesy.neural.checkpoint import read_pair, write_pair
 from nesy.neural.qa_graph import QAGraph
 
 WEIGHTS = "qa.safetensors"
@@ -203,51 +202,19 @@ def soft_hits(model: PathAttention, walker: Walker, q: torch.Tensor, topics: np.
 # -- checkpoint ----------------------------------------------------------------------------------
 def save_model(directory: str | os.PathLike[str], model: PathAttention, meta: dict[str, Any]) -> Path:
     """Write ``qa.safetensors`` and ``qa.json`` (meta: relations, encoder, config...) atomically."""
-    from safetensors.torch import save_file
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    tmp_w, tmp_j = directory / f".{WEIGHTS}.{os.getpid()}.tmp", directory / f".{DESCRIPTION}.{os.getpid()}.tmp"
-    try:
-        save_file(state, str(tmp_w))
-        doc = {"format": FORMAT, "version": 1, **meta,
-               "weights_sha256": hashlib.sha256(tmp_w.read_bytes()).hexdigest()}
-        tmp_j.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp_w, directory / WEIGHTS)
-        os.replace(tmp_j, directory / DESCRIPTION)
-    except (OSError, TypeError, ValueError) as exc:
-        raise NesyError(f"cannot write the QA model: {exc}", file=str(directory)) from None
-    finally:
-        tmp_w.unlink(missing_ok=True)
-        tmp_j.unlink(missing_ok=True)
-    return directory
+    return write_pair(directory, model.state_dict(), {"format": FORMAT, "version": 1, **meta},
+                      weights=WEIGHTS, description=DESCRIPTION, what="QA model")
 
 
 def load_model(directory: str | os.PathLike[str]) -> tuple[PathAttention, dict[str, Any]]:
     """The model and meta saved by :func:`save_model` (safetensors, never unpickled)."""
-    from safetensors.torch import load_file
-
-    directory = Path(directory)
-    desc, weights = directory / DESCRIPTION, directory / WEIGHTS
-    for f in (desc, weights):
-        if not f.is_file():
-            raise LoadError(f"QA model file {f.name} is missing", file=str(f))
+    state, meta = read_pair(directory, FORMAT, weights=WEIGHTS, description=DESCRIPTION, what="QA model")
     try:
-        meta = json.loads(desc.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LoadError(f"corrupt QA model description: {exc}", file=str(desc)) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise LoadError(f"not a nesy QA model description (format {FORMAT!r} expected)", file=str(desc))
-    if hashlib.sha256(weights.read_bytes()).hexdigest() != meta.get("weights_sha256"):
-        raise LoadError(f"weights do not match {DESCRIPTION}; train again", file=str(weights))
-    try:
-        state = load_file(str(weights))
         cfg = QAConfig(**meta["config"])
         model = PathAttention(state["op_text"], int(meta["q_dim"]), cfg.hidden, cfg.hops)
         model.load_state_dict(state, strict=True)
-    except Exception as exc:  # noqa: BLE001 - safetensors/torch raise many types; all mean "corrupt"
-        raise LoadError(f"cannot rebuild the QA model: {exc}", file=str(weights)) from None
+    except Exception as exc:  # noqa: BLE001 - torch and the config raise many types; all mean "corrupt"
+        raise LoadError(f"cannot rebuild the QA model: {exc}", file=str(Path(directory) / WEIGHTS)) from None
     return model.eval(), meta
 
 

@@ -149,7 +149,7 @@ def rewrite_json(directory: Path, change) -> None:
     [
         (lambda d: d["config"].update(model="nope"), "unknown link-prediction model 'nope'"),
         (lambda d: d["config"].update(bogus=1), "bogus"),
-        (lambda d: d.update(format="something-else"), "not a nesy KGE checkpoint"),
+        (lambda d: d.update(format="something-else"), "not a nesy checkpoint description"),
         (lambda d: d.update(version=99), "version 99"),
         (lambda d: d.pop("config"), "config/meta"),
     ],

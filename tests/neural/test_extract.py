@@ -138,7 +138,7 @@ def test_in_memory_kb_keeps_its_model_and_bad_models(kb: KnowledgeBase, tmp_path
         get_extractor(KnowledgeBase(), "trained")
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "model.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(TextError, match="cannot read the extractor model"):
+    with pytest.raises(TextError, match="extractor model file model.safetensors is missing"):
         get_extractor(kb, model_dir=tmp_path / "m")
     with pytest.raises(TextError, match="unknown extractor training option"):
         train_extractor(kb, EXAMPLES, config={"epoch": 3})

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from nesy.kb import KnowledgeBase
-from nesy.repl.commands import Session
 
 # pytest imports tests with --import-mode=importlib: the plugin's folder goes on the path here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from extract_plugin import register  # noqa: E402
+from session_capture import Captured  # noqa: E402
 
 DATA = """@prefix ex: <http://example.org/text#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -25,24 +23,12 @@ ex:acme rdfs:label "Acme" ; ex:basedIn ex:lyon .
 """
 
 
-class Captured(Session):
-    def __init__(self, kb: KnowledgeBase) -> None:
-        super().__init__(kb, Console(file=io.StringIO(), width=250, height=40, color_system=None))
-
-    def run(self, text: str) -> str:
-        buf = self.console.file
-        assert isinstance(buf, io.StringIO)
-        start = len(buf.getvalue())
-        self.handle(text)
-        return buf.getvalue()[start:]
-
-
 @pytest.fixture
 def s(tmp_path: Path) -> Captured:
     (tmp_path / "data.ttl").write_text(DATA)
     kb = KnowledgeBase()
     register(kb.registry)
-    session = Captured(kb)
+    session = Captured(kb, width=250)
     assert "added" in session.run(f":load {tmp_path / 'data.ttl'}")
     session.run("@prefix ex: <http://example.org/text#> .")
     session.run("[worksIn] ex:worksIn(X, C) :- ex:worksFor(X, O), ex:basedIn(O, C).")

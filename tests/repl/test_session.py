@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -10,29 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from nesy.kb import KnowledgeBase
-from nesy.repl.commands import COMMANDS, Session, suggest
+from nesy.repl.commands import COMMANDS, suggest
 from nesy.repl.shell import run_guarded, run_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILY = ROOT / "examples" / "family"
-
-
-class Captured(Session):
-    """A session whose output is read back with :meth:`run`."""
-
-    def __init__(self, kb: KnowledgeBase, **kw: object) -> None:
-        super().__init__(kb, Console(file=io.StringIO(), width=200, height=40, color_system=None), **kw)
-
-    def run(self, text: str) -> str:
-        """Handle ``text`` and return what it printed."""
-        buf = self.console.file
-        assert isinstance(buf, io.StringIO)
-        start = len(buf.getvalue())
-        self.handle(text)
-        return buf.getvalue()[start:]
+# pytest imports tests with --import-mode=importlib: the shared helper's folder goes on the path.
+sys.path.insert(0, str(ROOT / "tests"))
+from session_capture import Captured  # noqa: E402
 
 
 @pytest.fixture
