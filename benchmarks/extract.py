@@ -50,9 +50,9 @@ def worker(config: str, spec: dict[str, Any]) -> None:
     import torch
 
     from nesy import KnowledgeBase
-    from nesy.neural.extract import Sentence, get_extractor, split_sentences, train_extractor
-    from nesy.neural.mentions import align
-    from nesy.neural.webnlg import name_to_term, normalise_triple, read_examples, term_to_name
+    from nesy.text.extract import Sentence, get_extractor, split_sentences, train_extractor
+    from nesy.text.mentions import align
+    from nesy.text.webnlg import name_to_term, normalise_triple, read_examples, term_to_name
 
     torch.set_num_threads(spec["threads"])
     root = Path(spec["data"])
@@ -99,7 +99,7 @@ def worker(config: str, spec: dict[str, Any]) -> None:
     # Entity linking: each dev reference subject/object that align() finds in its text, linked
     # by the extractor's gazetteer (mention over the span, first candidate) and by EntityLinker.
     gold_mentions, gaz_ok, linker_ok = 0, 0, 0
-    from nesy.neural.linking import EntityLinker
+    from nesy.text.linking import EntityLinker
 
     linker = EntityLinker(kb)
     batch_ments, batch_terms = [], []

@@ -4,7 +4,7 @@ Builds a knowledge base from the entity-to-entity triples of WebNLG 2020 (train 
 ``text/webnlg`` under ``--data``; DBpedia names such as ``Aarhus_Airport``, objects that are
 quoted strings or numbers left out), trains a link predictor on it, and aligns the entities'
 text vectors (their local names in words, encoded by all-MiniLM-L6-v2) with the predictor's
-entity vectors (:func:`nesy.neural.fusion.align`, InfoNCE). A share of the entities is held
+entity vectors (:func:`nesy.text.fusion.align`, InfoNCE). A share of the entities is held
 out of the alignment; for each of them the projected text ranks every entity's KGE vector
 by cosine. Prints, per seed and on average, the MRR and Hits@1/10 of the true entity among
 all entities and among the held-out ones, beside the MRR of a random ranking (chance)::
@@ -59,8 +59,8 @@ def main() -> None:
     import torch
 
     import nesy
-    from nesy.neural.fusion import align, entity_matrix
-    from nesy.neural.text import get_encoder, term_texts
+    from nesy.text.fusion import align, entity_matrix
+    from nesy.text.encoder import get_encoder, term_texts
 
     triples = webnlg_triples(root)
     with tempfile.TemporaryDirectory() as tmp:

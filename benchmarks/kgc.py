@@ -1,7 +1,7 @@
 """Benchmark link prediction (knowledge-graph completion): nesy's KGE models against PyKEEN.
 
-Trains every nesy model (``nesy.neural.kge.model_names()``: transe, distmult, complex,
-rotate, rgcn) with ``nesy.neural.train.train`` and PyKEEN's counterparts with
+Trains every nesy model (``nesy.linkpred.kge.model_names()``: transe, distmult, complex,
+rotate, rgcn) with ``nesy.linkpred.train.train`` and PyKEEN's counterparts with
 ``pykeen.pipeline.pipeline`` on the same splits, and ranks the test triples with the same
 protocol on both sides: filtered by train + valid + test, both directions (tails of
 ``(h, r, ?)`` and heads of ``(?, r, t)``), realistic ranks (ties counted as the mean of
@@ -216,8 +216,8 @@ def load_split(folder: Path) -> Split:
 def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from nesy.neural.evaluate import evaluate
-    from nesy.neural.train import TrainConfig, train
+    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.train import TrainConfig, train
 
     split = load_split(Path(spec["folder"]))
     num_e, num_r = len(split.entity_to_id), len(split.relation_to_id)
@@ -457,12 +457,12 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
         "Metrics: test triples ranked against all entities, filtered by train + valid + test, "
         "both directions, realistic ranks (mean of optimistic and pessimistic rank; Opt. MRR: "
         "optimistic ranks, the rule most papers use); nesy via "
-        "`nesy.neural.evaluate.evaluate`, PyKEEN via `RankBasedEvaluator` (`both.realistic.*`).",
+        "`nesy.ml.ranking.evaluate`, PyKEEN via `RankBasedEvaluator` (`both.realistic.*`).",
         f"Budget: epoch ceiling per dataset: {budget}; embedding dim {args.dim_used}; "
         f"early stopping on the filtered validation MRR every {args.eval_every_used} epochs, "
         f"patience {args.patience_used}; both sides keep the best validation epoch. "
         f"Median of {args.repeat} run(s) per row.",
-        "nesy: `nesy.neural.train.train` with the TrainConfig defaults"
+        "nesy: `nesy.linkpred.train.train` with the TrainConfig defaults"
         + (f" ({', '.join(f'{k}={v}' for k, v in nesy_cfg.items() if k not in ('model', 'model_options', 'seed', 'epochs'))})"
            if nesy_cfg else "")
         + ": 1-N cross-entropy over reciprocal queries. Train s = the whole `train()` call "
@@ -574,8 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         worker_main(*args.worker)
         return 0
 
-    from nesy.neural.kge import model_names
-    from nesy.neural.train import TrainConfig
+    from nesy.linkpred.kge import model_names
+    from nesy.linkpred.train import TrainConfig
 
     cuda = args.device.startswith("cuda") or (args.device == "auto" and _cuda_available())
     if args.datasets:

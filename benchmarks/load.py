@@ -72,7 +72,7 @@ class Dataset:
 
 # -- data preparation (parent, untimed) ------------------------------------------------
 def tsv_iri(namespace: str, name: str) -> str:
-    """The IRI nesy gives a TSV name (``nesy.engine.loader.tsv_iri``), as a string."""
+    """The IRI nesy gives a TSV name (``nesy.store.formats.tsv_iri``), as a string."""
     return namespace + quote(name, safe="-._~")
 
 
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    from nesy.engine.loader import tsv_iri as nesy_tsv_iri
+    from nesy.store.formats import tsv_iri as nesy_tsv_iri
 
     for name in ("/m/027rn", "/film/film/genre", "a b/ü"):
         assert tsv_iri(TSV_NAMESPACE, name) == nesy_tsv_iri(TSV_NAMESPACE, name).value, name

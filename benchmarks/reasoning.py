@@ -364,7 +364,7 @@ class _NesyProgram:
         import numpy as np
         from rdflib import URIRef
 
-        from nesy.engine.vocab import Vocab
+        from nesy.store.vocab import Vocab
         from nesy.rules.ast import Atom, Rule, Var
 
         self.vocab = Vocab()

@@ -4,19 +4,19 @@ On the Neural-LP splits ``kgc/neurallp/{family,kinship,umls}`` (``facts.txt`` = 
 ``train.txt`` = the training queries, ``valid.txt``, ``test.txt``) it measures, each in a
 fresh child process:
 
-* **learned rules** — ``nesy.neural.neural_lp.learn`` with the LearnConfig defaults, the
+* **learned rules** — ``nesy.rulelearn.neural_lp.learn`` with the LearnConfig defaults, the
   top rules decoded with ``rule_decode.decode``, test triples ranked by their maxprod score
   (``rule_decode.rule_scores`` through ``kblearn.RuleScorer``);
 * the same rules learner fed the link predictor's relation embeddings (``use_kge``
   ablation; the text encoder is not available yet);
-* **link predictor** — ``nesy.neural.train.train`` (TrainConfig defaults, a CPU epoch
+* **link predictor** — ``nesy.linkpred.train.train`` (TrainConfig defaults, a CPU epoch
   budget, early stopping on valid) on facts + train;
 * **hybrid** — rule score + w x the link predictor's calibrated probability, w chosen on
   valid from 0.1, 0.3, 1.0;
 * **PyKEEN** RotatE and ComplEx on the same split and budget (``kgc.py``'s worker).
 
 Ranking everywhere: test triples, both directions, filtered by facts + train + valid +
-test, realistic ties (``nesy.neural.evaluate.evaluate``); optimistic MRR printed too.
+test, realistic ties (``nesy.ml.ranking.evaluate``); optimistic MRR printed too.
 Prints one markdown table per dataset, the top learned rules of three relations, notes,
 the machine and the goal::
 
@@ -121,7 +121,7 @@ def _threads(spec: dict[str, Any]) -> None:
 def _rule_data(d: dict[str, Any]) -> Any:
     import numpy as np
 
-    from nesy.neural.linker import KGData
+    from nesy.linkpred.predictor import KGData
 
     # Compact ids are their own "vocabulary ids" here: RuleScorer maps through identities.
     return KGData(triples=d["graph"], entity_ids=np.arange(d["E"]), relation_ids=np.arange(d["R"]))
@@ -160,8 +160,8 @@ def _worker_lp(spec: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from nesy.neural.evaluate import evaluate
-    from nesy.neural.train import TrainConfig, train
+    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.train import TrainConfig, train
 
     d = _load(spec)
     config = TrainConfig.from_dict({**TrainConfig().to_dict(), **spec["config"]})
@@ -189,10 +189,10 @@ def _worker_rules(spec: dict[str, Any]) -> dict[str, Any]:
 
     import numpy as np
 
-    from nesy.neural.evaluate import evaluate
-    from nesy.neural.kblearn import RuleScorer
-    from nesy.neural.neural_lp import LearnConfig, learn
-    from nesy.neural.rule_decode import decode
+    from nesy.ml.ranking import evaluate
+    from nesy.rulelearn.kblearn import RuleScorer
+    from nesy.rulelearn.neural_lp import LearnConfig, learn
+    from nesy.rulelearn.decode import decode
 
     d = _load(spec)
     config = LearnConfig.from_dict({**LearnConfig().to_dict(), **spec["config"]})
@@ -222,11 +222,11 @@ def _worker_hybrid(spec: dict[str, Any]) -> dict[str, Any]:
     """Rules + w x link-predictor probability; w chosen on valid."""
     import torch
 
-    from nesy.neural.calibrate import Calibrator
-    from nesy.neural.evaluate import evaluate
-    from nesy.neural.kblearn import RuleScorer
-    from nesy.neural.kge import KGEModel
-    from nesy.neural.rule_decode import LearnedRule
+    from nesy.linkpred.calibrate import Calibrator
+    from nesy.ml.ranking import evaluate
+    from nesy.rulelearn.kblearn import RuleScorer
+    from nesy.linkpred.kge import KGEModel
+    from nesy.rulelearn.decode import LearnedRule
 
     d = _load(spec)
     rules = [LearnedRule(**{**r, "body": tuple(r["body"])})
@@ -274,7 +274,7 @@ def _child(script: str, system: str, spec: dict[str, Any], path: Path, data: Pat
 
 def run_dataset(name: str, folder: Path, args: Any) -> dict[str, Any]:
     """All measurements of one dataset: name -> result dict (or an error string)."""
-    from nesy.neural.train import TrainConfig
+    from nesy.linkpred.train import TrainConfig
 
     tmp = folder / "work"
     tmp.mkdir(exist_ok=True)
@@ -322,7 +322,7 @@ def _show_rules(name: str, folder: Path, rules_path: Path) -> str:
     """The top 3 rules of three relations (SHOW, else the three with most test triples)."""
     from collections import Counter
 
-    from nesy.neural.rule_decode import LearnedRule, format_rules
+    from nesy.rulelearn.decode import LearnedRule, format_rules
 
     split = kgc.load_split(folder)
     names = {i: r for r, i in split.relation_to_id.items()}
@@ -444,7 +444,7 @@ def report(results: dict[str, dict[str, Any]], stats: dict[str, str], args: Any)
         if out.get("rules_text"):
             lines += ["Top learned rules (weight = confidence on the graph):", "", "```",
                       out["rules_text"], "```", ""]
-    from nesy.neural.neural_lp import LearnConfig
+    from nesy.rulelearn.neural_lp import LearnConfig
 
     lc = LearnConfig()
     notes = [
@@ -452,7 +452,7 @@ def report(results: dict[str, dict[str, Any]], stats: dict[str, str], args: Any)
         "(t, r^-1, ?)), filtered by facts + train + valid + test, realistic ranks (mean of the "
         "optimistic and the pessimistic rank); Opt. MRR = optimistic ranks (ties resolved in the "
         "answer's favour, what most rule-learning papers report). All nesy rows via "
-        "`nesy.neural.evaluate.evaluate`; PyKEEN via `RankBasedEvaluator` (`both.realistic`).",
+        "`nesy.ml.ranking.evaluate`; PyKEEN via `RankBasedEvaluator` (`both.realistic`).",
         f"Rules: `neural_lp.learn` with LearnConfig defaults (T={lc.max_len}, rank {lc.rank}, "
         f"dim {lc.dim}, up to {lc.epochs} epochs, lr {lc.lr:g}, batch {lc.batch_size}, patience "
         f"{lc.patience}, {lc.threads} thread)" + (f", {QUICK_EPOCHS} epochs (--quick)" if args.quick else "")
@@ -464,7 +464,7 @@ def report(results: dict[str, dict[str, Any]], stats: dict[str, str], args: Any)
         "Ablation: the same learner fed the link predictor's relation tables as "
         "`relation_features['kge']` (ComplEx real + imaginary relation embeddings, (2R, 2 dim), "
         "as `kblearn._kge_features` extracts them). Text encoder: not available yet.",
-        f"Link predictor: `nesy.neural.train.train`, TrainConfig defaults ({LP_MODEL}) with the "
+        f"Link predictor: `nesy.linkpred.train.train`, TrainConfig defaults ({LP_MODEL}) with the "
         "epoch ceiling in the table, on facts + train, early stopping on valid; Train s = the "
         "`train()` call (Platt calibration included). Hybrid: RuleScorer's hybrid mode, "
         f"rule score + w x calibrated probability, w from {', '.join(map(str, HYBRID_WEIGHTS))} "

@@ -119,3 +119,7 @@ def excerpt_of(text: str, line: int) -> str | None:
 
 class TextError(NesyError):
     """Bad text input or text model: unreadable document, missing or broken model directory."""
+
+
+class MissingExtraError(NesyError):
+    """A feature needs an optional dependency group (``pip install 'nesy[EXTRA]'``)."""

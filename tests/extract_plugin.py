@@ -15,8 +15,8 @@ from typing import Any
 
 from rdflib import URIRef
 
-from nesy.neural.extract import Extraction, Mention, Sentence
-from nesy.neural.text import label_index
+from nesy.text.extract import Extraction, Mention, Sentence
+from nesy.text.encoder import label_index
 
 NAME = r"[A-Z][\w-]*(?: [A-Z][\w-]*)*"
 

@@ -180,7 +180,7 @@ def test_export_round_trip(tmp_path: Path) -> None:
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5), st.integers(0, 2), st.integers(0, 5),
                           st.floats(0.01, 1.0)), max_size=30), st.integers(1, 4))
 def test_triple_table_is_a_set_keeping_best_scores(rows: list, chunks: int) -> None:
-    from nesy.engine.triples import TripleTable
+    from nesy.store.triples import TripleTable
 
     table = TripleTable()
     expected: dict[tuple[int, int, int, int], float] = {}

@@ -123,7 +123,7 @@ def test_one_failing_document_keeps_the_others(kb: KnowledgeBase, tmp_path: Path
 
 
 def test_mentions_outside_their_sentence_are_refused(kb: KnowledgeBase, tmp_path: Path) -> None:
-    from nesy.neural.extract import Extraction, Mention
+    from nesy.text.extract import Extraction, Mention
 
     class OffByMany:
         name = "off"

@@ -21,7 +21,7 @@ from rdflib import RDF, Literal, URIRef
 from rdflib.term import Identifier
 
 from nesy.engine.render import literal_text, rule_text, term_text
-from nesy.engine.vocab import numeric_value
+from nesy.store.vocab import numeric_value
 from nesy.rules import ast
 
 #: Kinds of nodes that state a fact (the others are steps of a rule application).

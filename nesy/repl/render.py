@@ -16,7 +16,7 @@ __all__ = ["KIND_STYLES", "answers_csv", "node_text", "proof_tree"]
 
 
 def is_sparql_result(result: Any) -> bool:
-    """Whether ``result`` is a :class:`~nesy.engine.sparql.SparqlResult` (not a list of answers)."""
+    """Whether ``result`` is a :class:`~nesy.store.sparql.SparqlResult` (not a list of answers)."""
     return hasattr(result, "form") and hasattr(result, "rows")
 
 

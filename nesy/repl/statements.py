@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from nesy.engine.sparql import is_sparql
+from nesy.store.sparql import is_sparql
 
 #: A command: ``:`` then letters, then a space or the end. ``:knows(a, b).`` is a fact
 #: in the default prefix, not a command.

@@ -9,7 +9,7 @@ from reasoner_dsl import EX, PREFIXES, program, query, rule
 
 from nesy.engine.proofs import check_proof, term_text
 from nesy.engine.reasoner import Reasoner
-from nesy.engine.vocab import Vocab
+from nesy.store.vocab import Vocab
 
 LEFT = ["ancestor(X, Y) :- parent(X, Y)", "ancestor(X, Z) :- ancestor(X, Y), parent(Y, Z)"]
 RIGHT = ["ancestor(X, Y) :- parent(X, Y)", "ancestor(X, Z) :- parent(X, Y), ancestor(Y, Z)"]

@@ -10,7 +10,7 @@ from reasoner_dsl import EX, PREFIXES, program, query
 
 from nesy.engine.proofs import GroundAtom, Proof, check_proof, term_text
 from nesy.engine.reasoner import Reasoner
-from nesy.engine.vocab import Vocab
+from nesy.store.vocab import Vocab
 
 TEXT = """
 parent(ann, bob)

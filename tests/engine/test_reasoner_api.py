@@ -10,7 +10,7 @@ from reasoner_dsl import EX, PREFIXES, atom, program, query, rule
 
 from nesy.engine.proofs import check_proof, term_text
 from nesy.engine.reasoner import Reasoner
-from nesy.engine.vocab import Vocab
+from nesy.store.vocab import Vocab
 from nesy.errors import (
     LimitExceeded,
     NesyError,

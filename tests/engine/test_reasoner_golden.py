@@ -7,7 +7,7 @@ from reasoner_dsl import PREFIXES, program, query
 
 from nesy.engine.proofs import check_proof, term_text
 from nesy.engine.reasoner import Reasoner
-from nesy.engine.vocab import Vocab
+from nesy.store.vocab import Vocab
 
 FAMILY = """
 parent(ann, bob)

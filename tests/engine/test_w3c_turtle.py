@@ -45,7 +45,7 @@ def test_w3c_turtle_suites(shared_data: Path) -> None:
         negative = "Negative" in kind
         try:
             parsed_ok = True
-            from nesy.engine.loader import read_file
+            from nesy.store.formats import read_file
 
             parsed = read_file(action, "turtle", base_iri=base, progress=False)
             kb.store.add_parsed(parsed, "asserted", {"file": str(action)})

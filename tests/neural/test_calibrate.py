@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.neural.calibrate import Calibrator, fit_calibrator
-from nesy.neural.kge import get_model_class
+from nesy.linkpred.calibrate import Calibrator, fit_calibrator
+from nesy.linkpred.kge import get_model_class
 
 
 def test_prob_kinds_and_range() -> None:

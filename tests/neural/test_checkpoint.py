@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import nesy.neural.checkpoint as checkpoint
+import nesy.ml.checkpoint as checkpoint
 from nesy.errors import LoadError, NesyError
-from nesy.neural.checkpoint import load_checkpoint, save_checkpoint
-from nesy.neural.kge import get_model_class, model_names
+from nesy.ml.checkpoint import load_checkpoint, save_checkpoint
+from nesy.linkpred.kge import get_model_class, model_names
 
 torch.set_num_threads(1)
 

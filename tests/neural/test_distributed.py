@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from nesy.neural.checkpoint import load_checkpoint
-from nesy.neural.distributed import launch
-from nesy.neural.evaluate import evaluate
-from nesy.neural.train import TrainConfig, train
-from nesy.neural.worker import main as worker_main
+from nesy.ml.checkpoint import load_checkpoint
+from nesy.ml.devices import launch
+from nesy.ml.ranking import evaluate
+from nesy.linkpred.train import TrainConfig, train
+from nesy.linkpred.worker import main as worker_main
 
 torch.set_num_threads(1)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nesy.errors import TextError
-from nesy.neural.documents import (
+from nesy.text.documents import (
     MAX_SENTENCE,
     Document,
     decode,

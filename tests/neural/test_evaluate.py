@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nesy.errors import NesyError
-from nesy.neural.evaluate import _AnswerIndex, evaluate, filtered_ranks
-from nesy.neural.kge import KGEModel
+from nesy.ml.ranking import _AnswerIndex, evaluate, filtered_ranks
+from nesy.linkpred.kge import KGEModel
 
 
 def test_hand_computed_ties() -> None:

@@ -10,7 +10,7 @@ from rdflib.namespace import RDFS, XSD
 
 from nesy import KnowledgeBase
 from nesy.errors import PluginError, TextError
-from nesy.neural.extract import (
+from nesy.text.extract import (
     Example,
     Extraction,
     Sentence,
@@ -20,7 +20,7 @@ from nesy.neural.extract import (
     split_sentences,
     train_extractor,
 )
-from nesy.neural.mentions import Gazetteer, align
+from nesy.text.mentions import Gazetteer, align
 
 NS = "http://example.org/t#"
 T = {n: URIRef(NS + n) for n in "alice bob carol paris rome acme initech berlin gina france bornIn worksFor "

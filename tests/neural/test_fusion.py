@@ -23,7 +23,7 @@ from rdflib.namespace import RDFS  # noqa: E402
 
 import nesy  # noqa: E402
 from nesy.errors import NesyError  # noqa: E402
-from nesy.neural.fusion import (  # noqa: E402
+from nesy.text.fusion import (  # noqa: E402
     GatedFusion,
     align,
     align_kb,
@@ -123,7 +123,7 @@ def test_saved_model_gives_every_entity_a_fused_vector(trained: Path) -> None:
         terms = [URIRef(NS + "cat"), new]
         vecs = fused_entity_vectors(kb, terms=terms)
         assert vecs.shape == (2, fusion.kge_dim) and torch.isfinite(vecs).all()
-        from nesy.neural.text import get_encoder
+        from nesy.text.encoder import get_encoder
 
         text = get_encoder().encode(["zebra"])
         assert torch.allclose(vecs[1], fusion.project(text)[0], atol=1e-5)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.neural.gnn import RGCN
+from nesy.linkpred.gnn import RGCN
 
 E, R = 6, 2
 BASE = torch.tensor([[0, 0, 1], [1, 1, 2], [2, 0, 3], [4, 1, 5]])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.neural.kge import KGEModel, get_model_class, model_names, register_model
+from nesy.linkpred.kge import KGEModel, get_model_class, model_names, register_model
 
 E, R2, DIM = 12, 4, 8
 EDGES = torch.tensor([[0, 0, 1], [1, 1, 2], [2, 0, 3], [3, 1, 0], [4, 0, 5]])
@@ -37,7 +37,7 @@ def test_unknown_name_lists_known() -> None:
 
 
 def test_plugin_registration_and_name_clash() -> None:
-    from nesy.neural import kge
+    from nesy.linkpred import kge
 
     @register_model("test-tiny")
     class Tiny(kge.DistMult):

@@ -20,7 +20,7 @@ from rdflib.namespace import RDFS  # noqa: E402
 
 import nesy  # noqa: E402
 from nesy.errors import TextError  # noqa: E402
-from nesy.neural.linking import Candidate, EntityLinker, entity_terms, normalise  # noqa: E402
+from nesy.text.linking import Candidate, EntityLinker, entity_terms, normalise  # noqa: E402
 
 EX = "http://example.org/"
 TTL = f"""@prefix ex: <{EX}> .
@@ -150,8 +150,8 @@ def test_vectors_persist_in_the_kb_directory(tmp_path: Path) -> None:
         assert EntityLinker(kb).link("the Danish city of Aarhus")[0].term == ex("Aarhus")
     files = list((tmp_path / "kb" / "models" / "text").glob("*.safetensors"))
     assert len(files) == 1
-    from nesy.neural.text import get_encoder
-    from nesy.neural.vectors import VectorStore
+    from nesy.text.encoder import get_encoder
+    from nesy.text.vectors import VectorStore
 
     store = VectorStore(get_encoder(), files[0])
     assert "Aarhus" in store.rows and store.matrix.shape == (len(store.rows), 384)

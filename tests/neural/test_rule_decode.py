@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.neural.neural_lp import RuleLearner
-from nesy.neural.rule_decode import (
+from nesy.rulelearn.neural_lp import RuleLearner
+from nesy.rulelearn.decode import (
     LearnedRule,
     chain_path,
     decode,

@@ -20,7 +20,7 @@ from rdflib.namespace import RDFS  # noqa: E402
 
 import nesy  # noqa: E402
 from nesy.errors import TextError  # noqa: E402
-from nesy.neural.text import (  # noqa: E402
+from nesy.text.encoder import (  # noqa: E402
     DEFAULT_MODEL,
     get_encoder,
     local_name,

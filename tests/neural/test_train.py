@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.neural.evaluate import evaluate
-from nesy.neural.kge import model_names
-from nesy.neural.train import TrainConfig, TrainResult, reciprocal_queries, train
+from nesy.ml.ranking import evaluate
+from nesy.linkpred.kge import model_names
+from nesy.linkpred.train import TrainConfig, TrainResult, reciprocal_queries, train
 
 torch.set_num_threads(1)
 

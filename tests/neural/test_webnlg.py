@@ -10,7 +10,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
 from nesy.errors import TextError
-from nesy.neural.webnlg import (
+from nesy.text.webnlg import (
     Example,
     name_to_term,
     normalise_triple,

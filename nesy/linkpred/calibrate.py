@@ -1,0 +1,173 @@
+"""Turn link-prediction scores into probabilities by Platt scaling on validation triples.
+
+Scores of different models live on different scales (distances, dot products), so a fact's
+probability is ``sigmoid(a * score + b)`` with ``a, b`` fitted to separate validation triples
+from corrupted ones. Positives and negatives get equal total weight, so a probability reads as
+"true vs a random corruption with even prior odds", independent of how many negatives were drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from nesy.errors import NesyError
+from nesy.linkpred.kge import KGEModel
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """``prob(score) = sigmoid(a * score + b)``."""
+
+    a: float = 1.0
+    b: float = 0.0
+
+    def prob(self, scores: Any) -> Any:
+        """Probabilities of raw model scores.
+
+        Args:
+            scores: float (k,) as a torch tensor, numpy array or a Python float.
+
+        Returns:
+            The same kind and shape, in [0, 1].
+        """
+        if isinstance(scores, torch.Tensor):
+            return torch.sigmoid(self.a * scores + self.b)
+        z = self.a * np.asarray(scores, dtype=np.float64) + self.b
+        p = np.exp(-np.logaddexp(0.0, -z))  # sigmoid without overflow
+        return float(p) if np.ndim(scores) == 0 else p
+
+    def to_dict(self) -> dict[str, float]:
+        """JSON-serialisable form."""
+        return {"a": float(self.a), "b": float(self.b)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibrator:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            NesyError: missing or non-numeric ``a``/``b``.
+        """
+        try:
+            return cls(float(data["a"]), float(data["b"]))
+        except (KeyError, TypeError, ValueError):
+            raise NesyError(f"a calibrator needs numeric 'a' and 'b', got {data!r}") from None
+
+
+def _corrupt_tails(h: np.ndarray, r: np.ndarray, num_entities: int, negatives: int,
+                   known_keys: np.ndarray, key: Any, rng: np.random.Generator) -> tuple:
+    """Sampled ``(h, r, t')`` with ``t'`` not a known answer; as int64 (n * negatives,) arrays."""
+    nh, nr = np.repeat(h, negatives), np.repeat(r, negatives)
+    nt = rng.integers(0, num_entities, size=len(nh))
+    for _ in range(10):  # resample collisions; what still collides after that is dropped
+        bad = np.isin(key(nh, nr, nt), known_keys)
+        if not bad.any():
+            break
+        nt[bad] = rng.integers(0, num_entities, size=int(bad.sum()))
+    ok = ~np.isin(key(nh, nr, nt), known_keys)
+    return nh[ok], nr[ok], nt[ok]
+
+
+def fit_calibrator(
+    model: KGEModel,
+    valid: Any,
+    known: Any,
+    num_entities: int,
+    negatives: int = 10,
+    seed: int = 0,
+    *,
+    num_base_relations: int | None = None,
+    steps: int = 200,
+) -> Calibrator:
+    """Platt scaling: fit ``a, b`` on validation triples vs corrupted tails not in ``known``.
+
+    Args:
+        model: the scorer (scored in eval mode without gradients; its mode is restored).
+        valid: int64 (n, 3) compact validation triples.
+        known: int64 (m, 3) all true triples; corruptions that are true are never negatives.
+        num_entities: entities to corrupt with (``0..num_entities-1``).
+        negatives: corrupted tails per positive.
+        seed: sampling seed (the fit is deterministic given it).
+        num_base_relations: when given (R of a reciprocal model), head queries
+            ``(t, r + R, ?)`` are calibrated too.
+        steps: LBFGS iterations.
+
+    Returns:
+        The fitted calibrator; the identity ``Calibrator(1, 0)`` when ``valid`` is empty.
+    """
+    valid_np = np.asarray(torch.as_tensor(valid, dtype=torch.long).reshape(-1, 3).cpu())
+    known_np = np.asarray(torch.as_tensor(known, dtype=torch.long).reshape(-1, 3).cpu())
+    if negatives < 1:
+        raise NesyError(f"negatives must be at least 1, got {negatives}")
+    if not len(valid_np):
+        return Calibrator()
+    num_rel = int(model.num_relations)
+
+    def key(h: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return (h * num_rel + r) * num_entities + t
+
+    known_all = np.concatenate([known_np, valid_np])
+    h, r, t = valid_np[:, 0], valid_np[:, 1], valid_np[:, 2]
+    kh, kr, kt = known_all[:, 0], known_all[:, 1], known_all[:, 2]
+    if num_base_relations is not None:
+        h, r, t = np.concatenate([h, t]), np.concatenate([r, r + num_base_relations]), \
+            np.concatenate([t, h])
+        kh, kr, kt = np.concatenate([kh, kt]), np.concatenate([kr, kr + num_base_relations]), \
+            np.concatenate([kt, kh])
+    known_keys = np.unique(key(kh, kr, kt))
+    rng = np.random.default_rng(seed)
+    nh, nr, nt = _corrupt_tails(h, r, num_entities, negatives, known_keys, key, rng)
+
+    pos = _scores(model, h, r, t)
+    neg = _scores(model, nh, nr, nt)
+    return _platt(pos, neg, steps)
+
+
+def _scores(model: KGEModel, h: np.ndarray, r: np.ndarray, t: np.ndarray) -> torch.Tensor:
+    """float64 (k,) model scores of the triples, computed in batches without gradients."""
+    dev = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for s in range(0, len(h), 4096):
+                b = [torch.from_numpy(np.ascontiguousarray(x[s:s + 4096])).to(dev)
+                     for x in (h, r, t)]
+                out.append(model.score_hrt(*b).double().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+
+
+def _platt(pos: torch.Tensor, neg: torch.Tensor, steps: int) -> Calibrator:
+    """Weighted logistic regression of labels on scores, with Platt's smoothed targets."""
+    if not len(neg):
+        raise NesyError("could not sample any negative triple for calibration")
+    scores = torch.cat([pos, neg])
+    # Standardised scores keep LBFGS well conditioned whatever the model's score scale.
+    mu, sd = scores.mean(), scores.std().clamp_min(1e-12)
+    x = (scores - mu) / sd
+    n_pos, n_neg = len(pos), len(neg)
+    # Platt (1999): targets (N+ + 1)/(N+ + 2) and 1/(N- + 2) keep a, b finite on separable data.
+    y = torch.cat([torch.full((n_pos,), (n_pos + 1) / (n_pos + 2), dtype=torch.float64),
+                   torch.full((n_neg,), 1 / (n_neg + 2), dtype=torch.float64)])
+    w = torch.cat([torch.full((n_pos,), 0.5 / n_pos, dtype=torch.float64),
+                   torch.full((n_neg,), 0.5 / n_neg, dtype=torch.float64)])
+    params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        z = params[0] * x + params[1]
+        loss = (w * torch.nn.functional.binary_cross_entropy_with_logits(
+            z, y, reduction="none")).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    a_std, b_std = (float(v) for v in params.detach())
+    return Calibrator(a=a_std / float(sd), b=b_std - a_std * float(mu) / float(sd))

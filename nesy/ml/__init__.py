@@ -1,0 +1,1 @@
+"""Torch plumbing shared by the learners: checkpoints, devices and seeds, filtered ranking."""

@@ -1,0 +1,213 @@
+"""Save and load a KGE model as safetensors weights + JSON description, never unpickling."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from nesy.errors import LoadError, NesyError
+from nesy.ml.devices import resolve_device
+
+WEIGHTS = "model.safetensors"
+DESCRIPTION = "model.json"
+FORMAT = "nesy-kge-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(directory: Path | str, model: Any, meta: dict[str, Any]) -> Path:
+    """Write ``model.safetensors`` (state_dict) and ``model.json`` (config + meta) atomically.
+
+    Both files are first written as temporaries in ``directory`` and only then moved over the
+    old ones, so a failure while writing leaves an existing checkpoint as it was. The JSON
+    records the weights' SHA-256, so a pair torn by a crash between the two renames is caught
+    by :func:`load_checkpoint` instead of loading mismatched halves.
+
+    Args:
+        directory: Created if missing.
+        model: A KGEModel (anything with ``config()`` and ``state_dict()``).
+        meta: JSON-serialisable extras (train config, metrics, calibrator, fingerprints...);
+            ``created`` (UTC ISO time) is added when absent.
+
+    Returns:
+        The checkpoint directory.
+
+    Raises:
+        NesyError: meta is not JSON-serialisable, or the directory cannot be written.
+    """
+    directory = Path(directory)
+    meta = dict(meta)
+    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    doc = {"format": FORMAT, "version": VERSION, "config": model.config(), "meta": meta}
+    return write_pair(directory, model.state_dict(), doc)
+
+
+def write_pair(directory: Path | str, state: dict[str, Any], doc: dict[str, Any], *, weights: str = WEIGHTS,
+               description: str = DESCRIPTION, what: str = "checkpoint",
+               error: type[NesyError] = NesyError) -> Path:
+    """Write tensors as safetensors and ``doc`` as JSON next to them, atomically.
+
+    The shared format of every saved model (link predictor, extractor, QA, fusion): both
+    files go to temporaries in ``directory`` first and are then renamed over the old ones,
+    weights first; ``doc`` gets the weights' SHA-256 (``weights_sha256``), so a pair torn by
+    a crash between the renames is caught by :func:`read_pair`.
+
+    Args:
+        directory: Created if missing.
+        state: Tensor name -> tensor (copied to contiguous CPU memory; views are fine).
+        doc: JSON-serialisable description; checked before anything is written.
+        weights: File name of the weights.
+        description: File name of the JSON.
+        what: What is saved, for messages ("QA model").
+        error: The exception class raised when writing fails.
+
+    Raises:
+        NesyError: ``doc`` is not JSON-serialisable, or the directory cannot be written.
+    """
+    directory = Path(directory)
+    doc = dict(doc)
+    try:  # before touching the disk
+        json.dumps(doc, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise error(f"{what} metadata is not JSON-serialisable: {e}", file=str(directory / description)) from None
+    # Own contiguous CPU copies: safetensors refuses views and tensors sharing memory.
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise error(f"cannot create the {what} directory: {e.strerror}", file=str(directory)) from None
+    temps: list[Path] = []
+    try:
+        weights_tmp = _temp(directory, weights, temps)
+        from safetensors.torch import save_file
+
+        mode = weights_tmp.stat().st_mode & 0o777  # the umask's; save_file makes it 0600
+        save_file(state, str(weights_tmp))
+        os.chmod(weights_tmp, mode)
+        _fsync(weights_tmp)
+        doc["weights_sha256"] = _sha256(weights_tmp)
+        text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False)
+        json_tmp = _temp(directory, description, temps)
+        with open(json_tmp, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(weights_tmp, directory / weights)
+        os.replace(json_tmp, directory / description)
+    except OSError as e:
+        raise error(f"cannot write {what}: {e.strerror or e}", file=str(directory)) from e
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+    return directory
+
+
+def read_pair(directory: Path | str, fmt: str, *, weights: str = WEIGHTS, description: str = DESCRIPTION,
+              what: str = "checkpoint", error: type[NesyError] = LoadError,
+              device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tensors and JSON description written by :func:`write_pair`, checked.
+
+    Args:
+        directory: The model directory.
+        fmt: The ``format`` the description must declare.
+        weights, description: The file names.
+        what: What is read, for messages ("QA model").
+        error: The exception class raised.
+        device: Where the tensors are loaded.
+
+    Raises:
+        NesyError: (``error``) missing directory or file, corrupt or foreign JSON, weights
+            that are corrupt or do not match the JSON. The message names the file.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise error(f"no {what} here (not a directory)", file=str(directory))
+    desc_path, weights_path = directory / description, directory / weights
+    for path in (desc_path, weights_path):
+        if not path.is_file():
+            raise error(f"{what} file {path.name} is missing", file=str(path))
+    try:
+        doc = json.loads(desc_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise error(f"corrupt {what} description: {e}", file=str(desc_path)) from None
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise error(f"not a nesy {what} description (format {fmt!r} expected)", file=str(desc_path))
+    if _sha256(weights_path) != doc.get("weights_sha256"):
+        raise error(f"weights do not match {description} (corrupt, or from another save); "
+                    f"save the {what} again", file=str(weights_path))
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        state = load_file(str(weights_path), device=device)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise error(f"corrupt weights file: {e}", file=str(weights_path)) from None
+    return state, doc
+
+
+def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
+    """Rebuild the model saved by :func:`save_checkpoint`, in eval mode on ``device``.
+
+    Args:
+        directory: The checkpoint directory.
+        device: Where the weights go ("cpu", "cuda", ...).
+
+    Returns:
+        (model, meta), meta as saved.
+
+    Raises:
+        LoadError: missing directory or file, corrupt or foreign JSON, corrupt weights, weights
+            that do not match the JSON, unknown model, wrong tensor names or shapes. The
+            message names the file.
+    """
+    target = resolve_device(device)
+    state, doc = read_pair(directory, FORMAT, what="checkpoint", device=str(target))
+    desc_path, weights_path = Path(directory) / DESCRIPTION, Path(directory) / WEIGHTS
+    if doc.get("version") != VERSION:
+        raise LoadError(f"checkpoint version {doc.get('version')!r} is not supported "
+                        f"(this nesy reads version {VERSION})", file=str(desc_path))
+    config, meta = doc.get("config"), doc.get("meta", {})
+    if not isinstance(config, dict) or not isinstance(meta, dict):
+        raise LoadError("checkpoint description lacks a config/meta object", file=str(desc_path))
+
+    from nesy.linkpred.kge import KGEModel
+
+    try:
+        model = KGEModel.from_config(config)
+    except NesyError as e:
+        raise LoadError(e.message, file=str(desc_path)) from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        detail = str(e).replace("\n\t", "; ").strip()
+        raise LoadError(f"weights do not fit the {config.get('model')!r} model in "
+                        f"{DESCRIPTION}: {detail}", file=str(weights_path)) from None
+    return model.to(target).eval(), meta
+
+
+def _temp(directory: Path, name: str, temps: list[Path]) -> Path:
+    """A fresh temporary name next to ``name`` (same filesystem, so os.replace is atomic).
+
+    Created with ``open(..., "x")``, not mkstemp, so the final file gets the umask's mode.
+    """
+    path = directory / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    path.open("x").close()
+    temps.append(path)
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())

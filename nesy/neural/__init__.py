@@ -1,1 +1,0 @@
-"""Learning: link prediction, Neural LP, text encoder, fusion and extraction."""

@@ -1,0 +1,338 @@
+"""Learn weighted rules from a knowledge base and rank with them (what `nesy learn` and
+`nesy eval --rules` run).
+
+The graph the rules walk over is the KB's entity triples (``asserted`` and ``extracted``,
+see :class:`~nesy.linkpred.predictor.KGData`); the user's chain rules for the learned relations
+enter the model as fixed paths with learnable weights; the link predictor, when trained,
+gives its relation embeddings to the controller (and, on request, its top links as soft
+operators). The result is a rule file the reasoner loads like any other: its header marks
+the rules ``learned`` in proofs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nesy.errors import NesyError
+from nesy.linkpred.predictor import KGData, _Index
+
+if TYPE_CHECKING:
+    from nesy.kb import KnowledgeBase
+
+#: A user rule's learned weight below this counts as dropped, above KEPT as kept.
+DROPPED, KEPT = 0.1, 0.5
+
+
+def _relation_ids(kb: KnowledgeBase, data: KGData, names: list[str] | None) -> list[int]:
+    if not names:
+        return []
+    index = _Index(data.relation_ids)
+    out = []
+    for name in names:
+        vid = kb.vocab.get(kb.resolve_term(name))
+        j = -1 if vid is None else int(index(np.array([vid]))[0])
+        if j < 0:
+            raise NesyError(f"unknown relation {name}: the knowledge base has no entity triples of it")
+        out.append(j)
+    return out
+
+
+def _kge_features(kb: KnowledgeBase, data: KGData) -> np.ndarray | None:
+    """The link predictor's relation vectors in this data's order: float (2R, d), or None."""
+    lp = kb.link_predictor
+    if lp is None:
+        return None
+    model = lp.model
+    R_model = len(lp.data.relation_ids)
+    tables = [p.detach().cpu().numpy() for name, p in model.named_parameters()
+              if "rel" in name and p.dim() == 2 and p.shape[0] == 2 * R_model]
+    if not tables:
+        return None
+    vectors = np.concatenate(tables, axis=1)
+    where = _Index(lp.data.relation_ids)(data.relation_ids)
+    R = len(data.relation_ids)
+    out = np.zeros((2 * R, vectors.shape[1]), dtype=np.float32)
+    ok = where >= 0
+    out[:R][ok] = vectors[where[ok]]
+    out[R:][ok] = vectors[where[ok] + R_model]
+    return out
+
+
+def _text_features(kb: KnowledgeBase, data: KGData) -> np.ndarray:
+    """The text vectors of the relations' names (labels, else local names in words), float
+    (2R, d); a relation and its inverse share one (the controller's own embedding tells
+    them apart)."""
+    from nesy.text.encoder import get_encoder, term_texts
+    from nesy.text.vectors import VectorStore
+
+    names = term_texts(kb, kb.vocab.terms(data.relation_ids))
+    vectors = VectorStore.for_kb(kb, get_encoder(kb=kb)).encode(names).numpy()
+    return np.concatenate([vectors, vectors]).astype(np.float32)
+
+
+def _chain(kb: KnowledgeBase, rule: Any, index: _Index, R: int) -> tuple[int, list[int] | None, str]:
+    """A rule as (head relation, operator path, ""), or (head, None, why it is not a chain
+    rule over the graph's relations); head -1 when the head is not such a relation."""
+    from nesy.rulelearn.decode import chain_path
+    from nesy.rules.ast import Atom, Var
+
+    def term(atom: Any) -> tuple[int, str, str] | None:
+        if not isinstance(atom, Atom) or atom.negated or atom.neural or atom.arity != 2:
+            return None
+        vid = kb.vocab.get(atom.predicate)
+        j = -1 if vid is None else int(index(np.array([vid]))[0])
+        if j < 0 or not all(isinstance(a, Var) for a in atom.args):
+            return None
+        return j, atom.args[0].name, atom.args[1].name
+
+    head = term(rule.head) if rule.head is not None else None
+    if head is None:
+        return -1, None, "the head is not a relation of the graph between two variables"
+    body = [term(lit) for lit in rule.body]
+    if any(b is None for b in body):
+        return head[0], None, "every body literal must be a positive binary atom of the graph between variables"
+    path, why = chain_path(head, body, R)  # type: ignore[arg-type]
+    return head[0], path, why
+
+
+def _user_paths(kb: KnowledgeBase, data: KGData, relations: list[int],
+                max_len: int) -> tuple[dict[int, list[list[int]]], list[Any], list[tuple[str, str]]]:
+    """The user's chain rules for ``relations`` as operator paths; the rules that are not
+    chain rules (or are too long) with the reason."""
+    from nesy.rules.printer import format_rule
+
+    index = _Index(data.relation_ids)
+    wanted = set(relations)
+    paths: dict[int, list[list[int]]] = {}
+    used, skipped = [], []
+    for rule, kind in ((r, k) for p, k in zip(kb._programs, kb._kinds, strict=True) for r in p.rules):  # noqa: SLF001
+        head, path, why = _chain(kb, rule, index, len(data.relation_ids))
+        if kind != "derived" or head not in wanted:
+            continue
+        text = format_rule(rule, kb.prefixes, kb.default_namespace)
+        if path is None:
+            skipped.append((text, why))
+        elif len(path) > max_len:
+            skipped.append((text, f"the chain has {len(path)} steps, more than max length {max_len}"))
+        else:
+            paths.setdefault(head, []).append(path)
+            used.append((head, len(paths[head]) - 1, text))
+    return paths, used, skipped
+
+
+def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: list[str] | None = None,
+             train: str | Path | None = None, valid: str | Path | None = None, top: int = 20,
+             min_confidence: float = 0.0, soft_links: bool = False, progress: bool | None = None,
+             **options: Any) -> dict[str, Any]:
+    """Learn weighted chain rules (Neural LP) and write them as a rule file.
+
+    Args:
+        kb: The knowledge base; its entity triples are the graph the rules walk over.
+        out: The rule file to write (nothing is written when None).
+        relations: Head relations to learn rules for (default: every relation).
+        train: Training triples (TSV/RDF); default: every graph triple, its own edge hidden
+            while it is scored.
+        valid: Validation triples for early stopping.
+        top: Rules kept per relation.
+        min_confidence: Rules below this confidence on the graph are left out.
+        soft_links: Give the link predictor's top links as soft operators.
+        progress: Progress bar (default: on a terminal).
+        options: :class:`~nesy.rulelearn.neural_lp.LearnConfig` fields (max_len, rank, epochs...);
+            ``use_text=True`` given explicitly adds the relations' names, encoded by the KB's
+            text encoder, to the query representation.
+
+    Returns:
+        ``rules`` (the text), ``count``, ``relations``, ``best_valid_mrr``, ``seconds``,
+        ``user_rules`` (text, learned weight, verdict), ``not_chain`` (text, reason),
+        ``features`` (which parts the query representation fused), ``out``.
+    """
+    import sys
+
+    from nesy.linkpred.kbtrain import read_triples
+    from nesy.rulelearn.neural_lp import LearnConfig, learn
+    from nesy.rulelearn.decode import decode, format_rules
+
+    config = LearnConfig.from_dict(options)
+    train_raw = read_triples(kb, train, add=True)[0] if train is not None else None
+    valid_raw = read_triples(kb, valid, add=True)[0] if valid is not None else None
+    # Relations that only the query files use (Neural LP's splits: the graph lacks the
+    # relations the queries ask about) still need ids.
+    queries = [x for x in (train_raw, valid_raw) if x is not None]
+    data = KGData.from_kb(kb, extra=np.concatenate(queries) if queries else None)
+    E, R = len(data.entity_ids), len(data.relation_ids)
+    rels = _relation_ids(kb, data, relations) or None
+    train_set = data.compact(train_raw) if train_raw is not None else data.triples
+    valid_set = data.compact(valid_raw) if valid_raw is not None else None
+    if rels is None:
+        rels = sorted(set(np.unique(train_set[:, 1]).tolist()))
+    features = {}
+    kge = _kge_features(kb, data) if config.use_kge else None
+    if kge is not None:
+        features["kge"] = kge
+    # Relation names through the text encoder only when asked for: it loads the language model.
+    names = _text_features(kb, data) if config.use_text and options.get("use_text") is True else None
+    if names is not None:
+        features["text"] = names
+    paths, used, skipped = _user_paths(kb, data, rels, config.max_len)
+    soft = _soft_edges(kb, data, rels) if soft_links else None
+    show = sys.stderr.isatty() if progress is None else progress
+    known = np.concatenate([data.triples, train_set] + ([valid_set] if valid_set is not None else []))
+    result = learn(data.triples, train_set, E, R, config, valid=valid_set, known=known, relations=rels,
+                   relation_features=features or None, user_paths=paths or None, soft_edges=soft,
+                   progress=show)
+    rules = decode(result.model, rels, top=top, min_confidence=min_confidence)
+
+    from nesy.rules.printer import format_term
+
+    def name_of(r: int) -> str:
+        # Prefixed names only (no bare default-namespace names): the file must mean the same
+        # in a knowledge base with another default namespace.
+        return format_term(kb.vocab.term(int(data.relation_ids[r])), kb.prefixes, None)
+
+    text = format_rules(rules, name_of, num_relations=R)
+    weights = result.model.user_rule_weights() if paths else {}
+    user = []
+    for head, i, rule_text in used:
+        w = float(weights.get(head, [])[i]) if i < len(weights.get(head, [])) else float("nan")
+        verdict = "kept" if w >= KEPT else "dropped" if w < DROPPED else "re-weighted"
+        user.append((rule_text, w, verdict))
+    header = _header(kb, config, len(data.triples), train, len(rules), user, skipped)
+    if out is not None:
+        Path(out).write_text(header + text, encoding="utf-8")
+    return {"rules": header + text, "count": len(rules), "relations": [name_of(r) for r in rels],
+            "best_valid_mrr": result.best_valid_mrr, "seconds": result.seconds, "user_rules": user,
+            "not_chain": skipped, "features": ["relation vector", *(["link predictor"] if kge is not None else []),
+                                               *(["relation text"] if names is not None else [])],
+            "out": str(out) if out is not None else None}
+
+
+def _soft_edges(kb: KnowledgeBase, data: KGData, rels: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
+    lp = kb.link_predictor
+    if lp is None:
+        raise NesyError("--soft-links needs a trained link predictor: run `nesy train` first")
+    index = _Index(data.entity_ids)
+    out = {}
+    for r in rels:
+        pid = int(data.relation_ids[r])
+        heads = data.entity_ids[np.unique(data.triples[data.triples[:, 1] == r][:, 0])]
+        try:
+            pairs, probs = lp.top(heads, pid)
+        except NesyError:
+            continue
+        rows = np.stack([index(pairs[:, 0]), index(pairs[:, 1])], axis=1)
+        ok = (rows >= 0).all(axis=1)
+        out[r] = (rows[ok].astype(np.int64), probs[ok])
+    return out
+
+
+def _header(kb: KnowledgeBase, config: Any, facts: int, train: Any, count: int, user: list[Any],
+            skipped: list[tuple[str, str]]) -> str:
+    from nesy.kb import LEARNED_HEADER
+
+    lines = [f"{LEARNED_HEADER} — written by `nesy learn` (Neural LP, max length {config.max_len}, "
+             f"rank {config.rank}, {config.epochs} epochs, seed {config.seed})",
+             f"# data: {kb.path or 'in-memory knowledge base'}, {facts} entity triples; "
+             f"training queries: {train or 'the graph itself (each edge hidden while scored)'}",
+             f"# date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; {count} rules; "
+             "the weight of each rule is its confidence on the graph"]
+    lines += [f"# user rule {verdict} (learned weight {w:.2f}): {text}" for text, w, verdict in user]
+    lines += [f"# user rule left out ({why}): {text}" for text, why in skipped]
+    lines += [f"@prefix {p}: <{ns}> ." for p, ns in sorted(kb.prefixes.items()) if p]
+    return "\n".join(lines) + "\n\n"
+
+
+class RuleScorer:
+    """Rules (and optionally the link predictor) as a model :func:`nesy.ml.ranking.evaluate`
+    can rank with: ``score_t(h, r)`` is the rules' maxprod score, plus ``weight`` times the
+    link predictor's probability in hybrid mode."""
+
+    def __init__(self, rules: list[Any], data: KGData, predictor: Any = None, weight: float = 0.5) -> None:
+        import torch
+
+        self.rules, self.data, self.predictor, self.weight = rules, data, predictor, weight
+        self.num_relations = 2 * len(data.relation_ids)
+        self.training = False
+        self._param = torch.nn.Parameter(torch.zeros(0))
+        self._index = _Index(data.entity_ids)
+
+    def parameters(self) -> Any:
+        return iter([self._param])
+
+    def eval(self) -> RuleScorer:
+        return self
+
+    def train(self, mode: bool = True) -> RuleScorer:
+        return self
+
+    def score_t(self, h: Any, r: Any) -> Any:
+        """float (b, E): scores of every entity for queries ``(h, r, ?)``; h, r int64 (b,)."""
+        import torch
+
+        from nesy.rulelearn.decode import rule_scores
+
+        R = len(self.data.relation_ids)
+        scores = rule_scores(self.rules, self.data.triples, len(self.data.entity_ids), R, h, r) if self.rules \
+            else torch.zeros(len(h), len(self.data.entity_ids))
+        if self.predictor is None:
+            return scores
+        extra = torch.zeros_like(scores)
+        for rel in torch.unique(r).tolist():
+            rows = (r == rel).nonzero().flatten()
+            pid = int(self.data.relation_ids[rel % R])
+            anchors = self.data.entity_ids[h[rows].numpy()]
+            try:
+                known, probs = self.predictor.probabilities(anchors, pid, tails=rel < R)
+            except NesyError:
+                continue
+            cols = self._index(self.predictor.data.entity_ids)
+            ok = cols >= 0
+            block = torch.zeros(int(known.sum()), scores.shape[1], dtype=scores.dtype)
+            block[:, torch.from_numpy(cols[ok])] = torch.from_numpy(probs[:, ok]).to(scores.dtype)
+            extra[rows[torch.from_numpy(known)]] = block
+        return scores + self.weight * extra
+
+
+def rules_from_file(kb: KnowledgeBase, path: str | Path, data: KGData) -> list[Any]:
+    """The weighted chain rules of a rule file as :class:`LearnedRule` (others are skipped)."""
+    from nesy.rulelearn.decode import LearnedRule
+
+    program = kb._parse_rules(Path(path), trust=False)  # noqa: SLF001 - the KB's own parser settings
+    index = _Index(data.relation_ids)
+    R = len(data.relation_ids)
+    out = []
+    for rule in program.rules:
+        head, path_ops, _ = _chain(kb, rule, index, R)
+        if path_ops is not None:
+            w = 1.0 if rule.weight is None else float(rule.weight)
+            out.append(LearnedRule(head, tuple(path_ops), weight=w, confidence=w, num_relations=R))
+    return out
+
+
+def evaluate_rules(kb: KnowledgeBase, rules_path: str | Path, test: str | Path, *, hybrid: bool = False,
+                   weight: float = 0.5) -> dict[str, Any]:
+    """Filtered ranking metrics of a rule file's chain rules (with the link predictor when
+    ``hybrid``) on test triples; same metrics and tie rule as :func:`evaluate_kb`."""
+    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.kbtrain import read_triples
+
+    raw, total = read_triples(kb, test, add=True)
+    data = KGData.from_kb(kb, extra=raw)
+    rules = rules_from_file(kb, rules_path, data)
+    if not rules and not hybrid:
+        raise NesyError("the rule file has no weighted chain rules over the graph's relations", file=str(rules_path))
+    predictor = kb.link_predictor_or_fail() if hybrid else None
+    tests = data.compact(raw)
+    if not len(tests):
+        raise NesyError("no test triple uses entities and relations of the graph", file=str(test))
+    known = np.concatenate([data.triples, tests])
+    scorer = RuleScorer(rules, data, predictor, weight)
+    metrics = evaluate(scorer, tests, known, len(data.relation_ids))
+    return {**metrics, "triples": int(len(tests)), "skipped": int(total - len(tests)), "rules": len(rules),
+            "model": "rules + link predictor" if hybrid else "rules"}
+
+
+__all__ = ["RuleScorer", "evaluate_rules", "learn_kb", "rules_from_file"]

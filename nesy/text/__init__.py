@@ -1,0 +1,1 @@
+"""Text: the encoder, labels, entity linking, fusion and alignment, documents and extraction."""

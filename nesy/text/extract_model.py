@@ -1,0 +1,193 @@
+"""The trained relation head of the extractor: pair features, the store prior, training, files.
+
+For one text the frozen encoder gives token states ``H`` ``(L, d)``; every mention node
+(a span with one candidate term) gets its span mean. An ordered pair of nodes ``(i, j)``
+is the vector ``[h_i, h_j, between, text, h_i * h_j]`` ``(5d,)``, where ``between`` is the
+mean of the tokens between the two spans (what usually says the relation). The head maps
+it to ``(k,)`` and scores every predicate by a dot product with the predicate's vector,
+itself a projection of the encoder's vector of the predicate's label (so a property never
+seen in training still gets a zero-shot score) plus a learned residual for trained ones.
+The store prior adds four indicator features per (pair, predicate): the store holds
+``(s, p, o)``; holds ``(o, p, s)``; ``s`` has some ``p``; ``o`` is some subject's ``p``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    from nesy.kb import KnowledgeBase
+    from nesy.text.mentions import Found
+
+N_PRIOR = 4
+
+
+@dataclass
+class TextFeatures:
+    """Everything the head needs about one text.
+
+    Attributes:
+        hidden: float16 ``(L, d)`` token states (real tokens only).
+        nodes: ``(n, 2)`` int token range ``[a, b)`` of each node.
+        terms: The candidate term (n3 text) of each node.
+        mention: Index of each node's mention in the text's mention list.
+        pairs: ``(m, 2)`` int node indices (subject, object), different mentions and terms.
+    """
+
+    hidden: torch.Tensor
+    nodes: np.ndarray
+    terms: list[str]
+    mention: list[int]
+    pairs: np.ndarray
+
+
+def featurize(encoder: Any, texts: list[str], found: list[list[Found]], batch: int = 64,
+              pairs_nil: bool = True) -> list[TextFeatures]:
+    """One encoder pass per text; mentions → token-range nodes → candidate pairs (subject
+    never a literal; with ``pairs_nil`` False, never two new entities)."""
+    out: list[TextFeatures | None] = [None] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths: less padding
+    for lo in range(0, len(texts), batch):
+        chunk = order[lo:lo + batch]
+        states = encoder.token_states([texts[j] for j in chunk])
+        for i, j in enumerate(chunk):
+            ments = found[j]
+            n_tok = int(states.mask[i].sum())
+            hidden = states.hidden[i, :n_tok].half()
+            off = states.offsets[i, :n_tok].numpy()
+            nodes, terms, mention = [], [], []
+            for mi, f in enumerate(ments):
+                sel = np.nonzero((off[:, 1] > f.start) & (off[:, 0] < f.end) & (off[:, 1] > off[:, 0]))[0]
+                if not len(sel):  # cut off by truncation
+                    continue
+                for term, _ in f.candidates:
+                    nodes.append((int(sel[0]), int(sel[-1]) + 1))
+                    terms.append(term)
+                    mention.append(mi)
+            # A literal is never a subject; two new entities are never related by a trained model.
+            pairs = [(a, b) for a in range(len(nodes)) for b in range(len(nodes))
+                     if mention[a] != mention[b] and terms[a] != terms[b] and not terms[a].startswith('"')
+                     and not (pairs_nil is False and terms[a][0] == terms[b][0] == "?")]
+            out[j] = TextFeatures(hidden, np.array(nodes, dtype=np.int64).reshape(-1, 2), terms, mention,
+                                  np.array(pairs, dtype=np.int64).reshape(-1, 2))
+    return out  # type: ignore[return-value]
+
+
+def pair_inputs(feats: TextFeatures) -> torch.Tensor:
+    """The ``(m, 5d)`` float32 input of every candidate pair of one text."""
+    import torch
+
+    h = feats.hidden.float()
+    cs = torch.cat([torch.zeros(1, h.shape[1]), h.cumsum(0)])  # (L+1, d)
+
+    def mean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (cs[b] - cs[a]) / (b - a).clamp(min=1).unsqueeze(1).float()
+
+    nodes = torch.from_numpy(feats.nodes)
+    pairs = torch.from_numpy(feats.pairs)
+    vec = mean(nodes[:, 0], nodes[:, 1])
+    s, o = pairs[:, 0], pairs[:, 1]
+    lo = torch.minimum(nodes[s, 1], nodes[o, 1])
+    hi = torch.maximum(nodes[s, 0], nodes[o, 0])
+    between = torch.where((hi > lo).unsqueeze(1), mean(lo, torch.maximum(hi, lo)), torch.zeros(1, h.shape[1]))
+    text = h.mean(0).expand(len(pairs), -1)
+    return torch.cat([vec[s], vec[o], between, text, vec[s] * vec[o]], dim=1)
+
+
+class StorePrior:
+    """Indicator features from the facts in the store's ``asserted`` and ``extracted`` graphs."""
+
+    def __init__(self, kb: KnowledgeBase | None) -> None:
+        from rdflib.util import from_n3
+
+        self._from_n3 = from_n3
+        self.spo: dict[tuple[int, int], set[int]] = {}
+        self.s_has: dict[int, set[int]] = {}
+        self.o_of: dict[int, set[int]] = {}
+        self.vocab = kb.vocab if kb is not None else None
+        self._ids: dict[str, int | None] = {}
+        if kb is None:
+            return
+        table = kb.store.table
+        rows = np.nonzero(table.g <= 1)[0]  # codes 0, 1: asserted, extracted
+        for s, p, o in zip(table.s[rows].tolist(), table.p[rows].tolist(), table.o[rows].tolist(), strict=True):
+            self.spo.setdefault((s, o), set()).add(p)
+            self.s_has.setdefault(s, set()).add(p)
+            self.o_of.setdefault(o, set()).add(p)
+
+    def id(self, n3: str) -> int | None:
+        """The vocabulary id of a term given as n3 text (None: not in the store)."""
+        if n3 not in self._ids:  # "?name" is a new entity: never in the store
+            known = self.vocab is not None and not n3.startswith("?")
+            self._ids[n3] = self.vocab.get(self._from_n3(n3)) if known else None
+        return self._ids[n3]
+
+    def features(self, feats: TextFeatures, columns: dict[int, int], n_pred: int) -> torch.Tensor:
+        """``(m, P, 4)`` float32 prior features of every pair of ``feats`` and predicate."""
+        import torch
+
+        out = torch.zeros(len(feats.pairs), n_pred, N_PRIOR)
+        if not self.spo:
+            return out
+        ids = [self.id(t) for t in feats.terms]
+        rows: list[int] = []
+        cols: list[int] = []
+        kinds: list[int] = []
+        for k, (a, b) in enumerate(feats.pairs.tolist()):
+            s, o = ids[a], ids[b]
+            if s is None or o is None:
+                continue
+            for f, preds in enumerate((self.spo.get((s, o), ()), self.spo.get((o, s), ()),
+                                       self.s_has.get(s, ()), self.o_of.get(o, ()))):
+                for p in preds:
+                    c = columns.get(p)
+                    if c is not None:
+                        rows.append(k)
+                        cols.append(c)
+                        kinds.append(f)
+        if rows:
+            out[torch.tensor(rows), torch.tensor(cols), torch.tensor(kinds)] = 1.0
+        return out
+
+
+def make_head(config: dict[str, Any]) -> torch.nn.Module:
+    """The relation head for ``config`` (``dim``, ``hidden``, ``out``, ``n_known``)."""
+    import torch
+    from torch import nn
+
+    class RelationHead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            d, k = config["dim"], config["out"]
+            self.pair = nn.Sequential(nn.Linear(5 * d, config["hidden"]), nn.GELU(), nn.Dropout(config["dropout"]),
+                                      nn.Linear(config["hidden"], k))
+            self.label = nn.Linear(d, k)
+            self.residual = nn.Embedding(config["n_known"], k)
+            nn.init.zeros_(self.residual.weight)
+            # Start near the base rate (about one pair and predicate in a thousand is a fact) and
+            # trusting a stored triple: Adam moves a scalar by ~lr a step, too slowly from 0.
+            self.bias = nn.Parameter(torch.full((config["n_known"],), -6.0))
+            self.prior = nn.Linear(N_PRIOR, 1, bias=False)
+            with torch.no_grad():
+                self.prior.weight.copy_(torch.tensor([[6.0, 1.0, 1.0, 1.0]]))
+            self.use_prior = bool(config["use_prior"])
+
+        def forward(self, x: torch.Tensor, labels: torch.Tensor, prior: torch.Tensor | None) -> torch.Tensor:
+            """Logits ``(m, P)`` for pair inputs ``x`` ``(m, 5d)``, label vectors ``(P, d)``
+            (the first ``n_known`` the trained predicates, in order) and prior ``(m, P, 4)``."""
+            n_known, n_pred = self.bias.shape[0], labels.shape[0]
+            pred = self.label(labels)
+            extra = n_pred - n_known
+            pred = pred + torch.cat([self.residual.weight, pred.new_zeros(extra, pred.shape[1])])
+            bias = torch.cat([self.bias, self.bias.mean().expand(extra)])
+            dot = self.pair(x) @ pred.T / pred.shape[1] ** 0.5 + bias
+            if not self.use_prior or prior is None:
+                return dot
+            return dot + self.prior(prior).squeeze(-1)
+
+    return RelationHead()

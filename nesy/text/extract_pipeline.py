@@ -1,0 +1,241 @@
+"""The two built-in extractors (trained head, zero-shot labels) over one mention pipeline."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import numpy as np
+from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib.namespace import OWL
+from rdflib.util import from_n3
+
+from nesy.text.extract import Extraction, Mention, Sentence
+from nesy.text.extract_model import StorePrior, TextFeatures, featurize, pair_inputs
+from nesy.text.mentions import Found, Gazetteer
+from nesy.text.encoder import (
+    COMMENT_PREDICATES,
+    LABEL_PREDICATES,
+    get_encoder,
+    label_index,
+    local_name,
+    words,
+)
+
+if TYPE_CHECKING:
+    from nesy.kb import KnowledgeBase
+    from nesy.text.extract_train import ExtractorModel
+
+CHUNK_CHARS = 400
+_SKIP = {*LABEL_PREDICATES, *COMMENT_PREDICATES, RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain,
+         RDFS.range, OWL.sameAs, OWL.inverseOf}
+_PROPERTY_TYPES = {RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty}
+
+
+def kb_properties(kb: KnowledgeBase) -> list[URIRef]:
+    """Properties to extract: predicates used in the asserted/extracted graphs, and declared
+    properties (rdf:Property, owl:ObjectProperty, owl:DatatypeProperty), less RDF/OWL vocabulary."""
+    table, vocab = kb.store.table, kb.vocab
+    used = {vocab.term(p) for p in np.unique(table.p[table.g <= 1]).tolist()}
+    type_id = vocab.get(RDF.type)
+    if type_id is not None:
+        rows = table.select(p=type_id)
+        for s, o in zip(table.s[rows].tolist(), table.o[rows].tolist(), strict=True):
+            if vocab.term(o) in _PROPERTY_TYPES:
+                used.add(vocab.term(s))
+    return sorted(p for p in used if isinstance(p, URIRef) and p not in _SKIP)
+
+
+def kb_gazetteer(kb: KnowledgeBase) -> Gazetteer:
+    """Surface forms of the store's entities (labels, local names as words) and literal values."""
+    gaz, table, vocab = Gazetteer(), kb.store.table, kb.vocab
+    skip = {vocab.get(p) for p in _SKIP} - {None}
+    rows = np.nonzero((table.g <= 1) & ~np.isin(table.p, list(skip)))[0]
+    ids = np.unique(np.concatenate([table.s[rows], table.o[rows]])).tolist()
+    labels = label_index(kb)
+    for i in ids:
+        term = vocab.term(i)
+        if isinstance(term, Literal):
+            gaz.add(str(term), term.n3())
+        elif isinstance(term, URIRef):
+            name = unquote(local_name(term))
+            for surface in [*labels.get(term, []), name.replace("_", " "), words(name)]:
+                gaz.add(surface, term.n3())
+    return gaz
+
+
+def _chunks(sentences: Sequence[Sentence]) -> list[tuple[str, list[tuple[Sentence, int]]]]:
+    """Consecutive sentences of one document joined (spaces keep document offsets) into
+    texts of at most ~CHUNK_CHARS; each member with its offset in the chunk text."""
+    out: list[tuple[str, list[tuple[Sentence, int]]]] = []
+    for sent in sentences:
+        if out:
+            text, members = out[-1]
+            last = members[-1][0]
+            gap = sent.start - (last.start + len(last.text))
+            if (last.doc == sent.doc and sent.index == last.index + 1 and gap >= 0
+                    and len(text) + gap + len(sent.text) <= CHUNK_CHARS):
+                pad = " " * max(gap, 1)
+                members.append((sent, len(text) + len(pad)))
+                out[-1] = (text + pad + sent.text, members)
+                continue
+        out.append((sent.text, [(sent, 0)]))
+    return out
+
+
+class _Pipeline:
+    """Chunks → mentions → per-chunk pair scores → :class:`Extraction` records."""
+
+    name = "pipeline"
+    floor = 0.05  # extractions below this confidence are not returned at all
+    pairs_nil = True  # score pairs of two new entities
+
+    def __init__(self, kb: KnowledgeBase, gazetteer: Gazetteer, encoder: Any) -> None:
+        self.kb, self.gaz, self.encoder = kb, gazetteer, encoder
+        self.prior = StorePrior(kb)
+
+    def score_many(self, texts: list[str], found: list[list[Found]],
+                   feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
+        """Per chunk: (subject node, object node, predicate, confidence) of its candidate pairs."""
+        raise NotImplementedError
+
+    def extract(self, sentences: Sequence[Sentence], kb: KnowledgeBase | None = None) -> list[Extraction]:
+        chunks = _chunks(sentences)
+        texts = [text for text, _ in chunks]
+        found = [self.gaz.find(text) for text in texts]
+        feats = featurize(self.encoder, texts, found, pairs_nil=self.pairs_nil)
+        out: list[Extraction] = []
+        scored = self.score_many(texts, found, feats)
+        for (text, members), ments, ft, hits in zip(chunks, found, feats, scored, strict=True):
+            best: dict[tuple[str, URIRef, str], Extraction] = {}
+            for a, b, pred, conf in hits:
+                fa, fb = ments[ft.mention[a]], ments[ft.mention[b]]
+                ext = self._record(text, members, fa, ft.terms[a], fb, ft.terms[b], pred, conf)
+                key = (ft.terms[a], pred, ft.terms[b])
+                if key not in best or best[key].confidence < conf:
+                    best[key] = ext
+            out.extend(best.values())
+        return out
+
+    def _record(self, text: str, members: list[tuple[Sentence, int]], fa: Found, ta: str, fb: Found, tb: str,
+                pred: URIRef, conf: float) -> Extraction:
+        lo, hi = min(fa.start, fb.start), max(fa.end, fb.end)
+        inside = [(s, off) for s, off in members if off < hi and lo < off + len(s.text)]
+        first, off = inside[0]
+        last, last_off = inside[-1]
+        sent = first if len(inside) == 1 else Sentence(first.doc, first.index, text[off:last_off + len(last.text)],
+                                                       first.start)
+
+        def mention(f: Found, term: str, score: float) -> Mention:
+            ident = None if term.startswith("?") else from_n3(term)
+            return Mention(f.text, f.start - off, f.end - off, ident, score)
+
+        pa = next((p for t, p in fa.candidates if t == ta), 1.0)
+        pb = next((p for t, p in fb.candidates if t == tb), 1.0)
+        return Extraction(sent, mention(fa, ta, pa), pred, mention(fb, tb, pb), min(1.0, max(conf, 1e-6)), self.name)
+
+
+class ZeroShotExtractor(_Pipeline):
+    """No training: the words between two mentions are compared with each property's label
+    (encoder cosine), and a triple already in the store is believed more."""
+
+    name = "zero-shot"
+
+    def __init__(self, kb: KnowledgeBase, encoder: Any = None) -> None:
+        super().__init__(kb, kb_gazetteer(kb), encoder or get_encoder())
+        from nesy.text.encoder import term_texts
+
+        self.preds = kb_properties(kb)
+        self.labels = self.encoder.encode(term_texts(kb, self.preds)) if self.preds else None
+        self.pred_ids = [kb.vocab.get(p) for p in self.preds]
+
+    def score_many(self, texts: list[str], found: list[list[Found]],
+                   feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
+        """Every chunk's candidate pairs, their contexts encoded in one batch."""
+        out: list[list[tuple[int, int, URIRef, float]]] = [[] for _ in feats]
+        if self.labels is None:
+            return out
+        todo = []
+        for i, (text, ments, ft) in enumerate(zip(texts, found, feats, strict=True)):
+            ids = [self.prior.id(t) if not t.startswith("?") else None for t in ft.terms]
+            for a, b in ft.pairs.tolist():
+                fa, fb = ments[ft.mention[a]], ments[ft.mention[b]]
+                s, o = ids[a], ids[b]
+                stored = self.prior.spo.get((s, o), set()) if s is not None and o is not None else set()
+                if fa.start > fb.start and not stored:
+                    continue  # no evidence for the reverse reading: subject first
+                between = text[min(fa.end, fb.end):max(fa.start, fb.start)].strip(" ,.;")
+                if re.search(r"[.!?]\s", between) and not stored:
+                    continue  # across a sentence end, the words between do not say the relation
+                todo.append((i, a, b, s, stored, between if between.split() else text))
+        if not todo:
+            return out
+        sims = (self.encoder.encode([t[-1] for t in todo]) @ self.labels.T).tolist()
+        for (i, a, b, s, stored, _), row in zip(todo, sims, strict=True):
+            has = self.prior.s_has.get(s, ()) if s is not None else ()
+            logits = [10 * (sim - 0.45) + (4.0 if pid in stored else 0.0) + (1.0 if pid in has else 0.0)
+                      for pid, sim in zip(self.pred_ids, row, strict=True)]
+            top = max(logits)
+            for pred, pid, logit in zip(self.preds, self.pred_ids, logits, strict=True):
+                # One relation per pair unless the store says more: the best label, or a stored triple.
+                conf = 1 / (1 + math.exp(-logit))
+                if conf >= self.floor and (logit == top or pid in stored):
+                    out[i].append((a, b, pred, conf))
+        return out
+
+
+class TrainedExtractor(_Pipeline):
+    """The relation head trained by :func:`~nesy.text.extract.train_extractor`."""
+
+    name = "trained"
+    pairs_nil = False
+
+    def __init__(self, kb: KnowledgeBase, model: ExtractorModel) -> None:
+        encoder = get_encoder(model.encoder)
+        super().__init__(kb, model.gazetteer.merge(kb_gazetteer(kb)), encoder)
+        from nesy.text.encoder import term_texts
+
+        self.model = model
+        known = [URIRef(p) for p in model.predicates]
+        extra = [p for p in kb_properties(kb) if p not in set(known)]
+        self.preds = known + extra
+        import torch
+
+        labels = model.labels
+        if extra:
+            labels = torch.cat([labels, encoder.encode(term_texts(kb, extra))])
+        self.labels = labels
+        self.columns = {kb.vocab.get(p): c for c, p in enumerate(self.preds) if kb.vocab.get(p) is not None}
+
+    @classmethod
+    def load(cls, kb: KnowledgeBase, path: str | Path) -> TrainedExtractor:
+        from nesy.text.extract_train import load_model
+
+        return cls(kb, load_model(path))
+
+    def score_many(self, texts: list[str], found: list[list[Found]],
+                   feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
+        """All chunks' pairs through the head at once (one matrix product, not one per chunk)."""
+        import torch
+
+        out: list[list[tuple[int, int, URIRef, float]]] = [[] for _ in feats]
+        todo = [i for i, ft in enumerate(feats) if len(ft.pairs)]
+        if not todo:
+            return out
+        with torch.inference_mode():
+            x = torch.cat([pair_inputs(feats[i]) for i in todo])
+            prior = torch.cat([self.prior.features(feats[i], self.columns, len(self.preds)) for i in todo])
+            conf = torch.sigmoid(self.model.head(x, self.labels, prior) - self.model.threshold)
+        rows, cols = torch.nonzero(conf >= self.floor, as_tuple=True)
+        owner = np.repeat(np.array(todo), [len(feats[i].pairs) for i in todo])
+        start = np.cumsum([0] + [len(feats[i].pairs) for i in todo])
+        first = dict(zip(todo, start[:-1].tolist(), strict=True))
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            i = int(owner[r])
+            a, b = feats[i].pairs[r - first[i]].tolist()
+            out[i].append((a, b, self.preds[c], float(conf[r, c])))
+        return out
