@@ -13,8 +13,9 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first, so that the extras below keep it (no CUDA download).
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
 demo: venv
@@ -23,8 +24,9 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# ruff (private imports included) and the layer contracts in pyproject.toml; both always run.
 lint: venv
-	$(BIN)/ruff check .
+	$(BIN)/ruff check . ; r=$$?; $(BIN)/lint-imports --no-cache; i=$$?; test $$r -eq 0 -a $$i -eq 0
 
 # The symbolic benchmarks (minutes). The neural ones train models and take from 10 minutes
 # to an hour each on a CPU: run them one by one (benchmarks/README.md), or `make bench-neural`.

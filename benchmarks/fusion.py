@@ -59,8 +59,8 @@ def main() -> None:
     import torch
 
     import nesy
-    from nesy.text.fusion import align, entity_matrix
     from nesy.text.encoder import get_encoder, term_texts
+    from nesy.text.fusion import align, entity_matrix
 
     triples = webnlg_triples(root)
     with tempfile.TemporaryDirectory() as tmp:

@@ -124,7 +124,7 @@ CHILD_TIMEOUT_S = 4 * 3600.0
 
 
 # -- data (parent: unpack and write the splits; children: read them) ------------------
-def _read_triples(path: Path) -> list[tuple[str, str, str]]:
+def read_triples(path: Path) -> list[tuple[str, str, str]]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.strip("\r\n").split("\t")
@@ -133,11 +133,11 @@ def _read_triples(path: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def _write_triples(path: Path, triples: list[tuple[str, str, str]]) -> None:
+def write_triples(path: Path, triples: list[tuple[str, str, str]]) -> None:
     path.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in triples), encoding="utf-8")
 
 
-def _dedupe(triples: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+def dedupe(triples: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(triples))
 
 
@@ -155,9 +155,9 @@ def prepare(name: str, data: Path, tmp: Path) -> Path | str:
             return f"{name}: missing {', '.join(missing)}"
         splits = {
             # The rules' background graph and the training queries are both known facts.
-            "train": _dedupe(_read_triples(files["facts"]) + _read_triples(files["train"])),
-            "valid": _dedupe(_read_triples(files["valid"])),
-            "test": _dedupe(_read_triples(files["test"])),
+            "train": dedupe(read_triples(files["facts"]) + read_triples(files["train"])),
+            "valid": dedupe(read_triples(files["valid"])),
+            "test": dedupe(read_triples(files["test"])),
         }
     else:
         if not src.is_file():
@@ -170,12 +170,12 @@ def prepare(name: str, data: Path, tmp: Path) -> Path | str:
                     fh = tar.extractfile(member)
                     assert fh is not None
                     (out / "raw.txt").write_bytes(fh.read())
-                    splits[split] = _dedupe(_read_triples(out / "raw.txt"))
+                    splits[split] = dedupe(read_triples(out / "raw.txt"))
         (out / "raw.txt").unlink(missing_ok=True)
         if set(splits) != {"train", "valid", "test"}:
             return f"{name}: {src} lacks train/valid/test.txt"
     for split, triples in splits.items():
-        _write_triples(out / f"{split}.tsv", triples)
+        write_triples(out / f"{split}.tsv", triples)
     return out
 
 
@@ -199,7 +199,7 @@ def load_split(folder: Path) -> Split:
     """Read the three TSV files of :func:`prepare` and number their labels."""
     import numpy as np
 
-    raw = {s: _read_triples(folder / f"{s}.tsv") for s in ("train", "valid", "test")}
+    raw = {s: read_triples(folder / f"{s}.tsv") for s in ("train", "valid", "test")}
     ents = sorted({e for ts in raw.values() for h, _, t in ts for e in (h, t)})
     rels = sorted({r for ts in raw.values() for _, r, _ in ts})
     e2i = {e: i for i, e in enumerate(ents)}
@@ -216,7 +216,7 @@ def load_split(folder: Path) -> Split:
 def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.evaluate import evaluate
     from nesy.linkpred.train import TrainConfig, train
 
     split = load_split(Path(spec["folder"]))
@@ -370,11 +370,11 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _stats(folder: Path) -> str:
+def split_stats(folder: Path) -> str:
     counts = {s: sum(1 for _ in (folder / f"{s}.tsv").open(encoding="utf-8")) for s in ("train", "valid", "test")}
     ents, rels = set(), set()
     for s in ("train", "valid", "test"):
-        for h, r, t in _read_triples(folder / f"{s}.tsv"):
+        for h, r, t in read_triples(folder / f"{s}.tsv"):
             ents.update((h, t))
             rels.add(r)
     return (f"{len(ents):,} entities, {len(rels)} relations, train {counts['train']:,} / "
@@ -457,7 +457,7 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
         "Metrics: test triples ranked against all entities, filtered by train + valid + test, "
         "both directions, realistic ranks (mean of optimistic and pessimistic rank; Opt. MRR: "
         "optimistic ranks, the rule most papers use); nesy via "
-        "`nesy.ml.ranking.evaluate`, PyKEEN via `RankBasedEvaluator` (`both.realistic.*`).",
+        "`nesy.linkpred.evaluate.evaluate`, PyKEEN via `RankBasedEvaluator` (`both.realistic.*`).",
         f"Budget: epoch ceiling per dataset: {budget}; embedding dim {args.dim_used}; "
         f"early stopping on the filtered validation MRR every {args.eval_every_used} epochs, "
         f"patience {args.patience_used}; both sides keep the best validation epoch. "
@@ -624,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(folder, str):
                 print(f"skipping {folder}", file=sys.stderr)
                 continue
-            stats[ds] = _stats(folder)
+            stats[ds] = split_stats(folder)
             p = plans[ds]
             print(f"{DATASETS[ds][0]}: {stats[ds]}; {p.epochs} epochs", file=sys.stderr)
             jobs = [("pykeen", m) for m in p.pykeen] + [("nesy", m) for m in p.nesy]

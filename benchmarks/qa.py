@@ -116,9 +116,9 @@ def worker_main(system: str, spec: str) -> None:
     with Timer() as t:
         report = kb.train_qa(split / "train.tsv", valid=split / "valid.tsv", seed=s["seed"])
     enc = kb.question_answerer().encoder
-    enc._cache.clear()  # the zero-shot pass encoded these questions: time them from scratch
+    enc.clear_cache()  # the zero-shot pass encoded these questions: time them from scratch
     gold = kb.evaluate_qa(split / "test.tsv")
-    enc._cache.clear()
+    enc.clear_cache()
     linked = kb.evaluate_qa(split / "test.tsv", use_topics=False, check=False)
     emit_result({"zero_shot": zero["hits@1"], "hits@1": gold["hits@1"], "linked": linked["hits@1"],
                  "train_s": t.seconds, "epochs": report["epochs"], "valid": report["valid_hits@1"],

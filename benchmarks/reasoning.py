@@ -364,8 +364,8 @@ class _NesyProgram:
         import numpy as np
         from rdflib import URIRef
 
-        from nesy.store.vocab import Vocab
         from nesy.rules.ast import Atom, Rule, Var
+        from nesy.store.vocab import Vocab
 
         self.vocab = Vocab()
         self.pred = {p: URIRef(PRED_NS + p) for p in spec["arity"]}

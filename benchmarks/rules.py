@@ -16,7 +16,7 @@ fresh child process:
 * **PyKEEN** RotatE and ComplEx on the same split and budget (``kgc.py``'s worker).
 
 Ranking everywhere: test triples, both directions, filtered by facts + train + valid +
-test, realistic ties (``nesy.ml.ranking.evaluate``); optimistic MRR printed too.
+test, realistic ties (``nesy.linkpred.evaluate.evaluate``); optimistic MRR printed too.
 Prints one markdown table per dataset, the top learned rules of three relations, notes,
 the machine and the goal::
 
@@ -82,7 +82,7 @@ def prepare(name: str, data: Path, tmp: Path) -> Path | str:
         return folder
     src = data / "kgc" / "neurallp" / name
     for out, raw in (("facts.tsv", "facts.txt"), ("queries.tsv", "train.txt")):
-        kgc._write_triples(folder / out, kgc._dedupe(kgc._read_triples(src / raw)))
+        kgc.write_triples(folder / out, kgc.dedupe(kgc.read_triples(src / raw)))
     relations = src / "relations.txt"
     if relations.is_file():
         (folder / "relations.txt").write_text(relations.read_text(encoding="utf-8"), encoding="utf-8")
@@ -93,7 +93,7 @@ def _ids(folder: Path, split: Any, file: str) -> Any:
     import numpy as np
 
     e2i, r2i = split.entity_to_id, split.relation_to_id
-    rows = [(e2i[h], r2i[r], e2i[t]) for h, r, t in kgc._read_triples(folder / file)]
+    rows = [(e2i[h], r2i[r], e2i[t]) for h, r, t in kgc.read_triples(folder / file)]
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
@@ -160,7 +160,7 @@ def _worker_lp(spec: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.evaluate import evaluate
     from nesy.linkpred.train import TrainConfig, train
 
     d = _load(spec)
@@ -189,10 +189,10 @@ def _worker_rules(spec: dict[str, Any]) -> dict[str, Any]:
 
     import numpy as np
 
-    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.evaluate import evaluate
+    from nesy.rulelearn.decode import decode
     from nesy.rulelearn.kblearn import RuleScorer
     from nesy.rulelearn.neural_lp import LearnConfig, learn
-    from nesy.rulelearn.decode import decode
 
     d = _load(spec)
     config = LearnConfig.from_dict({**LearnConfig().to_dict(), **spec["config"]})
@@ -223,10 +223,10 @@ def _worker_hybrid(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from nesy.linkpred.calibrate import Calibrator
-    from nesy.ml.ranking import evaluate
-    from nesy.rulelearn.kblearn import RuleScorer
+    from nesy.linkpred.evaluate import evaluate
     from nesy.linkpred.kge import KGEModel
     from nesy.rulelearn.decode import LearnedRule
+    from nesy.rulelearn.kblearn import RuleScorer
 
     d = _load(spec)
     rules = [LearnedRule(**{**r, "body": tuple(r["body"])})
@@ -452,7 +452,7 @@ def report(results: dict[str, dict[str, Any]], stats: dict[str, str], args: Any)
         "(t, r^-1, ?)), filtered by facts + train + valid + test, realistic ranks (mean of the "
         "optimistic and the pessimistic rank); Opt. MRR = optimistic ranks (ties resolved in the "
         "answer's favour, what most rule-learning papers report). All nesy rows via "
-        "`nesy.ml.ranking.evaluate`; PyKEEN via `RankBasedEvaluator` (`both.realistic`).",
+        "`nesy.linkpred.evaluate.evaluate`; PyKEEN via `RankBasedEvaluator` (`both.realistic`).",
         f"Rules: `neural_lp.learn` with LearnConfig defaults (T={lc.max_len}, rank {lc.rank}, "
         f"dim {lc.dim}, up to {lc.epochs} epochs, lr {lc.lr:g}, batch {lc.batch_size}, patience "
         f"{lc.patience}, {lc.threads} thread)" + (f", {QUICK_EPOCHS} epochs (--quick)" if args.quick else "")
@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(folder, str):
                 print(f"skipping {folder}", file=sys.stderr)
                 continue
-            stats[ds] = kgc._stats(folder).replace("train ", "facts + train ", 1)
+            stats[ds] = kgc.split_stats(folder).replace("train ", "facts + train ", 1)
             print(f"{DATASETS[ds][0]}: {stats[ds]}", file=sys.stderr)
             with Timer() as t:
                 results[ds] = run_dataset(ds, folder, args)

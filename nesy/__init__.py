@@ -31,13 +31,14 @@ from nesy.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
-    "ExtractReport": "nesy.kb",
+    "ExtractReport": "nesy.text.ingest",
     "KnowledgeBase": "nesy.kb",
     "LoadReport": "nesy.kb",
 }
 
 if TYPE_CHECKING:
-    from nesy.kb import ExtractReport, KnowledgeBase, LoadReport
+    from nesy.kb import KnowledgeBase, LoadReport
+    from nesy.text.ingest import ExtractReport
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,10 @@ JSON shape (``--format json``): a list with one object per answer::
 ``kind``, ``fact``, ``score``, ``rule`` (for derived facts), ``bindings``, ``source``
 (for leaves) and ``premises`` (the children). A SPARQL row has ``proofs`` instead: the
 proof trees of the derived triples it matched.
+
+Every term, in a cell, a binding or a proof, is printed by
+:func:`nesy.rules.printer.format_term` with the KB's prefixes and default namespace (as
+``kb.shorten`` prints it), so one term reads the same everywhere and parses back.
 """
 
 from __future__ import annotations
@@ -44,9 +48,9 @@ def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"bindings": {k: kb.shorten(v) for k, v in a.bindings.items()}, "score": a.score}
         if explain:
             if hasattr(a, "proofs"):
-                item["proofs"] = [p.to_dict(kb.prefixes) for p in a.proofs]
+                item["proofs"] = [p.to_dict(kb.prefixes, default_ns=kb.default_namespace) for p in a.proofs]
             else:
-                item["proof"] = a.proof.to_dict(kb.prefixes)
+                item["proof"] = a.proof.to_dict(kb.prefixes, default_ns=kb.default_namespace)
         out.append(item)
     return out
 
@@ -76,7 +80,7 @@ def print_answers(kb: Any, answers: Any, fmt: str, explain: bool) -> None:
     """Print answers (rule answers or a SPARQL result) as ``table``, ``json`` or ``csv``."""
     form = getattr(answers, "form", "SELECT")
     if fmt == "json":
-        click.echo(json.dumps(to_json(kb, answers, explain), indent=2))
+        click.echo(json.dumps(to_json(kb, answers, explain), indent=2, ensure_ascii=False))
         return
     if fmt == "csv":
         click.echo(answers_csv(kb, answers))
@@ -99,4 +103,5 @@ def print_answers(kb: Any, answers: Any, fmt: str, explain: bool) -> None:
         if explain:
             proofs = a.proofs if hasattr(a, "proofs") else [a.proof]
             for proof in proofs:
-                click.echo("     " + proof.to_text(kb.prefixes).replace("\n", "\n     "))
+                text = proof.to_text(kb.prefixes, default_ns=kb.default_namespace)
+                click.echo("     " + text.replace("\n", "\n     "))

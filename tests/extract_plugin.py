@@ -15,8 +15,8 @@ from typing import Any
 
 from rdflib import URIRef
 
-from nesy.text.extract import Extraction, Mention, Sentence
 from nesy.text.encoder import label_index
+from nesy.text.extract_types import Extraction, Mention, Sentence
 
 NAME = r"[A-Z][\w-]*(?: [A-Z][\w-]*)*"
 

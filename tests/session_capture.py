@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from nesy.kb import KnowledgeBase
-from nesy.repl.commands import Session
+from nesy.repl.session import Session
 
 
 class Captured(Session):

@@ -202,3 +202,57 @@ def test_progress_bar_path_loads(tmp_path: Path) -> None:
     kb = KnowledgeBase()
     assert kb.load(f, progress=True).added == 3
     assert kb.load(tmp_path / "d.tsv", namespace="http://kg.org/", progress=True).added == 1
+
+
+# -- the facade's seams: KBView, model slots, mutation context ---------------------------------
+
+
+def test_the_facade_has_every_member_of_the_kbview_protocol():
+    from nesy.kbview import KBView
+
+    members = {n for n in dir(KBView) if not n.startswith("_")} | set(KBView.__annotations__)
+    kb = KnowledgeBase()
+    assert sorted(n for n in members if not hasattr(kb, n)) == []
+
+
+def test_models_have_one_home_under_the_kb_directory(tmp_path):
+    kb = KnowledgeBase(tmp_path / "kb")
+    assert kb.models.dir("qa") == tmp_path / "kb" / "models" / "qa"
+    memory = KnowledgeBase()
+    assert memory.models.dir("qa") is None
+    memory.models.keep("qa", ("model", {}))
+    assert memory.models.get("qa") == ("model", {}) and memory.models.version("qa") == 1
+
+
+def test_writes_inside_changing_reach_the_reasoner_incrementally():
+    kb = KnowledgeBase()
+    kb.add_rules(f"@prefix ex: <{EX}> .\nex:q(X, Z) :- ex:p(X, Y), ex:p(Y, Z).\n")
+    assert len(kb.ask(f"?- <{EX}q>(X, Z).")) == 0
+    reasoner = kb.reasoner
+    with kb.changing():
+        kb.store.add_triples([(URIRef(EX + "a"), URIRef(EX + "p"), URIRef(EX + "b")),
+                              (URIRef(EX + "b"), URIRef(EX + "p"), URIRef(EX + "c"))], "asserted")
+    assert kb.reasoner is reasoner  # fed the new rows, not rebuilt
+    assert [a.bindings["Z"] for a in kb.ask(f"?- <{EX}q>(X, Z).")] == [URIRef(EX + "c")]
+    assert kb.config["inferred_stale"] is True
+
+
+def test_rule_programs_and_parse_rules_are_public():
+    kb = KnowledgeBase()
+    program = kb.parse_rules("p(a, b).\n")
+    assert kb.rule_programs() == [] and len(program.facts) == 1
+    kb.add_rules("# nesy:learned\nq(X, Y) :- p(X, Y).\n")
+    assert [kind for _, kind in kb.rule_programs()] == ["learned"]
+
+
+def test_reports_live_with_their_features_and_are_re_exported():
+    import nesy
+    import nesy.kb
+    from nesy.kbview import LEARNED_HEADER
+    from nesy.namespaces import DEFAULT_NAMESPACE
+    from nesy.text.ingest import ExtractedTriple, ExtractReport
+
+    assert nesy.kb.ExtractReport is ExtractReport is nesy.ExtractReport
+    assert nesy.kb.ExtractedTriple is ExtractedTriple
+    assert nesy.kb.LEARNED_HEADER == LEARNED_HEADER == "# nesy:learned"
+    assert KnowledgeBase().default_namespace == DEFAULT_NAMESPACE == nesy.kb.DEFAULT_NAMESPACE

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from nesy.cli.common import friendly
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -80,7 +82,7 @@ def _shown(path: Path) -> str:
 
 def _text_demo(kb_dir: Path) -> None:
     """Extract facts from the bundled text, reason over them, and show a proof quoting the sentence."""
-    from nesy.engine.render import term_text
+    from nesy.engine.proofs import term_text
     from nesy.kb import KnowledgeBase
     from nesy.text.ingest import extracted_lines
 
@@ -107,3 +109,10 @@ def _text_demo(kb_dir: Path) -> None:
         if answers:
             _say("\n:why 1   (an extracted premise quotes its sentence; the other was loaded from a file)")
             click.echo(answers[0].proof.to_text(kb.prefixes))
+
+
+@click.command()
+@friendly
+def demo() -> None:
+    """A short tour on the bundled family example."""
+    run_demo()

@@ -1,9 +1,19 @@
-"""Answers and proofs for people: HTML for Jupyter, rich renderables for terminals."""
+"""Answers and proofs for people: HTML for Jupyter, rich renderables for terminals.
+
+Terms are printed by :func:`nesy.rules.printer.format_term` (through
+:meth:`~nesy.engine.proofs.Proof.label` and ``kb.shorten``), so a table cell, a proof
+line and ``kb.shorten`` show a term the same way.
+"""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from nesy.rules.printer import format_term
+
+Prefixes = Mapping[str, str] | None
 
 #: The colour of each proof-node kind, shared by HTML and the terminal.
 KIND_COLORS = {
@@ -69,9 +79,9 @@ def source_fields(kind: str, source: dict[str, Any]) -> tuple[str | None, dict[s
     return quote, {k: v for k, v in source.items() if k not in EXTRACTION_FIELDS}
 
 
-def _node_html(node: Any, prefixes: dict[str, str] | None) -> str:
+def _node_html(node: Any, prefixes: Prefixes, default_ns: str | None) -> str:
     color = KIND_COLORS.get(node.kind, "#455a64")
-    what = node.fact.render(prefixes) if node.fact is not None else (node.note or "")
+    what = node.fact.render(prefixes, default_ns) if node.fact is not None else (node.note or "")
     parts = [f'<span style="color:{color};font-weight:bold">{html.escape(node.kind)}</span>',
              f"<code>{html.escape(what)}</code>", f"<small>score {node.score:.4g}</small>"]
     if node.rule is not None:
@@ -86,20 +96,20 @@ def _node_html(node: Any, prefixes: dict[str, str] | None) -> str:
     return " ".join(parts)
 
 
-def proof_html(proof: Any, prefixes: dict[str, str] | None = None) -> str:
+def proof_html(proof: Any, prefixes: Prefixes = None, default_ns: str | None = None) -> str:
     """A proof as nested HTML lists, each node's kind coloured."""
     def go(node: Any) -> str:
         inner = "".join(go(p) for p in node.premises)
-        return f"<li>{_node_html(node, prefixes)}" + (f"<ul>{inner}</ul>" if inner else "") + "</li>"
+        return f"<li>{_node_html(node, prefixes, default_ns)}" + (f"<ul>{inner}</ul>" if inner else "") + "</li>"
 
     return f'<ul style="list-style:none;padding-left:1em">{go(proof)}</ul>'
 
 
-def node_text(node: Any, prefixes: dict[str, str] | None) -> Any:
+def node_text(node: Any, prefixes: Prefixes, default_ns: str | None = None) -> Any:
     """One proof node's line (as :meth:`Proof.label` writes it) as rich ``Text``, kind coloured."""
     from rich.text import Text
 
-    label = node.label(prefixes)
+    label = node.label(prefixes, default_ns)
     text = Text()
     if label.startswith(node.kind):
         text.append(node.kind, style=KIND_STYLES.get(node.kind, "bold"))
@@ -108,7 +118,7 @@ def node_text(node: Any, prefixes: dict[str, str] | None) -> Any:
     return text
 
 
-def proof_rich(proof: Any, prefixes: dict[str, str] | None = None) -> Any:
+def proof_rich(proof: Any, prefixes: Prefixes = None, default_ns: str | None = None) -> Any:
     """A proof as a ``rich.tree.Tree``; a node already shown is marked ``(see above)``."""
     from rich.tree import Tree
 
@@ -116,7 +126,7 @@ def proof_rich(proof: Any, prefixes: dict[str, str] | None = None) -> Any:
 
     def add(parent: Any, node: Any) -> Any:
         again = id(node) in shown and bool(node.premises)
-        label = node_text(node, prefixes)
+        label = node_text(node, prefixes, default_ns)
         if again:
             label.append("  (see above)", style="dim")
         branch = Tree(label, guide_style="dim") if parent is None else parent.add(label)
@@ -130,12 +140,31 @@ def proof_rich(proof: Any, prefixes: dict[str, str] | None = None) -> Any:
 
 
 class Answers(list):  # type: ignore[type-arg]
-    """The answers of a query: a plain list that also renders as a table in Jupyter and rich."""
+    """The answers of a query: a plain list that also renders as a table in Jupyter and rich.
 
-    def __init__(self, answers: list[Any], prefixes: dict[str, str] | None = None, shorten: Any = None) -> None:
+    Args:
+        answers: The answers.
+        prefixes: Prefixes for the proofs (``kb.prefixes``).
+        shorten: How a cell prints a term (``kb.shorten``); by default
+            :func:`~nesy.rules.printer.format_term` with ``prefixes`` and ``default_ns``.
+        default_ns: The namespace of bare names, for the proofs and the default ``shorten``.
+    """
+
+    def __init__(
+        self,
+        answers: list[Any],
+        prefixes: Prefixes = None,
+        shorten: Callable[[Any], str] | None = None,
+        *,
+        default_ns: str | None = None,
+    ) -> None:
         super().__init__(answers)
         self.prefixes = prefixes
-        self._shorten = shorten or str
+        self.default_ns = default_ns
+        self.shorten = shorten or self._format
+
+    def _format(self, term: Any) -> str:
+        return format_term(term, self.prefixes, self.default_ns)
 
     def _names(self) -> list[str]:
         return list(self[0].bindings) if self else []
@@ -145,8 +174,8 @@ class Answers(list):  # type: ignore[type-arg]
         head = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", *names, "score", "proof"])
         body = []
         for i, a in enumerate(self, 1):
-            cells = [str(i), *(html.escape(self._shorten(a.bindings[n])) for n in names), f"{a.score:.4g}"]
-            proof = f"<details><summary>why</summary>{proof_html(a.proof, self.prefixes)}</details>"
+            cells = [str(i), *(html.escape(self.shorten(a.bindings[n])) for n in names), f"{a.score:.4g}"]
+            proof = f"<details><summary>why</summary>{proof_html(a.proof, self.prefixes, self.default_ns)}</details>"
             body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{proof}</td></tr>")
         return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>" if self else "<i>no answers</i>"
 
@@ -157,5 +186,5 @@ class Answers(list):  # type: ignore[type-arg]
         for n in ["#", *self._names(), "score"]:
             table.add_column(n, justify="right" if n in ("#", "score") else "left")
         for i, a in enumerate(self, 1):
-            table.add_row(str(i), *(self._shorten(a.bindings[n]) for n in self._names()), f"{a.score:.4g}")
+            table.add_row(str(i), *(self.shorten(a.bindings[n]) for n in self._names()), f"{a.score:.4g}")
         return table

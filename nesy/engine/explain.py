@@ -29,10 +29,11 @@ from nesy.engine.compile import (
 from nesy.engine.evaluator import Evaluator
 from nesy.engine.ops import apply
 from nesy.engine.planner import make_plan
-from nesy.engine.proofs import GroundAtom, Proof, RuleInfo, literal_text, rule_info, term_text
+from nesy.engine.proofs import GroundAtom, Proof, RuleInfo, rule_info, term_text
 from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, Relation
 from nesy.engine.table import Table
 from nesy.rules import ast
+from nesy.rules.printer import format_literal
 
 InputInfo = Callable[[Key, int], tuple[str, dict[str, Any]]]
 
@@ -158,7 +159,7 @@ class ProofBuilder:
 
     def step(self, lit: Any, b: dict[str, int]) -> Proof:
         """A step node (negation, comparison, assignment, built-in, aggregate); may bind."""
-        text = literal_text(lit.src, self.prefixes) if lit.src is not None else ""
+        text = format_literal(lit.src, self.prefixes) if lit.src is not None else ""
         if isinstance(lit, CAtom):
             cols = [b.get(a, -1) if isinstance(a, str) else a for a in lit.args]
             key = lit.key
@@ -208,7 +209,7 @@ class ProofBuilder:
         if root_kind == "query" and len(rule.body) == 1 and len(premises) == 1:
             return premises[0]
         src = rule.source
-        note = ", ".join(literal_text(x, self.prefixes) for x in src.body) if src is not None else None
+        note = ", ".join(format_literal(x, self.prefixes) for x in src.body) if src is not None else None
         info = self.info(rule) if root_kind != "query" else None
         return Proof(None, root_kind, score, info, self.visible(b), premises, note=note)
 
@@ -278,7 +279,7 @@ def why_not(ev: Evaluator, head_key: Key, args: tuple, atom_text: str, prefixes:
             lit = rule.body[li]
             nxt = apply(ev, t, lit, None)
             if nxt.n == 0:
-                lit_txt = literal_text(lit.src, prefixes) if lit.src is not None else str(lit)
+                lit_txt = format_literal(lit.src, prefixes) if lit.src is not None else str(lit)
                 known = ", ".join(f"{v} = {term_text(ev.vocab.term(int(c[0])), prefixes)}"
                                   for v, c in sorted(t.cols.items()) if not v.startswith(("_", "#")) and t.n)
                 suffix = f" (with {known}{' ...' if t.n > 1 else ''})" if known else ""

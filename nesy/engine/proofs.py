@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -20,14 +20,28 @@ import numpy as np
 from rdflib import RDF, Literal, URIRef
 from rdflib.term import Identifier
 
-from nesy.engine.render import literal_text, rule_text, term_text
-from nesy.store.vocab import numeric_value
 from nesy.rules import ast
+from nesy.rules.printer import format_literal, format_rule, format_term
+from nesy.store.vocab import numeric_value
 
 #: Kinds of nodes that state a fact (the others are steps of a rule application).
 FACT_KINDS = {"asserted", "extracted", "derived", "learned", "predicted", "inferred"}
 STEP_KINDS = {"negation", "comparison", "assignment", "aggregate", "builtin"}
-_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+Prefixes = Mapping[str, str] | None
+
+
+def term_text(term: Identifier | None, prefixes: Prefixes = None, default_ns: str | None = None) -> str:
+    """A proof's term as :func:`nesy.rules.printer.format_term` prints it (as ``kb.shorten`` does).
+
+    ``None``, an anonymous argument of a ground atom, prints as ``_``. ``prefixes`` and
+    ``default_ns`` are those of :func:`~nesy.rules.printer.format_term`.
+    """
+    if term is None:
+        return "_"
+    if isinstance(term, Identifier):
+        return format_term(term, prefixes, default_ns)  # type: ignore[arg-type]
+    return str(term)
 
 
 class GroundAtom(NamedTuple):
@@ -36,12 +50,13 @@ class GroundAtom(NamedTuple):
     predicate: URIRef
     args: tuple[Identifier | None, ...]
 
-    def render(self, prefixes: dict[str, str] | None = None) -> str:
+    def render(self, prefixes: Prefixes = None, default_ns: str | None = None) -> str:
         """``p(a, b)``; an ``rdf:type`` triple renders as the class atom ``C(x)``."""
         if self.predicate == RDF.type and len(self.args) == 2 and isinstance(self.args[1], URIRef):
-            return f"{term_text(self.args[1], prefixes)}({term_text(self.args[0], prefixes)})"
-        inner = ", ".join(term_text(a, prefixes) for a in self.args)
-        return f"{term_text(self.predicate, prefixes)}({inner})"
+            cls, member = self.args[1], self.args[0]
+            return f"{term_text(cls, prefixes, default_ns)}({term_text(member, prefixes, default_ns)})"
+        inner = ", ".join(term_text(a, prefixes, default_ns) for a in self.args)
+        return f"{term_text(self.predicate, prefixes, default_ns)}({inner})"
 
 
 @dataclass(frozen=True)
@@ -111,9 +126,9 @@ class Proof:
         """The input-fact nodes (leaves) of the proof."""
         return [n for n in self.walk() if not n.premises and n.kind in FACT_KINDS]
 
-    def label(self, prefixes: dict[str, str] | None = None) -> str:
+    def label(self, prefixes: Prefixes = None, default_ns: str | None = None) -> str:
         """One-line description of this node (without children)."""
-        what = self.fact.render(prefixes) if self.fact is not None else (self.note or "")
+        what = self.fact.render(prefixes, default_ns) if self.fact is not None else (self.note or "")
         if self.kind == "negation":
             what = f"not {what}"
         parts = [self.kind, what]
@@ -132,14 +147,18 @@ class Proof:
                 parts.append("[" + ", ".join(f"{k}={v}" for k, v in rest.items()) + "]")
         return "  ".join(p for p in parts if p)
 
-    def to_text(self, prefixes: dict[str, str] | None = None, indent: str = "  ") -> str:
-        """Indented tree, one line per node; a node shown before is marked ``(see above)``."""
+    def to_text(self, prefixes: Prefixes = None, indent: str = "  ", *, default_ns: str | None = None) -> str:
+        """Indented tree, one line per node; a node shown before is marked ``(see above)``.
+
+        Terms print as :func:`nesy.rules.printer.format_term` prints them with ``prefixes``
+        and ``default_ns`` (the KB's, for the same text as ``kb.shorten``).
+        """
         lines: list[str] = []
         shown: set[int] = set()
 
         def go(node: Proof, depth: int) -> None:
             again = id(node) in shown and node.premises
-            lines.append(indent * depth + node.label(prefixes) + ("  (see above)" if again else ""))
+            lines.append(indent * depth + node.label(prefixes, default_ns) + ("  (see above)" if again else ""))
             if again:
                 return
             shown.add(id(node))
@@ -149,11 +168,11 @@ class Proof:
         go(self, 0)
         return "\n".join(lines)
 
-    def to_dict(self, prefixes: dict[str, str] | None = None) -> dict[str, Any]:
-        """A JSON-ready nested dict."""
+    def to_dict(self, prefixes: Prefixes = None, *, default_ns: str | None = None) -> dict[str, Any]:
+        """A JSON-ready nested dict (terms as :meth:`to_text` prints them)."""
         out: dict[str, Any] = {"kind": self.kind, "score": self.score}
         if self.fact is not None:
-            out["fact"] = self.fact.render(prefixes)
+            out["fact"] = self.fact.render(prefixes, default_ns)
             out["predicate"] = str(self.fact.predicate)
             out["args"] = [None if a is None else (a.n3() if isinstance(a, Identifier) else str(a)) for a in self.fact.args]
         if self.note:
@@ -161,24 +180,24 @@ class Proof:
         if self.rule is not None:
             out["rule"] = {k: v for k, v in vars(self.rule).items() if v is not None}
         if self.bindings:
-            out["bindings"] = {k: term_text(v, prefixes) for k, v in self.bindings.items()}
+            out["bindings"] = {k: term_text(v, prefixes, default_ns) for k, v in self.bindings.items()}
         if self.source:
             out["source"] = {k: _json_value(v) for k, v in self.source.items()}
         if self.premises:
-            out["premises"] = [p.to_dict(prefixes) for p in self.premises]
+            out["premises"] = [p.to_dict(prefixes, default_ns=default_ns) for p in self.premises]
         return out
 
-    def to_json(self, prefixes: dict[str, str] | None = None, indent: int | None = 2) -> str:
+    def to_json(self, prefixes: Prefixes = None, indent: int | None = 2, *, default_ns: str | None = None) -> str:
         """The proof as JSON text (see :meth:`to_dict`)."""
-        return json.dumps(self.to_dict(prefixes), indent=indent, ensure_ascii=False)
+        return json.dumps(self.to_dict(prefixes, default_ns=default_ns), indent=indent, ensure_ascii=False)
 
-    def to_mermaid(self, prefixes: dict[str, str] | None = None) -> str:
+    def to_mermaid(self, prefixes: Prefixes = None, *, default_ns: str | None = None) -> str:
         """A Mermaid ``graph TD`` of the proof DAG (shared nodes drawn once)."""
         ids: dict[int, str] = {}
         lines = ["graph TD"]
         for node in self.walk():
             nid = ids.setdefault(id(node), f"n{len(ids)}")
-            text = node.label(prefixes).replace('"', "'")
+            text = node.label(prefixes, default_ns).replace('"', "#quot;")
             lines.append(f'  {nid}["{text}"]')
         for node in self.walk():
             for p in node.premises:
@@ -210,11 +229,11 @@ def _json_value(v: Any) -> Any:
     return str(v)
 
 
-def rule_info(rule: ast.Rule, prefixes: dict[str, str] | None = None) -> RuleInfo:
-    """The :class:`RuleInfo` of an AST rule."""
+def rule_info(rule: ast.Rule, prefixes: Prefixes = None, default_ns: str | None = None) -> RuleInfo:
+    """The :class:`RuleInfo` of an AST rule (its text as :func:`~nesy.rules.printer.format_rule` prints it)."""
     loc = rule.loc
     return RuleInfo(rule.label, rule.name, loc.file if loc.line else None, loc.line or None, rule.weight,
-                    rule_text(rule, prefixes))
+                    format_rule(rule, prefixes, default_ns))
 
 
 # -- checking ------------------------------------------------------------------------------
@@ -298,86 +317,122 @@ def check_proof(
         from nesy.plugins.registry import default_registry
 
         registry = default_registry()
-    rules: dict[str, list[ast.Rule]] = {}
-    for r in program_rules:
-        rules.setdefault(r.label, []).append(r)
-    problems: list[str] = []
-    exact = semiring.split(":")[0] in ("maxprod", "boolean", "topk")
-    done: set[int] = set()
+    checker = _ProofChecker(program_rules, fact_lookup, model_contains, semiring, registry)
+    checker.check(proof)
+    return ProofCheck(checker.problems)
 
-    def bad(node: Proof, msg: str) -> None:
+
+class _ProofChecker:
+    """The state of one :func:`check_proof` run: the rules by label and the problems found."""
+
+    def __init__(
+        self,
+        program_rules: Iterable[ast.Rule],
+        fact_lookup: Callable[[URIRef, tuple[Identifier, ...]], float | None],
+        model_contains: Callable[[URIRef, tuple[Identifier | None, ...]], bool] | None,
+        semiring: str,
+        registry: Any,
+    ) -> None:
+        self.rules: dict[str, list[ast.Rule]] = {}
+        for r in program_rules:
+            self.rules.setdefault(r.label, []).append(r)
+        self.fact_lookup = fact_lookup
+        self.model_contains = model_contains
+        self.semiring = semiring
+        self.registry = registry
+        # Only these semirings score one proof tree on its own; noisy-or combines several.
+        self.exact = semiring.split(":")[0] in ("maxprod", "boolean", "topk")
+        self.problems: list[str] = []
+        self.done: set[int] = set()
+
+    def bad(self, node: Proof, msg: str) -> None:
         what = node.fact.render() if node.fact is not None else node.kind
-        problems.append(f"{what}: {msg}")
+        self.problems.append(f"{what}: {msg}")
 
-    def check(node: Proof) -> None:
-        if id(node) in done:
+    def check(self, node: Proof) -> None:
+        """Check ``node`` and everything below it (each shared node once)."""
+        if id(node) in self.done:
             return
-        done.add(id(node))
+        self.done.add(id(node))
         for p in node.premises:
-            check(p)
+            self.check(p)
         if node.kind in ("derived", "learned"):
-            check_rule(node)
+            self.check_rule(node)
         elif node.kind in FACT_KINDS and not node.premises:
-            if node.source.get("neural"):
-                return
-            got = fact_lookup(node.fact.predicate, node.fact.args)
-            if got is None:
-                bad(node, "is not an input fact")
-            elif not math.isclose(got, node.score, rel_tol=1e-9, abs_tol=1e-12) and semiring != "boolean":
-                bad(node, f"input score {got} differs from {node.score}")
+            self.check_leaf(node)
 
-    def check_rule(node: Proof) -> None:
+    def check_leaf(self, node: Proof) -> None:
+        """An input fact must be one, with the score it has there."""
+        if node.source.get("neural"):
+            return
+        got = self.fact_lookup(node.fact.predicate, node.fact.args)
+        if got is None:
+            self.bad(node, "is not an input fact")
+        elif not math.isclose(got, node.score, rel_tol=1e-9, abs_tol=1e-12) and self.semiring != "boolean":
+            self.bad(node, f"input score {got} differs from {node.score}")
+
+    def check_rule(self, node: Proof) -> None:
+        """A derived fact must follow from one of the rules with its label."""
         if node.rule is None:
-            return bad(node, "derived without a rule")
+            return self.bad(node, "derived without a rule")
         # Labels need not be unique (unnamed rules without a file): any rule that checks wins.
-        cands = rules.get(node.rule.label) or [r for rs in rules.values() for r in rs]
+        cands = self.rules.get(node.rule.label) or [r for rs in self.rules.values() for r in rs]
         if not cands:
-            return bad(node, f"rule {node.rule.label} is not in the program")
-        found = [rule_problems(node, r) for r in cands]
+            return self.bad(node, f"rule {node.rule.label} is not in the program")
+        found = [self.rule_problems(node, r) for r in cands]
         if not any(not f for f in found):
             for msg in found[0]:
-                bad(node, msg)
+                self.bad(node, msg)
 
-    def rule_problems(node: Proof, rule: ast.Rule) -> list[str]:
+    def rule_problems(self, node: Proof, rule: ast.Rule) -> list[str]:
+        """What is wrong with ``node`` as an application of ``rule`` (empty: nothing)."""
         b = node.bindings
-        out: list[str] = []
+        head = _ground(rule.head, b) if rule.head is not None else None
+        if head is None or None in head.args or not _matches(head, node.fact):
+            return [f"is not the head of rule {rule.label} under {b}"]
         facts = [p for p in node.premises if p.kind in FACT_KINDS]
         used: set[int] = set()
-        if rule.head is None or None in _ground(rule.head, b).args or not _matches(_ground(rule.head, b), node.fact):
-            return [f"is not the head of rule {rule.label} under {b}"]
+        out: list[str] = []
         score = 1.0 if rule.weight is None else float(rule.weight)
         for lit in rule.body:
-            if isinstance(lit, ast.Atom) and lit.predicate in registry.predicates:
-                g = _ground(lit, b)
-                outs = registry.predicates[lit.predicate].fn(*g.args) if None not in g.args else []
-                results = {tuple(v if isinstance(v, Identifier) else Literal(v) for v in o) for o in outs}
-                if (tuple(g.args) in results) == lit.negated:
-                    out.append(f"built-in {literal_text(lit)} does not hold")
-            elif isinstance(lit, ast.Atom) and lit.negated:
-                if model_contains is not None and model_contains(*_ground(lit, b)):
-                    out.append(f"{literal_text(lit)} is false: the atom holds")
-            elif isinstance(lit, ast.Atom):
+            if isinstance(lit, ast.Atom) and not lit.negated and lit.predicate not in self.registry.predicates:
                 # Premises come in body order; each matches one atom (two atoms may look alike
                 # through anonymous arguments, so take them in order).
                 g = _ground(lit, b)
                 match = next((i for i, p in enumerate(facts) if i not in used and _matches(g, p.fact)), None)
                 if match is None:
-                    out.append(f"no premise matches {literal_text(lit)}")
+                    out.append(f"no premise matches {format_literal(lit)}")
                 else:
                     used.add(match)
                     score *= facts[match].score
-            elif isinstance(lit, ast.Comparison):
-                if not _holds(lit.op, _value(lit.left, b, registry), _value(lit.right, b, registry), registry):
-                    out.append(f"comparison {literal_text(lit)} does not hold under {b}")
-            elif isinstance(lit, ast.Assignment):
-                have = b.get(lit.var.name)
-                if have is None or not _holds("==", (have, numeric_value(have)), _value(lit.expr, b, registry), registry):
-                    out.append(f"assignment {literal_text(lit)} does not hold under {b}")
-        if semiring == "boolean":
+            else:
+                problem = self.step_problem(lit, b)
+                if problem is not None:
+                    out.append(problem)
+        if self.semiring == "boolean":
             score = 1.0
-        if exact and not math.isclose(score, node.score, rel_tol=1e-9, abs_tol=1e-12):
+        if self.exact and not math.isclose(score, node.score, rel_tol=1e-9, abs_tol=1e-12):
             out.append(f"score {node.score} is not the rule's combination {score}")
         return out
 
-    check(proof)
-    return ProofCheck(problems)
+    def step_problem(self, lit: ast.BodyLiteral, b: dict[str, Identifier]) -> str | None:
+        """Why a body literal that matches no premise (built-in, negation, comparison,
+        assignment) does not hold under ``b``, or None when it holds."""
+        registry = self.registry
+        if isinstance(lit, ast.Atom) and lit.predicate in registry.predicates:
+            g = _ground(lit, b)
+            outs = registry.predicates[lit.predicate].fn(*g.args) if None not in g.args else []
+            results = {tuple(v if isinstance(v, Identifier) else Literal(v) for v in o) for o in outs}
+            if (tuple(g.args) in results) == lit.negated:
+                return f"built-in {format_literal(lit)} does not hold"
+        elif isinstance(lit, ast.Atom):  # negated: the atom must be absent
+            if self.model_contains is not None and self.model_contains(*_ground(lit, b)):
+                return f"{format_literal(lit)} is false: the atom holds"
+        elif isinstance(lit, ast.Comparison):
+            if not _holds(lit.op, _value(lit.left, b, registry), _value(lit.right, b, registry), registry):
+                return f"comparison {format_literal(lit)} does not hold under {b}"
+        elif isinstance(lit, ast.Assignment):
+            have = b.get(lit.var.name)
+            if have is None or not _holds("==", (have, numeric_value(have)), _value(lit.expr, b, registry), registry):
+                return f"assignment {format_literal(lit)} does not hold under {b}"
+        return None

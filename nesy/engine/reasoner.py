@@ -21,13 +21,14 @@ from nesy.engine.evaluator import Evaluator, Shared
 from nesy.engine.explain import ProofBuilder, WhyNotReport, base_key, why_not
 from nesy.engine.inputs import InputStore
 from nesy.engine.magic import goal_directed as _goal_directed
-from nesy.engine.proofs import Proof, literal_text, term_text
+from nesy.engine.proofs import Proof, term_text
 from nesy.engine.semirings import get_semiring
 from nesy.engine.stratify import TYPE_HEAD, stratify
 from nesy.engine.table import group_rows
 from nesy.errors import NesyError, QueryError, RuleError
 from nesy.plugins.registry import Registry, default_registry
 from nesy.rules.ast import Atom, Program, Query, Rule
+from nesy.rules.printer import format_literal
 
 __all__ = ["Answer", "Reasoner", "Violation", "WhyNotReport"]
 
@@ -73,7 +74,7 @@ class Reasoner:
     ) -> None:
         self.vocab = vocab
         self.registry = registry if registry is not None else _default_registry()
-        sr = get_semiring(semiring)
+        sr = get_semiring(semiring, self.registry)
         self.semiring_name = sr.name
         self.prefixes: dict[str, str] = {"rdf": str(RDF), "xsd": "http://www.w3.org/2001/XMLSchema#"}
         self._shared = Shared(vocab, self.registry, sr, max_facts, max_iterations, self._name)
@@ -165,7 +166,7 @@ class Reasoner:
         for fact in program.facts:
             atom = fact.atom
             if any(not isinstance(a, Identifier) for a in atom.args) or atom.negated or atom.neural:
-                raise RuleError(f"a fact must be a plain ground atom: {literal_text(atom, self.prefixes)}",
+                raise RuleError(f"a fact must be a plain ground atom: {format_literal(atom, self.prefixes)}",
                                 file=fact.loc.file, line=fact.loc.line or None, column=fact.loc.column or None)
             score = 1.0 if fact.score is None else float(fact.score)
             if not 0 < score <= 1:
@@ -318,7 +319,7 @@ class Reasoner:
         self._ensure()
         args = tuple(a.name if not isinstance(a, Identifier) else self.vocab.id(a) for a in atom.args)
         key, args = self._compiler.key_of(Atom(atom.predicate, atom.args), args)
-        return why_not(self._main, key, args, literal_text(atom, self.prefixes), self.prefixes)
+        return why_not(self._main, key, args, format_literal(atom, self.prefixes), self.prefixes)
 
     def violations(self) -> list[Violation]:
         """Every match of every constraint (``false :- body``), with its proof."""

@@ -1,7 +1,7 @@
 """Provenance semirings: how rule applications and alternative derivations combine scores.
 
 A semiring is picked by name (``boolean``, ``maxprod``, ``noisyor``, ``topk`` or
-``topk:K``). Every semiring scores a rule application as ``weight × product(body
+``topk:K``, or one a plugin registered as kind ``semiring``). Every semiring scores a rule application as ``weight × product(body
 scores)``; they differ in how several derivations of one fact combine:
 
 * ``boolean``: plain Datalog; every fact has score 1.0 and one derivation is kept.
@@ -17,13 +17,17 @@ Datalog's answers.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nesy.errors import NesyError
+from nesy.plugins.registry import resolve
+
+if TYPE_CHECKING:
+    from nesy.plugins.registry import Registry
 
 #: Relative margin by which a score must grow to count as an improvement (stops float noise
 #: from re-triggering semi-naive rounds forever).
@@ -108,20 +112,24 @@ class Semiring:
         return float(score) if self.tracks_scores else 1.0
 
 
-def _boolean(arg: str | None) -> Semiring:
+def boolean_semiring(arg: str | None = None) -> Semiring:
+    """``boolean``: plain Datalog (every score 1.0)."""
     return Semiring("boolean", tracks_scores=False)
 
 
-def _maxprod(arg: str | None) -> Semiring:
+def maxprod_semiring(arg: str | None = None) -> Semiring:
+    """``maxprod``: the score of the best proof."""
     return Semiring("maxprod")
 
 
-def _noisyor(arg: str | None) -> Semiring:
+def noisyor_semiring(arg: str | None = None) -> Semiring:
+    """``noisyor`` or ``noisyor:EPSILON``: all derivations, combined as independent."""
     eps = float(arg) if arg else 1e-9
     return Semiring("noisyor" if not arg else f"noisyor:{arg}", idempotent=False, epsilon=eps)
 
 
-def _topk(arg: str | None) -> Semiring:
+def topk_semiring(arg: str | None = None) -> Semiring:
+    """``topk`` or ``topk:K``: the best proof's score, keeping ``K`` (3) derivations per fact."""
     try:
         k = int(arg) if arg else 3
     except ValueError as exc:
@@ -131,25 +139,38 @@ def _topk(arg: str | None) -> Semiring:
     return Semiring(f"topk:{k}", k=k)
 
 
-#: Semiring factories by name; the factory gets the text after ``:`` (or ``None``).
+#: The built-in semiring factories; the factory gets the text after ``:`` (or ``None``).
+#: They reach users through the registry (kind ``semiring``), where plugins add theirs.
 SEMIRINGS: dict[str, Callable[[str | None], Semiring]] = {
-    "boolean": _boolean,
-    "maxprod": _maxprod,
-    "noisyor": _noisyor,
-    "topk": _topk,
+    "boolean": boolean_semiring,
+    "maxprod": maxprod_semiring,
+    "noisyor": noisyor_semiring,
+    "topk": topk_semiring,
 }
 
 
-def get_semiring(name: str) -> Semiring:
-    """The semiring called ``name`` (``maxprod``, ``topk:5``, ...).
+def get_semiring(name: str, registry: Registry | None = None) -> Semiring:
+    """The semiring called ``name`` (``maxprod``, ``topk:5``, a plugin's ...).
+
+    A registered semiring is a :class:`Semiring` (used as it is) or a factory called with
+    the text after ``:`` (or ``None``).
+
+    Args:
+        name: ``BASE`` or ``BASE:ARG``; the base is matched ignoring case, ``-`` and ``_``.
+        registry: Where names are looked up (default: the process-wide registry).
 
     Raises:
-        NesyError: for an unknown name, with the closest known names as suggestions.
+        NesyError: for an unknown name (with the closest known names as suggestions) or a
+            bad argument.
     """
     base, _, arg = name.partition(":")
-    factory = SEMIRINGS.get(base.strip().lower())
-    if factory is None:
-        close = difflib.get_close_matches(base, list(SEMIRINGS), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise NesyError(f"unknown semiring {name!r}.{hint} Known: {', '.join(sorted(SEMIRINGS))}.")
-    return factory(arg.strip() or None)
+    found = resolve("semiring", base.strip(), registry)
+    arg = arg.strip() or None
+    if isinstance(found, Semiring):
+        if arg is not None:
+            raise NesyError(f"semiring {base.strip()!r} takes no argument, got {name!r}")
+        return found
+    semiring = found(arg)
+    if not isinstance(semiring, Semiring):
+        raise NesyError(f"semiring {name!r} is not a Semiring (got {type(semiring).__name__})")
+    return semiring

@@ -16,6 +16,7 @@ import torch
 
 from nesy.errors import NesyError
 from nesy.linkpred.kge import KGEModel
+from nesy.ml.data import as_array
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,7 @@ def fit_calibrator(
     Returns:
         The fitted calibrator; the identity ``Calibrator(1, 0)`` when ``valid`` is empty.
     """
-    valid_np = np.asarray(torch.as_tensor(valid, dtype=torch.long).reshape(-1, 3).cpu())
-    known_np = np.asarray(torch.as_tensor(known, dtype=torch.long).reshape(-1, 3).cpu())
+    valid_np, known_np = as_array(valid), as_array(known)
     if negatives < 1:
         raise NesyError(f"negatives must be at least 1, got {negatives}")
     if not len(valid_np):

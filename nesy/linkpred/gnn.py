@@ -20,10 +20,9 @@ from torch import Tensor
 from torch_geometric.nn import RGCNConv
 
 from nesy.errors import NesyError
-from nesy.linkpred.kge import KGEModel, _n3, register_model
+from nesy.linkpred.kge import KGEModel, n3_penalty
 
 
-@register_model("rgcn")
 class RGCN(KGEModel):
     """R-GCN encoder + DistMult decoder.
 
@@ -42,6 +41,8 @@ class RGCN(KGEModel):
             cannot simply be copied into its score.
         init_std: standard deviation of the normal embedding initialisation.
     """
+
+    name = "rgcn"
 
     def __init__(self, num_entities: int, num_relations: int, dim: int, *,
                  num_layers: int = 1, decomposition: str = "basis", num_bases: int = 4,
@@ -137,7 +138,7 @@ class RGCN(KGEModel):
 
     def regularization(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         # On the input embeddings: regularising the encoding would need a second graph pass.
-        return _n3(self.node_emb(h), self.rel_emb(r), self.node_emb(t))
+        return n3_penalty(self.node_emb(h), self.rel_emb(r), self.node_emb(t))
 
     def train(self, mode: bool = True) -> RGCN:
         self._cache = None

@@ -1,7 +1,8 @@
 """Train, evaluate and apply a knowledge base's link predictor (what `nesy train/eval/predict` run).
 
-The model lives in ``DIR/models/NAME`` (safetensors + JSON, see
-:mod:`nesy.ml.checkpoint`); ``kb.json`` names the current one (``link_predictor``).
+The model lives in the KB's model slot ``NAME`` (``DIR/models/NAME``: safetensors + JSON,
+see :mod:`nesy.linkpred.checkpoint`; an in-memory KB keeps ``(model, meta)`` in the slot);
+``kb.json`` names the current one (``link_predictor``).
 """
 
 from __future__ import annotations
@@ -13,24 +14,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nesy.errors import NesyError
-from nesy.linkpred.predictor import KGData, LinkPredictor, checkpoint_dir
+from nesy.errors import NesyError, QueryError
+from nesy.linkpred.predictor import KGData, LinkPredictor
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from rdflib.term import Identifier
+
+    from nesy.kbview import KBView
 
 #: Held-out share of the training triples when no validation file is given.
 VALID_SHARE = 0.05
 VALID_MAX = 5000
 
 
-def read_triples(kb: KnowledgeBase, path: str | Path, *, add: bool = False) -> tuple[np.ndarray, int]:
+def read_triples(kb: KBView, path: str | Path, *, add: bool = False) -> tuple[np.ndarray, int]:
     """A file of triples (TSV in the KB's TSV namespace, or any RDF syntax) as vocabulary
     ids int64 ``(n, 3)`` and the number of triples in the file; triples with a term the KB
     has never seen are left out, unless ``add`` gives new terms ids (query files that ask
     about relations the graph lacks)."""
     from nesy.store.formats import read_file
-    from nesy.store.store import from_ox
+    from nesy.store.terms import from_ox
 
     namespace = kb.config.get("tsv_namespace") or kb.default_namespace
     parsed = read_file(path, None, namespace=namespace, progress=False)
@@ -65,7 +68,7 @@ def _neighbours(triples: np.ndarray, first_new: int, total: int) -> list[list[in
     return out
 
 
-def train_kb(kb: KnowledgeBase, *, name: str | None = None, valid: str | Path | None = None, resume: bool = False,
+def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = None, resume: bool = False,
              nproc: int = 1, progress: bool | None = None, **options: Any) -> dict[str, Any]:
     """Train the KB's link predictor on its asserted and extracted entity triples.
 
@@ -86,7 +89,6 @@ def train_kb(kb: KnowledgeBase, *, name: str | None = None, valid: str | Path | 
     """
     import sys
 
-    from nesy.ml.checkpoint import save_checkpoint
     from nesy.linkpred.train import TrainConfig, train
 
     old_model, old_meta, new_entities = None, {}, 0
@@ -95,7 +97,7 @@ def train_kb(kb: KnowledgeBase, *, name: str | None = None, valid: str | Path | 
         if not current:
             raise NesyError("nothing to resume: this knowledge base has no trained model yet (run `nesy train`)")
         old_model, old_meta = _load(kb, current)
-        old = KGData.from_meta(old_meta, kb.vocab, str(checkpoint_dir(kb, current)) if kb.path else current)
+        old = KGData.from_meta(old_meta, kb.vocab, str(kb.models.dir(current) or current))
         data = KGData.from_kb(kb, entities=old.entity_ids, relations=old.relation_ids)
         first_new = len(old.entity_ids)
         new_entities = len(data.entity_ids) - first_new
@@ -132,13 +134,7 @@ def train_kb(kb: KnowledgeBase, *, name: str | None = None, valid: str | Path | 
 
     meta.update(data.meta(kb.vocab), name=name, triples=int(len(train_set)), valid=int(len(valid_set)),
                 created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    where = None
-    if kb.path is not None:
-        where = save_checkpoint(checkpoint_dir(kb, name), model, meta)
-        kb.config["link_predictor"] = name
-        kb._save_config()
-    else:
-        kb._memory_model = (model, meta)  # noqa: SLF001 - the KB's own slot for it
+    where = _keep(kb, name, model, meta)
     kb.set_link_predictor(_predictor(model, meta, data, where, name))
     return {"model": config.model, "checkpoint": str(where) if where else None, "entities": E, "relations": R,
             "triples": int(len(train_set)), "valid": int(len(valid_set)),
@@ -146,10 +142,26 @@ def train_kb(kb: KnowledgeBase, *, name: str | None = None, valid: str | Path | 
             "seconds": meta.get("seconds"), "new_entities": new_entities}
 
 
+def _keep(kb: KBView, name: str, model: Any, meta: dict[str, Any]) -> Path | None:
+    """Keep the trained model in the KB's slot ``name`` (its checkpoint directory, or memory
+    for an in-memory KB) and make it the current one; the checkpoint path or None."""
+    from nesy.linkpred.checkpoint import save_checkpoint
+
+    where = None
+    if kb.path is not None:
+        where = save_checkpoint(kb.models.require_dir(name), model, meta)
+        kb.models.touch(name)
+    else:
+        kb.models.keep(name, (model, meta))
+    kb.config["link_predictor"] = name
+    kb.save_config()
+    return where
+
+
 def _train_distributed(nproc: int, train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, E: int, R: int,
                        config: Any, old_model: Any, progress: bool) -> tuple[Any, dict[str, Any]]:
-    from nesy.ml.checkpoint import load_checkpoint, save_checkpoint
-    from nesy.ml.devices import launch
+    from nesy.linkpred.checkpoint import load_checkpoint, save_checkpoint
+    from nesy.linkpred.worker import launch
 
     with tempfile.TemporaryDirectory(prefix="nesy-train-") as tmp:
         work = Path(tmp)
@@ -168,15 +180,15 @@ def _train_distributed(nproc: int, train_set: np.ndarray, valid_set: np.ndarray,
         return load_checkpoint(work / "out")
 
 
-def _load(kb: KnowledgeBase, name: str) -> tuple[Any, dict[str, Any]]:
-    from nesy.ml.checkpoint import load_checkpoint
+def _load(kb: KBView, name: str) -> tuple[Any, dict[str, Any]]:
+    from nesy.linkpred.checkpoint import load_checkpoint
 
     if kb.path is None:
-        memory = kb._memory_model  # noqa: SLF001
+        memory = kb.models.get(name)
         if memory is None:
             raise NesyError("no link predictor trained: run kb.train() first")
         return memory
-    return load_checkpoint(checkpoint_dir(kb, name))
+    return load_checkpoint(kb.models.require_dir(name))
 
 
 def _predictor(model: Any, meta: dict[str, Any], data: KGData, where: Path | None, name: str) -> LinkPredictor:
@@ -188,38 +200,38 @@ def _predictor(model: Any, meta: dict[str, Any], data: KGData, where: Path | Non
     return LinkPredictor(model, data, Calibrator.from_dict(cal) if cal else None, source=source)
 
 
-def load_predictor(kb: KnowledgeBase) -> LinkPredictor | None:
+def load_predictor(kb: KBView) -> LinkPredictor | None:
     """The KB's current link predictor from its checkpoint, or None when it has none."""
     name = kb.config.get("link_predictor")
-    if not name and kb._memory_model is None:  # noqa: SLF001
+    if not name:
         return None
-    model, meta = _load(kb, name or "")
-    where = checkpoint_dir(kb, name) if kb.path is not None and name else None
+    model, meta = _load(kb, name)
+    where = kb.models.dir(name)
     data = KGData.from_meta(meta, kb.vocab, str(where) if where else "(in memory)")
     try:
         data.triples = KGData.from_kb(kb, entities=data.entity_ids).compact(_kb_triples(kb))
     except NesyError:
         data.triples = np.empty((0, 3), np.int64)
-    return _predictor(model, meta, data, where, name or "")
+    return _predictor(model, meta, data, where, name)
 
 
-def _kb_triples(kb: KnowledgeBase) -> np.ndarray:
-    from nesy.store.store import GRAPH_CODE
+def _kb_triples(kb: KBView) -> np.ndarray:
     from nesy.linkpred.predictor import TRAIN_GRAPHS
+    from nesy.store.graphs import GRAPH_CODE
 
     t = kb.store.table
     keep = np.isin(t.g, [GRAPH_CODE[g] for g in TRAIN_GRAPHS])
     return np.stack([t.s[keep], t.p[keep], t.o[keep]], axis=1)
 
 
-def evaluate_kb(kb: KnowledgeBase, test: str | Path, *, batch_size: int = 512) -> dict[str, Any]:
+def evaluate_kb(kb: KBView, test: str | Path, *, batch_size: int = 512) -> dict[str, Any]:
     """Filtered ranking metrics of the current model on a file of test triples.
 
     The filter is every triple the knowledge base holds (asserted, extracted) plus the test
     triples. Test triples with an entity or relation the model does not know are counted in
     ``skipped``, not ranked.
     """
-    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.evaluate import evaluate
 
     predictor = kb.link_predictor_or_fail()
     data = predictor.data
@@ -233,7 +245,7 @@ def evaluate_kb(kb: KnowledgeBase, test: str | Path, *, batch_size: int = 512) -
             "model": predictor.source.get("model")}
 
 
-def predicted_links(kb: KnowledgeBase, *, relation: Any = None, threshold: float = 0.5,
+def predicted_links(kb: KBView, *, relation: Any = None, threshold: float = 0.5,
                     k: int = 10) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The model's new links: for each relation (or the one given), every entity that is a
     head of it gets its top ``k`` tails with probability >= ``threshold``; links the KB
@@ -243,7 +255,7 @@ def predicted_links(kb: KnowledgeBase, *, relation: Any = None, threshold: float
         ``triples`` int64 ``(m, 3)`` vocabulary ids, ``probs`` ``(m,)``, and the predictor's
         source fields (plus ``relations``: the vocabulary ids of the relations covered).
     """
-    from nesy.store.store import GRAPH_CODE
+    from nesy.store.graphs import GRAPH_CODE
 
     predictor = kb.link_predictor_or_fail()
     data = predictor.data
@@ -271,4 +283,45 @@ def predicted_links(kb: KnowledgeBase, *, relation: Any = None, threshold: float
             {**predictor.source, "relations": rels})
 
 
-__all__ = ["evaluate_kb", "load_predictor", "predicted_links", "read_triples", "train_kb"]
+def predict(kb: KBView, head: Identifier | str, relation: Identifier | str, k: int = 10, *,
+            tails: bool = True) -> list[tuple[Identifier, float]]:
+    """The ``k`` most probable tails of ``(head, relation, ?)`` (heads of
+    ``(?, relation, head)`` with ``tails=False``), with calibrated probabilities."""
+    lp = kb.link_predictor_or_fail()
+    anchor = kb.vocab.get(kb.resolve_term(head))
+    pid = kb.vocab.get(kb.resolve_term(relation))
+    if pid is None:
+        raise QueryError(f"unknown relation {relation}")
+    if anchor is None:
+        raise QueryError(f"unknown entity {head}")
+    pairs, probs = lp.top(np.array([anchor]), pid, tails=tails, k=k, threshold=0.0)
+    return [(kb.vocab.term(int(o)), float(p)) for (_, o), p in zip(pairs, probs, strict=True)]
+
+
+def store_predicted_links(kb: KBView, *, relation: Any = None, threshold: float = 0.5,
+                          k: int = 10) -> dict[str, Any]:
+    """Store :func:`predicted_links` in the ``predicted`` graph, replacing the earlier
+    predictions for those relations; each link's score is its probability, its source the
+    model and checkpoint. Returns ``added``, ``relations``, ``threshold``."""
+    from nesy.store.graphs import GRAPH_CODE
+
+    triples, probs, source = predicted_links(kb, relation=relation, threshold=threshold, k=k)
+    rels = source.pop("relations")
+    store = kb.store
+    added = 0
+    with kb.changing():
+        t = store.table
+        old = (t.g == GRAPH_CODE["predicted"]) & np.isin(t.p, rels)
+        if old.any():
+            store.remove_rows(old)
+        if len(triples):
+            src = store.new_source("predicted", "predicted", model=source.get("model"),
+                                   checkpoint=source.get("checkpoint"),
+                                   extra={"trained": source.get("trained"), "threshold": threshold})
+            added = store.add_encoded("predicted", triples[:, 0], triples[:, 1], triples[:, 2],
+                                      np.clip(probs, 1e-12, 1.0), np.full(len(triples), src.id))
+    return {"added": int(added), "relations": len(rels), "threshold": threshold}
+
+
+__all__ = ["evaluate_kb", "load_predictor", "predict", "predicted_links", "read_triples", "store_predicted_links",
+           "train_kb"]

@@ -1,10 +1,11 @@
-"""Knowledge-graph embedding models behind one interface, and the registry that names them.
+"""Knowledge-graph embedding models behind one interface, and looking them up by name.
 
 Every model scores tails only (1-N): training adds reciprocal relations, so a model built with
 ``num_relations = 2R`` answers the head query ``(?, r, t)`` as the tail query ``(t, r + R, ?)``.
 The four shallow models wrap :mod:`torch_geometric.nn.kge` (their embedding tables *are* the
 parameters), adding a vectorised :meth:`KGEModel.score_t` that ranks the same way as PyG's
-``forward``. ``"rgcn"`` lives in :mod:`nesy.linkpred.gnn` and is registered when first asked for.
+``forward``. ``"rgcn"`` lives in :mod:`nesy.linkpred.gnn`. Models are named in the one registry
+(kind ``kge_model``): the built-ins lazily by :mod:`nesy.plugins.builtins`, others by plugins.
 """
 
 from __future__ import annotations
@@ -19,52 +20,59 @@ from torch import Tensor
 from torch_geometric.nn import kge as pyg_kge
 
 from nesy.errors import NesyError
+from nesy.plugins.registry import Registry, normalize_name, resolve, shared_registry
 
-_REGISTRY: dict[str, type[KGEModel]] = {}
+#: The registry kind of link-prediction models.
+KIND = "kge_model"
 
 
 def register_model(name: str) -> Callable[[type[KGEModel]], type[KGEModel]]:
-    """Class decorator: make a :class:`KGEModel` subclass buildable by ``name``.
+    """Class decorator: make a :class:`KGEModel` subclass buildable by ``name`` (in the
+    process-wide registry; a plugin's ``register(registry)`` may instead call
+    ``registry.add("kge_model", name, cls)`` or ``registry.add_lazy(...)``).
 
     Raises:
         NesyError: ``name`` already names a different class.
     """
 
     def decorate(cls: type[KGEModel]) -> type[KGEModel]:
-        old = _REGISTRY.get(name)
-        if old is not None and old.__qualname__ != cls.__qualname__:
-            raise NesyError(f"KGE model name {name!r} is already registered by {old.__qualname__}")
+        registry = shared_registry()
+        old = registry.lookup(KIND, name)
+        if old is not None and old.target.split(":")[-1] != cls.__qualname__:
+            raise NesyError(f"KGE model name {name!r} is already registered by {old.target}")
         cls.name = name
-        _REGISTRY[name] = cls
+        registry.add(KIND, name, cls)
         return cls
 
     return decorate
 
 
-def _load_builtins() -> None:
-    # gnn.py imports this module, so it can only be imported lazily from here.
-    import nesy.linkpred.gnn  # noqa: F401
+def get_model_class(name: str, registry: Registry | None = None) -> type[KGEModel]:
+    """The model class registered as ``name`` (case, ``-`` and ``_`` do not matter).
 
-
-def get_model_class(name: str) -> type[KGEModel]:
-    """The model class registered as ``name``.
+    Args:
+        name: A built-in (``transe``, ``distmult``, ``complex``, ``rotate``, ``rgcn``) or a
+            plugin's model.
+        registry: Where to look (default: the process-wide registry).
 
     Raises:
-        NesyError: unknown name; the message lists the known ones.
+        NesyError: unknown name (the message lists the known ones and the closest), or a
+            registered object that is not a :class:`KGEModel` subclass.
     """
-    _load_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise NesyError(
-            f"unknown link-prediction model {name!r}; known models: {', '.join(model_names())}"
-        ) from None
+    entry = (registry if registry is not None else shared_registry()).lookup(KIND, name)
+    cls = resolve(KIND, name, registry)
+    if not (isinstance(cls, type) and issubclass(cls, KGEModel)):
+        raise NesyError(f"link-prediction model {name!r} is not a KGEModel subclass: {cls!r}")
+    if entry is not None and "name" not in vars(cls):
+        # A plugin class registered without its own name (or inheriting a built-in's):
+        # configs and checkpoints must name it as registered.
+        cls.name = normalize_name(KIND, entry.name)
+    return cls
 
 
 def model_names() -> list[str]:
-    """Sorted names of every registered model."""
-    _load_builtins()
-    return sorted(_REGISTRY)
+    """Sorted names of every registered model (nothing is imported)."""
+    return shared_registry().names(KIND)
 
 
 class KGEModel(torch.nn.Module):
@@ -214,7 +222,6 @@ class _ScaledDistance(_PygModel):
         return self.log_scale.exp() * self.kge(h, r, t)
 
 
-@register_model("transe")
 class TransE(_ScaledDistance):
     """TransE (PyG): ``scale * -||norm(e_h) + e_r - norm(e_t)||_p``.
 
@@ -223,6 +230,8 @@ class TransE(_ScaledDistance):
         scale: initial logit scale (a monotone transform of PyG's score).
         learn_scale: whether training may adapt the scale.
     """
+
+    name = "transe"
 
     def __init__(self, num_entities: int, num_relations: int, dim: int, *,
                  p_norm: float = 1.0, scale: float = 10.0, learn_scale: bool = True) -> None:
@@ -238,7 +247,6 @@ class TransE(_ScaledDistance):
         return -self.log_scale.exp() * torch.cdist(query, tails, p=p)
 
 
-@register_model("rotate")
 class RotatE(_ScaledDistance):
     """RotatE (PyG): ``scale * (margin - ||e_h * e^{i theta_r} - e_t||_2)`` in complex space.
 
@@ -246,6 +254,8 @@ class RotatE(_ScaledDistance):
         scale: initial logit scale (a monotone transform of PyG's score).
         learn_scale: whether training may adapt the scale.
     """
+
+    name = "rotate"
 
     def __init__(self, num_entities: int, num_relations: int, dim: int, *,
                  scale: float = 5.0, learn_scale: bool = True) -> None:
@@ -269,7 +279,7 @@ class RotatE(_ScaledDistance):
         return self.log_scale.exp() * (k.margin - torch.cdist(query, tails, p=2.0))
 
 
-def _n3(*parts: Tensor) -> Tensor:
+def n3_penalty(*parts: Tensor) -> Tensor:
     """N3 (Lacroix et al. 2018): mean over the batch of summed cubed moduli.
 
     Args:
@@ -278,13 +288,14 @@ def _n3(*parts: Tensor) -> Tensor:
     return sum(p.abs().pow(3).sum(-1) for p in parts).mean()
 
 
-@register_model("distmult")
 class DistMult(_PygModel):
     """DistMult (PyG): ``<e_h, e_r, e_t>``; N3 regularisation.
 
     Args:
         init_std: standard deviation of the normal initialisation (xavier shrinks with E).
     """
+
+    name = "distmult"
 
     def __init__(self, num_entities: int, num_relations: int, dim: int, *,
                  init_std: float = 0.1) -> None:
@@ -298,16 +309,17 @@ class DistMult(_PygModel):
 
     def regularization(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         k = self.kge
-        return _n3(k.node_emb(h), k.rel_emb(r), k.node_emb(t))
+        return n3_penalty(k.node_emb(h), k.rel_emb(r), k.node_emb(t))
 
 
-@register_model("complex")
 class ComplEx(_PygModel):
     """ComplEx (PyG): ``Re(<e_h, e_r, conj(e_t)>)``; N3 regularisation on complex moduli.
 
     Args:
         init_std: standard deviation of the normal initialisation (xavier shrinks with E).
     """
+
+    name = "complex"
 
     def __init__(self, num_entities: int, num_relations: int, dim: int, *,
                  init_std: float = 0.1) -> None:
@@ -327,6 +339,6 @@ class ComplEx(_PygModel):
     def regularization(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         k = self.kge
         # The epsilon keeps the modulus differentiable at 0.
-        return _n3(*(torch.sqrt(re(i) ** 2 + im(i) ** 2 + 1e-12) for re, im, i in (
+        return n3_penalty(*(torch.sqrt(re(i) ** 2 + im(i) ** 2 + 1e-12) for re, im, i in (
             (k.node_emb, k.node_emb_im, h), (k.rel_emb, k.rel_emb_im, r),
             (k.node_emb, k.node_emb_im, t))))

@@ -1,4 +1,4 @@
-"""The KB side of link prediction: training data from the store, checkpoints, the predictor.
+"""The KB side of link prediction: compact training data from the store, id maps, the predictor.
 
 A KGE model works on compact ids (entities 0..E-1, relations 0..R-1); the knowledge base
 on vocabulary ids. :class:`KGData` holds the map between them (``entity_ids`` and
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,8 +19,8 @@ import numpy as np
 from nesy.errors import NesyError
 
 if TYPE_CHECKING:
+    from nesy.kbview import KBView
     from nesy.store.vocab import Vocab
-    from nesy.kb import KnowledgeBase
 
 #: The graphs link predictors learn from: stored facts, not their own or the rules' output.
 TRAIN_GRAPHS = ("asserted", "extracted")
@@ -50,7 +49,7 @@ class KGData:
     relation_ids: np.ndarray
 
     @classmethod
-    def from_kb(cls, kb: KnowledgeBase, *, entities: np.ndarray | None = None,
+    def from_kb(cls, kb: KBView, *, entities: np.ndarray | None = None,
                 relations: np.ndarray | None = None, extra: np.ndarray | None = None) -> KGData:
         """The KB's entity-to-entity triples (literal objects left out).
 
@@ -88,8 +87,8 @@ class KGData:
     def compact(self, triples: np.ndarray) -> np.ndarray:
         """Vocabulary-id triples int64 ``(n, 3)`` as compact ids; rows with an entity or
         relation the model does not know are dropped."""
-        e = _Index(self.entity_ids)
-        r = _Index(self.relation_ids)
+        e = IdIndex(self.entity_ids)
+        r = IdIndex(self.relation_ids)
         h, rel, tail = e(triples[:, 0]), r(triples[:, 1]), e(triples[:, 2])
         ok = (h >= 0) & (rel >= 0) & (tail >= 0)
         return np.stack([h[ok], rel[ok], tail[ok]], axis=1).astype(np.int64)
@@ -122,8 +121,12 @@ class KGData:
         return cls(np.empty((0, 3), np.int64), ents, rels)
 
 
-class _Index:
-    """Vocabulary id -> compact id (-1 when absent), vectorised by a sorted lookup."""
+class IdIndex:
+    """Vocabulary id -> compact id (-1 when absent), vectorised by a sorted lookup.
+
+    Args:
+        ids: int64 (k,) vocabulary ids in compact order (compact id i is ``ids[i]``).
+    """
 
     def __init__(self, ids: np.ndarray) -> None:
         self.order = np.argsort(ids, kind="stable")
@@ -157,8 +160,8 @@ class LinkPredictor:
         self.source = dict(source or {})
         self.top_k = top_k
         self.threshold = threshold
-        self._entities = _Index(data.entity_ids)
-        self._relations = _Index(data.relation_ids)
+        self._entities = IdIndex(data.entity_ids)
+        self._relations = IdIndex(data.relation_ids)
 
     @property
     def num_relations(self) -> int:
@@ -250,11 +253,4 @@ class LinkPredictor:
         return self.top(heads, pred)
 
 
-def checkpoint_dir(kb: KnowledgeBase, name: str) -> Path:
-    """Where ``kb``'s model ``name`` is kept: ``DIR/models/NAME``."""
-    if kb.path is None:
-        raise NesyError("an in-memory knowledge base keeps its model in memory only")
-    return kb.path / "models" / name
-
-
-__all__ = ["TRAIN_GRAPHS", "KGData", "LinkPredictor", "checkpoint_dir", "fingerprint"]
+__all__ = ["TRAIN_GRAPHS", "IdIndex", "KGData", "LinkPredictor", "fingerprint"]

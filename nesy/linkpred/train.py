@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
-import inspect
 import math
-import random
-import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import distributed as dist
-from tqdm import tqdm
 
 from nesy.errors import NesyError
-from nesy.ml.devices import all_reduce_sum, resolve_device, world_info
+from nesy.linkpred.calibrate import fit_calibrator
+from nesy.linkpred.evaluate import evaluate
+from nesy.linkpred.kge import KGEModel
+from nesy.ml.config import Check, Config, integer, mapping, number, one_of, string
+from nesy.ml.data import as_triples
+from nesy.ml.devices import (
+    all_reduce_sum,
+    broadcast_state,
+    resolve_device,
+    seed_everything,
+    world_info,
+    wrap_ddp,
+)
+from nesy.ml.metrics import TrainingLog, evaluation_due, show_progress
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Config):
     """Hyperparameters of :func:`train`; the defaults give a good model with no tuning.
 
     The defaults follow the strongest simple recipe in the KGE literature (Lacroix et al.
@@ -59,6 +67,20 @@ class TrainConfig:
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
     """
 
+    LABEL: ClassVar[str] = "train config"
+    CHECKS: ClassVar[dict[str, Check]] = {
+        "model": string("a model name"),
+        **{n: integer(1) for n in ("dim", "batch_size", "epochs", "eval_every", "patience",
+                                   "eval_batch_size")},
+        "model_options": mapping(),
+        "optimizer": one_of(_OPTIMIZERS),
+        "lr": number(gt=0),
+        "label_smoothing": number(ge=0, lt=1),
+        "regularization": number(ge=0),
+        "seed": integer(),
+        "device": string("a device name"),
+    }
+
     model: str = "complex"
     dim: int = 200
     model_options: dict[str, Any] = field(default_factory=dict)
@@ -73,41 +95,6 @@ class TrainConfig:
     eval_batch_size: int = 512
     seed: int = 0
     device: str = "auto"
-
-    def __post_init__(self) -> None:
-        ints = ("dim", "batch_size", "epochs", "eval_every", "patience", "eval_batch_size")
-        rules: dict[str, tuple[Any, str]] = {
-            **{n: (lambda v: type(v) is int and v >= 1, "a positive integer") for n in ints},
-            "optimizer": (lambda v: v in _OPTIMIZERS, " or ".join(_OPTIMIZERS)),
-            "lr": (lambda v: v > 0, "> 0"),
-            "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
-            "regularization": (lambda v: v >= 0, ">= 0"),
-            "model_options": (lambda v: isinstance(v, dict), "a dict"),
-        }
-        for name, (ok, want) in rules.items():
-            value = getattr(self, name)
-            try:
-                good = bool(ok(value))
-            except TypeError:
-                good = False
-            if not good:
-                raise NesyError(f"train config: {name} must be {want}, got {value!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable copy of the fields."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from :meth:`to_dict` output; missing keys take defaults, unknown keys fail."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise NesyError(
-                f"train config: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        return cls(**data)
 
 
 @dataclass
@@ -148,28 +135,6 @@ class _Objective(torch.nn.Module):
         return loss
 
 
-def seed_everything(seed: int) -> None:
-    """Seed python's, numpy's and torch's generators (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _as_triples(name: str, triples: Any, num_entities: int, num_relations: int) -> np.ndarray:
-    """``triples`` as int64 (n, 3), checked against the id ranges."""
-    arr = np.asarray(triples, dtype=np.int64)
-    if arr.size == 0:
-        return arr.reshape(0, 3)
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise NesyError(f"{name} triples must have shape (n, 3), got {arr.shape}")
-    ents, rels = arr[:, [0, 2]], arr[:, 1]
-    if ents.min() < 0 or ents.max() >= num_entities:
-        raise NesyError(f"{name} triples use entity ids outside 0..{num_entities - 1}")
-    if rels.min() < 0 or rels.max() >= num_relations:
-        raise NesyError(f"{name} triples use relation ids outside 0..{num_relations - 1}")
-    return arr
-
-
 def reciprocal_queries(triples: np.ndarray, num_relations: int) -> torch.Tensor:
     """Queries of ``triples`` (n, 3): (h, r, t) and (t, r+R, h), as int64 (2n, 3)."""
     t = torch.from_numpy(np.ascontiguousarray(triples))
@@ -177,26 +142,54 @@ def reciprocal_queries(triples: np.ndarray, num_relations: int) -> torch.Tensor:
     return torch.cat([t, inverse])
 
 
-def _build_model(config: TrainConfig, num_entities: int, num_relations: int) -> Any:
-    from nesy.linkpred.kge import KGEModel
+@dataclass
+class _Splits:
+    """The checked training data: train, valid (None when empty) and the ranking filter."""
 
-    return KGEModel.from_config({"model": config.model, "num_entities": num_entities,
-                                 "num_relations": 2 * num_relations, "dim": config.dim,
-                                 **config.model_options})
+    train: np.ndarray
+    valid: np.ndarray | None
+    known: np.ndarray
 
 
-def _valid_mrr(
-    model: Any, valid: np.ndarray, known: np.ndarray, num_relations: int, config: TrainConfig,
-    device: torch.device,
-) -> float:
-    """Filtered valid MRR; under torch.distributed each rank ranks its slice of ``valid``."""
-    from nesy.ml.ranking import evaluate
+def _splits(train: Any, valid: Any, known: Any, num_entities: int, num_relations: int) -> _Splits:
+    E, R = num_entities, num_relations
+    train_arr = as_triples("training", train, E, R)
+    if len(train_arr) == 0:
+        raise NesyError("no training triples: link prediction needs at least one fact")
+    valid_arr = None if valid is None else as_triples("valid", valid, E, R)
+    if valid_arr is not None and len(valid_arr) == 0:
+        valid_arr = None
+    parts = [train_arr if known is None else as_triples("known", known, E, R)]
+    if valid_arr is not None:
+        parts.append(valid_arr)  # so a rank's slice of valid is filtered as the whole would be
+    return _Splits(train_arr, valid_arr, np.concatenate(parts))
 
+
+def _model_for(config: TrainConfig, num_entities: int, num_relations: int, model: Any) -> Any:
+    """A fresh model for ``config``, or ``model`` checked to fit the data for resuming."""
+    if model is None:
+        return KGEModel.from_config({"model": config.model, "num_entities": num_entities,
+                                     "num_relations": 2 * num_relations, "dim": config.dim,
+                                     **config.model_options})
+    cfg = model.config()
+    if cfg["num_entities"] != num_entities or cfg["num_relations"] != 2 * num_relations:
+        raise NesyError(
+            f"cannot resume: the model has {cfg['num_entities']} entities and "
+            f"{cfg['num_relations']} relations, the data {num_entities} and "
+            f"{2 * num_relations} (with reciprocals); grow it with add_entities first"
+        )
+    return model
+
+
+def _valid_mrr(model: Any, data: _Splits, num_relations: int, config: TrainConfig,
+               device: torch.device) -> float:
+    """Filtered valid MRR; under torch.distributed each rank ranks its slice of valid."""
+    assert data.valid is not None
     rank, world = world_info()
     total = torch.zeros(2, dtype=torch.float64)
-    if len(valid[rank::world]):
-        res = evaluate(model, valid[rank::world], known, num_relations, config.eval_batch_size,
-                       device)
+    if len(data.valid[rank::world]):
+        res = evaluate(model, data.valid[rank::world], data.known, num_relations,
+                       config.eval_batch_size, device)
         total += torch.tensor([res["mrr"] * res["n"], float(res["n"])], dtype=torch.float64)
     total = all_reduce_sum(total, device)
     return float(total[0] / total[1])
@@ -232,100 +225,54 @@ def train(
     """
     config = config or TrainConfig()
     start = time.perf_counter()
-    rank, world = world_info()
     device = resolve_device(config.device)
-    train_arr = _as_triples("training", train, num_entities, num_relations)
-    if len(train_arr) == 0:
-        raise NesyError("no training triples: link prediction needs at least one fact")
-    valid_arr = None if valid is None else _as_triples("valid", valid, num_entities, num_relations)
-    if valid_arr is not None and len(valid_arr) == 0:
-        valid_arr = None
-    parts = [train_arr if known is None else _as_triples("known", known, num_entities, num_relations)]
-    if valid_arr is not None:
-        parts.append(valid_arr)  # so a rank's slice of valid is filtered as the whole would be
-    known_arr = np.concatenate(parts)
-
+    data = _splits(train, valid, known, num_entities, num_relations)
     seed_everything(config.seed)
     resuming = model is not None
-    if model is None:
-        model = _build_model(config, num_entities, num_relations)
-    else:
-        cfg = model.config()
-        if cfg["num_entities"] != num_entities or cfg["num_relations"] != 2 * num_relations:
-            raise NesyError(
-                f"cannot resume: the model has {cfg['num_entities']} entities and "
-                f"{cfg['num_relations']} relations, the data {num_entities} and "
-                f"{2 * num_relations} (with reciprocals); grow it with add_entities first"
-            )
+    model = _model_for(config, num_entities, num_relations, model)
     model.to(device).train()
-    model.set_graph(torch.from_numpy(train_arr))  # after .to(): it may live on the device
-    objective: torch.nn.Module = _Objective(model, config.label_smoothing, config.regularization)
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = [device.index] if device.type == "cuda" else None
-        # static_graph tolerates parameters a model never uses, without a graph walk per step;
-        # buffers (the R-GCN graph) are equal on all ranks: no re-broadcast at every step.
-        sync = ("forward_sync_buffers" if "forward_sync_buffers"
-                in inspect.signature(DistributedDataParallel).parameters else "broadcast_buffers")
-        objective = DistributedDataParallel(
-            objective, device_ids=ids, static_graph=True, **{sync: False}
-        )
-    optimizer = _OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
-
-    history: list[dict[str, Any]] = []
-    best_mrr: float | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    if resuming and valid_arr is not None:
+    model.set_graph(torch.from_numpy(data.train))  # after .to(): it may live on the device
+    log = TrainingLog(config.epochs, f"train {model.name}", patience=config.patience,
+                      show=show_progress(progress, world_info()[0]))
+    if resuming and data.valid is not None:
         # Continuing must never hand back a model worse than the one it was given.
-        best_mrr = _valid_mrr(model, valid_arr, known_arr, num_relations, config, device)
-        best_state = _snapshot(model)
-
-    queries = reciprocal_queries(train_arr, num_relations)
-    shuffle = torch.Generator().manual_seed(config.seed)  # the same order on every rank
-    show = progress and rank == 0 and getattr(sys.stderr, "isatty", lambda: False)()
-    bar = tqdm(total=config.epochs, desc=f"train {model.name}", unit="epoch", disable=not show)
-    stale = 0
-    epoch = 0
-    for epoch in range(1, config.epochs + 1):
-        loss = _run_epoch(objective, optimizer, queries, shuffle, config.batch_size, device)
-        loss = float(all_reduce_sum(torch.tensor([loss], dtype=torch.float64), device)) / world
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}", best_mrr=best_mrr)
-        if epoch % config.eval_every and epoch != config.epochs:
-            continue
-        mrr = None
-        if valid_arr is not None:
-            mrr = _valid_mrr(model, valid_arr, known_arr, num_relations, config, device)
-        history.append({"epoch": epoch, "loss": loss, "valid_mrr": mrr})
-        if mrr is None:
-            continue
-        if best_mrr is None or mrr > best_mrr:
-            best_mrr, best_state, stale = mrr, _snapshot(model), 0
-        else:
-            stale += 1
-        bar.set_postfix(loss=f"{loss:.4f}", best_mrr=best_mrr)
-        if stale >= config.patience:
-            bar.total = epoch  # an early stop is a finished run, not an interrupted one
-            break
-    bar.close()
-
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    if world > 1:
-        # Ranks hold equal weights already; broadcasting rank 0's removes any doubt.
-        for tensor in model.state_dict().values():
-            dist.broadcast(tensor, src=0)
+        log.start_from(_valid_mrr(model, data, num_relations, config, device), model)
+    epochs = _fit(model, data, num_relations, config, device, log)
+    log.restore_best(model)
+    broadcast_state(model)
     model.cpu().eval()
     calibrator = None
-    if valid_arr is not None:
-        from nesy.linkpred.calibrate import fit_calibrator
+    if data.valid is not None:
+        calibrator = fit_calibrator(model, data.valid, data.known, num_entities, seed=config.seed,
+                                    num_base_relations=num_relations)
+    return TrainResult(model, log.history, log.best, epochs, time.perf_counter() - start,
+                       calibrator)
 
-        calibrator = fit_calibrator(
-            model, valid_arr, known_arr, num_entities, seed=config.seed,
-            num_base_relations=num_relations,
-        )
-    return TrainResult(model, history, best_mrr, epoch, time.perf_counter() - start, calibrator)
+
+def _fit(model: Any, data: _Splits, num_relations: int, config: TrainConfig,
+         device: torch.device, log: TrainingLog) -> int:
+    """The epoch loop with evaluations and early stopping; returns the epochs run."""
+    world = world_info()[1]
+    objective = wrap_ddp(_Objective(model, config.label_smoothing, config.regularization), device)
+    optimizer = _OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
+    queries = reciprocal_queries(data.train, num_relations)
+    shuffle = torch.Generator().manual_seed(config.seed)  # the same order on every rank
+    epoch = 0
+    try:
+        for epoch in range(1, config.epochs + 1):
+            loss = _run_epoch(objective, optimizer, queries, shuffle, config.batch_size, device)
+            loss = float(all_reduce_sum(torch.tensor([loss], dtype=torch.float64), device)) / world
+            log.epoch_done(loss)
+            if not evaluation_due(epoch, config.eval_every, config.epochs):
+                continue
+            mrr = None
+            if data.valid is not None:
+                mrr = _valid_mrr(model, data, num_relations, config, device)
+            if log.record({"epoch": epoch, "loss": loss, "valid_mrr": mrr}, mrr, model):
+                break
+    finally:
+        log.close()
+    return epoch
 
 
 def _run_epoch(
@@ -354,6 +301,4 @@ def _run_epoch(
     return total / steps
 
 
-def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
+__all__ = ["TrainConfig", "TrainResult", "reciprocal_queries", "train"]

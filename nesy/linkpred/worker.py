@@ -1,7 +1,7 @@
 """The torchrun entry point: every rank trains its shard, rank 0 writes the checkpoint.
 
 Usage: ``python -m nesy.linkpred.worker --data DATA.npz --config CONFIG.json --out DIR``
-(normally through :func:`nesy.ml.devices.launch`). ``DATA.npz`` holds int64 (n, 3)
+(normally through :func:`launch`). ``DATA.npz`` holds int64 (n, 3)
 arrays ``train``, ``valid``, ``known`` and the scalars ``num_entities``, ``num_relations``
 (base relations). ``CONFIG.json`` is a :class:`~nesy.linkpred.train.TrainConfig` dict, plus an
 optional ``"resume"`` (a checkpoint directory whose model training continues; its history is
@@ -51,13 +51,25 @@ def _load_config(path: Path) -> tuple[dict[str, Any], str | None, dict[str, Any]
     return raw, raw.pop("resume", None), raw.pop("meta", {})
 
 
+def launch(nproc: int, argv: list[str], *, timeout: float | None = None) -> int:
+    """Run this worker in ``nproc`` local processes under torchrun (see
+    :func:`nesy.ml.devices.torchrun`); ``argv``: ``--data ... --config ... --out ...``.
+
+    Returns:
+        torchrun's exit code (0 when every worker succeeded); 124 after a timeout.
+    """
+    from nesy.ml.devices import torchrun
+
+    return torchrun(nproc, "nesy.linkpred.worker", argv, timeout=timeout)
+
+
 def run(data_path: Path, config_path: Path, out: Path, progress: bool = True) -> None:
     """Train on ``data_path`` with ``config_path``; rank 0 saves to ``out``."""
     import torch.distributed as dist
 
-    from nesy.ml.checkpoint import load_checkpoint, save_checkpoint
-    from nesy.ml.devices import init_from_env, world_info
+    from nesy.linkpred.checkpoint import load_checkpoint, save_checkpoint
     from nesy.linkpred.train import TrainConfig, train
+    from nesy.ml.devices import init_from_env, world_info
 
     data = _load_data(data_path)
     raw, resume, extra_meta = _load_config(config_path)

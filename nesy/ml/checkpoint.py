@@ -1,8 +1,10 @@
-"""Save and load a KGE model as safetensors weights + JSON description, never unpickling."""
+"""The one model file format: safetensors weights + a JSON description, atomic, SHA-256 checked.
+
+Nothing here loads Python objects: a saved model is tensors and JSON only.
+"""
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -11,39 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from nesy.errors import LoadError, NesyError
-from nesy.ml.devices import resolve_device
 
+#: Default file names of a model directory's weights and description.
 WEIGHTS = "model.safetensors"
 DESCRIPTION = "model.json"
-FORMAT = "nesy-kge-checkpoint"
-VERSION = 1
-
-
-def save_checkpoint(directory: Path | str, model: Any, meta: dict[str, Any]) -> Path:
-    """Write ``model.safetensors`` (state_dict) and ``model.json`` (config + meta) atomically.
-
-    Both files are first written as temporaries in ``directory`` and only then moved over the
-    old ones, so a failure while writing leaves an existing checkpoint as it was. The JSON
-    records the weights' SHA-256, so a pair torn by a crash between the two renames is caught
-    by :func:`load_checkpoint` instead of loading mismatched halves.
-
-    Args:
-        directory: Created if missing.
-        model: A KGEModel (anything with ``config()`` and ``state_dict()``).
-        meta: JSON-serialisable extras (train config, metrics, calibrator, fingerprints...);
-            ``created`` (UTC ISO time) is added when absent.
-
-    Returns:
-        The checkpoint directory.
-
-    Raises:
-        NesyError: meta is not JSON-serialisable, or the directory cannot be written.
-    """
-    directory = Path(directory)
-    meta = dict(meta)
-    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    doc = {"format": FORMAT, "version": VERSION, "config": model.config(), "meta": meta}
-    return write_pair(directory, model.state_dict(), doc)
 
 
 def write_pair(directory: Path | str, state: dict[str, Any], doc: dict[str, Any], *, weights: str = WEIGHTS,
@@ -89,7 +62,7 @@ def write_pair(directory: Path | str, state: dict[str, Any], doc: dict[str, Any]
         save_file(state, str(weights_tmp))
         os.chmod(weights_tmp, mode)
         _fsync(weights_tmp)
-        doc["weights_sha256"] = _sha256(weights_tmp)
+        doc["weights_sha256"] = sha256_file(weights_tmp)
         text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False)
         json_tmp = _temp(directory, description, temps)
         with open(json_tmp, "w", encoding="utf-8") as f:
@@ -136,7 +109,7 @@ def read_pair(directory: Path | str, fmt: str, *, weights: str = WEIGHTS, descri
         raise error(f"corrupt {what} description: {e}", file=str(desc_path)) from None
     if not isinstance(doc, dict) or doc.get("format") != fmt:
         raise error(f"not a nesy {what} description (format {fmt!r} expected)", file=str(desc_path))
-    if _sha256(weights_path) != doc.get("weights_sha256"):
+    if sha256_file(weights_path) != doc.get("weights_sha256"):
         raise error(f"weights do not match {description} (corrupt, or from another save); "
                     f"save the {what} again", file=str(weights_path))
     try:
@@ -147,46 +120,6 @@ def read_pair(directory: Path | str, fmt: str, *, weights: str = WEIGHTS, descri
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise error(f"corrupt weights file: {e}", file=str(weights_path)) from None
     return state, doc
-
-
-def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
-    """Rebuild the model saved by :func:`save_checkpoint`, in eval mode on ``device``.
-
-    Args:
-        directory: The checkpoint directory.
-        device: Where the weights go ("cpu", "cuda", ...).
-
-    Returns:
-        (model, meta), meta as saved.
-
-    Raises:
-        LoadError: missing directory or file, corrupt or foreign JSON, corrupt weights, weights
-            that do not match the JSON, unknown model, wrong tensor names or shapes. The
-            message names the file.
-    """
-    target = resolve_device(device)
-    state, doc = read_pair(directory, FORMAT, what="checkpoint", device=str(target))
-    desc_path, weights_path = Path(directory) / DESCRIPTION, Path(directory) / WEIGHTS
-    if doc.get("version") != VERSION:
-        raise LoadError(f"checkpoint version {doc.get('version')!r} is not supported "
-                        f"(this nesy reads version {VERSION})", file=str(desc_path))
-    config, meta = doc.get("config"), doc.get("meta", {})
-    if not isinstance(config, dict) or not isinstance(meta, dict):
-        raise LoadError("checkpoint description lacks a config/meta object", file=str(desc_path))
-
-    from nesy.linkpred.kge import KGEModel
-
-    try:
-        model = KGEModel.from_config(config)
-    except NesyError as e:
-        raise LoadError(e.message, file=str(desc_path)) from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        detail = str(e).replace("\n\t", "; ").strip()
-        raise LoadError(f"weights do not fit the {config.get('model')!r} model in "
-                        f"{DESCRIPTION}: {detail}", file=str(weights_path)) from None
-    return model.to(target).eval(), meta
 
 
 def _temp(directory: Path, name: str, temps: list[Path]) -> Path:
@@ -200,7 +133,8 @@ def _temp(directory: Path, name: str, temps: list[Path]) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -211,3 +145,6 @@ def _sha256(path: Path) -> str:
 def _fsync(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
+
+
+__all__ = ["DESCRIPTION", "WEIGHTS", "read_pair", "sha256_file", "write_pair"]

@@ -1,21 +1,33 @@
-"""Data-parallel plumbing: launch torchrun workers, join their process group, pick devices."""
+"""Devices, seeds and data-parallel plumbing: pick devices, seed, run torchrun workers, DDP."""
 
 from __future__ import annotations
 
+import inspect
 import os
+import random
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import distributed as dist
+
+from nesy.errors import NesyError
 
 _ROOT = Path(__file__).resolve().parents[2]  # the directory holding the nesy package
 
 
-def launch(nproc: int, argv: list[str], *, timeout: float | None = None) -> int:
-    """Run ``nesy.linkpred.worker`` in ``nproc`` local processes under torchrun.
+def seed_everything(seed: int) -> None:
+    """Seed python's, numpy's and torch's generators (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def torchrun(nproc: int, module: str, argv: list[str], *, timeout: float | None = None) -> int:
+    """Run ``python -m MODULE ARGV`` in ``nproc`` local processes under torchrun.
 
     The workers meet on 127.0.0.1 (``--standalone`` picks a free port) and train with
     DistributedDataParallel: gloo on CPU, NCCL on CUDA. Each worker runs one thread so that
@@ -23,7 +35,8 @@ def launch(nproc: int, argv: list[str], *, timeout: float | None = None) -> int:
 
     Args:
         nproc: Number of worker processes (>= 1).
-        argv: Arguments for the worker: ``--data DATA.npz --config CONFIG.json --out DIR``.
+        module: The worker module (e.g. ``nesy.linkpred.worker``).
+        argv: The worker's arguments.
         timeout: Seconds before torchrun and its workers are stopped (None: no limit).
 
     Returns:
@@ -41,7 +54,7 @@ def launch(nproc: int, argv: list[str], *, timeout: float | None = None) -> int:
     cmd = [
         sys.executable, "-m", "torch.distributed.run",
         "--standalone", "--nproc_per_node", str(nproc),
-        "-m", "nesy.linkpred.worker", *argv,
+        "-m", module, *argv,
     ]  # fmt: skip
     # A session of their own, so that stopping them reaches every worker, not just torchrun.
     proc = subprocess.Popen(cmd, env=env, start_new_session=hasattr(os, "killpg"))
@@ -113,6 +126,34 @@ def all_reduce_sum(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return y.cpu()
 
 
+def wrap_ddp(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``module`` in DistributedDataParallel when there are several ranks, else itself.
+
+    The wrapper tolerates parameters a step never uses (``static_graph``, without a graph walk
+    per step) and does not re-broadcast buffers at every step: the learners' buffers (graphs)
+    are equal on all ranks.
+    """
+    if world_info()[1] == 1:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    sync = ("forward_sync_buffers" if "forward_sync_buffers"
+            in inspect.signature(DistributedDataParallel).parameters else "broadcast_buffers")
+    return DistributedDataParallel(module, device_ids=ids, static_graph=True, **{sync: False})
+
+
+def broadcast_state(model: torch.nn.Module) -> None:
+    """Overwrite every rank's weights with rank 0's (a no-op in one process).
+
+    Ranks hold equal weights after synchronous training already; this removes any doubt.
+    """
+    if world_info()[1] == 1:
+        return
+    for tensor in model.state_dict().values():
+        dist.broadcast(tensor, src=0)
+
+
 def resolve_device(spec: str = "auto") -> torch.device:
     """The device ``spec`` names: "auto" is CUDA when there is a GPU for each local rank.
 
@@ -122,8 +163,6 @@ def resolve_device(spec: str = "auto") -> torch.device:
     Raises:
         NesyError: an unknown spec, or CUDA asked for but not usable.
     """
-    from nesy.errors import NesyError
-
     if spec in ("auto", "cuda"):
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         local, local_world = (int(os.environ.get(k, d)) for k, d in

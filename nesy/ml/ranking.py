@@ -8,6 +8,7 @@ reported alongside, labelled, for comparison with tools that use them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,6 @@ import torch
 from torch import Tensor
 
 from nesy.errors import NesyError
-from nesy.linkpred.kge import KGEModel
 
 HITS_AT = (1, 3, 10)
 # Realistic rank = (optimistic 1 + #higher + pessimistic #higher-or-equal) / 2.
@@ -56,8 +56,14 @@ def filtered_ranks(
     return optimistic, at_least, (optimistic + at_least) / 2.0
 
 
-class _AnswerIndex:
-    """Known answers of each query ``(head, relation)`` as sorted keys, for fast masks."""
+class AnswerIndex:
+    """Known answers of each query ``(head, relation)`` as sorted keys, for fast masks.
+
+    Args:
+        known: int64 (m, 3) true triples ``(h, r, t)`` with base relations ``r < num_base``.
+        num_relations: Query relations, reciprocals included (``2 * num_base``).
+        num_base: R, the base relations.
+    """
 
     def __init__(self, known: np.ndarray, num_relations: int, num_base: int) -> None:
         h, r, t = known[:, 0], known[:, 1], known[:, 2]
@@ -88,75 +94,57 @@ class _AnswerIndex:
         return torch.from_numpy(mask)
 
 
-def _summary(ranks: Tensor, prefix: str) -> dict[str, float]:
+def rank_metrics(ranks: Tensor, prefix: str = "") -> dict[str, float]:
+    """``mrr``, ``mr`` and ``hits@1/3/10`` of float ranks (b,), each key after ``prefix``."""
     out = {f"{prefix}mrr": float((1.0 / ranks).mean()), f"{prefix}mr": float(ranks.mean())}
     for k in HITS_AT:
         out[f"{prefix}hits@{k}"] = float((ranks <= k).double().mean())
     return out
 
 
-def evaluate(
-    model: KGEModel,
-    triples: Any,
-    known: Any,
-    num_base_relations: int,
-    batch_size: int = 512,
-    device: str | torch.device | None = None,
-) -> dict[str, Any]:
-    """Filtered ranking of both sides of each triple; head side as ``(t, r + R, ?)``.
+def rank_queries(
+    score: Callable[[Tensor, Tensor], Tensor], heads: np.ndarray, relations: np.ndarray,
+    answers: np.ndarray, index: AnswerIndex, *, batch_size: int, device: torch.device,
+) -> tuple[Tensor, Tensor]:
+    """Filtered ranks of the answers of queries ``(heads[i], relations[i], ?)``.
 
     Args:
-        model: built with ``num_relations = 2 * num_base_relations``.
-        triples: int64 (n, 3) compact ``(h, r, t)`` with base relations ``r < R``.
-        known: int64 (m, 3) every true triple (train, valid, test) used as the filter; the
-            reciprocal direction is derived. ``triples`` are always added to it.
-        num_base_relations: R.
-        batch_size: queries scored at once.
-        device: where to score; None keeps the model where it is (the model is moved).
+        score: ``(h, r) -> float (b, E)`` scores of every entity, h and r int64 (b,) on
+            ``device``; called without gradients.
+        heads, relations, answers: int64 (n,) the queries and their true answers.
+        index: The known answers to filter (see :class:`AnswerIndex`).
+        batch_size: Queries scored at once.
+        device: Where ``score`` wants its inputs.
 
     Returns:
-        ``mrr``, ``mr``, ``hits@1/3/10`` (realistic ranks), ``optimistic_mrr``,
-        ``optimistic_mr``, ``optimistic_hits@1/3/10``, ``n`` (ranked queries, 2n) and
-        ``tie_rule``. With no triples every metric is 0.0 and ``n`` is 0.
+        ``(optimistic, realistic)`` ranks, float64 (n,) on the CPU.
     """
-    triples_np = np.asarray(torch.as_tensor(triples, dtype=torch.long).reshape(-1, 3).cpu())
-    known_np = np.asarray(torch.as_tensor(known, dtype=torch.long).reshape(-1, 3).cpu())
-    num_relations = 2 * num_base_relations
-    if model.num_relations != num_relations:
-        raise NesyError(
-            f"model has {model.num_relations} relation types; evaluation with "
-            f"{num_base_relations} base relations needs {num_relations} (reciprocals)"
-        )
-    if len(triples_np) and triples_np[:, 1].max() >= num_base_relations:
-        raise NesyError(f"evaluation triples must use base relations 0..{num_base_relations - 1}")
-    if device is not None:
-        model.to(device)
-    dev = next(model.parameters()).device
-    index = _AnswerIndex(np.concatenate([known_np, triples_np]), num_relations, num_base_relations)
-    h, r, t = triples_np[:, 0], triples_np[:, 1], triples_np[:, 2]
-    qh = np.concatenate([h, t])
-    qr = np.concatenate([r, r + num_base_relations])
-    qa = np.concatenate([t, h])
-    was_training = model.training
-    model.eval()
     realistic, optimistic = [], []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(qh), batch_size):
-                sl = slice(start, start + batch_size)
-                scores = model.score_t(torch.from_numpy(qh[sl]).to(dev),
-                                       torch.from_numpy(qr[sl]).to(dev))
-                mask = index.mask(qh[sl], qr[sl], scores.shape[1]).to(dev)
-                opt, _, real = filtered_ranks(scores, torch.from_numpy(qa[sl]).to(dev), mask)
-                optimistic.append(opt.cpu())
-                realistic.append(real.cpu())
-    finally:
-        model.train(was_training)
-    result: dict[str, Any] = {"n": len(qh), "tie_rule": TIE_RULE}
-    if not len(qh):
-        empty = torch.ones(1, dtype=torch.float64)
-        zeros = {k: 0.0 for k in {**_summary(empty, ""), **_summary(empty, "optimistic_")}}
+    with torch.no_grad():
+        for start in range(0, len(heads), batch_size):
+            sl = slice(start, start + batch_size)
+            scores = score(torch.from_numpy(heads[sl]).to(device),
+                           torch.from_numpy(relations[sl]).to(device))
+            mask = index.mask(heads[sl], relations[sl], scores.shape[1]).to(scores.device)
+            opt, _, real = filtered_ranks(scores, torch.from_numpy(answers[sl]).to(scores.device),
+                                          mask)
+            optimistic.append(opt.cpu())
+            realistic.append(real.cpu())
+    empty = torch.zeros(0, dtype=torch.float64)
+    return (torch.cat(optimistic) if optimistic else empty,
+            torch.cat(realistic) if realistic else empty)
+
+
+def ranking_report(optimistic: Tensor, realistic: Tensor) -> dict[str, Any]:
+    """The metrics of :func:`rank_queries`' ranks: ``mrr``, ``mr``, ``hits@k`` (realistic),
+    the same prefixed ``optimistic_``, ``n`` and ``tie_rule``; every metric 0.0 when n is 0."""
+    result: dict[str, Any] = {"n": len(realistic), "tie_rule": TIE_RULE}
+    if not len(realistic):
+        one = torch.ones(1, dtype=torch.float64)
+        zeros = {k: 0.0 for k in {**rank_metrics(one), **rank_metrics(one, "optimistic_")}}
         return {**zeros, **result}
-    result.update(_summary(torch.cat(realistic), ""))
-    result.update(_summary(torch.cat(optimistic), "optimistic_"))
-    return result
+    return {**result, **rank_metrics(realistic), **rank_metrics(optimistic, "optimistic_")}
+
+
+__all__ = ["HITS_AT", "TIE_RULE", "AnswerIndex", "filtered_ranks", "rank_metrics", "rank_queries",
+           "ranking_report"]

@@ -1,4 +1,4 @@
-"""The owlready2 bridge: OWL 2 DL classification with HermiT or Pellet, and OWL/XML reading.
+"""The owlready2 bridge: OWL 2 DL classification with HermiT or Pellet.
 
 OWL 2 RL (the rule pack) is complete for its profile only; users whose ontologies need
 OWL 2 DL (existentials on the right, unions, cardinalities) can ask a DL reasoner.
@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nesy.errors import LoadError, NesyError
+from nesy.errors import NesyError
+from nesy.extras import missing_extra
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
 #: Reasoner name -> (owlready2 function name, display name).
 REASONERS = {"hermit": ("sync_reasoner_hermit", "HermiT"), "pellet": ("sync_reasoner_pellet", "Pellet")}
@@ -30,8 +31,8 @@ INPUT_GRAPHS = ("asserted", "extracted")
 def _owlready() -> Any:
     try:
         import owlready2
-    except ImportError:  # pragma: no cover - a dev dependency; users may lack it
-        raise NesyError("the DL reasoners need owlready2: pip install owlready2") from None
+    except ImportError as exc:  # pragma: no cover - the [dl] extra; users may lack it
+        raise (missing_extra(exc) or NesyError(f"the DL reasoners need owlready2: {exc}")) from None
     return owlready2
 
 
@@ -57,7 +58,7 @@ def _triples(world: Any) -> set[tuple[Any, Any, Any]]:
     return set(world.as_rdflib_graph().triples((None, None, None)))
 
 
-def classify(kb: KnowledgeBase, reasoner: str = "hermit", *,
+def classify(kb: KBView, reasoner: str = "hermit", *,
              property_values: bool = True) -> tuple[dict[str, Any], list[tuple[Any, Any, Any]]]:
     """Classify the knowledge base with a DL reasoner; :meth:`KnowledgeBase.classify` stores
     what it returns.
@@ -105,26 +106,15 @@ def classify(kb: KnowledgeBase, reasoner: str = "hermit", *,
             "seconds": time.perf_counter() - start}, new
 
 
-def owlxml_to_ntriples(path: Path) -> bytes:
-    """An OWL/XML file as N-Triples, through owlready2's parser.
-
-    Raises:
-        LoadError: owlready2 missing or the file is not valid OWL/XML.
-    """
-    try:
-        import owlready2
-    except ImportError:  # pragma: no cover
-        raise LoadError("reading OWL/XML needs owlready2: pip install owlready2", file=str(path)) from None
-    world = owlready2.World()
-    try:
-        with open(path, "rb") as fh:
-            onto = world.get_ontology(Path(path).resolve().as_uri()).load(fileobj=fh)
-    except Exception as exc:  # owlready2 raises plain exceptions of several kinds on bad XML
-        raise LoadError(f"invalid OWL/XML: {exc}", file=str(path)) from None
-    with tempfile.TemporaryDirectory(prefix="nesy-owx-") as tmp:
-        out = Path(tmp) / "out.nt"
-        onto.save(file=str(out), format="ntriples")
-        return out.read_bytes()
+def classify_into(kb: KBView, reasoner: str = "hermit", *, property_values: bool = True) -> dict[str, Any]:
+    """:func:`classify`, and store its new entailments in the ``dl-reasoner`` graph (source:
+    the reasoner's name); what :meth:`nesy.kb.KnowledgeBase.classify` runs. The report gains
+    ``added``: the new triples (none when the KB is inconsistent)."""
+    report, triples = classify(kb, reasoner, property_values=property_values)
+    with kb.changing():
+        fields = {"extractor": f"owlready2 {REASONERS[reasoner][1]}"}
+        report["added"] = kb.store.add_triples(triples, "dl-reasoner", **fields) if triples else 0
+    return report
 
 
-__all__ = ["INPUT_GRAPHS", "REASONERS", "classify", "owlxml_to_ntriples"]
+__all__ = ["INPUT_GRAPHS", "REASONERS", "classify", "classify_into"]

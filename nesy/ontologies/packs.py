@@ -15,20 +15,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rdflib import OWL, RDF, RDFS, URIRef
 
 from nesy.errors import NesyError
+from nesy.namespaces import OWL2RL_HELPER_NS as HELPER_NS
+from nesy.namespaces import TEMPLATE_NS
 from nesy.rules.ast import Atom, BodyLiteral, Program, Query, Rule, Term, Var
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    import os
 
-#: Namespace of template properties (``tpl:P``) in the rule packs.
-TEMPLATE_NS = "https://w3id.org/nesy/template#"
-#: Namespace of the OWL 2 RL pack's internal helper relations (``rl:listOf``...).
-HELPER_NS = "https://w3id.org/nesy/owl2rl#"
+    from nesy.kbview import KBView
 #: Profile name -> rule pack file.
 PACKS: dict[str, Path] = {
     "rl": Path(__file__).with_name("owl2rl.rules"),
@@ -115,7 +114,7 @@ def _conditions(rule: Rule, names: set[URIRef]) -> list[Atom]:
     return chosen
 
 
-def _bindings(kb: KnowledgeBase, rule: Rule, properties: list[URIRef]) -> list[dict[URIRef, Term]]:
+def _bindings(kb: KBView, rule: Rule, properties: list[URIRef]) -> list[dict[URIRef, Term]]:
     """Every assignment of IRIs to the rule's template properties its schema atoms allow."""
     names = sorted(template_names(rule))
     conds = _conditions(rule, set(names))
@@ -139,7 +138,7 @@ def _bindings(kb: KnowledgeBase, rule: Rule, properties: list[URIRef]) -> list[d
             for row in rows for combo in itertools.product(properties, repeat=len(free))]
 
 
-def _properties(kb: KnowledgeBase) -> list[URIRef]:
+def _properties(kb: KBView) -> list[URIRef]:
     """Every IRI used as a predicate in the knowledge base (all graphs)."""
     import numpy as np
 
@@ -147,7 +146,7 @@ def _properties(kb: KnowledgeBase) -> list[URIRef]:
     return sorted(t for t in kb.vocab.terms(ids) if isinstance(t, URIRef))
 
 
-def expand(kb: KnowledgeBase, templates: Iterable[Rule], done: set[str]) -> list[str]:
+def expand(kb: KBView, templates: Iterable[Rule], done: set[str]) -> list[str]:
     """Rule texts of the template copies that the current closure calls for and that are
     not in ``done`` yet (``done`` is updated)."""
     from nesy.rules.printer import format_rule
@@ -163,7 +162,7 @@ def expand(kb: KnowledgeBase, templates: Iterable[Rule], done: set[str]) -> list
     return out
 
 
-def apply_pack(kb: KnowledgeBase, program: Program, *, max_rounds: int = 20) -> int:
+def apply_pack(kb: KBView, program: Program, *, max_rounds: int = 20) -> int:
     """Expand the template rules of a pack against ``kb`` until a fixpoint, adding the
     copies to the knowledge base and materialising after each round.
 
@@ -183,4 +182,66 @@ def apply_pack(kb: KnowledgeBase, program: Program, *, max_rounds: int = 20) -> 
     return added
 
 
-__all__ = ["HELPER_NS", "PACKS", "TEMPLATE_NS", "apply_pack", "expand", "is_template", "pack_path", "template_names"]
+def apply_ontology(kb: KBView) -> int:
+    """Copy the KB's profile's template rules for the properties now in the KB and
+    materialise (see :func:`apply_pack`); the number of copies added."""
+    from nesy.rules.parser import parse_file
+
+    pack = pack_path(kb.config["ontology_profile"])
+    program = parse_file(pack, prefixes=kb.prefixes, default_ns=kb.default_namespace)
+    added = apply_pack(kb, program)
+    kb.save_config()
+    return added
+
+
+def load_ontology(kb: KBView, path: str | os.PathLike[str], *, profile: str | None = None,
+                  format: str | None = None, graph: str = "asserted") -> dict[str, Any]:
+    """Load an ontology (or data under one), enable a reasoning profile and materialise.
+
+    The profile's rule pack (``nesy/ontologies/owl2rl.rules`` or ``rdfs.rules``) is
+    added once and remembered in ``config["ontology_profile"]``, so a reopened KB keeps
+    it; its property-generic rules are copied for the properties the ontology declares
+    (see :func:`apply_pack`), until the closure yields no new copy.
+
+    Args:
+        kb: The knowledge base.
+        path: An RDF file (Turtle, RDF/XML ``.owl``, N-Triples, JSON-LD...).
+        profile: ``"rl"`` (OWL 2 RL/RDF rules) or ``"rdfs"``; default: the KB's
+            profile, else ``"rl"``.
+        format: Data format; guessed from the extension when ``None``.
+        graph: Provenance graph the file goes to.
+
+    Returns:
+        ``load`` (the :class:`nesy.kb.LoadReport`), ``profile``, ``rules_added`` (template
+        copies added by this call), ``inferred`` (triples in the inferred graph),
+        ``violations`` (how many inconsistencies) and ``seconds``.
+    """
+    import time
+
+    start = time.perf_counter()
+    current = kb.config.get("ontology_profile")
+    profile = profile or current or "rl"
+    pack = pack_path(profile)
+    if current is not None and current != profile:
+        raise NesyError(f"this knowledge base already reasons with the {current!r} profile, not {profile!r}")
+    before = len(kb.config.get("ontology_expanded", []))
+    # With a profile already on, load() reasons over the new triples itself.
+    report = kb.load(path, format=format, graph=graph)
+    if current is None:
+        kb.add_rules(pack)
+        kb.config["ontology_profile"] = profile
+        apply_ontology(kb)
+    elif not report.added:
+        apply_ontology(kb)
+    return {
+        "load": report,
+        "profile": profile,
+        "rules_added": len(kb.config.get("ontology_expanded", [])) - before,
+        "inferred": kb.store.count("inferred"),
+        "violations": len(kb.violations()),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+__all__ = ["HELPER_NS", "PACKS", "TEMPLATE_NS", "apply_ontology", "apply_pack", "expand", "is_template",
+           "load_ontology", "pack_path", "template_names"]

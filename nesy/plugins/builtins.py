@@ -1,7 +1,10 @@
-"""The built-in predicates, operators, comparisons and aggregates, registered as a plugin.
+"""nesy's own components (built-in predicates, operators, aggregates, semirings, models,
+encoders, extractors), registered as a plugin.
 
 This module is registered through the same ``register(registry)`` hook a user plugin
-implements, so it doubles as the reference example of a plugin.
+implements, so it doubles as the reference example of a plugin: cheap components are
+registered as objects, those that need torch or transformers as lazy ``"module:attr"``
+references that are imported only when a name is resolved.
 """
 
 from __future__ import annotations
@@ -27,10 +30,45 @@ def _group_reduce(ufunc: np.ufunc, values: np.ndarray, groups: np.ndarray, n: in
     return out
 
 
+#: Components that need the optional extras, by kind: name -> "module:attr" (imported on use).
+LAZY_COMPONENTS: dict[str, dict[str, str]] = {
+    "semiring": {
+        "boolean": "nesy.engine.semirings:boolean_semiring",
+        "maxprod": "nesy.engine.semirings:maxprod_semiring",
+        "noisyor": "nesy.engine.semirings:noisyor_semiring",
+        "topk": "nesy.engine.semirings:topk_semiring",
+    },
+    "kge_model": {
+        "transe": "nesy.linkpred.kge:TransE",
+        "distmult": "nesy.linkpred.kge:DistMult",
+        "complex": "nesy.linkpred.kge:ComplEx",
+        "rotate": "nesy.linkpred.kge:RotatE",
+        "rgcn": "nesy.linkpred.gnn:RGCN",
+    },
+    "text_encoder": {
+        "all-MiniLM-L6-v2": "nesy.text.encoder:bundled_minilm",
+    },
+    "extractor": {
+        "zero-shot": "nesy.text.extract:zero_shot_extractor",
+        "trained": "nesy.text.extract:trained_extractor",
+    },
+}
+
+
 @hookimpl
 def register(registry: Any) -> None:
-    """Register nesy's own operators, comparisons, aggregates and predicates."""
-    # Arithmetic over float64 columns; results that are whole numbers become xsd:integer.
+    """Register nesy's own operators, comparisons, aggregates, predicates and components."""
+    register_arithmetic(registry)
+    register_aggregates(registry)
+    register_text_predicates(registry)
+    register_term_predicates(registry)
+    for kind, table in LAZY_COMPONENTS.items():
+        for name, ref in table.items():
+            registry.add_lazy(kind, name, ref)
+
+
+def register_arithmetic(registry: Any) -> None:
+    """Operators over float64 columns (whole-number results become xsd:integer) and comparisons."""
     registry.operator("+")(np.add)
     registry.operator("-")(np.subtract)
     registry.operator("*")(np.multiply)
@@ -53,6 +91,10 @@ def register(registry: Any) -> None:
     registry.comparison(">=")(np.greater_equal)
     registry.comparison("==")(np.equal)
     registry.comparison("!=")(np.not_equal)
+
+
+def register_aggregates(registry: Any) -> None:
+    """``count``, ``sum``, ``min``, ``max``, ``avg`` over groups (NaN values are skipped)."""
 
     @registry.aggregate("count", empty=0.0)
     def _count(values: np.ndarray, groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +125,10 @@ def register(registry: Any) -> None:
         with np.errstate(divide="ignore", invalid="ignore"):
             return tot / np.where(cnt == 0, 1, cnt), cnt > 0
 
-    # String predicates, called once per binding.
+
+def register_text_predicates(registry: Any) -> None:
+    """String predicates (``nesy:concat``, ``nesy:strlen``, ...), called once per binding."""
+
     @registry.predicate("nesy:concat", arity=3, inputs=(0, 1), doc="Z is the string X followed by Y.")
     def _concat(x: Identifier, y: Identifier, z: Identifier | None) -> Iterator[tuple[Any, ...]]:
         yield (x, y, Literal(_text(x) + _text(y)))
@@ -118,16 +163,20 @@ def register(registry: Any) -> None:
         except re.error:
             return
 
+    @registry.predicate("nesy:split", arity=3, inputs=(0, 1), doc="Z is each piece of X split at separator Y.")
+    def _split(x: Identifier, sep: Identifier, z: Identifier | None) -> Iterator[tuple[Any, ...]]:
+        for piece in _text(x).split(_text(sep) or None):
+            yield (x, sep, Literal(piece))
+
+
+def register_term_predicates(registry: Any) -> None:
+    """Predicates about terms: local names, ill-typed literals, membership in a value list."""
+
     @registry.predicate("nesy:localName", arity=2, inputs=(0,), doc="Y is the local name of IRI X.")
     def _local(x: Identifier, y: Identifier | None) -> Iterator[tuple[Any, ...]]:
         if isinstance(x, URIRef):
             s = str(x)
             yield (x, Literal(re.split(r"[#/:]", s)[-1]))
-
-    @registry.predicate("nesy:split", arity=3, inputs=(0, 1), doc="Z is each piece of X split at separator Y.")
-    def _split(x: Identifier, sep: Identifier, z: Identifier | None) -> Iterator[tuple[Any, ...]]:
-        for piece in _text(x).split(_text(sep) or None):
-            yield (x, sep, Literal(piece))
 
     @registry.predicate("nesy:illTyped", arity=1, inputs=(0,),
                         doc="X is a literal whose text is not a valid value of its datatype (\"abc\"^^xsd:integer).")

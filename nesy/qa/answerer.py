@@ -14,7 +14,6 @@ nationality(Z1, Y).``, whose weight is the path's score, over the proofs of the 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,21 +22,26 @@ from rdflib.term import Identifier
 
 from nesy.engine.proofs import GroundAtom, Proof, RuleInfo
 from nesy.errors import TextError
+from nesy.namespaces import QA_NS
 from nesy.qa.answers import QAAnswer, QAAnswers
 from nesy.qa.graph import QAGraph
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
-QA_NS = "urn:nesy:qa#"
 ANSWER = URIRef(QA_NS + "answer")
-MODEL_DIR = Path("models") / "qa"
-__all__ = ["ANSWER", "QA_NS", "QAAnswer", "QAAnswers", "QuestionAnswerer"]
+#: The KB's model slot of the QA model (``DIR/models/qa``, or ``(model, meta)`` in memory).
+QA_SLOT = "qa"
+#: The slot that caches the answerer over the current data and model.
+ANSWERER_SLOT = "qa-answerer"
+__all__ = ["ANSWER", "ANSWERER_SLOT", "QA_NS", "QA_SLOT", "QAAnswer", "QAAnswers", "QuestionAnswerer",
+           "question_answerer", "relation_name"]
 #: Lowest path score that still answers: trained (beam probability), zero-shot (cosine).
 THRESHOLDS = {"trained": 0.2, "zero-shot": 0.3}
 
 
-def _name(term: URIRef) -> str:
+def relation_name(term: URIRef) -> str:
+    """A relation's local name as an identifier (``qa_spouse_nationality`` is built from these)."""
     from nesy.text.encoder import local_name
 
     return re.sub(r"\W+", "_", local_name(term)).strip("_") or "r"
@@ -55,7 +59,7 @@ class QuestionAnswerer:
         thresholds: Lowest path score per mode (see :data:`THRESHOLDS`).
     """
 
-    def __init__(self, kb: KnowledgeBase, *, encoder: Any = None, model: Any = None, hops: int = 2,
+    def __init__(self, kb: KBView, *, encoder: Any = None, model: Any = None, hops: int = 2,
                  beam: int = 8, thresholds: dict[str, float] | None = None) -> None:
         from nesy.text.encoder import get_encoder
 
@@ -63,14 +67,15 @@ class QuestionAnswerer:
         self.graph = QAGraph(kb)
         self.hops, self.beam = hops, beam
         self.thresholds = {**THRESHOLDS, **(thresholds or {})}
-        self._op_texts = self.graph.operator_texts()
+        self.operator_texts = self.graph.operator_texts()
         self._linker: Any = None
         if model is None:
-            model = kb._qa_memory
-            if model is None and kb.path is not None and (kb.path / MODEL_DIR / "qa.json").exists():
+            model = kb.models.get(QA_SLOT)
+            where = kb.models.dir(QA_SLOT)
+            if model is None and where is not None and (where / "qa.json").exists():
                 from nesy.qa.model import load_model
 
-                model = load_model(kb.path / MODEL_DIR)
+                model = load_model(where)
         self.model, self.meta = model if model is not None else (None, None)
         # A trained model reads the vectors of the encoder it was trained with.
         self.encoder = encoder or get_encoder(self.meta.get("encoder") if self.meta else None)
@@ -174,7 +179,7 @@ class QuestionAnswerer:
             layer = nxt[:500]
         if not paths:
             return {}
-        vecs = self.encoder.encode([g.verbalise(p, self._op_texts) for p in paths])
+        vecs = self.encoder.encode([g.verbalise(p, self.operator_texts) for p in paths])
         sims = (vecs @ q).tolist()
         return {p: max(s, 1e-4) for p, s in zip(paths, sims, strict=True)}
 
@@ -259,10 +264,10 @@ class QuestionAnswerer:
             bindings[a], bindings[b] = s, o
             atoms.append(f"{kb.shorten(p)}({a}, {b})")
             check_atoms.append(f"<{p}>({a}, {b})")
-            prem = kb._prove_triple((s, p, o)) if proofs else Proof(GroundAtom(p, (s, o)), "asserted", float(g.score[eid]))
+            prem = kb.prove_triple((s, p, o)) if proofs else Proof(GroundAtom(p, (s, o)), "asserted", float(g.score[eid]))
             premises.append(prem)
             score *= prem.score
-        label = "qa_" + "_".join(_name(g.relation_term(op % R)) + ("" if op < R else "_inv") for op in path)
+        label = "qa_" + "_".join(relation_name(g.relation_term(op % R)) + ("" if op < R else "_inv") for op in path)
         rule = f"{w} :: qa:answer(X, Y) :- {', '.join(atoms)}."
         check = f"[{label}] {w!r} :: <{ANSWER}>(X, Y) :- {', '.join(check_atoms)}."
         source = {"model": "qa model (trained)" if mode == "trained" else "qa zero-shot (encoder similarity)"}
@@ -271,3 +276,15 @@ class QuestionAnswerer:
                       RuleInfo(label, label, None, None, w, rule), bindings, premises, source, functional)
         return QAAnswer(g.node_term(node), score, g.node_term(topic),
                         [(g.relation_term(op % R), op < R) for op in path], rule, functional, proof, check)
+
+
+def question_answerer(kb: KBView) -> QuestionAnswerer:
+    """The :class:`QuestionAnswerer` over ``kb``'s current data, kept in the KB's model
+    slots and rebuilt when the stored triples or the QA model changed."""
+    table = kb.store.table
+    key = (len(table), table.upgrades, kb.models.version(QA_SLOT))
+    cached = kb.models.get(ANSWERER_SLOT)
+    if cached is None or cached[0] != key:
+        cached = (key, QuestionAnswerer(kb))
+        kb.models.keep(ANSWERER_SLOT, cached)
+    return cached[1]

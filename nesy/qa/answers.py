@@ -11,7 +11,7 @@ from rdflib.term import Identifier
 from nesy.engine.proofs import Proof
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
 
 @dataclass
@@ -35,7 +35,7 @@ class QAAnswer:
     proof: Proof
     check_text: str = field(repr=False, default="")
 
-    def check(self, kb: KnowledgeBase) -> Any:
+    def check(self, kb: KBView) -> Any:
         """Re-validate the proof against the stored facts and its own chain rule."""
         from nesy.rules.parser import parse_program
 

@@ -10,7 +10,6 @@ question patterns of ``urn:nesy:qa#``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -20,20 +19,15 @@ from rdflib import Literal, URIRef
 
 from nesy.store.store import GRAPH_CODE
 from nesy.text.encoder import COMMENT_PREDICATES, LABEL_PREDICATES, label_index, local_name, words
+from nesy.text.mentions import Span, find_spans
+from nesy.text.tokens import name_key, tokens
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
-_TOKEN = re.compile(r"[^\W_]+")
 #: Words never taken alone as an entity mention (a KB may have an entity called "the").
 _STOP = frozenset("a an the of is are was what which who whom whose where when how s in on at to and or "
                   "for by with from does do did".split())
-
-
-def tokens(text: str) -> list[tuple[str, int, int]]:
-    """Case-folded word tokens of ``text`` with their char spans; ``_``, ``-`` and
-    punctuation separate words (so ``frederica_of_mecklenburg-strelitz`` is 4 words)."""
-    return [(m.group().casefold(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
 @dataclass(frozen=True)
@@ -62,7 +56,7 @@ class QAGraph:
         max_frontier: Most entities one step of a path may reach (hub guard).
     """
 
-    def __init__(self, kb: KnowledgeBase, *, max_frontier: int = 200_000) -> None:
+    def __init__(self, kb: KBView, *, max_frontier: int = 200_000) -> None:
         self.kb = kb
         self.max_frontier = max_frontier
         t = kb.store.table
@@ -194,38 +188,37 @@ class QAGraph:
                 continue
             texts = [unquote(local_name(term)), *labels.get(term, [])]  # TSV names are %-quoted
             for text in texts:
-                key = tuple(w for w, _, _ in tokens(text))
-                if key:
-                    names.setdefault(key, set()).add(i)
+                words_of = name_key(text)
+                if words_of:
+                    names.setdefault(words_of, set()).add(i)
                     written.setdefault(text.casefold(), set()).add(i)
                     self._exact.add(text)
         self._names, self._written = names, written
 
     def find_mentions(self, question: str) -> list[Mention]:
-        """Entity names in ``question``, best first, not overlapping: written exactly as in the
-        KB (same case, underscores) before written in another case, before plain words; then
-        longer before shorter."""
+        """Entity names in ``question`` (:func:`nesy.text.mentions.find_spans`), best first,
+        not overlapping: written exactly as in the KB (same case, underscores) before written
+        in another case, before plain words; then longer before shorter."""
         if self._names is None:
             self._index()
-        assert self._names is not None and self._written is not None
+        names, written = self._names, self._written
+        assert names is not None and written is not None
+
+        def accept(span: Span[set[int]]) -> bool:
+            return not (span.stop - span.first == 1 and toks[span.first].word in _STOP)
+
+        def prefer(span: Span[set[int]]) -> tuple[bool, bool, int, int, int]:
+            text = question[span.start:span.end]
+            return (text not in self._exact, text.casefold() not in written, span.first - span.stop,
+                    span.start - span.end, span.start)
+
         toks = tokens(question)
-        longest = max((len(k) for k in self._names), default=0)
-        found = []
-        for i in range(len(toks)):
-            for n in range(min(longest, len(toks) - i), 0, -1):
-                key = tuple(w for w, _, _ in toks[i:i + n])
-                if key in self._names and not (n == 1 and key[0] in _STOP):
-                    start, end = toks[i][1], toks[i + n - 1][2]
-                    text = question[start:end]
-                    written = text.casefold() in self._written
-                    found.append((text in self._exact, written, n, end - start, -start, Mention(
-                        start, end, text, tuple(sorted(self._names[key])), written)))
-        found.sort(key=lambda f: f[:5], reverse=True)
-        taken: list[Mention] = []
-        for *_, m in found:
-            if all(m.end <= t.start or m.start >= t.end for t in taken):
-                taken.append(m)
-        return taken
+        longest = max((len(k) for k in names), default=0)
+        out = []
+        for span in find_spans(toks, names.get, max_words=longest, accept=accept, prefer=prefer):
+            text = question[span.start:span.end]
+            out.append(Mention(span.start, span.end, text, tuple(sorted(span.value)), text.casefold() in written))
+        return out
 
     def resolve_name(self, name: str) -> list[int]:
         """Entities named ``name``: an IRI, a prefixed name, a local name or label (any case,
@@ -244,7 +237,7 @@ class QAGraph:
         node = self.node_of(URIRef(name)) if "://" in name else None
         if node is not None:
             return [node]
-        return sorted(self._names.get(tuple(w for w, _, _ in tokens(name)), ()))
+        return sorted(self._names.get(name_key(name), ()))
 
     # -- text ---------------------------------------------------------------------------------
     def operator_texts(self) -> list[str]:

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nesy.errors import NesyError
+from nesy.kbview import LEARNED_HEADER
+from nesy.namespaces import QA_NS
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def _items(questions: Any) -> tuple[list[QAItem], str]:
     return list(questions), "<questions>"
 
 
-def train_qa(kb: KnowledgeBase, questions: Any, *, valid: Any = None, rules_out: str | os.PathLike[str] | None = None,
+def train_qa(kb: KBView, questions: Any, *, valid: Any = None, rules_out: str | os.PathLike[str] | None = None,
              progress: Any = None, **options: Any) -> dict[str, Any]:
     """Train the QA path model on questions with answers; save it in ``DIR/models/qa``.
 
@@ -88,7 +90,7 @@ def train_qa(kb: KnowledgeBase, questions: Any, *, valid: Any = None, rules_out:
     """
     import torch
 
-    from nesy.qa.answerer import MODEL_DIR, QuestionAnswerer
+    from nesy.qa.answerer import QA_SLOT, QuestionAnswerer
     from nesy.qa.model import QAConfig, config_dict, save_model, train_model
 
     config = QAConfig(**options)
@@ -111,19 +113,16 @@ def train_qa(kb: KnowledgeBase, questions: Any, *, valid: Any = None, rules_out:
         q = enc.encode([r[1] for r in rs]) if rs else torch.empty(0, enc.dim)
         return q, np.array([r[2] for r in rs], dtype=np.int64), [np.array(r[3]) for r in rs]
 
-    op_text = enc.encode(qa._op_texts)
+    op_text = enc.encode(qa.operator_texts)
     model, info = train_model(qa.graph, op_text, *tensors(rows), config, valid=tensors(vrows) if vrows else None,
                               progress=progress)
     g = qa.graph
     meta = {"relations": [str(g.relation_term(r)) for r in range(g.num_relations)], "q_dim": int(enc.dim),
             "encoder": enc.name, "config": config_dict(config), "questions": len(rows), "valid": len(vrows),
             "history": info["history"], "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    if kb.path is not None and not kb.store.read_only:
-        where = str(save_model(kb.path / MODEL_DIR, model, meta))
-    else:
-        where = "memory"
-    kb._qa_memory = (model, meta)
-    kb._qa_version += 1
+    where = kb.models.dir(QA_SLOT)
+    where = str(save_model(where, model, meta)) if where is not None and not kb.store.read_only else "memory"
+    kb.models.keep(QA_SLOT, (model, meta))  # also marks the cached answerer stale
     best = [h["valid_hits@1"] for h in info["history"] if "valid_hits@1" in h]
     report = {"questions": len(items), "used": len(rows), "valid": len(vrows), "skipped": skipped,
               "epochs": info["epochs"], "seconds": info["seconds"], "valid_hits@1": max(best) if best else None,
@@ -148,7 +147,7 @@ def _resolve(qa: Any, items: list[QAItem]) -> tuple[list[tuple[int, str, int, li
     return rows, skipped
 
 
-def evaluate_qa(kb: KnowledgeBase, questions: Any, *, check: bool = True, use_topics: bool = True,
+def evaluate_qa(kb: KBView, questions: Any, *, check: bool = True, use_topics: bool = True,
                 batch: int = 256) -> dict[str, Any]:
     """Hits@1 of the answers to a question file, with speed and proof checks.
 
@@ -161,8 +160,10 @@ def evaluate_qa(kb: KnowledgeBase, questions: Any, *, check: bool = True, use_to
         ``hits@1`` (unanswered questions count as misses), questions, answered, no_answer,
         mode, seconds, answers_per_second, proofs_checked (top answers whose proof checks).
     """
+    from nesy.qa.answerer import question_answerer
+
     items, _ = _items(questions)
-    qa = kb.question_answerer()
+    qa = question_answerer(kb)
     start = time.perf_counter()
     results = []
     for lo in range(0, len(items), batch):
@@ -186,18 +187,17 @@ def evaluate_qa(kb: KnowledgeBase, questions: Any, *, check: bool = True, use_to
             "proofs_checked": checked if check else None}
 
 
-def export_rules(kb: KnowledgeBase, questions: Any, out: str | os.PathLike[str], *, min_count: int = 2,
+def export_rules(kb: KBView, questions: Any, out: str | os.PathLike[str], *, min_count: int = 2,
                  source: str | None = None) -> int:
     """Write the relation paths that answer at least ``min_count`` of ``questions`` as chain
     rules ``qa:<path>(X, Y) :- ...`` in a ``# nesy:learned`` file; weight = the share of those
     questions whose top answer is right. Returns the number of rules written."""
-    from nesy.kb import LEARNED_HEADER
-    from nesy.qa.answerer import QA_NS, _name
+    from nesy.qa.answerer import question_answerer, relation_name
     from nesy.rules.printer import format_term
 
     items, name = _items(questions)
     name = source or name
-    qa = kb.question_answerer()
+    qa = question_answerer(kb)
     seen: dict[str, list[Any]] = collections.defaultdict(list)
     for it, res in zip(items, qa.answer_many([i.question for i in items], 1, [i.topic for i in items],
                                              proofs=False), strict=True):
@@ -219,7 +219,7 @@ def export_rules(kb: KnowledgeBase, questions: Any, out: str | os.PathLike[str],
         right = sum(h for h, _, _ in hits)
         if not right:
             continue
-        head = "qa:" + "_".join(_name(p) + ("" if fwd else "_inv") for p, fwd in a.path)
+        head = "qa:" + "_".join(relation_name(p) + ("" if fwd else "_inv") for p, fwd in a.path)
         atoms = []
         names = ["X", *(f"Z{i}" for i in range(1, len(a.path))), "Y"]
         for i, (p, fwd) in enumerate(a.path):

@@ -2,7 +2,8 @@
 
 ``run_repl(directory)`` starts it (``nesy repl [DIR]``, or ``nesy`` alone). The parts:
 :mod:`~nesy.repl.statements` (when a typed statement is complete),
-:mod:`~nesy.repl.commands` (the :class:`~nesy.repl.commands.Session` and the ``:commands``),
+:mod:`~nesy.repl.session` (the :class:`~nesy.repl.session.Session`), :mod:`~nesy.repl.commands`
+(the ``:commands``, one module per area),
 :mod:`~nesy.repl.render` (tables and proof trees), :mod:`~nesy.repl.lexer` (highlighting),
 :mod:`~nesy.repl.completion` (Tab completion) and :mod:`~nesy.repl.shell` (the prompt loop).
 """

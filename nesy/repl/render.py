@@ -77,6 +77,7 @@ def answers_json(kb: Any, result: Any) -> str:
     return json.dumps(to_json(kb, result, explain=True), indent=2, ensure_ascii=False)
 
 
-def proof_tree(proof: Any, prefixes: dict[str, str]) -> Any:
-    """A proof as a rich tree (see :func:`nesy.engine.display.proof_rich`)."""
-    return proof_rich(proof, prefixes)
+def proof_tree(proof: Any, prefixes: dict[str, str], default_ns: str | None = None) -> Any:
+    """A proof as a rich tree (see :func:`nesy.engine.display.proof_rich`); terms print as
+    ``kb.shorten`` prints them when ``default_ns`` is the KB's default namespace."""
+    return proof_rich(proof, prefixes, default_ns)

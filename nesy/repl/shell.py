@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
-from nesy.repl.commands import Session
+from nesy.repl.session import Session
 from nesy.repl.statements import is_complete
 
 PROMPT = "nesy> "

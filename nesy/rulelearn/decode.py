@@ -1,6 +1,6 @@
 """Turn a rule learner's attention into readable chain rules, measure them, score queries by them.
 
-A rule is a head base relation r and a body of operators (ids as in :mod:`nesy.rulelearn.neural_lp`:
+A rule is a head base relation r and a body of operators (ids as in :mod:`nesy.rulelearn.model`:
 p follows p(x, y) forwards, p + R backwards, 2R + 1 + 2p / 2R + 2 + 2p the soft links ~p):
 ``r(X, Z) :- op1(X, Y1), op2(Y1, Y2), ..., opn(Yn-1, Z)``.
 """
@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from nesy.errors import NesyError
+from nesy.rulelearn.operators import row_pointers
 
 _CHUNK = 4096  # start entities walked at once
 
@@ -84,7 +85,7 @@ def decode(
     it also puts weight on combinations of steps that were never learned together.
 
     Args:
-        model: A trained :class:`~nesy.rulelearn.neural_lp.RuleLearner`.
+        model: A trained :class:`~nesy.rulelearn.model.RuleLearner`.
         relations: Base relations to decode rules for.
         top: Rules kept per head, by weight (20: on Neural LP's family split 10 rules per head
             ranked at 0.86-0.88 test MRR, 20 at 0.91-0.93).
@@ -162,7 +163,7 @@ class _Walker:
         """Sparse CSR float (E, E) with [from, to] = 1 for each step of ``op``."""
         if op not in self._mats:
             keys = torch.unique(self.pairs(op) @ torch.tensor([self.E, 1]))  # sorted (from, to)
-            self._mats[op] = _indicator(_crow(keys // self.E, self.E), keys % self.E,
+            self._mats[op] = _indicator(row_pointers(keys // self.E, self.E), keys % self.E,
                                         (self.E, self.E))
         return self._mats[op]
 
@@ -176,11 +177,6 @@ class _Walker:
             v = v @ self.matrix(op)
             v = _indicator(v.crow_indices(), v.col_indices(), (c, self.E))
         return v
-
-
-def _crow(rows: Tensor, n: int) -> Tensor:
-    """CSR row pointers of sorted row ids ``rows`` int64 (nnz,) for ``n`` rows."""
-    return torch.cat([rows.new_zeros(1), torch.cumsum(torch.bincount(rows, minlength=n), 0)])
 
 
 def _indicator(crow: Tensor, col: Tensor, size: tuple[int, int]) -> Tensor:

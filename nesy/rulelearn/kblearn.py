@@ -18,19 +18,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nesy.errors import NesyError
-from nesy.linkpred.predictor import KGData, _Index
+from nesy.kbview import LEARNED_HEADER
+from nesy.linkpred.predictor import IdIndex, KGData
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
 #: A user rule's learned weight below this counts as dropped, above KEPT as kept.
 DROPPED, KEPT = 0.1, 0.5
 
 
-def _relation_ids(kb: KnowledgeBase, data: KGData, names: list[str] | None) -> list[int]:
+def _relation_ids(kb: KBView, data: KGData, names: list[str] | None) -> list[int]:
     if not names:
         return []
-    index = _Index(data.relation_ids)
+    index = IdIndex(data.relation_ids)
     out = []
     for name in names:
         vid = kb.vocab.get(kb.resolve_term(name))
@@ -41,7 +42,7 @@ def _relation_ids(kb: KnowledgeBase, data: KGData, names: list[str] | None) -> l
     return out
 
 
-def _kge_features(kb: KnowledgeBase, data: KGData) -> np.ndarray | None:
+def _kge_features(kb: KBView, data: KGData) -> np.ndarray | None:
     """The link predictor's relation vectors in this data's order: float (2R, d), or None."""
     lp = kb.link_predictor
     if lp is None:
@@ -53,7 +54,7 @@ def _kge_features(kb: KnowledgeBase, data: KGData) -> np.ndarray | None:
     if not tables:
         return None
     vectors = np.concatenate(tables, axis=1)
-    where = _Index(lp.data.relation_ids)(data.relation_ids)
+    where = IdIndex(lp.data.relation_ids)(data.relation_ids)
     R = len(data.relation_ids)
     out = np.zeros((2 * R, vectors.shape[1]), dtype=np.float32)
     ok = where >= 0
@@ -62,7 +63,7 @@ def _kge_features(kb: KnowledgeBase, data: KGData) -> np.ndarray | None:
     return out
 
 
-def _text_features(kb: KnowledgeBase, data: KGData) -> np.ndarray:
+def _text_features(kb: KBView, data: KGData) -> np.ndarray:
     """The text vectors of the relations' names (labels, else local names in words), float
     (2R, d); a relation and its inverse share one (the controller's own embedding tells
     them apart)."""
@@ -74,7 +75,7 @@ def _text_features(kb: KnowledgeBase, data: KGData) -> np.ndarray:
     return np.concatenate([vectors, vectors]).astype(np.float32)
 
 
-def _chain(kb: KnowledgeBase, rule: Any, index: _Index, R: int) -> tuple[int, list[int] | None, str]:
+def _chain(kb: KBView, rule: Any, index: IdIndex, R: int) -> tuple[int, list[int] | None, str]:
     """A rule as (head relation, operator path, ""), or (head, None, why it is not a chain
     rule over the graph's relations); head -1 when the head is not such a relation."""
     from nesy.rulelearn.decode import chain_path
@@ -99,17 +100,17 @@ def _chain(kb: KnowledgeBase, rule: Any, index: _Index, R: int) -> tuple[int, li
     return head[0], path, why
 
 
-def _user_paths(kb: KnowledgeBase, data: KGData, relations: list[int],
+def _user_paths(kb: KBView, data: KGData, relations: list[int],
                 max_len: int) -> tuple[dict[int, list[list[int]]], list[Any], list[tuple[str, str]]]:
     """The user's chain rules for ``relations`` as operator paths; the rules that are not
     chain rules (or are too long) with the reason."""
     from nesy.rules.printer import format_rule
 
-    index = _Index(data.relation_ids)
+    index = IdIndex(data.relation_ids)
     wanted = set(relations)
     paths: dict[int, list[list[int]]] = {}
     used, skipped = [], []
-    for rule, kind in ((r, k) for p, k in zip(kb._programs, kb._kinds, strict=True) for r in p.rules):  # noqa: SLF001
+    for rule, kind in ((r, k) for p, k in kb.rule_programs() for r in p.rules):
         head, path, why = _chain(kb, rule, index, len(data.relation_ids))
         if kind != "derived" or head not in wanted:
             continue
@@ -124,7 +125,7 @@ def _user_paths(kb: KnowledgeBase, data: KGData, relations: list[int],
     return paths, used, skipped
 
 
-def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: list[str] | None = None,
+def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] | None = None,
              train: str | Path | None = None, valid: str | Path | None = None, top: int = 20,
              min_confidence: float = 0.0, soft_links: bool = False, progress: bool | None = None,
              **options: Any) -> dict[str, Any]:
@@ -152,69 +153,85 @@ def learn_kb(kb: KnowledgeBase, *, out: str | Path | None = None, relations: lis
     """
     import sys
 
-    from nesy.linkpred.kbtrain import read_triples
-    from nesy.rulelearn.neural_lp import LearnConfig, learn
     from nesy.rulelearn.decode import decode, format_rules
+    from nesy.rulelearn.neural_lp import LearnConfig, learn
+    from nesy.rules.printer import format_term
 
     config = LearnConfig.from_dict(options)
-    train_raw = read_triples(kb, train, add=True)[0] if train is not None else None
-    valid_raw = read_triples(kb, valid, add=True)[0] if valid is not None else None
-    # Relations that only the query files use (Neural LP's splits: the graph lacks the
-    # relations the queries ask about) still need ids.
-    queries = [x for x in (train_raw, valid_raw) if x is not None]
-    data = KGData.from_kb(kb, extra=np.concatenate(queries) if queries else None)
-    E, R = len(data.entity_ids), len(data.relation_ids)
-    rels = _relation_ids(kb, data, relations) or None
-    train_set = data.compact(train_raw) if train_raw is not None else data.triples
-    valid_set = data.compact(valid_raw) if valid_raw is not None else None
-    if rels is None:
-        rels = sorted(set(np.unique(train_set[:, 1]).tolist()))
-    features = {}
-    kge = _kge_features(kb, data) if config.use_kge else None
-    if kge is not None:
-        features["kge"] = kge
-    # Relation names through the text encoder only when asked for: it loads the language model.
-    names = _text_features(kb, data) if config.use_text and options.get("use_text") is True else None
-    if names is not None:
-        features["text"] = names
+    data, rels, train_set, valid_set = _learning_data(kb, relations, train, valid)
+    features = _features(kb, data, config, text=options.get("use_text") is True)
     paths, used, skipped = _user_paths(kb, data, rels, config.max_len)
     soft = _soft_edges(kb, data, rels) if soft_links else None
     show = sys.stderr.isatty() if progress is None else progress
     known = np.concatenate([data.triples, train_set] + ([valid_set] if valid_set is not None else []))
-    result = learn(data.triples, train_set, E, R, config, valid=valid_set, known=known, relations=rels,
-                   relation_features=features or None, user_paths=paths or None, soft_edges=soft,
-                   progress=show)
+    result = learn(data.triples, train_set, len(data.entity_ids), len(data.relation_ids), config,
+                   valid=valid_set, known=known, relations=rels, relation_features=features or None,
+                   user_paths=paths or None, soft_edges=soft, progress=show)
     rules = decode(result.model, rels, top=top, min_confidence=min_confidence)
-
-    from nesy.rules.printer import format_term
 
     def name_of(r: int) -> str:
         # Prefixed names only (no bare default-namespace names): the file must mean the same
         # in a knowledge base with another default namespace.
         return format_term(kb.vocab.term(int(data.relation_ids[r])), kb.prefixes, None)
 
-    text = format_rules(rules, name_of, num_relations=R)
-    weights = result.model.user_rule_weights() if paths else {}
-    user = []
-    for head, i, rule_text in used:
-        w = float(weights.get(head, [])[i]) if i < len(weights.get(head, [])) else float("nan")
-        verdict = "kept" if w >= KEPT else "dropped" if w < DROPPED else "re-weighted"
-        user.append((rule_text, w, verdict))
+    text = format_rules(rules, name_of, num_relations=len(data.relation_ids))
+    user = _verdicts(used, result.model.user_rule_weights() if paths else {})
     header = _header(kb, config, len(data.triples), train, len(rules), user, skipped)
     if out is not None:
         Path(out).write_text(header + text, encoding="utf-8")
     return {"rules": header + text, "count": len(rules), "relations": [name_of(r) for r in rels],
             "best_valid_mrr": result.best_valid_mrr, "seconds": result.seconds, "user_rules": user,
-            "not_chain": skipped, "features": ["relation vector", *(["link predictor"] if kge is not None else []),
-                                               *(["relation text"] if names is not None else [])],
+            "not_chain": skipped, "features": ["relation vector", *(["link predictor"] if "kge" in features else []),
+                                               *(["relation text"] if "text" in features else [])],
             "out": str(out) if out is not None else None}
 
 
-def _soft_edges(kb: KnowledgeBase, data: KGData, rels: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
+def _learning_data(kb: KBView, relations: list[str] | None, train: str | Path | None,
+                   valid: str | Path | None) -> tuple[KGData, list[int], np.ndarray, np.ndarray | None]:
+    """The graph, the head relations to learn (data positions), and the training and
+    validation queries (compact ids; training defaults to the graph itself)."""
+    from nesy.linkpred.kbtrain import read_triples
+
+    train_raw = read_triples(kb, train, add=True)[0] if train is not None else None
+    valid_raw = read_triples(kb, valid, add=True)[0] if valid is not None else None
+    # Relations that only the query files use (Neural LP's splits: the graph lacks the
+    # relations the queries ask about) still need ids.
+    queries = [x for x in (train_raw, valid_raw) if x is not None]
+    data = KGData.from_kb(kb, extra=np.concatenate(queries) if queries else None)
+    train_set = data.compact(train_raw) if train_raw is not None else data.triples
+    valid_set = data.compact(valid_raw) if valid_raw is not None else None
+    rels = _relation_ids(kb, data, relations) or sorted(set(np.unique(train_set[:, 1]).tolist()))
+    return data, rels, train_set, valid_set
+
+
+def _features(kb: KBView, data: KGData, config: Any, *, text: bool) -> dict[str, np.ndarray]:
+    """What the query representation fuses besides its own relation vector: ``kge`` (the
+    link predictor's relation vectors) and ``text`` (the relations' names, encoded)."""
+    features = {}
+    kge = _kge_features(kb, data) if config.use_kge else None
+    if kge is not None:
+        features["kge"] = kge
+    # Relation names through the text encoder only when asked for: it loads the language model.
+    if config.use_text and text:
+        features["text"] = _text_features(kb, data)
+    return features
+
+
+def _verdicts(used: list[tuple[int, int, str]], weights: dict[int, Any]) -> list[tuple[str, float, str]]:
+    """Each user rule with its learned weight and whether it was kept, re-weighted or dropped."""
+    user = []
+    for head, i, rule_text in used:
+        w = float(weights.get(head, [])[i]) if i < len(weights.get(head, [])) else float("nan")
+        verdict = "kept" if w >= KEPT else "dropped" if w < DROPPED else "re-weighted"
+        user.append((rule_text, w, verdict))
+    return user
+
+
+def _soft_edges(kb: KBView, data: KGData, rels: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
     lp = kb.link_predictor
     if lp is None:
         raise NesyError("--soft-links needs a trained link predictor: run `nesy train` first")
-    index = _Index(data.entity_ids)
+    index = IdIndex(data.entity_ids)
     out = {}
     for r in rels:
         pid = int(data.relation_ids[r])
@@ -229,10 +246,8 @@ def _soft_edges(kb: KnowledgeBase, data: KGData, rels: list[int]) -> dict[int, t
     return out
 
 
-def _header(kb: KnowledgeBase, config: Any, facts: int, train: Any, count: int, user: list[Any],
+def _header(kb: KBView, config: Any, facts: int, train: Any, count: int, user: list[Any],
             skipped: list[tuple[str, str]]) -> str:
-    from nesy.kb import LEARNED_HEADER
-
     lines = [f"{LEARNED_HEADER} — written by `nesy learn` (Neural LP, max length {config.max_len}, "
              f"rank {config.rank}, {config.epochs} epochs, seed {config.seed})",
              f"# data: {kb.path or 'in-memory knowledge base'}, {facts} entity triples; "
@@ -246,7 +261,7 @@ def _header(kb: KnowledgeBase, config: Any, facts: int, train: Any, count: int, 
 
 
 class RuleScorer:
-    """Rules (and optionally the link predictor) as a model :func:`nesy.ml.ranking.evaluate`
+    """Rules (and optionally the link predictor) as a model :func:`nesy.linkpred.evaluate.evaluate`
     can rank with: ``score_t(h, r)`` is the rules' maxprod score, plus ``weight`` times the
     link predictor's probability in hybrid mode."""
 
@@ -257,7 +272,7 @@ class RuleScorer:
         self.num_relations = 2 * len(data.relation_ids)
         self.training = False
         self._param = torch.nn.Parameter(torch.zeros(0))
-        self._index = _Index(data.entity_ids)
+        self._index = IdIndex(data.entity_ids)
 
     def parameters(self) -> Any:
         return iter([self._param])
@@ -296,12 +311,12 @@ class RuleScorer:
         return scores + self.weight * extra
 
 
-def rules_from_file(kb: KnowledgeBase, path: str | Path, data: KGData) -> list[Any]:
+def rules_from_file(kb: KBView, path: str | Path, data: KGData) -> list[Any]:
     """The weighted chain rules of a rule file as :class:`LearnedRule` (others are skipped)."""
     from nesy.rulelearn.decode import LearnedRule
 
-    program = kb._parse_rules(Path(path), trust=False)  # noqa: SLF001 - the KB's own parser settings
-    index = _Index(data.relation_ids)
+    program = kb.parse_rules(Path(path), trust=False)
+    index = IdIndex(data.relation_ids)
     R = len(data.relation_ids)
     out = []
     for rule in program.rules:
@@ -312,11 +327,11 @@ def rules_from_file(kb: KnowledgeBase, path: str | Path, data: KGData) -> list[A
     return out
 
 
-def evaluate_rules(kb: KnowledgeBase, rules_path: str | Path, test: str | Path, *, hybrid: bool = False,
+def evaluate_rules(kb: KBView, rules_path: str | Path, test: str | Path, *, hybrid: bool = False,
                    weight: float = 0.5) -> dict[str, Any]:
     """Filtered ranking metrics of a rule file's chain rules (with the link predictor when
     ``hybrid``) on test triples; same metrics and tie rule as :func:`evaluate_kb`."""
-    from nesy.ml.ranking import evaluate
+    from nesy.linkpred.evaluate import evaluate
     from nesy.linkpred.kbtrain import read_triples
 
     raw, total = read_triples(kb, test, add=True)

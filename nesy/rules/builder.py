@@ -39,8 +39,9 @@ from nesy.rules.ast import (
     Var,
 )
 from nesy.rules.checks import RuleChecks, generated
-from nesy.rules.lalr import START_PROGRAM, SyntaxFailure, Tok, drive
+from nesy.rules.lalr import START_PROGRAM, drive
 from nesy.rules.terms import TermBuilder
+from nesy.rules.tokens import SyntaxFailure, Tok
 
 
 @dataclass(frozen=True)

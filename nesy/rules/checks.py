@@ -14,6 +14,7 @@ from rdflib import URIRef
 
 from nesy.errors import NesyError, RuleError, SourceLocation
 from nesy.rules.ast import Aggregate, Assignment, Atom, BinOp, BodyLiteral, Comparison, Var
+from nesy.rules.printer import format_iri
 
 if TYPE_CHECKING:
     from nesy.rules.builder import Context, Weight
@@ -216,6 +217,4 @@ def _args(n: int) -> str:
 
 def short_iri(iri: URIRef, prefixes: Mapping[str, str], default_ns: str | None = None) -> str:
     """``iri`` as the user would write it, for messages."""
-    from nesy.rules.printer import format_iri
-
     return format_iri(str(iri), prefixes, default_ns)

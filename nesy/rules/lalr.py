@@ -18,26 +18,25 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from nesy.rules.syntax_errors import lex_failure, longest_word, parse_failure
+from nesy.rules.tokens import SyntaxFailure, Tok
+
+__all__ = [
+    "START_ATOM",
+    "START_PROGRAM",
+    "START_QUERY",
+    "SyntaxFailure",
+    "Tables",
+    "Tok",
+    "drive",
+    "grammar_tables",
+]
+
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
 START_PROGRAM = "start"
 START_QUERY = "query_input"
 START_ATOM = "atom_input"
-
-
-class Tok:
-    """A token: its terminal name, text and 1-based start line and column."""
-
-    __slots__ = ("type", "value", "line", "column")
-
-    def __init__(self, type_: str, value: str, line: int, column: int) -> None:
-        self.type = type_
-        self.value = value
-        self.line = line
-        self.column = column
-
-    def __repr__(self) -> str:
-        return f"Tok({self.type}, {self.value!r}, {self.line}:{self.column})"
 
 
 class Splice(list):  # type: ignore[type-arg]
@@ -190,17 +189,8 @@ class Tables:
 
 @lru_cache(maxsize=1)
 def grammar_tables() -> Tables:
+    """The compiled grammar, built once per process."""
     return Tables()
-
-
-class SyntaxFailure(Exception):
-    """Raised by the driver; turned into a :class:`ParseError` by the caller."""
-
-    def __init__(self, message: str, line: int, column: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 def drive(
@@ -214,7 +204,9 @@ def drive(
     Each callback gets the rule's children (tokens and callback results, inlined rules
     spliced in) and the ``(line, column)`` where the rule's text starts. This is Lark's
     LALR loop (``lark.parsers.lalr_parser_state.ParserState.feed_token``) and contextual
-    lexer, flattened into one function because it runs a few times per token.
+    lexer. The shift/reduce loop stays inline here because it runs a few times per token;
+    lexing a token, reductions of several symbols, the end of the input and errors are
+    helpers.
 
     With ``probe`` set to a text offset, it stops when the token there is about to be fed
     and returns ``(state stack, previous token)``: the error path uses this to see the
@@ -230,7 +222,6 @@ def drive(
     pos_stack: list[tuple[int, int]] = []
     prev_tok: Tok | None = None
     pos = 0
-    n = len(text)
     line = 1
     line_start = 0
     prev_end = (1, 1)
@@ -240,44 +231,15 @@ def drive(
         lexer = lexers.get(state) or tables.lexer(state)
         m = lexer[0].match(text, pos)
         if m is None:
-            # Only ignorable text left (the end), or text no accepted terminal matches.
-            skip_end = lexer[2].match(text, pos).end()  # type: ignore[union-attr]
-            if text.count("\n", pos, skip_end):
-                line += text.count("\n", pos, skip_end)
-                line_start = text.rfind("\n", pos, skip_end) + 1
-            pos = skip_end
-            if pos < n:
-                from nesy.rules.syntax_errors import lex_failure
-
+            pos, line, line_start = _skip_to_end(lexer, text, pos, line, line_start)
+            if pos < len(text):
                 raise lex_failure(
-                    tables,
-                    text,
-                    pos,
-                    line,
-                    pos - line_start + 1,
-                    list(state_stack),
-                    prev_tok,
-                    prev_end,
+                    tables, text, pos, line, pos - line_start + 1, list(state_stack), prev_tok, prev_end
                 )
             tok = Tok("$END", "", prev_end[0], prev_end[1])
-            start_ = n
+            start_ = pos
         else:
-            typ = m.lastgroup
-            start_ = m.start(typ)
-            if start_ > pos:
-                newlines = text.count("\n", pos, start_)
-                if newlines:
-                    line += newlines
-                    line_start = text.rfind("\n", pos, start_) + 1
-            value = m.group(typ)
-            keywords = lexer[1].get(typ)  # type: ignore[arg-type]
-            if keywords is not None:
-                typ = keywords.get(value, typ)
-            tok = Tok(typ, value, line, start_ - line_start + 1)  # type: ignore[arg-type]
-            pos = m.end()
-            if "\n" in value:
-                line += value.count("\n")
-                line_start = text.rfind("\n", start_, pos) + 1
+            tok, start_, pos, line, line_start = _token(m, lexer, text, pos, line, line_start)
         if start_ == probe:
             return list(state_stack), prev_tok
         # ---- feed it: reduce as long as the table says so, then shift
@@ -286,14 +248,7 @@ def drive(
         while True:
             act = actions[state].get(typ)
             if act is None:
-                # Reductions may already have run on a lookahead that LALR merged in; the
-                # probe replays the text to the state before them (errors only, so cheap).
-                from nesy.rules.syntax_errors import longest_word, parse_failure
-
-                stack, prev = drive(text, start, _NO_CALLBACKS, probe=start_)
-                raise parse_failure(
-                    tables, stack, tok, prev, prev_end, longest_word(tables, text, start_)
-                )
+                raise _unexpected(tables, text, start, start_, tok, prev_end)
             if act[0]:  # shift
                 state = act[1]
                 state_stack.append(state)
@@ -308,27 +263,7 @@ def drive(
                 state = gotos[state_stack[-2]][origin]
                 state_stack[-1] = state
             else:
-                if size:
-                    children = value_stack[-size:]
-                    del value_stack[-size:]
-                    del state_stack[-size:]
-                    where = pos_stack[-size]
-                    del pos_stack[-size:]
-                    if mode == _FLATTEN or mode == _INLINE_FLATTEN:
-                        children = _flatten(children)
-                else:
-                    children = []
-                    where = tokpos
-                if mode == _INLINE or mode == _INLINE_FLATTEN:
-                    value = children if type(children) is Splice else Splice(children)
-                elif mode == _INLINE1 and len(children) == 1:
-                    value = children[0]
-                else:
-                    value = callbacks[name](children, where)
-                state = gotos[state_stack[-1]][origin]
-                state_stack.append(state)
-                value_stack.append(value)
-                pos_stack.append(where)
+                state = _reduce(act[1], callbacks, gotos, state_stack, value_stack, pos_stack, tokpos)
             if state == end_state and typ == "$END":
                 return value_stack[-1]
         prev_tok = tok
@@ -336,6 +271,98 @@ def drive(
             prev_end = (line, pos - line_start + 1)
         else:
             prev_end = (tok.line, tok.column + len(tok.value))
+
+
+def _token(
+    m: re.Match[str], lexer: _Lexer, text: str, pos: int, line: int, line_start: int
+) -> tuple[Tok, int, int, int, int]:
+    """The token a lexer match found: ``(token, its offset, pos, line, line_start)`` after it.
+
+    The match may begin with skipped text (whitespace, comments), and a keyword matched
+    by a regex terminal (``not`` as ``NAME``) is retyped as that keyword.
+    """
+    typ: str = m.lastgroup  # type: ignore[assignment]
+    start = m.start(typ)
+    if start > pos:
+        newlines = text.count("\n", pos, start)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", pos, start) + 1
+    value = m.group(typ)
+    keywords = lexer[1].get(typ)
+    if keywords is not None:
+        typ = keywords.get(value, typ)
+    tok = Tok(typ, value, line, start - line_start + 1)
+    pos = m.end()
+    if "\n" in value:
+        line += value.count("\n")
+        line_start = text.rfind("\n", start, pos) + 1
+    return tok, start, pos, line, line_start
+
+
+def _skip_to_end(lexer: _Lexer, text: str, pos: int, line: int, line_start: int) -> tuple[int, int, int]:
+    """Skip ignorable text from ``pos`` where no token matched: ``(pos, line, line_start)`` after it.
+
+    Only ignorable text is left (the end of the input) unless the new ``pos`` is before
+    the end, where no accepted terminal matches.
+    """
+    skip_end = lexer[2].match(text, pos).end()  # type: ignore[union-attr]
+    newlines = text.count("\n", pos, skip_end)
+    if newlines:
+        line += newlines
+        line_start = text.rfind("\n", pos, skip_end) + 1
+    return skip_end, line, line_start
+
+
+def _unexpected(
+    tables: Tables, text: str, start: str, offset: int, tok: Tok, prev_end: tuple[int, int]
+) -> SyntaxFailure:
+    """The failure for a token the parser has no action for, explained from the state before it.
+
+    Reductions may already have run on a lookahead that LALR merged in; the probe replays
+    the text to the state before them (errors only, so cheap).
+    """
+    stack, prev = drive(text, start, _NO_CALLBACKS, probe=offset)
+    return parse_failure(tables, stack, tok, prev, prev_end, longest_word(tables, text, offset))
+
+
+def _reduce(
+    info: tuple[int, str, str, int],
+    callbacks: Mapping[str, Callable[[list[Any], tuple[int, int]], Any]],
+    gotos: dict[int, dict[str, int]],
+    state_stack: list[int],
+    value_stack: list[Any],
+    pos_stack: list[tuple[int, int]],
+    tokpos: tuple[int, int],
+) -> int:
+    """Reduce a rule of ``size`` symbols (not the in-place one-symbol case) on the stacks.
+
+    Pops the rule's children, builds its value (a splice for an inlined rule, else the
+    callback's result), pushes it with the goto state, and returns that state.
+    """
+    size, origin, name, mode = info
+    if size:
+        children = value_stack[-size:]
+        del value_stack[-size:]
+        del state_stack[-size:]
+        where = pos_stack[-size]
+        del pos_stack[-size:]
+        if mode == _FLATTEN or mode == _INLINE_FLATTEN:
+            children = _flatten(children)
+    else:
+        children = []
+        where = tokpos
+    if mode == _INLINE or mode == _INLINE_FLATTEN:
+        value = children if type(children) is Splice else Splice(children)
+    elif mode == _INLINE1 and len(children) == 1:
+        value = children[0]
+    else:
+        value = callbacks[name](children, where)
+    state = gotos[state_stack[-1]][origin]
+    state_stack.append(state)
+    value_stack.append(value)
+    pos_stack.append(where)
+    return state
 
 
 class _NoCallbacks(dict):  # type: ignore[type-arg]

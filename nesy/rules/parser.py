@@ -20,36 +20,30 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from rdflib.namespace import OWL, RDF, RDFS, XSD
-
 from nesy.errors import ParseError, excerpt_of
+from nesy.namespaces import DEFAULT_NAMESPACE, DEFAULT_PREFIXES, NESY_NS
 from nesy.rules.ast import Atom, Program, Query
 from nesy.rules.builder import Builder, Context, parse_text, read_text, run_builder
-from nesy.rules.lalr import (
-    START_ATOM,
-    START_PROGRAM,
-    START_QUERY,
-    SyntaxFailure,
-    Tok,
-    drive,
-)
-from nesy.rules.lalr import grammar_tables as _tables  # also the name older callers import
+from nesy.rules.lalr import START_ATOM, START_PROGRAM, START_QUERY, drive, grammar_tables
+from nesy.rules.tokens import SyntaxFailure, Tok
 
-#: Namespace of the built-in predicates; equal to ``nesy.plugins.registry.NESY`` (kept
-#: literal here so that parsing does not import numpy through the plugin registry).
-NESY_NS = "https://w3id.org/nesy#"
+__all__ = [
+    "BUILTIN_AGGREGATES",
+    "DEFAULT_NS",
+    "DEFAULT_PREFIXES",
+    "NESY_NS",
+    "parse_atom",
+    "parse_file",
+    "parse_program",
+    "parse_query",
+    "parse_tree",
+    "reference_parser",
+]
 
-#: Prefixes every rule text knows without declaring them.
-DEFAULT_PREFIXES: dict[str, str] = {
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "owl": str(OWL),
-    "xsd": str(XSD),
-    "nesy": NESY_NS,
-}
-
-#: The namespace of bare lower-case names when no ``@prefix : <...> .`` is declared.
-DEFAULT_NS = "http://example.org/nesy#"
+#: The namespace of bare lower-case names when no ``@prefix : <...> .`` is declared
+#: (:data:`nesy.namespaces.DEFAULT_NAMESPACE`; ``DEFAULT_PREFIXES`` and ``NESY_NS`` come
+#: from there too).
+DEFAULT_NS = DEFAULT_NAMESPACE
 
 #: The aggregate functions every knowledge base has (plugins may add more).
 BUILTIN_AGGREGATES = ("count", "sum", "min", "max", "avg")
@@ -60,7 +54,7 @@ def reference_parser() -> Any:
 
     It has the start symbols ``start`` (a file), ``query_input`` and ``atom_input``.
     """
-    return _tables().lark
+    return grammar_tables().lark
 
 
 def _base_prefixes(prefixes: Mapping[str, str] | None) -> dict[str, str]:
@@ -242,7 +236,7 @@ def parse_tree(text: str, start: str = START_PROGRAM) -> Any:
     def make(name: str) -> Callable[[list[Any], tuple[int, int]], Any]:
         return lambda children, where: Tree(name, [conv(x) for x in children])
 
-    tables = _tables()
+    tables = grammar_tables()
     names = {
         info[2]
         for row in tables.actions.values()

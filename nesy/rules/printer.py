@@ -1,4 +1,11 @@
-"""Print syntax-tree nodes back as rule-language text that parses to an equal tree.
+"""Print terms and syntax-tree nodes as rule-language text that parses back to them.
+
+This is nesy's one printer of terms and rules: proofs, answer tables, the REPL,
+``kb.shorten``, learned rule files and the ontology packs all print through it, so a
+term reads the same everywhere. Literals keep their characters (``"café"``, only
+control characters, quotes and backslashes escaped); integers, decimals and booleans are
+bare; an ``xsd:double`` always has an exponent (``1.5e0``), because the grammar reads
+``1.5`` as a decimal; other typed literals name their datatype (``"2020-01-02"^^xsd:date``).
 
 IRIs are printed as the shortest name the parser will read back: a bare name for the
 default namespace, else a prefixed name (``fam:parent``) when the local part is a valid
@@ -16,6 +23,7 @@ from functools import lru_cache
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
+from nesy.namespaces import DEFAULT_NAMESPACE, DEFAULT_PREFIXES
 from nesy.rules.ast import (
     Aggregate,
     Assignment,
@@ -29,6 +37,7 @@ from nesy.rules.ast import (
     Rule,
     Var,
 )
+from nesy.rules.lalr import grammar_tables
 
 __all__ = [
     "format_atom",
@@ -64,8 +73,6 @@ _DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
 @lru_cache(maxsize=1)
 def _patterns() -> dict[str, re.Pattern[str]]:
     """The grammar's own regexes for the tokens the printer emits."""
-    from nesy.rules.lalr import grammar_tables
-
     terminals = grammar_tables().terminals
     return {
         name: re.compile(terminals[name].pattern.to_regexp())
@@ -73,15 +80,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     }
 
 
-def _defaults() -> tuple[Mapping[str, str], str]:
-    from nesy.rules.parser import DEFAULT_NS, DEFAULT_PREFIXES
-
-    return DEFAULT_PREFIXES, DEFAULT_NS
-
-
 def _merged(prefixes: Mapping[str, str] | None) -> dict[str, str]:
-    defaults, _ = _defaults()
-    merged = dict(defaults)
+    merged = dict(DEFAULT_PREFIXES)
     if prefixes:
         merged.update(prefixes)
     return merged
@@ -99,7 +99,7 @@ def format_iri(
     """
     env = _merged(prefixes)
     pats = _patterns()
-    default = env.get("", default_ns if default_ns is not None else _defaults()[1])
+    default = env.get("", default_ns if default_ns is not None else DEFAULT_NAMESPACE)
     best: str | None = None
     if default and iri.startswith(default):
         local = iri[len(default) :]
@@ -174,19 +174,24 @@ def _format_literal_term(
             return lexical
         if _DECIMAL.fullmatch(lexical) or _INTEGER.fullmatch(lexical):
             # rdflib writes 1e3 as 1000.0; an exponent keeps it a double when read back.
-            return _scientific(lexical)
+            return _as_double(lexical)
     if dt == XSD.boolean and lexical in ("true", "false"):
         return lexical
     return f"{format_string(lexical)}^^{format_iri(str(dt), prefixes, default_ns)}"
 
 
-def _scientific(lexical: str) -> str:
-    """``1000.0`` -> ``1e3``, ``-0.025`` -> ``-2.5e-2``: the same number, written as a double."""
-    sign, digits, exponent = Decimal(lexical).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    exponent = int(exponent) + len(text) - 1
+def _as_double(lexical: str) -> str:
+    """A decimal-looking double's lexical form with an exponent, so the grammar reads it
+    back as a double: the shorter of the same digits with ``e0`` (``22.5`` -> ``22.5e0``,
+    ``1000.0`` -> ``1000e0``) and scientific notation (``1000000.0`` -> ``1e6``,
+    ``0.025`` -> ``2.5e-2``), the digits on a tie."""
+    digits = (lexical[:-2] if lexical.endswith(".0") else lexical) + "e0"
+    sign, numerals, exponent = Decimal(lexical).normalize().as_tuple()
+    text = "".join(map(str, numerals))
+    power = int(exponent) + len(text) - 1
     mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-    return f"{'-' if sign else ''}{mantissa}e{exponent}"
+    scientific = f"{'-' if sign else ''}{mantissa}e{power}"
+    return scientific if len(scientific) < len(digits) else digits
 
 
 def format_expr(
@@ -261,7 +266,9 @@ def format_rule(
     if rule.weight is not None:
         parts.append(f"{_format_weight(rule.weight)} :: ")
     parts.append("false" if rule.head is None else format_atom(rule.head, env, default_ns))
-    parts.append(f" :- {format_body(rule.body, env, default_ns)}.")
+    # A rule the parser builds always has a body; one built in code may not, and reads
+    # best as the fact it amounts to.
+    parts.append(f" :- {format_body(rule.body, env, default_ns)}." if rule.body else ".")
     return "".join(parts)
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from nesy.rules.lalr import SyntaxFailure, Tables, Tok
+from nesy.rules.tokens import SyntaxFailure, Tok
+
+if TYPE_CHECKING:
+    from nesy.rules.lalr import Tables
 
 #: How each terminal reads in a message.
 _SYMBOLS: dict[str, str] = {
@@ -104,6 +108,43 @@ def longest_word(tables: Tables, text: str, pos: int) -> str | None:
     return text[pos:best] if best is not None and best > pos else None
 
 
+#: Messages for a state that accepts exactly one kind of token, ``{got}`` the token found.
+_ONLY_ONE: dict[frozenset[str], str] = {
+    frozenset({"WEIGHT_SEP"}): "expected '::' after the weight (as in 0.8 :: head :- body.), found {got}",
+    frozenset({"LPAR"}): "expected '(' and the arguments after the predicate, found {got}",
+    frozenset({"IF"}): "expected ':-' after 'false' (a constraint is written false :- body.), found {got}",
+    frozenset({"PNAME_NS"}): "expected a prefix name like fam: after @prefix, found {got}",
+    frozenset({"IRIREF"}): "expected an <IRI>, found {got}",
+    frozenset({"STRING"}): 'expected a quoted name ("..."), found {got}',
+    frozenset({"DOT"}): "expected '.', found {got}",
+    frozenset({"LBRACE"}): "expected '{{' after the aggregate name, found {got}",
+}
+_HEAD_NOT_NEGATED = "a rule head cannot be negated ('not') or neural ('~')"
+_PREDICATE_NOT_VAR = (
+    "expected a predicate, found {got}: predicates are prefixed names (fam:Person), "
+    "lower-case names (person) or <IRIs>; an upper-case name is a variable"
+)
+_LABEL_FIRST = "the rule name {name} must come before the weight: [name] 0.5 :: head :- body."
+
+
+class _Spot:
+    """An unexpected token, what the parser accepted there, and where to point the user."""
+
+    def __init__(
+        self, expected: set[str], tok: Tok, prev: Tok | None, prev_end: tuple[int, int], got: str
+    ) -> None:
+        self.expected = expected
+        self.tok = tok
+        self.prev = prev
+        self.prev_end = prev_end
+        self.got = got
+
+    def fail(self, message: str, at_previous: bool = False) -> SyntaxFailure:
+        """The failure at the token, or just after the previous one."""
+        line, col = self.prev_end if at_previous else (self.tok.line, self.tok.column)
+        return SyntaxFailure(message, line, col)
+
+
 def parse_failure(
     tables: Tables,
     stack: list[int],
@@ -115,114 +156,101 @@ def parse_failure(
     """Explain an unexpected token from what the parser would really have accepted there."""
     candidates = [t for t in tables.actions[stack[-1]] if t in tables.terminals or t == "$END"]
     expected = {t for t in candidates if _accepts(tables, stack, t)}
-    got = _describe(
-        tok
-        if word is None or len(word) <= len(tok.value)
-        else Tok(tok.type, word, tok.line, tok.column)
-    )
-    line, col = tok.line, tok.column
-    new_line = tok.type == "$END" or tok.line > prev_end[0]
+    shown = tok if word is None or len(word) <= len(tok.value) else Tok(tok.type, word, tok.line, tok.column)
+    spot = _Spot(expected, tok, prev, prev_end, _describe(shown))
+    for explain in (_at_statement_end, _inside_atom, _at_statement_start, _in_body):
+        failure = explain(spot)
+        if failure is not None:
+            return failure
+    if expected == {"$END"}:
+        return spot.fail(f"expected the end of the input, found {spot.got}")
+    return spot.fail(f"expected {_expected_list(expected)}, found {spot.got}")
 
-    def fail(message: str, at_previous: bool = False) -> SyntaxFailure:
-        if at_previous:
-            return SyntaxFailure(message, prev_end[0], prev_end[1])
-        return SyntaxFailure(message, line, col)
 
+def _at_statement_end(spot: _Spot) -> SyntaxFailure | None:
+    """A statement that goes on where it should end: a missing '.', a head gone wrong."""
+    expected, tok, prev = spot.expected, spot.tok, spot.prev
+    new_line = tok.type == "$END" or tok.line > spot.prev_end[0]
     if "DOT" in expected and new_line and prev is not None and prev.type != "DOT":
         if "COMMA" in expected and tok.type != "$END":
-            return fail(
+            return spot.fail(
                 "missing '.' at the end of the statement (or ',' before the next literal)",
                 at_previous=True,
             )
-        return fail("missing '.' at the end of the statement", at_previous=True)
+        return spot.fail("missing '.' at the end of the statement", at_previous=True)
     if tok.type == "LPAR" and prev is not None and prev.type == "VAR":
-        return SyntaxFailure(
-            f"expected a predicate, found variable '{prev.value}': predicates are prefixed names "
-            "(fam:Person), lower-case names (person) or <IRIs>; an upper-case name is a variable",
-            prev.line,
-            prev.column,
-        )
+        got = f"variable '{prev.value}'"
+        return SyntaxFailure(_PREDICATE_NOT_VAR.format(got=got), prev.line, prev.column)
     if prev is not None and prev.type == "NAME" and prev.value == "not" and expected == {"LPAR"}:
-        return fail("a rule head cannot be negated ('not') or neural ('~')")
+        return spot.fail(_HEAD_NOT_NEGATED)
     if expected == {"IF", "DOT"}:
-        return fail(f"expected ':-' or '.' after the rule head, found {got}")
+        return spot.fail(f"expected ':-' or '.' after the rule head, found {spot.got}")
+    return None
+
+
+def _inside_atom(spot: _Spot) -> SyntaxFailure | None:
+    """Inside an atom, an aggregate or a directive: the closing or separating token is missing."""
+    expected, got = spot.expected, spot.got
     if "RPAR" in expected and "COMMA" in expected:
-        return fail(f"expected ')' or ',' after an argument, found {got}")
+        return spot.fail(f"expected ')' or ',' after an argument, found {got}")
     if "RBRACE" in expected and "COMMA" in expected:
-        return fail(
+        return spot.fail(
             f"expected '}}' to close the aggregate (or ',' and another literal), found {got}"
         )
     if "COLON" in expected and "COMMA" in expected:
-        return fail(
+        return spot.fail(
             f"expected ':' after the aggregated terms (as in count {{ Y : p(X, Y) }}), found {got}"
         )
     if "RPAR" in expected:
-        return fail(f"expected ')', found {got}")
+        return spot.fail(f"expected ')', found {got}")
     if expected >= {"COMMA", "DOT"} or expected >= {"COMMA", "$END"}:
-        if tok.type in ("CMP_OP", "EQ"):
-            return fail(f"comparisons cannot be chained: write A < B, B < C (found {got})")
-        return fail(f"expected ',' or '.' after a body literal, found {got}")
-    if expected == {"WEIGHT_SEP"}:
-        return fail(f"expected '::' after the weight (as in 0.8 :: head :- body.), found {got}")
-    if expected == {"LPAR"}:
-        return fail(f"expected '(' and the arguments after the predicate, found {got}")
-    if expected == {"IF"}:
-        return fail(
-            f"expected ':-' after 'false' (a constraint is written false :- body.), found {got}"
-        )
-    if expected == {"PNAME_NS"}:
-        return fail(f"expected a prefix name like fam: after @prefix, found {got}")
-    if expected == {"IRIREF"}:
-        return fail(f"expected an <IRI>, found {got}")
-    if expected == {"STRING"}:
-        return fail(f'expected a quoted name ("..."), found {got}')
-    if expected == {"DOT"}:
-        return fail(f"expected '.', found {got}")
-    if expected == {"LBRACE"}:
-        return fail(f"expected '{{' after the aggregate name, found {got}")
+        if spot.tok.type in ("CMP_OP", "EQ"):
+            return spot.fail(f"comparisons cannot be chained: write A < B, B < C (found {got})")
+        return spot.fail(f"expected ',' or '.' after a body literal, found {got}")
+    message = _ONLY_ONE.get(frozenset(expected))
+    return spot.fail(message.format(got=got)) if message is not None else None
+
+
+def _at_statement_start(spot: _Spot) -> SyntaxFailure | None:
+    """Where a statement begins, or a rule name written after the weight."""
+    expected, tok = spot.expected, spot.tok
     if _STATEMENT_START <= expected:
         if tok.type in ("NOT", "TILDE"):
-            return fail("a rule head cannot be negated ('not') or neural ('~')")
+            return spot.fail(_HEAD_NOT_NEGATED)
         if tok.type == "VAR":
-            return fail(
-                f"expected a predicate, found {got}: predicates are prefixed names (fam:Person), "
-                "lower-case names (person) or <IRIs>; an upper-case name is a variable"
-            )
+            return spot.fail(_PREDICATE_NOT_VAR.format(got=spot.got))
         if tok.type == "LABEL" and "LABEL" not in expected:
-            return fail(
-                f"the rule name {tok.value} must come before the weight: [name] 0.5 :: head :- body."
-            )
-        return fail(f"expected a fact, a rule, a query or a directive, found {got}")
+            return spot.fail(_LABEL_FIRST.format(name=tok.value))
+        return spot.fail(f"expected a fact, a rule, a query or a directive, found {spot.got}")
     if "LABEL" not in expected and tok.type == "LABEL":
-        return fail(
-            f"the rule name {tok.value} must come before the weight: [name] 0.5 :: head :- body."
-        )
+        return spot.fail(_LABEL_FIRST.format(name=tok.value))
+    return None
+
+
+def _in_body(spot: _Spot) -> SyntaxFailure | None:
+    """Where a body literal, an expression, a term or a predicate should be."""
+    expected, tok, prev, got = spot.expected, spot.tok, spot.prev, spot.got
     if "NOT" in expected and "TILDE" in expected:
         if tok.type == "DOT":
-            return fail(
+            return spot.fail(
                 "expected a body literal after ':-' (an atom, not atom, ~atom or a comparison), found '.'"
             )
-        return fail(
+        return spot.fail(
             f"expected a body literal (an atom, not atom, ~atom or a comparison), found {got}"
         )
     if "LPAR" in expected and "VAR" in expected:
-        return fail(f"expected an expression, found {got}")
+        return spot.fail(f"expected an expression, found {got}")
     if _TERM_START <= expected:
         if tok.type == "RPAR" and prev is not None and prev.type == "LPAR":
-            return fail("expected a term: an atom needs at least one argument")
-        return fail(
+            return spot.fail("expected a term: an atom needs at least one argument")
+        return spot.fail(
             f"expected a term (a variable, a name, an <IRI>, a string or a number), found {got}"
         )
     if {"PNAME_LN", "IRIREF", "NAME"} <= expected and "VAR" not in expected:
         if tok.type == "VAR":
-            return fail(
-                f"expected a predicate, found {got}: predicates are prefixed names (fam:Person), "
-                "lower-case names (person) or <IRIs>; an upper-case name is a variable"
-            )
-        return fail(f"expected a predicate, found {got}")
-    if expected == {"$END"}:
-        return fail(f"expected the end of the input, found {got}")
-    return fail(f"expected {_expected_list(expected)}, found {got}")
+            return spot.fail(_PREDICATE_NOT_VAR.format(got=got))
+        return spot.fail(f"expected a predicate, found {got}")
+    return None
 
 
 def lex_failure(

@@ -17,7 +17,7 @@ from rdflib.namespace import XSD
 from nesy.errors import NesyError, ParseError, RuleError, SourceLocation, excerpt_of
 from nesy.rules.ast import BinOp, Var
 from nesy.rules.checks import short_iri
-from nesy.rules.lalr import Tok
+from nesy.rules.tokens import Tok
 
 if TYPE_CHECKING:
     from nesy.rules.builder import Context

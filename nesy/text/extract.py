@@ -1,6 +1,8 @@
-"""Knowledge extraction from text: sentences → mentions → (subject, predicate, object) triples.
+"""Extraction from text, the entry points: extractors by name, training one, distant supervision.
 
-Two built-in extractors share one pipeline: sentences of a document are grouped into
+Extraction turns sentences into mentions and mentions into (subject, predicate, object)
+triples. Extractors are registry components (kind ``extractor``, a factory
+``f(kb) -> Extractor``), so plugins add theirs. Two built-in extractors share one pipeline: sentences of a document are grouped into
 chunks (the encoder sees up to ~400 characters at once, so a pronoun in the second
 sentence can stand for the first sentence's subject); a :class:`~nesy.text.mentions.Gazetteer`
 finds entity mentions (KB labels and local names, plus the surface forms a trained model
@@ -17,178 +19,104 @@ Every :class:`Extraction` carries its sentence, both mention spans and a confide
 
 from __future__ import annotations
 
-import re
-import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from rdflib import Literal, URIRef
+from rdflib import Literal
 from rdflib.term import Identifier
 
+from nesy.errors import TextError
+from nesy.plugins.registry import Registry, normalize_name, shared_registry
+from nesy.text.extract_types import (
+    ABBREVIATIONS,
+    Extraction,
+    Extractor,
+    Mention,
+    Sentence,
+    split_sentences,
+)
 from nesy.text.webnlg import Example, read_examples
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
-__all__ = ["Example", "Extraction", "Extractor", "Mention", "Sentence", "distant_examples", "extractor_names",
-           "get_extractor", "read_examples", "register_extractor", "split_sentences", "train_extractor"]
+__all__ = ["ABBREVIATIONS", "Example", "Extraction", "Extractor", "Mention", "Sentence", "distant_examples",
+           "extractor_names", "get_extractor", "read_examples", "register_extractor", "split_sentences",
+           "train_extractor", "trained_extractor", "zero_shot_extractor"]
 
+#: The registry kind of extractors: a factory ``f(kb) -> Extractor``.
+KIND = "extractor"
+#: The model slot (``DIR/models/extractor``) of the trained extractor.
+SLOT = "extractor"
 
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence of a document: its id, 0-based number, text and char offset in the document."""
-
-    doc: str
-    index: int
-    text: str
-    start: int
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A span of :attr:`Sentence.text` (char offsets) and the term it names: an entity IRI,
-    a Literal, or None for a new entity (NIL) that the caller mints."""
-
-    text: str
-    start: int
-    end: int
-    term: Identifier | None
-    score: float
+def register_extractor(name: str, factory: Callable[[KBView], Extractor]) -> None:
+    """Make ``factory(kb) -> Extractor`` selectable as ``name`` in every knowledge base of this
+    process (a plugin calls ``registry.add("extractor", name, factory)`` instead)."""
+    shared_registry().add(KIND, name, factory)
 
 
-@dataclass(frozen=True)
-class Extraction:
-    """One extracted triple with where it was read. ``confidence`` is in (0, 1]."""
-
-    sentence: Sentence
-    subject: Mention
-    predicate: URIRef
-    object: Mention
-    confidence: float
-    extractor: str
+def extractor_names(kb: KBView | None = None) -> list[str]:
+    """Every registered extractor name: built-ins, installed plugins and, with ``kb``, its
+    trusted plugins."""
+    registry: Registry = kb.registry if kb is not None else shared_registry()
+    return registry.names(KIND)
 
 
-class Extractor(Protocol):
-    """What ``kb.extract`` runs: named, and mapping sentences to extractions."""
-
-    name: str
-
-    def extract(self, sentences: Sequence[Sentence], kb: KnowledgeBase) -> list[Extraction]: ...
-
-
-# -- sentence splitting ---------------------------------------------------------------
-ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt ft no nos vs etc e.g i.e cf al inc ltd co corp dept est fig approx "
-    "jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt capt rev hon gov pres sen rep u.s u.k "
-    "a.m p.m ph.d b.a m.a b.sc op vol pp ed eds".split())
-_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n\s*\n")
+def _has_trained_model(kb: KBView, model_dir: str | Path | None) -> bool:
+    slots = kb.models
+    if model_dir is not None or slots.get(SLOT) is not None:
+        return True
+    path = slots.dir(SLOT)
+    return path is not None and (path / "model.json").is_file()
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Char spans ``(start, end)`` of the sentences of ``text``, whitespace trimmed.
-
-    A sentence ends at ``.``, ``!`` or ``?`` (with any closing quotes or brackets) followed
-    by white space and an upper-case letter, digit, quote or bracket, and always at a blank
-    line. A full stop after a known abbreviation (``Dr.``, ``e.g.``, ``U.S.``), an initial
-    (``J. R. R. Tolkien``) or inside a number (``3.5``) does not end one.
-    """
-    cuts = [0]
-    for m in _END.finditer(text):
-        end = m.end()
-        if m.group().strip():
-            nxt = text[end:].lstrip()
-            if not nxt or not (nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in "\"'“‘(["):
-                continue
-            if m.group().rstrip("\"'”’)]") == ".":
-                word = re.search(r"(\S*)$", text[:m.start()]).group(1).lstrip("\"'“‘([").lower()
-                if word in ABBREVIATIONS or re.fullmatch(r"[a-z]|([a-z]\.)+[a-z]", word):
-                    continue
-        cuts.append(end)
-    cuts.append(len(text))
-    spans = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        seg = text[a:b]
-        lead = len(seg) - len(seg.lstrip())
-        s, e = a + lead, a + len(seg.rstrip())
-        if e > s:
-            spans.append((s, e))
-    return spans
-
-
-# -- registry -------------------------------------------------------------------------
-_EXTRACTORS: dict[str, Callable[[KnowledgeBase], Extractor]] = {}
-_MEMORY: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # in-memory KB → model
-MODEL_DIR = Path("models") / "extractor"
-
-
-def register_extractor(name: str, factory: Callable[[KnowledgeBase], Extractor]) -> None:
-    """Make ``factory(kb) -> Extractor`` selectable as ``name``."""
-    _EXTRACTORS[name] = factory
-
-
-def extractor_names(kb: KnowledgeBase | None = None) -> list[str]:
-    """Built-in names plus those registered as plugins (kind ``extractor``) in ``kb``."""
-    names = set(_EXTRACTORS)
-    if kb is not None:
-        names |= set(kb.registry.names("extractor"))
-    return sorted(names)
-
-
-def _model_dir(kb: KnowledgeBase) -> Path | None:
-    return kb.path / MODEL_DIR if kb.path is not None else None
-
-
-def get_extractor(kb: KnowledgeBase, name: str | None = None, *, model_dir: str | Path | None = None) -> Extractor:
-    """The extractor called ``name``; by default the trained one when a model exists
-    (``model_dir``, else DIR/models/extractor, else one trained in this process for an
-    in-memory KB), otherwise the untrained zero-shot one.
+def get_extractor(kb: KBView, name: str | None = None, *, model_dir: str | Path | None = None) -> Extractor:
+    """The extractor called ``name`` (looked up in ``kb.registry``); by default the trained
+    one when a model exists (``model_dir``, else the KB's ``extractor`` model slot on disk or
+    in memory), otherwise the untrained zero-shot one.
 
     Raises:
-        PluginError: Unknown name (the message lists the known ones).
+        PluginError: Unknown name (the message lists the known ones and the closest).
         TextError: A model directory that is missing or unreadable.
     """
-    from nesy.errors import PluginError
-
     if name is None:
-        path = Path(model_dir) if model_dir is not None else _model_dir(kb)
-        if model_dir is not None or kb in _MEMORY or (path is not None and (path / "model.json").is_file()):
-            name = "trained"
-        else:
-            name = "zero-shot"
-    if name == "trained":
-        from nesy.text.extract_pipeline import TrainedExtractor
-
-        path = Path(model_dir) if model_dir is not None else _model_dir(kb)
-        if model_dir is None and kb in _MEMORY:
-            return TrainedExtractor(kb, _MEMORY[kb])
-        if path is None or not (path / "model.json").is_file():
-            from nesy.errors import TextError
-
-            raise TextError("no trained extractor here: run `nesy extract-train` first",
-                            file=str(path) if path else None)
-        return TrainedExtractor.load(kb, path)
-    if name in _EXTRACTORS:
-        return _EXTRACTORS[name](kb)
-    if name in kb.registry.names("extractor"):
-        return kb.registry.get("extractor", name)(kb)
-    raise PluginError(f"unknown extractor {name!r}; known: {', '.join(['trained', *extractor_names(kb)])}")
+        name = "trained" if _has_trained_model(kb, model_dir) else "zero-shot"
+    if normalize_name(KIND, name) == "trained":
+        return trained_extractor(kb, model_dir=model_dir)
+    return kb.registry.resolve(KIND, name)(kb)
 
 
-def _zero_shot(kb: KnowledgeBase) -> Extractor:
+def zero_shot_extractor(kb: KBView) -> Extractor:
+    """The ``zero-shot`` extractor: property labels compared with the words between mentions."""
     from nesy.text.extract_pipeline import ZeroShotExtractor
 
     return ZeroShotExtractor(kb)
 
 
-register_extractor("zero-shot", _zero_shot)
+def trained_extractor(kb: KBView, model_dir: str | Path | None = None) -> Extractor:
+    """The ``trained`` extractor: the model in ``model_dir``, else the KB's ``extractor`` slot.
+
+    Raises:
+        TextError: no trained model there.
+    """
+    from nesy.text.extract_pipeline import TrainedExtractor
+
+    slots = kb.models
+    if model_dir is None and slots.get(SLOT) is not None:
+        return TrainedExtractor(kb, slots.get(SLOT))
+    path = Path(model_dir) if model_dir is not None else slots.dir(SLOT)
+    if path is None or not (path / "model.json").is_file():
+        raise TextError("no trained extractor here: run `nesy extract-train` first",
+                        file=str(path) if path else None)
+    return TrainedExtractor.load(kb, path)
 
 
-def train_extractor(kb: KnowledgeBase, examples: Sequence[Example], *, config: dict[str, Any] | None = None,
+def train_extractor(kb: KBView, examples: Sequence[Example], *, config: dict[str, Any] | None = None,
                     progress: bool | None = None, out: str | Path | None = None) -> dict[str, Any]:
     """Train the relation head on labelled examples and save it (safetensors + JSON) in
-    ``out``, else DIR/models/extractor; an in-memory KB keeps it in memory.
+    ``out``, else the KB's ``extractor`` model slot (DIR/models/extractor; an in-memory KB
+    keeps it in memory).
 
     Args:
         kb: Its store gives the prior features and the names' namespace (``default_namespace``).
@@ -203,22 +131,24 @@ def train_extractor(kb: KnowledgeBase, examples: Sequence[Example], *, config: d
     from nesy.text.extract_train import save_model, train_model
 
     model, metrics = train_model(kb, list(examples), config or {}, progress=progress)
-    path = Path(out) if out is not None else _model_dir(kb)
+    slots = kb.models
+    path = Path(out) if out is not None else slots.dir(SLOT)
     if path is None:
-        _MEMORY[kb] = model
+        slots.keep(SLOT, model)
     else:
         save_model(model, path)
+        if out is None:
+            slots.touch(SLOT)
         metrics["saved"] = str(path)
     return metrics
 
 
-def distant_examples(kb: KnowledgeBase, sentences: Sequence[Sentence | str]) -> list[Example]:
+def distant_examples(kb: KBView, sentences: Sequence[Sentence | str]) -> list[Example]:
     """Distant supervision: every sentence that mentions two entities the store relates
     becomes an example stating those store triples (names are full IRIs / literal n3)."""
     from rdflib.util import from_n3
 
-    from nesy.text.extract_model import StorePrior
-    from nesy.text.extract_pipeline import kb_gazetteer
+    from nesy.text.extract_model import StorePrior, kb_gazetteer
 
     gaz, prior, out = kb_gazetteer(kb), StorePrior(kb), []
     for sent in sentences:

@@ -1,4 +1,4 @@
-"""The trained relation head of the extractor: pair features, the store prior, training, files.
+"""The extractor's model: the store's properties and surface forms, pair features, prior, head.
 
 For one text the frozen encoder gives token states ``H`` ``(L, d)``; every mention node
 (a span with one candidate term) gets its span mean. An ordered pair of nodes ``(i, j)``
@@ -15,16 +15,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import numpy as np
+from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib.namespace import OWL
+
+from nesy.text.encoder import COMMENT_PREDICATES, LABEL_PREDICATES, label_index, local_name, words
+from nesy.text.mentions import Gazetteer
 
 if TYPE_CHECKING:
     import torch
 
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
     from nesy.text.mentions import Found
 
 N_PRIOR = 4
+#: Predicates that are vocabulary, not relations to extract.
+SKIP_PREDICATES = frozenset({*LABEL_PREDICATES, *COMMENT_PREDICATES, RDF.type, RDFS.subClassOf,
+                             RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.sameAs, OWL.inverseOf})
+_PROPERTY_TYPES = {RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty}
 
 
 @dataclass
@@ -102,7 +112,7 @@ def pair_inputs(feats: TextFeatures) -> torch.Tensor:
 class StorePrior:
     """Indicator features from the facts in the store's ``asserted`` and ``extracted`` graphs."""
 
-    def __init__(self, kb: KnowledgeBase | None) -> None:
+    def __init__(self, kb: KBView | None) -> None:
         from rdflib.util import from_n3
 
         self._from_n3 = from_n3
@@ -191,3 +201,35 @@ def make_head(config: dict[str, Any]) -> torch.nn.Module:
             return dot + self.prior(prior).squeeze(-1)
 
     return RelationHead()
+
+
+def kb_properties(kb: KBView) -> list[URIRef]:
+    """Properties to extract: predicates used in the asserted/extracted graphs, and declared
+    properties (rdf:Property, owl:ObjectProperty, owl:DatatypeProperty), less RDF/OWL vocabulary."""
+    table, vocab = kb.store.table, kb.vocab
+    used = {vocab.term(p) for p in np.unique(table.p[table.g <= 1]).tolist()}
+    type_id = vocab.get(RDF.type)
+    if type_id is not None:
+        rows = table.select(p=type_id)
+        for s, o in zip(table.s[rows].tolist(), table.o[rows].tolist(), strict=True):
+            if vocab.term(o) in _PROPERTY_TYPES:
+                used.add(vocab.term(s))
+    return sorted(p for p in used if isinstance(p, URIRef) and p not in SKIP_PREDICATES)
+
+
+def kb_gazetteer(kb: KBView) -> Gazetteer:
+    """Surface forms of the store's entities (labels, local names as words) and literal values."""
+    gaz, table, vocab = Gazetteer(), kb.store.table, kb.vocab
+    skip = {vocab.get(p) for p in SKIP_PREDICATES} - {None}
+    rows = np.nonzero((table.g <= 1) & ~np.isin(table.p, list(skip)))[0]
+    ids = np.unique(np.concatenate([table.s[rows], table.o[rows]])).tolist()
+    labels = label_index(kb)
+    for i in ids:
+        term = vocab.term(i)
+        if isinstance(term, Literal):
+            gaz.add(str(term), term.n3())
+        elif isinstance(term, URIRef):
+            name = unquote(local_name(term))
+            for surface in [*labels.get(term, []), name.replace("_", " "), words(name)]:
+                gaz.add(surface, term.n3())
+    return gaz

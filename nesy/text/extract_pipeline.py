@@ -7,65 +7,28 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 import numpy as np
-from rdflib import RDF, RDFS, Literal, URIRef
-from rdflib.namespace import OWL
+from rdflib import URIRef
 from rdflib.util import from_n3
 
-from nesy.text.extract import Extraction, Mention, Sentence
-from nesy.text.extract_model import StorePrior, TextFeatures, featurize, pair_inputs
-from nesy.text.mentions import Found, Gazetteer
-from nesy.text.encoder import (
-    COMMENT_PREDICATES,
-    LABEL_PREDICATES,
-    get_encoder,
-    label_index,
-    local_name,
-    words,
+from nesy.text.encoder import get_encoder, term_texts
+from nesy.text.extract_model import (
+    StorePrior,
+    TextFeatures,
+    featurize,
+    kb_gazetteer,
+    kb_properties,
+    pair_inputs,
 )
+from nesy.text.extract_train import ExtractorModel, load_model
+from nesy.text.extract_types import Extraction, Mention, Sentence
+from nesy.text.mentions import Found, Gazetteer
 
 if TYPE_CHECKING:
-    from nesy.kb import KnowledgeBase
-    from nesy.text.extract_train import ExtractorModel
+    from nesy.kbview import KBView
 
 CHUNK_CHARS = 400
-_SKIP = {*LABEL_PREDICATES, *COMMENT_PREDICATES, RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain,
-         RDFS.range, OWL.sameAs, OWL.inverseOf}
-_PROPERTY_TYPES = {RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty}
-
-
-def kb_properties(kb: KnowledgeBase) -> list[URIRef]:
-    """Properties to extract: predicates used in the asserted/extracted graphs, and declared
-    properties (rdf:Property, owl:ObjectProperty, owl:DatatypeProperty), less RDF/OWL vocabulary."""
-    table, vocab = kb.store.table, kb.vocab
-    used = {vocab.term(p) for p in np.unique(table.p[table.g <= 1]).tolist()}
-    type_id = vocab.get(RDF.type)
-    if type_id is not None:
-        rows = table.select(p=type_id)
-        for s, o in zip(table.s[rows].tolist(), table.o[rows].tolist(), strict=True):
-            if vocab.term(o) in _PROPERTY_TYPES:
-                used.add(vocab.term(s))
-    return sorted(p for p in used if isinstance(p, URIRef) and p not in _SKIP)
-
-
-def kb_gazetteer(kb: KnowledgeBase) -> Gazetteer:
-    """Surface forms of the store's entities (labels, local names as words) and literal values."""
-    gaz, table, vocab = Gazetteer(), kb.store.table, kb.vocab
-    skip = {vocab.get(p) for p in _SKIP} - {None}
-    rows = np.nonzero((table.g <= 1) & ~np.isin(table.p, list(skip)))[0]
-    ids = np.unique(np.concatenate([table.s[rows], table.o[rows]])).tolist()
-    labels = label_index(kb)
-    for i in ids:
-        term = vocab.term(i)
-        if isinstance(term, Literal):
-            gaz.add(str(term), term.n3())
-        elif isinstance(term, URIRef):
-            name = unquote(local_name(term))
-            for surface in [*labels.get(term, []), name.replace("_", " "), words(name)]:
-                gaz.add(surface, term.n3())
-    return gaz
 
 
 def _chunks(sentences: Sequence[Sentence]) -> list[tuple[str, list[tuple[Sentence, int]]]]:
@@ -94,7 +57,7 @@ class _Pipeline:
     floor = 0.05  # extractions below this confidence are not returned at all
     pairs_nil = True  # score pairs of two new entities
 
-    def __init__(self, kb: KnowledgeBase, gazetteer: Gazetteer, encoder: Any) -> None:
+    def __init__(self, kb: KBView, gazetteer: Gazetteer, encoder: Any) -> None:
         self.kb, self.gaz, self.encoder = kb, gazetteer, encoder
         self.prior = StorePrior(kb)
 
@@ -103,7 +66,7 @@ class _Pipeline:
         """Per chunk: (subject node, object node, predicate, confidence) of its candidate pairs."""
         raise NotImplementedError
 
-    def extract(self, sentences: Sequence[Sentence], kb: KnowledgeBase | None = None) -> list[Extraction]:
+    def extract(self, sentences: Sequence[Sentence], kb: KBView | None = None) -> list[Extraction]:
         chunks = _chunks(sentences)
         texts = [text for text, _ in chunks]
         found = [self.gaz.find(text) for text in texts]
@@ -145,10 +108,8 @@ class ZeroShotExtractor(_Pipeline):
 
     name = "zero-shot"
 
-    def __init__(self, kb: KnowledgeBase, encoder: Any = None) -> None:
+    def __init__(self, kb: KBView, encoder: Any = None) -> None:
         super().__init__(kb, kb_gazetteer(kb), encoder or get_encoder())
-        from nesy.text.encoder import term_texts
-
         self.preds = kb_properties(kb)
         self.labels = self.encoder.encode(term_texts(kb, self.preds)) if self.preds else None
         self.pred_ids = [kb.vocab.get(p) for p in self.preds]
@@ -194,11 +155,9 @@ class TrainedExtractor(_Pipeline):
     name = "trained"
     pairs_nil = False
 
-    def __init__(self, kb: KnowledgeBase, model: ExtractorModel) -> None:
+    def __init__(self, kb: KBView, model: ExtractorModel) -> None:
         encoder = get_encoder(model.encoder)
         super().__init__(kb, model.gazetteer.merge(kb_gazetteer(kb)), encoder)
-        from nesy.text.encoder import term_texts
-
         self.model = model
         known = [URIRef(p) for p in model.predicates]
         extra = [p for p in kb_properties(kb) if p not in set(known)]
@@ -212,9 +171,7 @@ class TrainedExtractor(_Pipeline):
         self.columns = {kb.vocab.get(p): c for c, p in enumerate(self.preds) if kb.vocab.get(p) is not None}
 
     @classmethod
-    def load(cls, kb: KnowledgeBase, path: str | Path) -> TrainedExtractor:
-        from nesy.text.extract_train import load_model
-
+    def load(cls, kb: KBView, path: str | Path) -> TrainedExtractor:
         return cls(kb, load_model(path))
 
     def score_many(self, texts: list[str], found: list[list[Found]],

@@ -13,11 +13,13 @@ from rdflib import URIRef
 
 from nesy.errors import TextError
 from nesy.ml.checkpoint import read_pair, write_pair
+from nesy.text.encoder import get_encoder, term_texts
 from nesy.text.extract_model import (
     N_PRIOR,
     StorePrior,
     TextFeatures,
     featurize,
+    kb_gazetteer,
     make_head,
     pair_inputs,
 )
@@ -27,7 +29,7 @@ from nesy.text.webnlg import Example, name_to_term
 if TYPE_CHECKING:
     import torch
 
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
 
 FORMAT, VERSION = "nesy-extractor", 1
 DEFAULTS: dict[str, Any] = {
@@ -73,28 +75,28 @@ def _dense(feats: list[TextFeatures], sparse: list[Any], n_pred: int, depth: int
     return out
 
 
-def train_model(kb: KnowledgeBase, examples: list[Example], config: dict[str, Any], *,
-                progress: bool | None = None) -> tuple[ExtractorModel, dict[str, Any]]:
-    """Align mentions, encode the texts once, train the head, pick the threshold on a held-out part."""
-    import torch
-    from tqdm.auto import tqdm
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """:data:`DEFAULTS` overridden by ``config``.
 
-    from nesy.text.extract_pipeline import kb_gazetteer
-    from nesy.text.encoder import get_encoder, term_texts
-
+    Raises:
+        TextError: an option :data:`DEFAULTS` does not have.
+    """
     unknown = set(config) - set(DEFAULTS)
     if unknown:
         raise TextError(f"unknown extractor training option(s) {', '.join(sorted(unknown))}; "
                         f"known: {', '.join(sorted(DEFAULTS))}")
-    cfg = {**DEFAULTS, **config}
-    rng = random.Random(cfg["seed"])
-    torch.manual_seed(cfg["seed"])
-    examples = [e for e in examples if e.triples and e.text.strip()]
-    if not examples:
-        raise TextError("no training examples (each needs a text and at least one triple)")
-    t0, ns, encoder = time.time(), kb.default_namespace, get_encoder(cfg["encoder"])
-    gold = [[(name_to_term(s, ns).n3(), str(name_to_term(p, ns, predicate=True)), name_to_term(o, ns).n3())
-             for s, p, o in e.triples] for e in examples]
+    return {**DEFAULTS, **config}
+
+
+def gold_triples(examples: list[Example], namespace: str) -> list[list[tuple[str, str, str]]]:
+    """Each example's triples as ``(subject n3, predicate IRI, object n3)``."""
+    return [[(name_to_term(s, namespace).n3(), str(name_to_term(p, namespace, predicate=True)),
+              name_to_term(o, namespace).n3()) for s, p, o in e.triples] for e in examples]
+
+
+def learn_surface_forms(examples: list[Example], gold: list[list[tuple[str, str, str]]]) -> tuple[Gazetteer, int, int]:
+    """Surface forms of the examples' names (where a name aligns with its text, and the
+    name's own variants); also how many names aligned, of how many."""
     gaz, aligned, names = Gazetteer(), 0, 0
     for e, triples in zip(examples, gold, strict=True):
         toks = tokens(e.text)
@@ -107,21 +109,44 @@ def train_model(kb: KnowledgeBase, examples: list[Example], config: dict[str, An
                     gaz.add(e.text[span[0]:span[1]], term)
                 for v in name_variants(name):
                     gaz.add(v, term)
-    if cfg["max_examples"] and len(examples) > cfg["max_examples"]:  # the head sees a sample; the surface forms all
-        keep = sorted(rng.sample(range(len(examples)), cfg["max_examples"]))
-        examples, gold = [examples[i] for i in keep], [gold[i] for i in keep]
-    preds = sorted({p for triples in gold for _, p, _ in triples})
+    return gaz, aligned, names
+
+
+@dataclass
+class _TrainingSet:
+    """Encoded texts with their gold pairs and prior features, as sparse index rows."""
+
+    feats: list[TextFeatures]
+    ys: list[Any]
+    fs: list[Any]
+    preds: list[str]
+    labels: Any
+    covered: int = 0
+    total: int = 0
+
+    def forward(self, head: Any, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and targets ``(M, P)`` of the pairs of texts ``idx``."""
+        import torch
+
+        keep = [i for i in idx if len(self.feats[i].pairs)]
+        fb = [self.feats[i] for i in keep]
+        if not fb:
+            return torch.zeros(0, len(self.preds)), torch.zeros(0, len(self.preds))
+        x = torch.cat([pair_inputs(f) for f in fb])
+        pf = _dense(fb, [self.fs[i] for i in keep], len(self.preds), N_PRIOR)
+        yy = _dense(fb, [self.ys[i] for i in keep], len(self.preds), None)
+        return head(x, self.labels, pf), yy
+
+
+def _training_set(kb: KBView, feats: list[TextFeatures], gold: list[list[tuple[str, str, str]]],
+                  preds: list[str], labels: Any, use_prior: bool) -> _TrainingSet:
+    """Targets and prior features of every text's candidate pairs."""
+    import torch
+
     columns_iri = {p: c for c, p in enumerate(preds)}
-    labels = encoder.encode(term_texts(kb, [URIRef(p) for p in preds]))
-    full = gaz.merge(kb_gazetteer(kb))
-    texts = [e.text for e in examples]
-    found = [full.find(t) for t in tqdm(texts, desc="mentions", disable=not progress, leave=False)]
-    feats: list[TextFeatures] = []
-    for lo in tqdm(range(0, len(texts), 256), desc="encoding", disable=not progress, leave=False):
-        feats += featurize(encoder, texts[lo:lo + 256], found[lo:lo + 256], pairs_nil=False)
-    prior = StorePrior(kb) if cfg["use_prior"] else StorePrior(None)
+    prior = StorePrior(kb) if use_prior else StorePrior(None)
     columns = {kb.vocab.get(URIRef(p)): c for p, c in columns_iri.items() if kb.vocab.get(URIRef(p)) is not None}
-    ys, fs, covered, total = [], [], 0, 0
+    data = _TrainingSet(feats, [], [], preds, labels)
     for f, triples in zip(feats, gold, strict=True):
         want = {(s, o): [columns_iri[p] for s2, p, o2 in triples if (s2, o2) == (s, o)] for s, _, o in triples}
         rows, hit = [], set()
@@ -129,35 +154,27 @@ def train_model(kb: KnowledgeBase, examples: list[Example], config: dict[str, An
             for c in want.get((f.terms[a], f.terms[b]), ()):
                 rows.append((k, c))
                 hit.add((f.terms[a], c, f.terms[b]))
-        covered, total = covered + len(hit), total + len(set(triples))
-        ys.append(torch.tensor(rows, dtype=torch.int32).reshape(-1, 2))
-        fs.append(prior.features(f, columns, len(preds)).nonzero().to(torch.int32))
-    n_hold = int(len(feats) * cfg["holdout"]) if len(feats) >= 40 else 0
-    order = list(range(len(feats)))
-    rng.shuffle(order)
-    hold, train = order[:n_hold], order[n_hold:]
-    head = make_head({"dim": encoder.dim, "hidden": cfg["hidden"], "out": cfg["out"], "dropout": cfg["dropout"],
-                      "n_known": len(preds), "use_prior": cfg["use_prior"]})
+        data.covered, data.total = data.covered + len(hit), data.total + len(set(triples))
+        data.ys.append(torch.tensor(rows, dtype=torch.int32).reshape(-1, 2))
+        data.fs.append(prior.features(f, columns, len(preds)).nonzero().to(torch.int32))
+    return data
+
+
+def _fit(head: Any, data: _TrainingSet, train: list[int], cfg: dict[str, Any], rng: random.Random,
+         progress: bool | None) -> list[float]:
+    """AdamW with a one-cycle schedule, binary cross-entropy per (pair, predicate); epoch losses."""
+    import torch
+    from tqdm.auto import tqdm
+
     opt = torch.optim.AdamW(head.parameters(), lr=cfg["lr"], weight_decay=1e-4)
     steps = max(1, cfg["epochs"] * ((len(train) + cfg["batch"] - 1) // cfg["batch"]))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps, pct_start=0.1)
     losses = []
-
-    def forward(idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        fb = [feats[i] for i in idx if len(feats[i].pairs)]
-        keep = [i for i in idx if len(feats[i].pairs)]
-        if not fb:
-            return torch.zeros(0, len(preds)), torch.zeros(0, len(preds))
-        x = torch.cat([pair_inputs(f) for f in fb])
-        pf = _dense(fb, [fs[i] for i in keep], len(preds), N_PRIOR)
-        yy = _dense(fb, [ys[i] for i in keep], len(preds), None)
-        return head(x, labels, pf), yy
-
     head.train()
     for _ in tqdm(range(cfg["epochs"]), desc="epochs", disable=not progress, leave=False):
         total_loss = 0.0
         for idx in _batches(len(train), cfg["batch"], True, rng):
-            logits, y = forward([train[i] for i in idx])
+            logits, y = data.forward(head, [train[i] for i in idx])
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(idx)
             opt.zero_grad()
             loss.backward()
@@ -166,12 +183,49 @@ def train_model(kb: KnowledgeBase, examples: list[Example], config: dict[str, An
             total_loss += float(loss.detach()) * len(idx)
         losses.append(round(total_loss / max(1, len(train)), 4))
     head.eval()
+    return losses
+
+
+def train_model(kb: KBView, examples: list[Example], config: dict[str, Any], *,
+                progress: bool | None = None) -> tuple[ExtractorModel, dict[str, Any]]:
+    """Align mentions, encode the texts once, train the head, pick the threshold on a held-out part."""
+    import torch
+    from tqdm.auto import tqdm
+
+    cfg = check_config(config)
+    rng = random.Random(cfg["seed"])
+    torch.manual_seed(cfg["seed"])
+    examples = [e for e in examples if e.triples and e.text.strip()]
+    if not examples:
+        raise TextError("no training examples (each needs a text and at least one triple)")
+    t0, encoder = time.time(), get_encoder(cfg["encoder"])
+    gold = gold_triples(examples, kb.default_namespace)
+    gaz, aligned, names = learn_surface_forms(examples, gold)
+    if cfg["max_examples"] and len(examples) > cfg["max_examples"]:  # the head sees a sample; the surface forms all
+        keep = sorted(rng.sample(range(len(examples)), cfg["max_examples"]))
+        examples, gold = [examples[i] for i in keep], [gold[i] for i in keep]
+    preds = sorted({p for triples in gold for _, p, _ in triples})
+    labels = encoder.encode(term_texts(kb, [URIRef(p) for p in preds]))
+    full = gaz.merge(kb_gazetteer(kb))
+    texts = [e.text for e in examples]
+    found = [full.find(t) for t in tqdm(texts, desc="mentions", disable=not progress, leave=False)]
+    feats: list[TextFeatures] = []
+    for lo in tqdm(range(0, len(texts), 256), desc="encoding", disable=not progress, leave=False):
+        feats += featurize(encoder, texts[lo:lo + 256], found[lo:lo + 256], pairs_nil=False)
+    data = _training_set(kb, feats, gold, preds, labels, cfg["use_prior"])
+    n_hold = int(len(feats) * cfg["holdout"]) if len(feats) >= 40 else 0
+    order = list(range(len(feats)))
+    rng.shuffle(order)
+    hold, train = order[:n_hold], order[n_hold:]
+    head = make_head({"dim": encoder.dim, "hidden": cfg["hidden"], "out": cfg["out"], "dropout": cfg["dropout"],
+                      "n_known": len(preds), "use_prior": cfg["use_prior"]})
+    losses = _fit(head, data, train, cfg, rng, progress)
     threshold, held = 0.0, {}
     if hold:
-        threshold, held = _pick_threshold(forward, feats, gold, hold, preds)
+        threshold, held = _pick_threshold(lambda idx: data.forward(head, idx), feats, gold, hold, preds)
     metrics = {"examples": len(examples), "train": len(train), "held_out": len(hold), "predicates": len(preds),
                "surface_forms": len(gaz.table), "names_aligned": round(aligned / max(1, names), 4),
-               "triples_reachable": round(covered / max(1, total), 4), "loss": losses,
+               "triples_reachable": round(data.covered / max(1, data.total), 4), "loss": losses,
                "threshold": round(threshold, 3), **held, "seconds": round(time.time() - t0, 1)}
     model = ExtractorModel(head, preds, labels, gaz, threshold, cfg, cfg["encoder"], metrics)
     return model, metrics

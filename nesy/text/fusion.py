@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,14 +28,13 @@ from nesy.errors import NesyError
 if TYPE_CHECKING:
     from rdflib import URIRef
 
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
     from nesy.linkpred.predictor import LinkPredictor
     from nesy.text.encoder import TextEncoder
 
 NAME = "fusion"
 FORMAT = "nesy-fusion"
 WEIGHTS, DESCRIPTION = "model.safetensors", "model.json"
-_MEMORY: weakref.WeakKeyDictionary[Any, tuple[GatedFusion, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
 class GatedFusion(torch.nn.Module):
@@ -180,7 +178,7 @@ def align(kge: Tensor, text: Tensor, *, train: Tensor | None = None, epochs: int
     return model, metrics
 
 
-def _text_vectors(kb: KnowledgeBase, terms: list[Any], encoder: TextEncoder) -> Tensor:
+def _text_vectors(kb: KBView, terms: list[Any], encoder: TextEncoder) -> Tensor:
     from nesy.text.encoder import term_texts
     from nesy.text.vectors import VectorStore
 
@@ -192,7 +190,7 @@ def _kge_sha(kge: Tensor) -> str:
     return hashlib.sha256(kge.contiguous().numpy().tobytes()).hexdigest()
 
 
-def align_kb(kb: KnowledgeBase, *, epochs: int = 100, held_out: float = 0.2, encoder: TextEncoder | None = None,
+def align_kb(kb: KBView, *, epochs: int = 100, held_out: float = 0.2, encoder: TextEncoder | None = None,
              seed: int = 0, **options: Any) -> dict[str, Any]:
     """Align the KB's entity texts with its link predictor and keep the fusion model.
 
@@ -230,32 +228,31 @@ def align_kb(kb: KnowledgeBase, *, epochs: int = 100, held_out: float = 0.2, enc
     return metrics
 
 
-def _save(kb: KnowledgeBase, model: GatedFusion, meta: dict[str, Any]) -> str:
-    if kb.path is None:
-        _MEMORY[kb] = (model, meta)
+def _save(kb: KBView, model: GatedFusion, meta: dict[str, Any]) -> str:
+    directory = kb.models.dir(NAME)
+    if directory is None:
+        kb.models.keep(NAME, (model, meta))
         return "(in memory)"
     from nesy.ml.checkpoint import write_pair
-    from nesy.linkpred.predictor import checkpoint_dir
 
-    directory = checkpoint_dir(kb, NAME)
     doc = {"format": FORMAT, "version": 1, "config": model.config(), "meta": meta}
     write_pair(directory, model.state_dict(), doc, weights=WEIGHTS, description=DESCRIPTION, what="fusion model")
+    kb.models.touch(NAME)
     return str(directory)
 
 
-def load_fusion(kb: KnowledgeBase) -> tuple[GatedFusion, dict[str, Any]] | None:
+def load_fusion(kb: KBView) -> tuple[GatedFusion, dict[str, Any]] | None:
     """The KB's fusion model and its metadata, or None when :func:`align_kb` never ran.
 
     Raises:
         NesyError: The files are corrupt, or the link predictor changed since the alignment.
     """
-    if kb.path is None:
-        found = _MEMORY.get(kb)
+    directory = kb.models.dir(NAME)
+    if directory is None:
+        found = kb.models.get(NAME)
     else:
         from nesy.ml.checkpoint import read_pair
-        from nesy.linkpred.predictor import checkpoint_dir
 
-        directory = checkpoint_dir(kb, NAME)
         if not (directory / DESCRIPTION).is_file():
             return None
         state, doc = read_pair(directory, FORMAT, weights=WEIGHTS, description=DESCRIPTION,
@@ -274,7 +271,7 @@ def load_fusion(kb: KnowledgeBase) -> tuple[GatedFusion, dict[str, Any]] | None:
     return found
 
 
-def fused_entity_vectors(kb: KnowledgeBase, predictor: LinkPredictor | None = None,
+def fused_entity_vectors(kb: KBView, predictor: LinkPredictor | None = None,
                          encoder: TextEncoder | None = None, *, terms: list[URIRef] | None = None,
                          fusion: GatedFusion | None = None) -> Tensor:
     """A vector for every entity, float ``(len(terms), dk)``: the gated fusion of its KGE and
@@ -288,9 +285,9 @@ def fused_entity_vectors(kb: KnowledgeBase, predictor: LinkPredictor | None = No
         terms: The entities, in row order (default: :func:`nesy.text.linking.entity_terms`).
         fusion: The fusion model (default: the one :func:`align_kb` saved).
     """
-    from nesy.linkpred.predictor import _Index
-    from nesy.text.linking import entity_terms
+    from nesy.linkpred.predictor import IdIndex
     from nesy.text.encoder import get_encoder
+    from nesy.text.linking import entity_terms
 
     lp = predictor or kb.link_predictor_or_fail()
     meta: dict[str, Any] = {}
@@ -302,7 +299,7 @@ def fused_entity_vectors(kb: KnowledgeBase, predictor: LinkPredictor | None = No
     encoder = encoder or get_encoder(meta.get("encoder"), kb=kb)
     terms = entity_terms(kb) if terms is None else list(terms)
     ids = np.array([-1 if (i := kb.vocab.get(t)) is None else i for t in terms], dtype=np.int64)
-    where = torch.from_numpy(_Index(lp.data.entity_ids)(ids))
+    where = torch.from_numpy(IdIndex(lp.data.entity_ids)(ids))
     known = where >= 0
     kge = torch.zeros(len(terms), fusion.kge_dim)
     kge[known] = entity_matrix(lp)[where[known]]

@@ -8,7 +8,8 @@ sentence text, character span, extractor name, confidence (the triple's score), 
 subject's and object's spans. A document either adds all its triples or none: its error
 is listed in the report and the other documents' triples are kept.
 
-Also here: :func:`train_from` (labelled files and distant supervision into
+Also here: :class:`ExtractReport` and :class:`ExtractedTriple` (what ``kb.extract`` returns;
+``nesy.kb`` re-exports them), :func:`train_from` (labelled files and distant supervision into
 ``train_extractor``) and :func:`extracted_lines` (what ``nesy extract --print`` writes).
 """
 
@@ -20,7 +21,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyoxigraph as ox
@@ -28,17 +29,70 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDFS
 from rdflib.term import Identifier
 
-from nesy.store.store import GRAPH_CODE, to_ox
 from nesy.errors import NesyError, TextError
+from nesy.store.graphs import GRAPH_CODE
+from nesy.store.terms import to_ox
 from nesy.text.documents import TEXT_SUFFIXES, Document, read_documents, sentences, text_files
 
 if TYPE_CHECKING:
-    from nesy.kb import ExtractReport, KnowledgeBase
+    from nesy.kbview import KBView
 
 #: Documents whose sentences go to the extractor in one call (a failing call is retried per document).
 _BATCH_SENTENCES = 64
 #: Documents whose triples are written to the store together.
 _FLUSH_DOCUMENTS = 256
+
+
+class ExtractedTriple(NamedTuple):
+    """One triple an extractor found (at or above the confidence threshold)."""
+
+    document: str
+    subject: Identifier
+    predicate: Identifier
+    object: Identifier
+    confidence: float
+
+
+@dataclass
+class ExtractReport:
+    """What one :meth:`nesy.kb.KnowledgeBase.extract` call did.
+
+    Attributes:
+        extractor: The extractor's name.
+        documents: Documents extracted from, and files that could not be read (empty files
+            are not counted).
+        sentences: Their sentences.
+        triples: Triples new to the ``extracted`` graph (minted entities' labels not counted).
+        entities: New entities minted for unlinked mentions (each with an ``rdfs:label``).
+        errors: ``(document or file, message)`` of each document that failed; its triples
+            were not added, the other documents' were.
+        skipped: Empty files.
+        seconds: Wall time.
+        extracted: Every triple found at or above the threshold, in document order.
+    """
+
+    extractor: str = ""
+    documents: int = 0
+    sentences: int = 0
+    triples: int = 0
+    entities: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    extracted: list[ExtractedTriple] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        def n(k: int, word: str) -> str:
+            return f"{k} {word}{'' if k == 1 else 's'}"
+
+        text = (f"{n(self.documents, 'document')}, {n(self.sentences, 'sentence')}: "
+                f"{n(self.triples, 'triple')} added to extracted, {n(self.entities, 'new entity')} "
+                f"({self.extractor}, {self.seconds:.2f} s)").replace("new entitys", "new entities")
+        if self.skipped:
+            text += f"; {n(len(self.skipped), 'empty file')} skipped"
+        if self.errors:
+            text += f"; {n(len(self.errors), 'document')} failed"
+        return text
 
 
 @dataclass
@@ -52,7 +106,7 @@ class _Prepared:
     minted: dict[str, URIRef] = field(default_factory=dict)
 
 
-def resolve_extractor(kb: KnowledgeBase, extractor: Any = None) -> Any:
+def resolve_extractor(kb: KBView, extractor: Any = None) -> Any:
     """An extractor object: ``extractor`` itself when it has ``extract``, else by name (a
     plugin registered as kind ``extractor`` first, then :func:`nesy.text.extract.get_extractor`)."""
     if extractor is not None and not isinstance(extractor, str):
@@ -66,7 +120,7 @@ def resolve_extractor(kb: KnowledgeBase, extractor: Any = None) -> Any:
     return get_extractor(kb, extractor)
 
 
-def extract_into(kb: KnowledgeBase, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
+def extract_into(kb: KBView, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
                  extractor: Any = None, min_confidence: float = 0.5, lines: bool = False,
                  progress: bool | None = None) -> ExtractReport:
     """Extract triples from text files into ``kb``'s ``extracted`` graph (see the module doc).
@@ -79,8 +133,6 @@ def extract_into(kb: KnowledgeBase, paths: str | os.PathLike[str] | Iterable[str
         lines: Each non-blank line of a file is its own document (``path:LINE``).
         progress: Show a progress bar over sentences (default: on a terminal, from 200 sentences).
     """
-    from nesy.kb import ExtractReport
-
     start = time.perf_counter()
     if not 0.0 <= min_confidence <= 1.0:
         raise TextError(f"min_confidence must be in [0, 1], got {min_confidence}")
@@ -145,7 +197,7 @@ def _batches(split: Sequence[tuple[Document, list[Any]]]) -> Iterable[list[tuple
         yield batch
 
 
-def _run(kb: KnowledgeBase, ext: Any, name: str, batch: list[tuple[Document, list[Any]]], min_confidence: float,
+def _run(kb: KBView, ext: Any, name: str, batch: list[tuple[Document, list[Any]]], min_confidence: float,
          minted: dict[str, URIRef], report: ExtractReport) -> list[_Prepared]:
     """Extract from a batch in one call; when that fails, document by document, so one bad
     document costs only its own triples. Returns the documents that succeeded."""
@@ -177,7 +229,7 @@ def _message(doc: str, exc: Exception, name: str) -> str:
     return f"{doc}: extractor {name} failed: {type(exc).__name__}: {exc}"
 
 
-def _prepare(kb: KnowledgeBase, doc: Document, n_sentences: int, extractions: Sequence[Any], name: str,
+def _prepare(kb: KBView, doc: Document, n_sentences: int, extractions: Sequence[Any], name: str,
              min_confidence: float, minted: dict[str, URIRef]) -> _Prepared:
     """Check a document's extractions and turn them into rows (nothing is stored yet)."""
     out = _Prepared(doc, n_sentences)
@@ -210,7 +262,7 @@ def _prepare(kb: KnowledgeBase, doc: Document, n_sentences: int, extractions: Se
     return out
 
 
-def _term(kb: KnowledgeBase, mention: Any, minted: dict[str, URIRef], out: _Prepared, conf: float,
+def _term(kb: KBView, mention: Any, minted: dict[str, URIRef], out: _Prepared, conf: float,
           fields: dict[str, Any], *, subject: bool) -> Identifier:
     """The mention's linked term, or a new entity minted for it (once per name and run)."""
     term = mention.term
@@ -227,17 +279,15 @@ def _term(kb: KnowledgeBase, mention: Any, minted: dict[str, URIRef], out: _Prep
     return iri
 
 
-def _mint(kb: KnowledgeBase, text: str) -> URIRef:
+def _mint(kb: KBView, text: str) -> URIRef:
     """The entity linker's new IRI for ``text`` (the same text always gives the same IRI)."""
     from nesy.text.linking import EntityLinker
 
     return EntityLinker(kb).mint(text)
 
 
-def _store(kb: KnowledgeBase, prepared: list[_Prepared], report: ExtractReport) -> None:
+def _store(kb: KBView, prepared: list[_Prepared], report: ExtractReport) -> None:
     """Add the prepared documents' triples, one source record per triple; all or nothing."""
-    from nesy.kb import ExtractedTriple
-
     rows = [(r, p.doc.id) for p in prepared for r in p.rows]
     labels = [r for p in prepared for r in p.labels]
     if not rows and not labels:
@@ -246,30 +296,27 @@ def _store(kb: KnowledgeBase, prepared: list[_Prepared], report: ExtractReport) 
     store = kb.store
     # Minting is deterministic (same name, same IRI): an entity an earlier run made is not new.
     fresh = {iri for p in prepared for iri in p.minted.values() if store.vocab.get(iri) is None}
-    mark = kb._mark()
-    n_sources, n_rows = len(store.sources), len(store.table)
-    try:
-        src = np.array([store.new_source("extracted", "extracted", **f).id for *_, f in group], dtype=np.int64)
-        quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph()) for s, p, o, _, _ in group]
-        scores = np.array([score for _, _, _, score, _ in group], dtype=np.float64)
-        s, p, o = store.encode_quads(quads)
-        n = len(rows)
-        there = store.table.contains(np.full(n, GRAPH_CODE["extracted"]), s[:n], p[:n], o[:n])
-        new_facts = len({k for k, old in zip(zip(s[:n].tolist(), p[:n].tolist(), o[:n].tolist()), there) if not old})
-        store.add_encoded("extracted", s, p, o, scores, src, quads=quads)
-    except BaseException:
-        store.table.remove(np.arange(len(store.table)) >= n_rows)
-        del store.sources[n_sources:]
-        store.vocab.rollback()
-        store._ox_ids.clear()
-        raise
+    savepoint = store.savepoint()
+    with kb.changing():
+        try:
+            src = np.array([store.new_source("extracted", "extracted", **f).id for *_, f in group], dtype=np.int64)
+            quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph()) for s, p, o, _, _ in group]
+            scores = np.array([score for _, _, _, score, _ in group], dtype=np.float64)
+            s, p, o = store.encode_quads(quads)
+            n = len(rows)
+            there = store.table.contains(np.full(n, GRAPH_CODE["extracted"]), s[:n], p[:n], o[:n])
+            new_facts = len({k for k, old in zip(zip(s[:n].tolist(), p[:n].tolist(), o[:n].tolist()), there)
+                             if not old})
+            store.add_encoded("extracted", s, p, o, scores, src, quads=quads)
+        except BaseException:
+            store.rollback(savepoint)
+            raise
     report.triples += new_facts
     report.entities += len(fresh)
     report.extracted.extend(ExtractedTriple(doc, s, p, o, score) for (s, p, o, score, _), doc in rows)
-    kb._data_changed(mark)
 
 
-def extracted_lines(kb: KnowledgeBase, rows: Sequence[Any], fmt: str = "tsv") -> list[str]:
+def extracted_lines(kb: KBView, rows: Sequence[Any], fmt: str = "tsv") -> list[str]:
     """What ``nesy extract --print`` writes: one line per extracted triple, TSV (document,
     subject, predicate, object, confidence) or JSON (those keys plus ``terms``, the N-Triples
     terms). Terms appear as their labels, else their IRI's local name; literals as their value."""
@@ -299,7 +346,7 @@ def extracted_lines(kb: KnowledgeBase, rows: Sequence[Any], fmt: str = "tsv") ->
     return out
 
 
-def train_from(kb: KnowledgeBase, examples: Any = (), *, texts: Any = (), config: dict[str, Any] | None = None,
+def train_from(kb: KBView, examples: Any = (), *, texts: Any = (), config: dict[str, Any] | None = None,
                progress: bool | None = None) -> dict[str, Any]:
     """:func:`nesy.text.extract.train_extractor` on labelled example files (or ``Example``
     objects) plus, from ``texts``, distant-supervision examples labelled with the store's facts."""

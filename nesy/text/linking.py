@@ -16,7 +16,6 @@ encode its entities again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,15 +27,16 @@ from rdflib.namespace import RDFS, SKOS
 from nesy.errors import TextError
 from nesy.linkpred.predictor import TRAIN_GRAPHS
 from nesy.text.encoder import local_name, words
+from nesy.text.mentions import Span, find_spans
+from nesy.text.tokens import WORD, tokens
 from nesy.text.vectors import VectorStore
 
 if TYPE_CHECKING:
     import torch
 
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
     from nesy.text.encoder import TextEncoder
 
-_WORD = re.compile(r"[^\W_]+")
 #: Single words that are never mentions on their own when written in lower case ("us", "it").
 _STOP = frozenset("a an and are as at be by for from he her his i in is it its of on or our "
                   "she so than that their them they this to us was we were with you".split())
@@ -54,17 +54,15 @@ def _entity(term: Any) -> bool:
     return isinstance(term, URIRef) and not str(term).startswith(_SCHEMA)
 
 
-def _tokens(text: str) -> list[tuple[str, int, int]]:
-    """Casefolded words of ``text`` with their char spans; "the" is dropped."""
-    return [(m.group().casefold(), m.start(), m.end()) for m in _WORD.finditer(text)
-            if m.group().casefold() != "the"]
+#: Words left out of labels and mentions alike, so "the Bank of the West" is "Bank of the West".
+_DROP = frozenset({"the"})
 
 
 def normalise(text: str) -> str:
-    """The form labels and mentions are compared in: casefolded words, underscores and
-    hyphens as spaces, punctuation and the word "the" dropped (``The_Hague-city!`` →
-    ``hague city``)."""
-    return " ".join(w for w, _, _ in _tokens(text))
+    """The form labels and mentions are compared in: the folded words of
+    :func:`nesy.text.tokens.tokens` (case and accents folded, underscores and hyphens as
+    spaces, punctuation dropped) without the word "the" (``The_Hague-city!`` → ``hague city``)."""
+    return " ".join(t.word for t in tokens(text, drop=_DROP))
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,7 @@ class Candidate:
 _RANK = {"exact": 2, "alias": 1, "embedding": 0}
 
 
-def entity_terms(kb: KnowledgeBase) -> list[URIRef]:
+def entity_terms(kb: KBView) -> list[URIRef]:
     """The entities a linker links to by default: every IRI that is the subject or object of
     an entity triple in ``asserted``/``extracted``, and every IRI with a label; in
     vocabulary order. Terms of the RDF, RDFS, OWL, XSD and SKOS vocabularies are left out."""
@@ -111,7 +109,7 @@ class EntityLinker:
         nil_threshold: Lowest cosine an embedding candidate needs; below it a mention is NIL.
     """
 
-    def __init__(self, kb: KnowledgeBase, *, encoder: TextEncoder | None = None,
+    def __init__(self, kb: KBView, *, encoder: TextEncoder | None = None,
                  terms: Sequence[URIRef] | None = None, nil_threshold: float = 0.5) -> None:
         if not 0.0 <= nil_threshold <= 1.0:
             raise TextError(f"nil_threshold must be in [0, 1], got {nil_threshold!r}")
@@ -231,52 +229,52 @@ class EntityLinker:
         return self.link_many([mention], k)[0]
 
     def link_many(self, mentions: Sequence[str], k: int = 1) -> list[list[Candidate]]:
-        """:meth:`link` for many mentions; the embedding stage runs as one batch."""
+        """:meth:`link` for many mentions, with the same candidates and scores to the bit:
+        mentions are encoded as one batch (the encoder keeps one vector per text), but each
+        mention's similarities are computed on their own, since a float32 matrix product
+        rounds differently with the number of rows."""
         if k < 1:
             raise TextError(f"k must be at least 1, got {k!r}")
         self._sync()
-        out = [self._label_hits(m) for m in mentions]
+        out = [self._hits(normalise(m)) for m in mentions]
         todo = [j for j, hits in enumerate(out) if not hits and normalise(mentions[j])]
         if todo and self.terms:
             import torch
 
             matrix = self.vectors()
             queries = self.encoder.encode([mentions[j] for j in todo])
-            sims = queries @ matrix.T  # (len(todo), len(terms))
-            top = torch.topk(sims, min(len(self.terms), k), dim=1)
             for row, j in enumerate(todo):
-                for score, i in zip(top.values[row].tolist(), top.indices[row].tolist()):
+                sims = matrix @ queries[row].clone()  # (len(terms),); a fresh copy: the same memory layout in link
+                top = torch.topk(sims, min(len(self.terms), k))
+                for score, i in zip(top.values.tolist(), top.indices.tolist(), strict=True):
                     if score >= self.nil_threshold:
                         out[j].append(Candidate(self.terms[i], self.text(i), min(1.0, score), "embedding"))
         return [sorted(hits, key=lambda c: (-c.score, -_RANK[c.method], str(c.term)))[:k] for hits in out]
 
-    def _label_hits(self, mention: str) -> list[Candidate]:
-        slot = self._keys.get(normalise(mention), {})
+    def _hits(self, key: str) -> list[Candidate]:
+        """The label and alias matches of a normalised mention."""
+        slot = self._keys.get(key, {})
         return [Candidate(self.terms[i], label, 1.0 if method == "exact" else 0.95, method)
                 for i, (method, label) in slot.items()]
 
     def find_mentions(self, text: str) -> list[tuple[int, int, Candidate]]:
         """Spans of ``text`` whose words are an entity's label, alias or local name, longest
-        first and without overlaps: ``(start, end, best candidate)`` in text order. A single
-        stop word ("us", "it") counts only when it is not written in lower case."""
+        first and without overlaps (:func:`nesy.text.mentions.find_spans`): ``(start, end,
+        best candidate)`` in text order. A single stop word ("us", "it") counts only when it
+        is not written in lower case."""
         self._sync()
-        toks = _tokens(text)
-        out, i = [], 0
-        while i < len(toks):
-            for n in range(min(_MAX_WORDS, len(toks) - i), 0, -1):
-                key = " ".join(w for w, _, _ in toks[i:i + n])
-                if key not in self._keys:
-                    continue
-                start, end = toks[i][1], toks[i + n - 1][2]
-                if n == 1 and key in _STOP and text[start:end].islower():
-                    continue
-                best = self._label_hits(key)
-                best.sort(key=lambda c: (-c.score, str(c.term)))
-                out.append((start, end, best[0]))
-                i += n
-                break
-            else:
-                i += 1
+
+        def lookup(words: tuple[str, ...]) -> str | None:
+            key = " ".join(words)
+            return key if key in self._keys else None
+
+        def accept(span: Span[str]) -> bool:
+            return not (span.stop - span.first == 1 and span.value in _STOP and text[span.start:span.end].islower())
+
+        out = []
+        for span in find_spans(tokens(text, drop=_DROP), lookup, max_words=_MAX_WORDS, accept=accept):
+            best = min(self._hits(span.value), key=lambda c: (-c.score, str(c.term)))
+            out.append((span.start, span.end, best))
         return out
 
     def mint(self, mention: str) -> URIRef:
@@ -286,7 +284,7 @@ class EntityLinker:
         Raises:
             TextError: The mention has no letters or digits.
         """
-        name = "_".join(_WORD.findall(mention))
+        name = "_".join(WORD.findall(mention))
         if not name:
             raise TextError(f"cannot name an entity after {mention!r}: it has no letters or digits")
         return URIRef(self.kb.default_namespace + name)

@@ -1,29 +1,37 @@
-"""Mention finding for extraction: a gazetteer of surface forms, literal detectors, alignment.
+"""Mention finding: the one longest-match finder over a KB's names, and extraction's gazetteer.
 
-A :class:`Gazetteer` maps normalised word sequences (``abilene regional airport``) to the
-terms they name, with counts. It is filled from a knowledge base (labels and IRI local
-names, literal values) and, in training, from the spans :func:`align` finds for the
-reference subjects and objects in the texts (so ``Abilene`` → ``Abilene,_Texas`` is
-learned). :meth:`Gazetteer.find` scans a text longest match first, adds dates and numbers
-that no surface form covers, capitalised names as new entities, and pronouns (``it``, ``its``, ``he``...) that stand for the
-text's first entity.
+:func:`find_spans` is the mention finder every part of nesy uses: it looks up runs of
+:func:`~nesy.text.tokens.tokens` in a table of names and keeps the longest, non-overlapping
+matches. Its users differ only in options: entity linking (:mod:`nesy.text.linking`) takes
+the leftmost-longest match and drops the word "the"; QA topic finding
+(:meth:`nesy.qa.graph.QAGraph.find_mentions`) ranks every match (a name written exactly as
+in the KB first) with ``prefer``; extraction adds literals, new entities and pronouns.
+
+For extraction a :class:`Gazetteer` maps folded word sequences (``abilene regional
+airport``) to the terms they name, with counts. It is filled from a knowledge base (labels
+and IRI local names, literal values) and, in training, from the spans :func:`align` finds
+for the reference subjects and objects in the texts (so ``Abilene`` → ``Abilene,_Texas`` is
+learned). :meth:`Gazetteer.find` scans a text longest match first and, as options, adds
+dates and numbers that no surface form covers, capitalised names as new entities, and
+pronouns (``it``, ``its``, ``he``...) that stand for the text's first entity.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, NamedTuple, TypeVar
 
+from nesy.text.tokens import Token, fold, tokens
+
+V = TypeVar("V")
 MAX_WORDS = 10
 STOP = frozenset("the a an of in on at to for and or by with from is was are be its it his her their".split())
 PRONOUNS = frozenset("it its he his she her they their them".split())
 MONTHS = ("january february march april may june july august september october november "
           "december").split()
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|\w+")
-_ORD = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _M = "|".join(m.capitalize() for m in MONTHS)
 _DATES = (re.compile(rf"\b({_M})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"),
           re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_M}),?\s+(\d{{4}})\b"),
@@ -32,29 +40,57 @@ _CAP = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|de|du|la|le|van|von|der|del|
 _NUM = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
 
 
-def fold(word: str) -> str:
-    """Case- and accent-folded word; numbers lose thousands commas, ordinal suffixes and a
-    zero fraction (``3,500.0`` → ``3500``, ``27th`` → ``27``)."""
-    word = unicodedata.normalize("NFKD", word.casefold())
-    word = "".join(c for c in word if not unicodedata.combining(c))
-    m = _ORD.match(word)
-    if m:
-        return m.group(1)
-    if word[:1].isdigit():
-        word = word.replace(",", "")
-        if re.fullmatch(r"\d+\.0+", word):
-            word = word.split(".")[0]
-    return word
+class Span(NamedTuple, Generic[V]):
+    """A match of :func:`find_spans`: chars ``text[start:end]``, tokens ``first:stop``, and
+    what the table gave for its words."""
+
+    start: int
+    end: int
+    first: int
+    stop: int
+    value: V
 
 
-def tokens(text: str) -> list[tuple[str, int, int]]:
-    """Folded words of ``text`` with their character spans."""
-    return [(fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+def find_spans(toks: Sequence[Token], lookup: Callable[[tuple[str, ...]], V | None], *, max_words: int,
+               accept: Callable[[Span[V]], bool] | None = None,
+               prefer: Callable[[Span[V]], Any] | None = None) -> list[Span[V]]:
+    """Runs of at most ``max_words`` consecutive tokens whose words ``lookup`` knows (a value
+    other than ``None``) and ``accept`` lets through, none overlapping.
+
+    By default the match is leftmost-longest: scanning left to right, the longest match
+    starting at a token wins, and the spans come in text order. With ``prefer`` every match
+    is ranked by ``prefer(span)`` (smallest first) and taken in that order unless it
+    overlaps one taken before; the spans come in that order."""
+    words = [t.word for t in toks]
+    found: list[Span[V]] = []
+    free = 0  # leftmost-longest: the first token no chosen span covers
+    for i in range(len(toks)):
+        if prefer is None and i < free:
+            continue
+        for n in range(min(max_words, len(toks) - i), 0, -1):
+            value = lookup(tuple(words[i:i + n]))
+            if value is None:
+                continue
+            span = Span(toks[i].start, toks[i + n - 1].end, i, i + n, value)
+            if accept is None or accept(span):
+                found.append(span)
+                if prefer is None:  # a shorter match here, or one starting inside, never wins
+                    free = i + n
+                    break
+    if prefer is None:
+        return found
+    taken = [False] * len(toks)
+    out = []
+    for span in sorted(found, key=prefer):
+        if not any(taken[span.first:span.stop]):
+            taken[span.first:span.stop] = [True] * (span.stop - span.first)
+            out.append(span)
+    return out
 
 
 def key_of(text: str) -> tuple[str, ...]:
     """The gazetteer key of a surface form: its folded words, a leading ``the`` dropped."""
-    words = [w for w, _, _ in tokens(text)]
+    words = [t.word for t in tokens(text)]
     while words and words[0] == "the":
         words = words[1:]
     return tuple(words)
@@ -112,46 +148,48 @@ class Gazetteer:
     def from_json(cls, rows: Iterable[list]) -> Gazetteer:
         return cls({tuple(k.split(" ")): Counter(v) for k, v in rows})
 
-    def find(self, text: str, k: int = 2) -> list[Found]:
-        """Mentions in ``text``, left to right, longest surface form first, no overlaps;
-        each with its ``k`` most frequent terms. Dates and numbers no surface form covers
-        become literal mentions; pronouns stand for the first entity mention's terms."""
+    def find(self, text: str, k: int = 2, *, literals: bool = True, new_entities: bool = True,
+             pronouns: bool = True) -> list[Found]:
+        """Mentions in ``text`` in text order, longest surface form first, no overlaps; each
+        with its ``k`` most frequent terms. Options add what no surface form covers:
+        ``literals`` dates and numbers, ``new_entities`` capitalised names (kind ``nil``),
+        ``pronouns`` words that stand for the first entity mention's terms."""
         toks = tokens(text)
-        found: list[Found] = []
-        taken = [False] * len(toks)
-        i = 0
-        while i < len(toks):
-            for n in range(min(MAX_WORDS, len(toks) - i), 0, -1):
-                hit = self.table.get(tuple(w for w, _, _ in toks[i:i + n]))
-                if hit and not (n == 1 and toks[i][0] in PRONOUNS):
-                    total = sum(hit.values())
-                    cands = [(t, c / total) for t, c in hit.most_common(k)]
-                    s, e = toks[i][1], toks[i + n - 1][2]
-                    found.append(Found(s, e, text[s:e], cands))
-                    taken[i:i + n] = [True] * n
-                    i += n
-                    break
-            else:
-                i += 1
+
+        def not_pronoun(span: Span[Counter[str]]) -> bool:
+            return not (span.stop - span.first == 1 and toks[span.first].word in PRONOUNS)
+
+        matches = find_spans(toks, self.table.get, max_words=MAX_WORDS, accept=not_pronoun)
+        found = []
+        for m in matches:
+            total = sum(m.value.values())
+            cands = [(t, c / total) for t, c in m.value.most_common(k)]
+            found.append(Found(m.start, m.end, text[m.start:m.end], cands))
         spans = [(f.start, f.end) for f in found]
-        for lit in literal_mentions(text):
-            if not any(lit.start < e and s < lit.end for s, e in spans):
-                found.append(lit)
-                spans.append((lit.start, lit.end))
-        for m in _CAP.finditer(text):
-            key = key_of(m.group())
-            if key and not all(w in STOP or w in MONTHS for w in key) and \
-                    not any(m.start() < e and s < m.end() for s, e in spans):
-                found.append(Found(m.start(), m.end(), m.group(), [("?" + m.group(), 0.5)], "nil"))
-                spans.append((m.start(), m.end()))
+        extra = (literal_mentions(text) if literals else []) + (_new_entities(text) if new_entities else [])
+        for f in extra:
+            if not any(f.start < e and s < f.end for s, e in spans):
+                found.append(f)
+                spans.append((f.start, f.end))
         found.sort(key=lambda f: f.start)
         first = next((f for f in found if f.kind in ("entity", "nil")), None)
-        if first is not None:
+        if pronouns and first is not None:
+            taken = {i for m in matches for i in range(m.first, m.stop)}
             for j, (w, s, e) in enumerate(toks):
-                if w in PRONOUNS and not taken[j] and s > first.start and not any(a <= s < b for a, b in spans):
+                if w in PRONOUNS and j not in taken and s > first.start and not any(a <= s < b for a, b in spans):
                     found.append(Found(s, e, text[s:e], first.candidates, "pronoun"))
             found.sort(key=lambda f: f.start)
         return found
+
+
+def _new_entities(text: str) -> list[Found]:
+    """Capitalised names (``Aarhus Airport``, ``Frederick of Hesse``) as new entities, term ``?`` + text."""
+    out = []
+    for m in _CAP.finditer(text):
+        key = key_of(m.group())
+        if key and not all(w in STOP or w in MONTHS for w in key):
+            out.append(Found(m.start(), m.end(), m.group(), [("?" + m.group(), 0.5)], "nil"))
+    return out
 
 
 def literal_mentions(text: str) -> list[Found]:
@@ -178,12 +216,12 @@ def literal_mentions(text: str) -> list[Found]:
     return out
 
 
-def align(text: str, name: str, toks: list[tuple[str, int, int]] | None = None) -> tuple[int, int] | None:
+def align(text: str, name: str, toks: Sequence[Token] | None = None) -> tuple[int, int] | None:
     """The char span of ``text`` that best matches reference ``name``: an exact word match
     of one of its :func:`name_variants`, else the word n-gram with the best word-overlap F1
     (words equal on their first 4 letters count; F1 ≥ 0.5, one non-stop word shared)."""
     toks = toks if toks is not None else tokens(text)
-    words = [w for w, _, _ in toks]
+    words = [t.word for t in toks]
     for variant in name_variants(name):
         key = key_of(variant)
         n = len(key)
@@ -206,3 +244,7 @@ def align(text: str, name: str, toks: list[tuple[str, int, int]] | None = None) 
             if f1 > best + 1e-9:
                 best, span = f1, (toks[i][1], toks[i + n - 1][2])
     return span if best >= 0.5 else None
+
+
+__all__ = ["MAX_WORDS", "MONTHS", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "find_spans", "fold",
+           "key_of", "literal_mentions", "name_variants", "tokens"]

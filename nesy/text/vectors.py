@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-    from nesy.kb import KnowledgeBase
+    from nesy.kbview import KBView
     from nesy.text.encoder import TextEncoder
 
 FORMAT = "nesy-text-vectors"
@@ -52,14 +52,14 @@ class VectorStore:
             self._read(path)
 
     @classmethod
-    def for_kb(cls, kb: KnowledgeBase, encoder: TextEncoder) -> VectorStore:
+    def for_kb(cls, kb: KBView, encoder: TextEncoder) -> VectorStore:
         """The store of ``kb`` and ``encoder`` (one per process); file-backed when the KB is
         on disk and writable."""
-        path = None
-        if kb.path is not None and not kb.store.read_only:
+        path, folder = None, kb.models.dir("text")
+        if folder is not None and not kb.store.read_only:
             tag = hashlib.sha256(str(encoder.path).encode()).hexdigest()[:10]
             name = re.sub(r"[^\w.-]+", "-", Path(str(encoder.name)).name).strip("-") or "model"
-            path = kb.path / "models" / "text" / f"{name}-{tag}.safetensors"
+            path = folder / f"{name}-{tag}.safetensors"
         key = (str(path) if path is not None else f"memory:{id(kb)}", str(encoder.path))
         store = _STORES.get(key)
         if store is None or store.encoder is not encoder:

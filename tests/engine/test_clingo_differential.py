@@ -20,9 +20,9 @@ from rdflib import RDF, Literal, URIRef
 from reasoner_dsl import EX
 
 from nesy.engine.reasoner import Reasoner
-from nesy.store.vocab import Vocab
 from nesy.errors import StratificationError
 from nesy.rules.ast import Aggregate, Assignment, Atom, BinOp, Comparison, Query, Rule, Var
+from nesy.store.vocab import Vocab
 
 N_PROGRAMS = 520
 OPS = ["<", "<=", ">", ">=", "!=", "=="]

@@ -10,7 +10,6 @@ from reasoner_dsl import EX, PREFIXES, atom, program, query, rule
 
 from nesy.engine.proofs import check_proof, term_text
 from nesy.engine.reasoner import Reasoner
-from nesy.store.vocab import Vocab
 from nesy.errors import (
     LimitExceeded,
     NesyError,
@@ -19,6 +18,7 @@ from nesy.errors import (
     RuleError,
     StratificationError,
 )
+from nesy.store.vocab import Vocab
 
 
 def _ids(v: Vocab, *names: str) -> list[int]:

@@ -9,9 +9,9 @@ from reasoner_dsl import EX, rule
 from nesy.engine.compile import Compiler
 from nesy.engine.semirings import SEMIRINGS, get_semiring
 from nesy.engine.stratify import stratify
-from nesy.store.vocab import Vocab
 from nesy.errors import NesyError, StratificationError
 from nesy.plugins.registry import default_registry
+from nesy.store.vocab import Vocab
 
 
 def test_registry_and_names() -> None:

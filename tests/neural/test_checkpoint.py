@@ -11,7 +11,7 @@ import torch
 
 import nesy.ml.checkpoint as checkpoint
 from nesy.errors import LoadError, NesyError
-from nesy.ml.checkpoint import load_checkpoint, save_checkpoint
+from nesy.linkpred.checkpoint import load_checkpoint, save_checkpoint
 from nesy.linkpred.kge import get_model_class, model_names
 
 torch.set_num_threads(1)
@@ -147,7 +147,7 @@ def rewrite_json(directory: Path, change) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d["config"].update(model="nope"), "unknown link-prediction model 'nope'"),
+        (lambda d: d["config"].update(model="nope"), "unknown (link-prediction|kge) model 'nope'"),
         (lambda d: d["config"].update(bogus=1), "bogus"),
         (lambda d: d.update(format="something-else"), "not a nesy checkpoint description"),
         (lambda d: d.update(version=99), "version 99"),
@@ -174,7 +174,7 @@ def test_corrupt_weights(saved: Path) -> None:
         load_checkpoint(saved)
     assert err.value.file == str(saved / "model.safetensors")
     # Even when the recorded checksum agrees, bad bytes are a LoadError, not a crash.
-    digest = checkpoint._sha256(saved / "model.safetensors")
+    digest = checkpoint.sha256_file(saved / "model.safetensors")
     rewrite_json(saved, lambda d: d.update(weights_sha256=digest))
     with pytest.raises(LoadError, match="corrupt weights") as err:
         load_checkpoint(saved)
@@ -196,5 +196,8 @@ def test_weights_of_another_model(saved: Path) -> None:
 
 
 def test_never_unpickles() -> None:
-    source = Path(checkpoint.__file__).read_text()
-    assert "torch.load" not in source and "pickle" not in source
+    import nesy.linkpred.checkpoint as kge_checkpoint
+
+    for module in (checkpoint, kge_checkpoint):
+        source = Path(module.__file__).read_text()
+        assert "torch.load" not in source and "pickle" not in source

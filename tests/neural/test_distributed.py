@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from nesy.ml.checkpoint import load_checkpoint
-from nesy.ml.devices import launch
-from nesy.ml.ranking import evaluate
+from nesy.linkpred.checkpoint import load_checkpoint
+from nesy.linkpred.evaluate import evaluate
 from nesy.linkpred.train import TrainConfig, train
+from nesy.linkpred.worker import launch
 from nesy.linkpred.worker import main as worker_main
 
 torch.set_num_threads(1)

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nesy.errors import NesyError
-from nesy.ml.ranking import _AnswerIndex, evaluate, filtered_ranks
+from nesy.linkpred.evaluate import evaluate
 from nesy.linkpred.kge import KGEModel
+from nesy.ml.ranking import AnswerIndex, filtered_ranks
 
 
 def test_hand_computed_ties() -> None:
@@ -70,7 +71,7 @@ def test_answer_index_matches_brute_force() -> None:
     e, r = 9, 3
     known = np.unique(np.stack([rng.integers(0, e, 40), rng.integers(0, r, 40),
                                 rng.integers(0, e, 40)], 1), axis=0)
-    index = _AnswerIndex(known, 2 * r, r)
+    index = AnswerIndex(known, 2 * r, r)
     h = np.repeat(np.arange(e), 2 * r)
     rel = np.tile(np.arange(2 * r), e)
     mask = index.mask(h, rel, e).numpy()

@@ -9,6 +9,7 @@ import torch
 
 from nesy.errors import NesyError
 from nesy.linkpred.kge import KGEModel, get_model_class, model_names, register_model
+from nesy.plugins import shared_registry
 
 E, R2, DIM = 12, 4, 8
 EDGES = torch.tensor([[0, 0, 1], [1, 1, 2], [2, 0, 3], [3, 1, 0], [4, 0, 5]])
@@ -49,7 +50,7 @@ def test_plugin_registration_and_name_clash() -> None:
         with pytest.raises(NesyError, match="already registered"):
             register_model("test-tiny")(kge.ComplEx)
     finally:
-        kge._REGISTRY.pop("test-tiny")
+        shared_registry().remove("kge_model", "test-tiny")
 
 
 def test_bad_config_is_nesy_error() -> None:

@@ -116,6 +116,17 @@ def test_find_mentions_gives_longest_non_overlapping_spans(linker: EntityLinker)
     assert linker.find_mentions("nothing to see here") == []
 
 
+def test_labels_and_mentions_share_one_normal_form() -> None:
+    kb = nesy.KnowledgeBase()
+    kb.add(ex("Zurich"), RDFS.label, Literal("Zürich"))
+    kb.add(ex("Route_66"), ex("country"), ex("United_States"))
+    linker = EntityLinker(kb)
+    assert linker.link("ZURICH") == [Candidate(ex("Zurich"), "Zürich", 1.0, "exact")]
+    text = "From Zurich along route-66."
+    assert [(text[s:e], c.term) for s, e, c in linker.find_mentions(text)] == [
+        ("Zurich", ex("Zurich")), ("route-66", ex("Route_66"))]
+
+
 def test_index_follows_the_store(kb: nesy.KnowledgeBase) -> None:
     linker = EntityLinker(kb)
     assert linker.link("Odense") == [] or linker.link("Odense")[0].term != ex("Odense")

@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.rulelearn.neural_lp import LearnConfig, LearnResult, RuleLearner, _Propagate, learn
 from nesy.rulelearn.decode import decode
+from nesy.rulelearn.model import RuleLearner
+from nesy.rulelearn.neural_lp import LearnConfig, LearnResult, learn
+from nesy.rulelearn.operators import Propagate
 
 torch.set_num_threads(1)
 
@@ -101,7 +103,7 @@ def test_custom_gradient_matches_finite_differences(graph: tuple[np.ndarray, int
     a = torch.rand(model.num_operators, dtype=torch.float64, requires_grad=True)
     v = torch.rand(30, 4, dtype=torch.float64, requires_grad=True)
     scale = model.prior.double()
-    assert torch.autograd.gradcheck(lambda a, v: _Propagate.apply(a, v, model, scale), (a, v))
+    assert torch.autograd.gradcheck(lambda a, v: Propagate.apply(a, v, model, scale), (a, v))
 
 
 def test_config_checks_and_round_trip() -> None:
@@ -114,6 +116,8 @@ def test_config_checks_and_round_trip() -> None:
             LearnConfig(**bad)
     with pytest.raises(NesyError, match="unknown option"):
         LearnConfig.from_dict({"depth": 3})
+    with pytest.raises(NesyError, match=r"max_lens \(did you mean max_len\?\)"):
+        LearnConfig.from_dict({"max_lens": 3})
 
 
 def test_bad_input(graph: tuple[np.ndarray, int]) -> None:

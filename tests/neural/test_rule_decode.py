@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.rulelearn.neural_lp import RuleLearner
 from nesy.rulelearn.decode import (
     LearnedRule,
     chain_path,
@@ -18,6 +17,7 @@ from nesy.rulelearn.decode import (
     rule_scores,
     rule_stats,
 )
+from nesy.rulelearn.model import RuleLearner
 from nesy.rules.parser import parse_program
 
 torch.set_num_threads(1)

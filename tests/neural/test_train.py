@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nesy.errors import NesyError
-from nesy.ml.ranking import evaluate
+from nesy.linkpred.evaluate import evaluate
 from nesy.linkpred.kge import model_names
 from nesy.linkpred.train import TrainConfig, TrainResult, reciprocal_queries, train
 
@@ -138,6 +138,11 @@ def test_config_round_trip_and_errors() -> None:
     assert TrainConfig.from_dict({}) == TrainConfig()
     with pytest.raises(NesyError, match="unknown option.*learning_rate"):
         TrainConfig.from_dict({"learning_rate": 0.1})
+    with pytest.raises(NesyError, match=r"unknown option\(s\) epoch \(did you mean epochs\?\)"):
+        TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(NesyError, match="expected an object"):
+        TrainConfig.from_dict(["dim", 8])  # type: ignore[arg-type]
+    assert TrainConfig.from_dict({"dim": 8}, epochs=2) == TrainConfig(dim=8, epochs=2)
     for bad in ({"dim": 0}, {"epochs": 1.5}, {"lr": -1}, {"lr": "fast"}, {"optimizer": "sgd"},
                 {"label_smoothing": 1.0}, {"patience": True}):
         with pytest.raises(NesyError, match=next(iter(bad))):
@@ -152,7 +157,7 @@ def test_bad_input_is_a_nesy_error(data: dict) -> None:
         train(data["train"], data["E"], 2, config)
     with pytest.raises(NesyError, match="no training triples"):
         train(np.zeros((0, 3), dtype=np.int64), data["E"], data["R"], config)
-    with pytest.raises(NesyError, match="unknown link-prediction model"):
+    with pytest.raises(NesyError, match="unknown (link-prediction|kge) model"):
         train(data["train"], data["E"], data["R"], TrainConfig(model="nope"))
     with pytest.raises(NesyError, match="init_std|unexpected"):
         train(data["train"], data["E"], data["R"],

@@ -10,9 +10,9 @@ from prompt_toolkit.document import Document
 from rich.console import Console
 
 from nesy.kb import KnowledgeBase
-from nesy.repl.commands import Session
 from nesy.repl.completion import MAX_WORDS, NesyCompleter
 from nesy.repl.lexer import NesyLexer, tokens
+from nesy.repl.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILY = ROOT / "examples" / "family"

@@ -272,3 +272,13 @@ def test_train_and_predict_commands(tmp_path: Path) -> None:
     table = s.run(":predict <http://t.org/e1> <http://t.org/next> 3")
     assert table.count("e") >= 3 and "probability" in table
     assert "needs HEAD RELATION" in s.run(":predict onlyone")
+
+
+def test_missing_extra_is_named_and_the_session_goes_on(s: Captured, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_transformers(*args: object, **kwargs: object) -> None:
+        raise ModuleNotFoundError("No module named 'transformers'", name="transformers")
+
+    monkeypatch.setattr(s.kb, "ask_text", no_transformers)
+    out = s.run("?? who is ann 's parent ?")
+    assert "pip install 'nesy[text]'" in out and "Traceback" not in out
+    assert "fam:cid" in s.run("?- fam:grandparent(fam:ann, X).")

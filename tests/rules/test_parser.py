@@ -565,7 +565,10 @@ def test_printer_iri_choices() -> None:
     assert format_iri(DEFAULT_NS + "parent") == "parent"
     assert format_iri(DEFAULT_NS + "not") == ":not"  # keywords are not bare names
     assert format_iri(FAM, env) == f"<{FAM}>"  # an empty local part is not a name
+    # A double always has an exponent: the shorter of the digits with e0 and scientific.
     assert format_term(Literal("1000.0", datatype=rns.XSD.double)) == "1e3"
+    assert format_term(Literal(22.5)) == "22.5e0" and format_term(Literal(1.5)) == "1.5e0"
+    assert format_term(Literal(-0.025)) == "-2.5e-2" and format_term(Literal(1234.0)) == "1234e0"
     assert format_term(Literal("x", datatype=rns.XSD.string)) == '"x"^^xsd:string'
     with pytest.raises(ValueError):
         format_term(Var("lower"))

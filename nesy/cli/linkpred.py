@@ -1,0 +1,99 @@
+"""``nesy train``, ``eval`` and ``predict``: the link predictor."""
+
+from __future__ import annotations
+
+import click
+
+from nesy.cli.common import friendly, open_kb
+from nesy.errors import NesyError
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--model", help="transe, distmult, complex (default), rotate or rgcn.")
+@click.option("--dim", type=int, help="Embedding size (default 200).")
+@click.option("--epochs", type=int, help="Most epochs (default 100; early stopping ends sooner).")
+@click.option("--lr", type=float, help="Learning rate (default 0.1, Adagrad).")
+@click.option("--batch-size", type=int, help="Queries per step (default 1024).")
+@click.option("--seed", type=int, help="Random seed (default 0).")
+@click.option("--device", help="auto (default: CUDA when present), cpu, cuda, cuda:N.")
+@click.option("--valid", type=click.Path(exists=True, dir_okay=False),
+              help="Validation triples (TSV or RDF) for early stopping; default: hold out 5%.")
+@click.option("--resume", is_flag=True, help="Continue the current model with the data loaded since.")
+@click.option("--nproc", type=int, default=1, show_default=True, help="Data-parallel processes (torchrun).")
+@click.option("--name", help="Checkpoint name under DIR/models (default: the model name).")
+@friendly
+def train(directory: str, model: str | None, dim: int | None, epochs: int | None, lr: float | None,
+          batch_size: int | None, seed: int | None, device: str | None, valid: str | None, resume: bool,
+          nproc: int, name: str | None) -> None:
+    """Train the link predictor on the knowledge base's triples.
+
+    The checkpoint (safetensors + JSON) goes to DIR/models/NAME and becomes the model that
+    `~p(X, Y)` rule atoms, `nesy predict` and `nesy eval` use.
+    """
+    options = {k: v for k, v in {"model": model, "dim": dim, "epochs": epochs, "lr": lr,
+                                  "batch_size": batch_size, "seed": seed, "device": device}.items()
+               if v is not None}
+    if nproc < 1:
+        raise NesyError("--nproc must be at least 1")
+    with open_kb(directory) as kb:
+        r = kb.train(valid=valid, resume=resume, nproc=nproc, name=name, **options)
+    mrr = "n/a" if r["best_valid_mrr"] is None else f"{r['best_valid_mrr']:.4f}"
+    click.echo(f"{r['model']}: {r['triples']} training triples, {r['entities']} entities, "
+               f"{r['relations']} relations; {r['epochs']} epochs in {r['seconds']:.1f} s; "
+               f"validation MRR {mrr} ({r['valid']} triples)")
+    if resume:
+        click.echo(f"{r['new_entities']} new entities started from their neighbours")
+    click.echo(f"checkpoint: {r['checkpoint']}")
+
+
+@click.command(name="eval")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--test", "test", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Test triples (TSV in the KB's namespace, or RDF).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--rules", "rules", type=click.Path(exists=True, dir_okay=False),
+              help="Rank by the chain rules of this rule file (e.g. from `nesy learn`).")
+@click.option("--hybrid", is_flag=True, help="With --rules: add the link predictor's probability.")
+@click.option("--hybrid-weight", type=float, default=0.5, show_default=True,
+              help="Weight of the link predictor's probability in --hybrid ranking.")
+@friendly
+def evaluate(directory: str, test: str, fmt: str, rules: str | None, hybrid: bool, hybrid_weight: float) -> None:
+    """Rank the test triples (filtered, both directions) with the current model or rules."""
+    import json
+
+    if hybrid and not rules:
+        raise NesyError("--hybrid combines rules with the link predictor: give --rules FILE too")
+    with open_kb(directory, read_only=False) as kb:
+        m = kb.evaluate(test, rules=rules, hybrid=hybrid, hybrid_weight=hybrid_weight)
+    if fmt == "json":
+        click.echo(json.dumps(m, indent=2))
+        return
+    click.echo(f"{m['model']} on {m['triples']} test triples ({m['skipped']} skipped: unknown entity "
+               f"or relation), {m['n']} ranked queries (head and tail), filtered")
+    click.echo("ties: rank = mean of optimistic and pessimistic rank")
+    click.echo("| metric | realistic | optimistic |")
+    click.echo("|---|---|---|")
+    for key in ("mrr", "mr", "hits@1", "hits@3", "hits@10"):
+        click.echo(f"| {key.upper() if key in ('mrr', 'mr') else key.capitalize()} | "
+                   f"{m[key]:.4f} | {m['optimistic_' + key]:.4f} |")
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--relation", help="Only this relation (e.g. fam:parent); default: every relation.")
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Lowest probability kept.")
+@click.option("--k", "k", type=int, default=10, show_default=True, help="Candidates per head entity.")
+@friendly
+def predict(directory: str, relation: str | None, threshold: float, k: int) -> None:
+    """Write the model's most probable missing links into the predicted graph.
+
+    Earlier predictions for the same relations are replaced. Query them with
+    `nesy query DIR ... --predicted` (SPARQL) or use `~p(X, Y)` in rules.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise NesyError("--threshold must be a probability in [0, 1]")
+    with open_kb(directory) as kb:
+        r = kb.predict_links(relation=relation, threshold=threshold, k=k)
+    click.echo(f"{r['added']} predicted triples (probability >= {threshold}) for "
+               f"{r['relations']} relation(s) in the predicted graph")

@@ -1,0 +1,112 @@
+"""QueryMethods: the KnowledgeBase's questions to the reasoner and the store (ask, why, SPARQL, proofs, names)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Identifier
+
+from nesy.errors import QueryError
+from nesy.kb import reasoning
+from nesy.namespaces import TERM_PROBE
+
+if TYPE_CHECKING:
+    from nesy.engine.display import Answers
+    from nesy.engine.proofs import Proof
+    from nesy.kbview import KBView
+    from nesy.rules.ast import Atom, Query
+    from nesy.store.sparql import SparqlResult
+
+    _Base = KBView
+else:
+    _Base = object
+
+
+class QueryMethods(_Base):
+    """Queries of :class:`nesy.kb.KnowledgeBase` (a mixin: the facade supplies the state)."""
+
+    def ask(self, query: str | Query, *, limit: int | None = None) -> Answers:
+        """Answers of a rule query (``?- body.``, or just the body), best first, with proofs.
+
+        Example: ``kb.ask("?- fam:grandparent(fam:ann, X).")``; each answer has
+        ``bindings`` (variable name -> term), ``score`` and ``proof``.
+        """
+        from nesy.engine.display import Answers
+        from nesy.rules.parser import parse_query
+
+        q = query if not isinstance(query, str) else parse_query(query, prefixes=self.prefixes,
+                                                                 default_ns=self.default_namespace)
+        return Answers(self.reasoner.ask(q, limit=limit), self.prefixes, self.shorten)
+
+    def _atom(self, atom: str | Atom) -> Atom:
+        from nesy.rules.parser import parse_atom
+
+        return atom if not isinstance(atom, str) else parse_atom(atom, prefixes=self.prefixes,
+                                                                default_ns=self.default_namespace)
+
+    def why(self, atom: str | Atom) -> Proof:
+        """The best proof of a ground atom that holds (QueryError when it does not)."""
+        from nesy.rules.ast import Var
+
+        a = self._atom(atom)
+        a = a.triple_form() if a.arity == 1 else a
+        if any(isinstance(t, Var) for t in a.args):
+            raise QueryError("`why` needs a ground atom; use ask() for a query with variables")
+        return self.reasoner.proof(self.vocab.id(a.predicate), tuple(self.vocab.id(t) for t in a.args))
+
+    def why_not(self, atom: str | Atom) -> Any:
+        """For an atom that does not hold: per rule that could derive it, the first body
+        literal with no match."""
+        return self.reasoner.why_not(self._atom(atom))
+
+    def prove_triple(self, triple: tuple[Identifier, Identifier, Identifier]) -> Proof:
+        """The best proof of a triple that holds (stored, or derived by the rules)."""
+        s, p, o = triple
+        return self.reasoner.proof(self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o)))
+
+    def sparql(self, query: str, *, predicted: bool = False, graph: str | None = None,
+               allow_service: bool = False) -> SparqlResult:
+        """Run a SPARQL 1.1 query; SELECT rows carry a ``score`` and their ``proofs``.
+
+        The default graph is the union of ``asserted``, ``extracted`` and ``inferred``
+        (``predicted`` too with ``predicted=True``); the KB's prefixes need no declaration.
+        When rules changed since the last :meth:`materialize`, it runs first.
+
+        Args:
+            query: SELECT, ASK, CONSTRUCT or DESCRIBE.
+            predicted: Include link-predictor triples.
+            graph: Query one provenance graph only.
+            allow_service: Permit ``SERVICE`` clauses (off by default: no network at run time).
+        """
+        from nesy.store.sparql import Sparql
+
+        if self.rule_programs() and self.config.get("inferred_stale", True) and not self.store.read_only:
+            self.materialize()
+        return Sparql(self.store, self.prefixes, self.prove_triple).run(
+            query, predicted=predicted, graph=graph, allow_service=allow_service)
+
+    def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:
+        """Re-validate a proof step by step against the rules and the stored facts, without
+        the reasoner's derivation records (see :func:`nesy.engine.proofs.check_proof`).
+        ``extra_rules``: rules outside the KB the proof may use (a QA answer's chain rule)."""
+        return reasoning.check_proof(self, proof, extra_rules)
+
+    def violations(self) -> list[Any]:
+        """Matches of the constraints (``false :- body``), each with its proof."""
+        return self.reasoner.violations()
+
+    def resolve_term(self, text: Identifier | str) -> Identifier:
+        """A term written as in rules (``fam:ann``, ``<http://...>``, ``"lit"``) as rdflib."""
+        if not isinstance(text, str) or isinstance(text, URIRef | Literal | BNode):
+            return text
+        return self._atom(f"<{TERM_PROBE}>({text})").args[0]
+
+    def shorten(self, term: Identifier) -> str:
+        """A term as users write it: a prefixed name where a known prefix fits."""
+        from nesy.rules.printer import format_term
+
+        return format_term(term, self.prefixes, self.default_namespace)
+
+
+__all__ = ["QueryMethods"]

@@ -1,0 +1,162 @@
+"""Reasoning glue of the KB: build and feed the reasoner, materialise into ``inferred``, check proofs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rdflib import RDF, URIRef
+from rdflib.term import Identifier
+
+from nesy.kb.rulebook import runnable
+from nesy.store.graphs import GRAPH_CODE, GRAPHS
+
+if TYPE_CHECKING:
+    from nesy.engine.proofs import Proof
+    from nesy.engine.reasoner import Reasoner
+    from nesy.kbview import KBView
+    from nesy.store.store import Store
+
+
+class DeferredPredictor:
+    """Stands in for the KB's link predictor in the reasoner: the checkpoint (and torch) is
+    loaded only when a rule first asks a ``~p(X, Y)`` atom."""
+
+    def __init__(self, kb: KBView) -> None:
+        self.kb = kb
+
+    @property
+    def source(self) -> dict[str, Any] | None:
+        return getattr(self.kb.link_predictor, "source", None)
+
+    def __call__(self, pred: int, heads: np.ndarray | None, tails: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        return self.kb.link_predictor_or_fail()(pred, heads, tails)
+
+
+def build_reasoner(kb: KBView) -> Reasoner:
+    """A reasoner over every stored triple and every rule program of ``kb``."""
+    from nesy.engine.reasoner import Reasoner
+
+    r = Reasoner(
+        kb.vocab,
+        registry=kb.registry,
+        semiring=kb.semiring,
+        max_facts=int(kb.config.get("max_facts", 50_000_000)),
+        max_iterations=int(kb.config.get("max_iterations", 10_000)),
+        describe_source=kb.store.describe_source,
+    )
+    r.prefixes.update(kb.prefixes)
+    r.link_predictor = DeferredPredictor(kb)
+    feed(r, kb.store, np.ones(len(kb.store.table), dtype=bool))
+    for program, kind in kb.rule_programs():
+        r.add_program(runnable(program), kind=kind)
+    return r
+
+
+def feed(r: Reasoner, store: Store, rows_mask: np.ndarray) -> None:
+    """Give the reasoner the stored triples selected by ``rows_mask`` (bool, ``(n,)``),
+    except the ``inferred`` graph, which is the reasoner's own output."""
+    t = store.table
+    keep = rows_mask & (t.g != GRAPH_CODE["inferred"])
+    if keep.any():
+        g, p = t.g[keep], t.p[keep]
+        rows = np.stack([t.s[keep], t.o[keep]], axis=1)
+        score, src = t.score[keep], t.src[keep]
+        # One call per (graph, predicate): the graph is the proof kind of those facts.
+        order = np.lexsort((p, g))
+        g, p, rows, score, src = g[order], p[order], rows[order], score[order], src[order]
+        cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(p) != 0)) + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(g)]):
+            r.add_edb(int(p[lo]), rows[lo:hi], score[lo:hi], src[lo:hi], kind=GRAPHS[int(g[lo])])
+
+
+def materialize(kb: KBView) -> dict[str, Any]:
+    """Derive everything the rules entail and make ``inferred`` hold exactly the binary
+    facts; the reasoner's statistics plus ``stored`` and ``not_stored``."""
+    r = kb.reasoner
+    stats = r.materialize()
+    if kb.store.read_only:
+        return stats
+    vocab = kb.vocab
+    preds = {vocab.id(rule.head.predicate if rule.head.arity != 1 else RDF.type)
+             for rule in kb.rules if rule.head is not None and rule.head.arity in (1, 2)}
+    preds |= {vocab.id(f.atom.predicate if f.atom.arity != 1 else RDF.type)
+              for p, _ in kb.rule_programs() for f in p.facts if f.atom.arity in (1, 2)}
+    cols: list[tuple[np.ndarray, ...]] = []
+    not_rdf = 0
+    for pid in sorted(preds):
+        rows, scores = r.derived(pid)
+        if len(rows) and rows.shape[1] == 2:
+            # A literal subject is fine for the reasoner (generalised RDF, e.g. through
+            # sameAs over literals) but has no place in an RDF graph: keep it out.
+            ok = ~vocab.is_literal(rows[:, 0])
+            not_rdf += int((~ok).sum())
+            cols.append((rows[ok, 0], np.full(int(ok.sum()), pid), rows[ok, 1], scores[ok]))
+    if cols:
+        s_, p_, o_, sc_ = (np.concatenate(c) for c in zip(*cols))
+    else:
+        s_ = p_ = o_ = np.empty(0, dtype=np.int64)
+        sc_ = np.empty(0)
+    store_inferred(kb.store, s_.astype(np.int64), p_.astype(np.int64), o_.astype(np.int64),
+                   sc_.astype(np.float64), kb.semiring)
+    stats["stored"] = kb.store.count("inferred")
+    stats["not_stored"] = not_rdf
+    return stats
+
+
+def store_inferred(store: Store, s: np.ndarray, p: np.ndarray, o: np.ndarray, scores: np.ndarray,
+                   semiring: str) -> None:
+    """Make the ``inferred`` graph hold exactly these triples (ids, each ``(n,)``) with
+    these scores, writing only the difference to the store."""
+    table = store.table
+    g = np.full(len(s), GRAPH_CODE["inferred"])
+    rows = table.find(g, s, p, o)
+    still = np.zeros(len(table), dtype=bool)
+    still[rows[rows >= 0]] = True
+    gone = (table.g == GRAPH_CODE["inferred"]) & ~still
+    if gone.any():
+        store.remove_rows(gone)
+        rows = table.find(g, s, p, o)
+    present = rows >= 0
+    # Triples that stay may change score (new premises, weights, another semiring).
+    table.score[rows[present]] = scores[present]
+    if (~present).any():
+        source = store.new_source("inferred", "inferred", extra={"semiring": semiring})
+        fresh = ~present
+        store.add_encoded("inferred", s[fresh], p[fresh], o[fresh], scores[fresh],
+                          np.full(int(fresh.sum()), source.id))
+    else:
+        store.commit()
+
+
+def check_proof(kb: KBView, proof: Proof, extra_rules: Any = ()) -> Any:
+    """Re-validate ``proof`` against the rules and the stored input facts (rule-file facts
+    and non-inferred triples), without the reasoner's derivation records."""
+    from nesy.engine.proofs import check_proof as check
+
+    table, vocab = kb.store.table, kb.vocab
+    inferred = GRAPH_CODE["inferred"]
+    rule_facts: dict[tuple[Any, ...], float] = {}
+    for program, _ in kb.rule_programs():
+        for f in program.facts:
+            a = f.atom.triple_form()
+            key = (a.predicate, a.args)
+            rule_facts[key] = max(rule_facts.get(key, 0.0), f.score or 1.0)
+
+    def lookup(predicate: URIRef, args: tuple[Identifier, ...]) -> float | None:
+        """Best score of an input fact: rule-file facts and stored (non-inferred) triples."""
+        if len(args) == 1:
+            predicate, args = RDF.type, (args[0], predicate)
+        best = rule_facts.get((predicate, args))
+        ids = [vocab.get(x) for x in (args[0], predicate, args[1])] if len(args) == 2 else [None]
+        if None not in ids:
+            rows = [r for r in table.rows_of(*ids) if table.g[r] != inferred]
+            if rows:
+                best = max(best or 0.0, float(table.score[rows].max()))
+        return best
+
+    return check(proof, [*kb.rules, *extra_rules], lookup, model_contains=kb.reasoner.model_contains,
+                 semiring=kb.semiring, registry=kb.registry)
+
+
+__all__ = ["DeferredPredictor", "build_reasoner", "check_proof", "feed", "materialize", "store_inferred"]
