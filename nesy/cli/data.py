@@ -123,7 +123,7 @@ def check(directory: str, fmt: str) -> None:
         else:
             for i, v in enumerate(found, 1):
                 click.echo(f"{i}. {v.rule.label or 'constraint'} (score {v.score:.3g})")
-                click.echo(v.proof.to_text(kb.prefixes))
+                click.echo(v.proof.to_text(kb.prefixes, default_ns=kb.default_namespace))
             click.echo("consistent: no constraint is violated" if not found else
                        f"{len(found)} {'violation' if len(found) == 1 else 'violations'}")
         if found:

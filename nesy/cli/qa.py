@@ -35,7 +35,7 @@ def ask(directory: str, question: str, k: int, topic: str | None, fmt: str) -> N
         if fmt == "json":
             import json
 
-            click.echo(json.dumps(res.to_dict(kb.shorten, prefixes), indent=2, ensure_ascii=False))
+            click.echo(json.dumps(res.to_dict(kb.shorten, prefixes, kb.default_namespace), indent=2, ensure_ascii=False))
         else:
             where = f"topic {kb.shorten(res.topic)}" if res.topic is not None else "no topic"
             click.echo(f"{res.mode} mode; {where}" + (f" (\"{res.mention}\")" if res.mention else ""))

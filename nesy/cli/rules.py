@@ -87,8 +87,8 @@ def explain(directory: str, atom: str, fmt: str) -> None:
             click.echo(str(kb.why_not(atom)))
             sys.exit(2)
         if fmt == "json":
-            click.echo(proof.to_json(kb.prefixes))
+            click.echo(proof.to_json(kb.prefixes, default_ns=kb.default_namespace))
         elif fmt == "mermaid":
-            click.echo(proof.to_mermaid(kb.prefixes))
+            click.echo(proof.to_mermaid(kb.prefixes, default_ns=kb.default_namespace))
         else:
-            click.echo(proof.to_text(kb.prefixes))
+            click.echo(proof.to_text(kb.prefixes, default_ns=kb.default_namespace))

@@ -37,7 +37,8 @@ class QueryMethods(_Base):
 
         q = query if not isinstance(query, str) else parse_query(query, prefixes=self.prefixes,
                                                                  default_ns=self.default_namespace)
-        return Answers(self.reasoner.ask(q, limit=limit), self.prefixes, self.shorten)
+        return Answers(self.reasoner.ask(q, limit=limit), self.prefixes, self.shorten,
+                       default_ns=self.default_namespace)
 
     def _atom(self, atom: str | Atom) -> Atom:
         from nesy.rules.parser import parse_atom

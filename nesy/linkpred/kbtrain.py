@@ -89,6 +89,7 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
     """
     import sys
 
+    from nesy.linkpred.kge import get_model_class
     from nesy.linkpred.train import TrainConfig, train
 
     old_model, old_meta, new_entities = None, {}, 0
@@ -108,6 +109,8 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
     else:
         data = KGData.from_kb(kb)
         config = TrainConfig.from_dict(options)
+        # One checkpoint per model however its name was spelt (`TransE`, `trans_e`).
+        config.model = get_model_class(config.model).name or config.model
         name = name or config.model
     if valid is not None:
         train_set, valid_set = data.triples, data.compact(read_triples(kb, valid)[0])

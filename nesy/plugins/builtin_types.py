@@ -10,9 +10,10 @@ import numpy as np
 from rdflib import URIRef
 
 from nesy.errors import PluginError
+from nesy.namespaces import NESY_NS
 
 #: Namespace of the built-in predicates (prefix ``nesy:`` is always declared).
-NESY = "https://w3id.org/nesy#"
+NESY = NESY_NS
 
 
 @dataclass(frozen=True)

@@ -73,9 +73,10 @@ class QAAnswers:
     def __bool__(self) -> bool:
         return bool(self.answers)
 
-    def to_dict(self, shorten: Any = str, prefixes: dict[str, str] | None = None) -> dict[str, Any]:
+    def to_dict(self, shorten: Any = str, prefixes: dict[str, str] | None = None,
+                default_ns: str | None = None) -> dict[str, Any]:
         """JSON-ready: question, mode, topic, mention, reason, answers (with proofs)."""
         return {"question": self.question, "mode": self.mode, "mention": self.mention,
                 "topic": None if self.topic is None else shorten(self.topic), "reason": self.reason,
                 "answers": [{"answer": shorten(a.term), "score": a.score, "rule": a.rule,
-                             "path": a.functional, "proof": a.proof.to_dict(prefixes)} for a in self.answers]}
+                             "path": a.functional, "proof": a.proof.to_dict(prefixes, default_ns=default_ns)} for a in self.answers]}

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import numpy as np
 from rdflib import Literal, URIRef
 
+from nesy.namespaces import QA_NS
 from nesy.store.store import GRAPH_CODE
 from nesy.text.encoder import COMMENT_PREDICATES, LABEL_PREDICATES, label_index, local_name, words
 from nesy.text.mentions import Span, find_spans
@@ -63,7 +64,7 @@ class QAGraph:
         vocab = kb.vocab
         skip = {vocab.get(p) for p in (*LABEL_PREDICATES, *COMMENT_PREDICATES)} - {None}
         # Question patterns loaded back as rules (qa:...) would be shortcuts of the paths.
-        skip |= {i for i in np.unique(t.p).tolist() if str(vocab.term(i)).startswith("urn:nesy:qa#")}
+        skip |= {i for i in np.unique(t.p).tolist() if str(vocab.term(i)).startswith(QA_NS)}
         keep = (t.g != GRAPH_CODE["predicted"]) & ~np.isin(t.p, list(skip))
         s, p, o, sc = t.s[keep], t.p[keep], t.o[keep], t.score[keep].astype(np.float64)
         self.nodes = np.unique(np.concatenate([s, o]))        # vocabulary ids, (E,)

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from nesy.errors import NesyError
 from nesy.extras import missing_extra
+from nesy.namespaces import QA_NS
 from nesy.repl import render
 from nesy.repl.commands import COMMANDS, CommandError, basics, data, models, plural, proofs, suggest
 from nesy.repl.statements import COMMAND, QUIT_WORDS, is_sparql
@@ -175,11 +176,11 @@ class Session:
     def show_proof(self, proof: Any) -> None:
         """Print one proof as a coloured tree or as Mermaid text."""
         # qa: names the conclusions of answers to questions in English (``?? ...``).
-        prefixes = {"qa": "urn:nesy:qa#", **self.kb.prefixes}
+        prefixes = {"qa": QA_NS, **self.kb.prefixes}
         if self.proof_format == "mermaid":
-            self.console.out(proof.to_mermaid(prefixes), highlight=False)
+            self.console.out(proof.to_mermaid(prefixes, default_ns=self.kb.default_namespace), highlight=False)
         else:
-            self.console.print(render.proof_tree(proof, prefixes))
+            self.console.print(render.proof_tree(proof, prefixes, self.kb.default_namespace))
 
     # -- saving --------------------------------------------------------------------------
     def session_text(self) -> str:

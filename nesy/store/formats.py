@@ -20,6 +20,7 @@ import numpy as np
 import pyoxigraph as ox
 
 from nesy.errors import LoadError, excerpt_of
+from nesy.namespaces import INPUT_BASE
 
 #: Format names users may give, mapped to Oxigraph formats (``tsv`` is nesy's own).
 FORMATS: dict[str, ox.RdfFormat | str] = {
@@ -222,7 +223,7 @@ def read_file(
         return parsed
 
 
-def parse_text(text: str, fmt: str = "turtle", *, base_iri: str = "urn:nesy:input") -> ParsedFile:
+def parse_text(text: str, fmt: str = "turtle", *, base_iri: str = INPUT_BASE) -> ParsedFile:
     """Parse RDF given as a string (same errors as :func:`read_file`, file ``<input>``)."""
     canon = detect_format(Path("input"), fmt)
     return _parse_rdf(io.BytesIO(text.encode("utf-8")), FORMATS[canon], canon, base_iri, None, text=text)  # type: ignore[arg-type]

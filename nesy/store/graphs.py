@@ -5,12 +5,12 @@ from __future__ import annotations
 from rdflib import URIRef
 
 from nesy.errors import StoreError
+from nesy.namespaces import GRAPH_NS
 
 #: The provenance graphs, in code order (the ``g`` column of the triple table).
 # Codes are positions: append new graphs at the end, so stored triple tables stay valid.
 GRAPHS = ("asserted", "extracted", "inferred", "predicted", "dl-reasoner")
 GRAPH_CODE = {name: i for i, name in enumerate(GRAPHS)}
-GRAPH_NS = "urn:nesy:graph:"
 
 
 def check_graph(name: str) -> str:

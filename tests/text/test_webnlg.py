@@ -50,7 +50,6 @@ def test_inline_webnlg_xml(tmp_path: Path) -> None:
     assert read_examples(tmp_path) == examples  # a directory is read recursively
 
 
-@pytest.mark.skipif(not DEV.is_dir(), reason=f"WebNLG dev set not found at {DEV}")
 def test_real_dev_file() -> None:
     examples = read_webnlg(DEV / "1triples" / "Airport_allSolutions.xml")
     assert len(examples) > 50

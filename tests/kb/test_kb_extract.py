@@ -16,7 +16,7 @@ from nesy.errors import PluginError, TextError
 from nesy.kb import KnowledgeBase
 
 # pytest imports tests with --import-mode=importlib: the plugin's folder goes on the path here.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from extract_plugin import RegexExtractor, register  # noqa: E402
 
 EX = "http://example.org/text#"
@@ -238,7 +238,7 @@ def test_on_disk_provenance_survives_reopening(tmp_path: Path) -> None:
 
 
 def test_train_extractor_by_distant_supervision_then_extract_uses_it(kb: KnowledgeBase, tmp_path: Path) -> None:
-    """The wiring of training (the model itself is tested in tests/neural/test_extract.py)."""
+    """The wiring of training (the model itself is tested in tests/text/test_extract.py)."""
     kb.add(URIRef(EX + "acme"), URIRef(EX + "basedIn"), URIRef(EX + "lyon"))
     kb.add(URIRef(EX + "lyon"), RDFS.label, Literal("Lyon"))
     text = write(tmp_path / "t.txt", "Acme is based in Lyon. Lyon is home to Acme. Nothing else here.")

@@ -12,7 +12,7 @@ from rdflib import URIRef
 from nesy.errors import NesyError, ParseError, RuleError, StratificationError
 from nesy.kb import KnowledgeBase
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAMILY = ROOT / "examples" / "family"
 FAM = "http://example.org/family#"
 
