@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test lint bench bench-neural clean
+.PHONY: venv demo test lint bench bench-neural test-chaos clean
 
 venv: $(STAMP)
 
@@ -42,6 +42,10 @@ bench-neural: venv
 	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/qa.py
 	$(BIN)/python benchmarks/fusion.py
+
+# The reliability benchmark: >= 500 kill -9s, >= 10,000 hostile inputs, every limit (an hour or so).
+test-chaos: venv
+	$(BIN)/python benchmarks/chaos.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -123,3 +123,13 @@ class TextError(NesyError):
 
 class MissingExtraError(NesyError):
     """A feature needs an optional dependency group (``pip install 'nesy[EXTRA]'``)."""
+
+
+class QueryTimeout(LimitExceeded):
+    """Evaluation stopped at its time limit (``timeout``); nothing it started was kept.
+
+    A subclass of :class:`LimitExceeded`: a timeout is one more budget on the work (next to
+    ``max_facts``, ``max_iterations`` and ``max_memory``), so code that handles "the work
+    was too big" catches every one of them with one ``except``; the query itself was
+    valid, which is why it is not a :class:`QueryError`.
+    """

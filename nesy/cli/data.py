@@ -19,12 +19,12 @@ from nesy.errors import NesyError
 def init(directory: str, namespace: str | None) -> None:
     """Create an empty knowledge base in DIRECTORY."""
     from nesy.kb import KnowledgeBase
+    from nesy.store.commit import check_new_kb_dir, is_kb
 
     path = Path(directory)
-    if (path / "kb.json").exists():
+    if is_kb(path):
         raise NesyError(f"{directory} is already a knowledge base")
-    if path.exists() and any(path.iterdir()):
-        raise NesyError(f"{directory} exists and is not empty; choose a new directory")
+    check_new_kb_dir(path)
     with KnowledgeBase(path, default_namespace=namespace) as kb:
         click.echo(f"created knowledge base {directory} (default namespace {kb.default_namespace})")
 
@@ -51,6 +51,7 @@ def load(directory: str, files: tuple[str, ...], graph: str, fmt: str | None, na
         for f in files:
             if ontology:
                 info = kb.load_ontology(f, profile=profile, format=fmt, graph=graph)
+                kb.store.checkpoint()
                 click.echo(str(info["load"]))
                 n = info["violations"]
                 click.echo(f"{info['profile']} profile: {info['inferred']} inferred triples, "
@@ -58,6 +59,7 @@ def load(directory: str, files: tuple[str, ...], graph: str, fmt: str | None, na
                            + (f"; see them with: nesy check {directory}" if n else ""))
                 continue
             report = kb.load(f, graph=graph, format=fmt, namespace=namespace, score=score)
+            kb.store.checkpoint()  # each file is its own commit: a later bad file keeps this one
             click.echo(str(report))
         click.echo(f"{len(kb)} triples in {directory}")
 

@@ -131,13 +131,23 @@ def atom_vars(args: Sequence[Arg]) -> set[str]:
     return {a for a in args if isinstance(a, str)}
 
 
+def cexpr_children(e: CExpr) -> tuple[CExpr, CExpr] | None:
+    """``(left, right)`` of a compiled ``(op, left, right)``, ``None`` for a leaf (for
+    :func:`nesy.rules.ast.fold_tree`: walks over expressions must not recurse per level)."""
+    return (e[1], e[2]) if isinstance(e, tuple) else None
+
+
 def expr_vars(e: CExpr) -> set[str]:
     """Variable names in a compiled expression."""
-    if isinstance(e, str):
-        return {e}
-    if isinstance(e, tuple):
-        return expr_vars(e[1]) | expr_vars(e[2])
-    return set()
+    out: set[str] = set()
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, tuple):
+            todo += (x[1], x[2])
+        elif isinstance(x, str):
+            out.add(x)
+    return out
 
 
 def lit_vars(lit: CLit) -> set[str]:
@@ -223,13 +233,18 @@ class Compiler:
 
     def expr(self, e: ast.Expr) -> CExpr:
         """Compile an arithmetic expression to nested ``(op, left, right)`` tuples."""
-        if isinstance(e, ast.BinOp):
-            if e.op not in self.registry.operators:
-                raise RuleError(f"unknown operator {e.op!r}", **_where(e))
-            return (e.op, self.expr(e.left), self.expr(e.right))
-        if isinstance(e, ast.Var) and e.anonymous:
-            raise RuleError("an anonymous variable cannot be used in an expression", **_where(e))
-        return self.arg(e)
+
+        def leaf(t: ast.Expr) -> CExpr:
+            if isinstance(t, ast.Var) and t.anonymous:
+                raise RuleError("an anonymous variable cannot be used in an expression", **_where(t))
+            return self.arg(t)
+
+        def combine(node: ast.BinOp, left: CExpr, right: CExpr) -> CExpr:
+            if node.op not in self.registry.operators:
+                raise RuleError(f"unknown operator {node.op!r}", **_where(node))
+            return (node.op, left, right)
+
+        return ast.fold_tree(e, ast.binop_children, leaf, combine)
 
     # -- rules ----------------------------------------------------------------------------
     def rule(self, rule: ast.Rule, rid: int, kind: str = "derived") -> CRule:

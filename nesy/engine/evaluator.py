@@ -10,9 +10,8 @@ changes (new facts, or facts whose score improved).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 import numpy as np
 
@@ -20,51 +19,11 @@ from nesy.engine.compile import TYPE_ANY, CAtom, CLit, CRule, Key
 from nesy.engine.ops import apply
 from nesy.engine.planner import Plan, make_plan
 from nesy.engine.provenance import keep_alternatives, noisyor_fixpoint
-from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, DerivTable, Interner, Relation
-from nesy.engine.semirings import Semiring
+from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, DerivTable, Relation
+from nesy.engine.shared import Shared
 from nesy.engine.stratify import Stratum
-from nesy.engine.table import Table, group_rows
+from nesy.engine.table import Table, concat, group_rows, join_atom_chunks
 from nesy.errors import LimitExceeded, NoLinkPredictorError
-
-
-def key_arity(key: Key) -> int:
-    """Number of columns of the relation for ``key``."""
-    tag = key[0]
-    if tag == "p":
-        return key[2]
-    if tag == "c":
-        return 1
-    if tag == "n":
-        return 2
-    if tag == "mg":
-        return key[2].count("b")
-    return key_arity(key[1])
-
-
-@dataclass
-class Shared:
-    """State shared by the main evaluator and query-time ones (ids, clock, settings)."""
-
-    vocab: Any
-    registry: Any
-    semiring: Semiring
-    max_facts: int
-    max_iterations: int
-    namer: Callable[[Key], str]
-    interner: Interner = field(default_factory=Interner)
-    clock: int = 1
-    next_rel: int = 0
-    link_predictor: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
-
-    def tick(self) -> int:
-        """Start a new round and return its stamp."""
-        self.clock += 1
-        return self.clock
-
-    def new_relation(self, key: Key, owner: object = None) -> Relation:
-        """A fresh, empty relation for ``key`` with a new id."""
-        self.next_rel += 1
-        return Relation(self.next_rel, key, key_arity(key), self.interner, owner)
 
 
 class InputSource(Protocol):
@@ -232,12 +191,52 @@ class Evaluator:
 
     def run_body(self, rule: CRule, first: int | None = None, subset: dict[int, np.ndarray] | None = None) -> Table:
         """All matches of ``rule``'s body (``subset`` restricts the ``first`` atom's rows)."""
-        t = Table.unit()
-        for i, (li, keep) in enumerate(self.plan(rule, first)):
-            t = apply(self, t, rule.body[li], keep, subset if i == 0 else None)
+        parts, size, empty = [], 0, Table(0)
+        watch = self.shared.watch_now()
+        for t in self.iter_body(rule, first, subset):
             if t.n == 0:
-                break
-        return t
+                empty = t
+                continue
+            # Every match is kept here (answers, violations): they count against the budget.
+            size += t.n * 8 * (len(t.cols) + len(t.prem) + 1)
+            watch.check_memory(size, f"the matches of {rule.label or 'a rule'}")
+            parts.append(t)
+        return concat(parts, empty) if parts else empty
+
+    def iter_body(self, rule: CRule, first: int | None = None,
+                  subset: dict[int, np.ndarray] | None = None) -> Iterator[Table]:
+        """The matches of ``rule``'s body as a stream of tables of bounded size.
+
+        Depth first: a join too big for one chunk is cut into chunks, and each chunk runs
+        through the rest of the body before the next is made, so only one chunk per body
+        literal is alive at a time. Empty tables may come too.
+        """
+        plan = self.plan(rule, first)
+        watch = self.shared.watch_now()
+        levels: list[Iterator[Table]] = [iter((Table.unit(),))]
+        while levels:
+            t = next(levels[-1], None)
+            if t is None:
+                levels.pop()
+                continue
+            i = len(levels) - 1
+            if i == len(plan) or t.n == 0:
+                yield t
+                continue
+            watch.check_time()
+            li, keep = plan[i]
+            lit = rule.body[li]
+            sub = subset if i == 0 else None
+            if isinstance(lit, CAtom) and not lit.negated:
+                levels.append(join_atom_chunks(self, t, lit, keep, sub))
+            else:
+                levels.append(iter((apply(self, t, lit, keep, sub),)))
+
+    def budget_join(self, total: int, row_bytes: int, key: Key) -> int:
+        """Check the limits before a join of ``total`` rows of ``key``; rows per chunk."""
+        watch = self.shared.watch_now()
+        watch.check_join(total, f"with {self.shared.namer(key)}")
+        return watch.chunk_rows(row_bytes)
 
     def head_rows(self, rule: CRule, t: Table) -> list[tuple[Relation, np.ndarray, np.ndarray]]:
         """Split the head tuples of matches ``t`` by target relation: ``(rel, rows, which)``."""
@@ -272,19 +271,27 @@ class Evaluator:
         prem = self.premises(rule, t)
         better = self.semiring.improved
         split = self.head_rows(rule, t)
+        watch = self.shared.watch_now()
+        watch.check_time()
         for rel, rows, which in split:
-            before = rel.n
+            before, held = rel.n, rel.nbytes()
+            # Before the relation grows: the copy of its columns, its hash table, the derivations.
+            watch.check_memory(rel.growth_bytes(len(rows)) + 8 * prem.size, f"{self.shared.namer(rel.key)}")
             sc = scores if len(split) == 1 else scores[which]
             ch, chosen = rel.merge(rows, sc, rule.id, better, stamp, self.tracks_scores)
+            watch.grown += rel.nbytes() - held + 8 * len(ch) * max(rule.slots, 1)
             if len(ch):
                 rel.deriv[ch] = self.derivs[rule.id].append(prem[chosen if len(split) == 1 else which[chosen]])
                 changed.setdefault(rel.rel_id, []).append(ch)
                 self.written.setdefault(st.nodes, set()).add(rel.key)
             self.n_derived += rel.n - before
-            if self.n_derived > self.shared.max_facts:
-                raise LimitExceeded(
-                    f"evaluation stopped at {self.n_derived:,} derived facts (max_facts={self.shared.max_facts:,}): "
-                    f"rule {rule.label or rule.id} kept deriving {self.shared.namer(rel.key)} facts")
+            watch.check_facts(self.n_derived, f"rule {rule.label or rule.id} kept deriving "
+                                              f"{self.shared.namer(rel.key)} facts")
+
+    def derive_all(self, rule: CRule, changed: dict[int, list[np.ndarray]], stamp: int, st: Stratum) -> None:
+        """Run ``rule`` over whole relations, merging its matches chunk by chunk."""
+        for t in self.iter_body(rule):
+            self.derive(rule, t, changed, stamp, st)
 
     # -- strata --------------------------------------------------------------------------------
     def fire_delta(self, rule: CRule, delta: dict[int, np.ndarray], changed: dict, stamp: int, st: Stratum) -> None:
@@ -294,7 +301,8 @@ class Evaluator:
                 continue
             sub = {rel.rel_id: delta[rel.rel_id] for rel, _ in self.relations_for(lit.key) if rel.rel_id in delta}
             if sub:
-                self.derive(rule, self.run_body(rule, li, sub), changed, stamp, st)
+                for t in self.iter_body(rule, li, sub):
+                    self.derive(rule, t, changed, stamp, st)
 
     def eval_stratum(self, st: Stratum, since: int | None) -> None:
         """Run one stratum to its fixpoint (from scratch when ``since`` is None)."""
@@ -302,7 +310,7 @@ class Evaluator:
         changed: dict[int, list[np.ndarray]] = {}
         if since is None:
             for rule in st.rules:
-                self.derive(rule, self.run_body(rule), changed, stamp, st)
+                self.derive_all(rule, changed, stamp, st)
         else:
             delta = {}
             for key in st.reads | st.writes:
@@ -312,11 +320,12 @@ class Evaluator:
                         delta[rel.rel_id] = rows
             for rule in st.rules:
                 if rule.id in self.new_rules:
-                    self.derive(rule, self.run_body(rule), changed, stamp, st)
+                    self.derive_all(rule, changed, stamp, st)
                 else:
                     self.fire_delta(rule, delta, changed, stamp, st)
         rounds = 0
         while changed and st.recursive:
+            self.shared.watch_now().check_time()
             rounds += 1
             self.rounds += 1
             if rounds > self.shared.max_iterations:

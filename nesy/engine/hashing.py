@@ -23,6 +23,18 @@ class HashTable:
         self._vals = np.zeros(1 << self._bits, dtype=np.int64)
         self.size = 0
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the slot arrays."""
+        return self._keys.nbytes + self._vals.nbytes
+
+    def growth_bytes(self, extra: int) -> int:
+        """Bytes of the new slot arrays inserting ``extra`` more keys would allocate (0: none)."""
+        if (self.size + extra) * 2 <= len(self._keys):
+            return 0
+        bits = max(self._bits + 2, int((self.size + extra) * 2 - 1).bit_length() + 1)
+        return 16 << bits
+
     def _slots(self, keys: np.ndarray) -> np.ndarray:
         return ((keys.view(np.uint64) * _GOLDEN) >> np.uint64(64 - self._bits)).view(np.int64)
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from nesy.engine.compile import Key
-from nesy.engine.evaluator import Shared
 from nesy.engine.relation import Relation
+from nesy.engine.shared import Shared
 from nesy.errors import SourceLocation
 
 

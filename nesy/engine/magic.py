@@ -25,16 +25,18 @@ from nesy.engine.compile import (
     CRule,
     Key,
     binds,
+    cexpr_children,
 )
-from nesy.engine.evaluator import Evaluator, InputSource, Shared
+from nesy.engine.evaluator import Evaluator, InputSource
 from nesy.engine.planner import make_plan
+from nesy.engine.shared import Shared
 from nesy.engine.stratify import body_edges, stratify
+from nesy.rules.ast import fold_tree
 
 
 def _sub_expr(e: CExpr, var: str, const: int) -> CExpr:
-    if isinstance(e, tuple):
-        return (e[0], _sub_expr(e[1], var, const), _sub_expr(e[2], var, const))
-    return const if e == var else e
+    return fold_tree(e, cexpr_children, lambda x: const if x == var else x,
+                     lambda node, left, right: (node[0], left, right))
 
 
 def _sub_lit(lit: CLit, var: str, const: int) -> CLit:

@@ -1,7 +1,8 @@
 """Literals computed by code: arithmetic, comparisons, assignments, built-ins, aggregates.
 
 Each operation maps a :class:`~nesy.engine.table.Table` of bindings to a new one with
-whole-array numpy operations (numbers via the vocabulary's numeric view); built-in
+whole-array numpy operations (numbers exact where they are integers or decimals, see
+:mod:`nesy.engine.exact`); built-in
 predicates alone run Python once per distinct binding. :func:`apply` dispatches any body
 literal, stored atoms included.
 """
@@ -15,24 +16,39 @@ import numpy as np
 from rdflib import Literal
 from rdflib.term import Identifier
 
-from nesy.engine.compile import CAggregate, CAssign, CAtom, CBuiltin, CCompare, CExpr, CLit
+from nesy.engine import exact
+from nesy.engine.compile import (
+    CAggregate,
+    CAssign,
+    CAtom,
+    CBuiltin,
+    CCompare,
+    CExpr,
+    CLit,
+    cexpr_children,
+)
+from nesy.engine.exact import Num
 from nesy.engine.table import Context, Table, anti_join, join_atom, repeat_filter
+from nesy.rules.ast import fold_tree
 
 
 # -- expressions ---------------------------------------------------------------------------
-def eval_expr(ctx: Context, table: Table, e: CExpr) -> tuple[str, np.ndarray]:
-    """``("ids", int64 (n,))`` for a variable/constant, ``("num", float64 (n,))`` for arithmetic."""
+def eval_expr(ctx: Context, table: Table, e: CExpr) -> tuple[str, Any]:
+    """``("ids", int64 (n,))`` for a variable/constant, ``("num", Num)`` for arithmetic
+    (exact integers and decimals, doubles as float64: see :mod:`nesy.engine.exact`)."""
     if not isinstance(e, tuple):
         return "ids", table.col(e)
-    op, left, right = e
-    a = _numeric(ctx, *eval_expr(ctx, table, left))
-    b = _numeric(ctx, *eval_expr(ctx, table, right))
-    with np.errstate(all="ignore"):
-        return "num", np.asarray(ctx.registry.operators[op](a, b), dtype=np.float64)
+
+    # A loop, not recursion: `1 + 1 + ... + 1` is a tree as deep as it has terms.
+    def combine(node: tuple, a: tuple[str, Any], b: tuple[str, Any]) -> tuple[str, Any]:
+        op = node[0]
+        return "num", exact.arithmetic(op, ctx.registry.operators[op], _numeric(ctx, *a), _numeric(ctx, *b))
+
+    return fold_tree(e, cexpr_children, lambda x: ("ids", table.col(x)), combine)
 
 
-def _numeric(ctx: Context, kind: str, values: np.ndarray) -> np.ndarray:
-    return ctx.vocab.numeric(values) if kind == "ids" else values
+def _numeric(ctx: Context, kind: str, values: Any) -> Num:
+    return exact.from_ids(ctx.vocab, values) if kind == "ids" else values
 
 
 def _strings(ctx: Context, ids: np.ndarray) -> np.ndarray:
@@ -48,21 +64,20 @@ def compare(ctx: Context, table: Table, lit: CCompare, keep: set[str] | None) ->
     return table.take(np.flatnonzero(compare_values(ctx, lit.op, ka, a, kb, b)), keep)
 
 
-def compare_values(ctx: Context, op: str, ka: str, a: np.ndarray, kb: str, b: np.ndarray) -> np.ndarray:
-    """Vectorised ``a op b`` over two evaluated expressions; returns bool ``(n,)``."""
+def compare_values(ctx: Context, op: str, ka: str, a: Any, kb: str, b: Any) -> np.ndarray:
+    """Vectorised ``a op b`` over two evaluated expressions; returns bool ``(n,)``.
+
+    Numbers compare exactly (integers and decimals as such, with a double as doubles)."""
     fn = ctx.registry.comparisons[op]
     na, nb = _numeric(ctx, ka, a), _numeric(ctx, kb, b)
-    both = ~np.isnan(na) & ~np.isnan(nb)
-    out = np.zeros(len(na), dtype=bool)
-    with np.errstate(all="ignore"):
-        out[both] = fn(na[both], nb[both])
-    rest = np.flatnonzero(~both)
+    out = exact.compare(fn, na, nb)
+    rest = np.flatnonzero((na.types == exact.NAN) | (nb.types == exact.NAN))
     if len(rest) and ka == "ids" and kb == "ids":
         # Non-numbers: identity for (in)equality, lexical order of the terms otherwise;
         # a number never equals a non-number.
         x, y = a[rest], b[rest]
         if op in ("==", "!="):
-            mixed = np.isnan(na[rest]) != np.isnan(nb[rest])
+            mixed = (na.types[rest] == exact.NAN) != (nb.types[rest] == exact.NAN)
             eq = (x == y) & ~mixed
             out[rest] = eq if op == "==" else ~eq
         else:
@@ -71,21 +86,41 @@ def compare_values(ctx: Context, op: str, ka: str, a: np.ndarray, kb: str, b: np
 
 
 def number_ids(ctx: Context, values: np.ndarray) -> np.ndarray:
-    """Literal ids for float64 ``(n,)`` values (whole numbers become xsd:integer)."""
+    """Literal ids for float64 ``(n,)`` values (whole numbers become xsd:integer); aggregates."""
     uniq, inv = np.unique(values, return_inverse=True)
     ids = np.array([ctx.vocab.literal_id(float(v)) for v in uniq], dtype=np.int64)
     return ids[inv.ravel()] if len(uniq) else np.empty(0, np.int64)
+
+
+def num_ids(ctx: Context, num: Num) -> np.ndarray:
+    """Literal ids of a column of numbers, each of its XPath type (-1 where not a number)."""
+    out = np.full(len(num.types), -1, dtype=np.int64)
+    if not num.exact:
+        for kind, make in ((exact.INT, lambda v: Literal(int(v))), (exact.DBL, lambda v: Literal(float(v)))):
+            rows = np.flatnonzero(num.types == kind)
+            if len(rows):
+                uniq, inv = np.unique(num.values[rows], return_inverse=True)
+                ids = np.array([ctx.vocab.id(make(v)) for v in uniq], dtype=np.int64)
+                out[rows] = ids[inv.ravel()]
+        return out
+    seen: dict[Literal, int] = {}
+    for j, term in enumerate(exact.to_terms(num)):
+        if term is not None:
+            i = seen.get(term)
+            out[j] = seen.setdefault(term, ctx.vocab.id(term)) if i is None else i
+    return out
 
 
 def assign(ctx: Context, table: Table, lit: CAssign, keep: set[str] | None) -> Table:
     """Bind ``lit.var`` to the expression's value, or filter when it is already bound."""
     kind, vals = eval_expr(ctx, table, lit.expr)
     if kind == "num":
-        ok = np.flatnonzero(~np.isnan(vals))
-        table, vals = table.take(ok), vals[ok]
+        ok = np.flatnonzero(vals.types != exact.NAN)
+        table, vals = table.take(ok), Num(vals.values[ok], vals.types[ok])
         if lit.var in table.cols:
-            return table.take(np.flatnonzero(ctx.vocab.numeric(table.cols[lit.var]) == vals), keep)
-        vals = number_ids(ctx, vals)
+            bound = exact.from_ids(ctx.vocab, table.cols[lit.var])
+            return table.take(np.flatnonzero(exact.compare(ctx.registry.comparisons["=="], bound, vals)), keep)
+        vals = num_ids(ctx, vals)
     elif lit.var in table.cols:
         same = compare_values(ctx, "==", "ids", table.cols[lit.var], "ids", vals)
         return table.take(np.flatnonzero(same), keep)

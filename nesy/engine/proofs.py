@@ -269,11 +269,12 @@ def _value(e: Any, b: dict[str, Identifier], registry: Any) -> tuple[Identifier 
         t = b.get(e.name)
         return t, numeric_value(t) if t is not None else math.nan
     if isinstance(e, ast.BinOp):
-        x = _value(e.left, b, registry)[1]
-        y = _value(e.right, b, registry)[1]
-        with np.errstate(all="ignore"):
-            r = registry.operators[e.op](np.array([x]), np.array([y]))
-        return None, float(r[0])
+        def combine(node: ast.BinOp, x: tuple, y: tuple) -> tuple[Identifier | None, float]:
+            with np.errstate(all="ignore"):
+                r = registry.operators[node.op](np.array([x[1]]), np.array([y[1]]))
+            return None, float(r[0])
+
+        return ast.fold_tree(e, ast.binop_children, lambda t: _value(t, b, registry), combine)
     return e, numeric_value(e)
 
 

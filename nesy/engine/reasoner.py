@@ -8,8 +8,10 @@ goal-directed (magic sets) unless the model is already up to date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rdflib import RDF
@@ -17,18 +19,20 @@ from rdflib.term import Identifier
 
 from nesy.engine.answers import Answer, Violation, collect_answers
 from nesy.engine.compile import TYPE_ANY, Compiler, CRule, Key
-from nesy.engine.evaluator import Evaluator, Shared
+from nesy.engine.evaluator import Evaluator
 from nesy.engine.explain import ProofBuilder, WhyNotReport, base_key, why_not
 from nesy.engine.inputs import InputStore
+from nesy.engine.limits import Limits, Watch
 from nesy.engine.magic import goal_directed as _goal_directed
 from nesy.engine.proofs import Proof, term_text
 from nesy.engine.semirings import get_semiring
+from nesy.engine.shared import Shared
 from nesy.engine.stratify import TYPE_HEAD, stratify
 from nesy.engine.table import group_rows
 from nesy.errors import NesyError, QueryError, RuleError
 from nesy.plugins.registry import Registry, default_registry
 from nesy.rules.ast import Atom, Program, Query, Rule
-from nesy.rules.printer import format_literal
+from nesy.rules.printer import format_literal, format_query
 
 __all__ = ["Answer", "Reasoner", "Violation", "WhyNotReport"]
 
@@ -57,8 +61,13 @@ class Reasoner:
         vocab: The shared vocabulary; predicates and constants are its ids.
         registry: Built-ins, operators, comparisons, aggregates (default: all plugins).
         semiring: ``maxprod`` (default), ``boolean``, ``noisyor``, ``topk`` / ``topk:K``.
-        max_facts: Stop with :class:`~nesy.errors.LimitExceeded` beyond this many derived facts.
+        limits: Time, facts, rounds and memory budgets of each call (see
+            :class:`~nesy.engine.limits.Limits`; :meth:`limited` overrides them per call).
+        max_facts: Shorthand: stop with :class:`~nesy.errors.LimitExceeded` beyond this
+            many derived facts (or join rows).
         max_iterations: ... or after this many rounds within one stratum.
+        limits_source: Called at the start of each call for the limits (the KB's, which
+            ``kb.json`` and the session may change at any time); wins over ``limits``.
         describe_source: ``source id -> dict`` describing an input fact's origin for proofs.
     """
 
@@ -68,8 +77,10 @@ class Reasoner:
         *,
         registry: Registry | None = None,
         semiring: str = "maxprod",
-        max_facts: int = 50_000_000,
-        max_iterations: int = 10_000,
+        limits: Limits | None = None,
+        max_facts: int | None = None,
+        max_iterations: int | None = None,
+        limits_source: Callable[[], Limits] | None = None,
         describe_source: Callable[[int], dict] | None = None,
     ) -> None:
         self.vocab = vocab
@@ -77,7 +88,9 @@ class Reasoner:
         sr = get_semiring(semiring, self.registry)
         self.semiring_name = sr.name
         self.prefixes: dict[str, str] = {"rdf": str(RDF), "xsd": "http://www.w3.org/2001/XMLSchema#"}
-        self._shared = Shared(vocab, self.registry, sr, max_facts, max_iterations, self._name)
+        limits = (limits or Limits()).override(max_facts=max_facts, max_iterations=max_iterations)
+        self._shared = Shared(vocab, self.registry, sr, limits, self._name)
+        self._limits_source = limits_source
         self._inputs = InputStore(self._shared, describe_source)
         self._compiler = Compiler(vocab, self.registry)
         self._rdf_type = vocab.id(RDF.type)
@@ -97,6 +110,41 @@ class Reasoner:
         self._shared.link_predictor = fn
         for rel in [r for k, r in self._main.own.items() if k[0] == "n"]:
             self._main.reset([rel.key], [])
+
+    @property
+    def limits(self) -> Limits:
+        """The default budgets of each call (replace them whole: ``r.limits = Limits(...)``)."""
+        return self._limits_source() if self._limits_source is not None else self._shared.limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        self._shared.limits = limits
+        self._limits_source = None
+
+    @contextmanager
+    def limited(self, what: str, **overrides: Any) -> Iterator[Watch]:
+        """Run the calls inside under these limits: :attr:`limits` with ``overrides``
+        (``timeout``, ``max_facts``, ``max_iterations``, ``max_memory``; None: unchanged).
+
+        Inside an outer ``limited`` block this one changes nothing (the outer budget goes
+        on). When a limit stops the work, or it is interrupted, a model the evaluation may
+        have left half-derived is dropped, so the next question starts clean.
+        """
+        if self._shared.watch is not None:
+            yield self._shared.watch
+            return
+        watch = Watch(self.limits.override(**overrides), what)
+        self._shared.watch = watch
+        try:
+            yield watch
+        finally:
+            self._shared.watch = None
+
+    def _drop_model(self) -> None:
+        """Forget every derived fact (after an interrupted run): back to the input facts."""
+        self._main = Evaluator(self._shared, self._inputs)
+        if self._rules:
+            self._main.set_rules(self._rules, stratify(self._rules, self._name), [r.id for r in self._rules])
 
     @property
     def rules(self) -> list[Rule]:
@@ -208,8 +256,18 @@ class Reasoner:
 
     # -- evaluation --------------------------------------------------------------------------
     def materialize(self) -> dict:
-        """Compute the full model; returns ``{derived: {predicate: n}, facts, iterations, seconds}``."""
-        stats = self._main.run()
+        """Compute the full model; returns ``{derived: {predicate: n}, facts, iterations, seconds}``.
+
+        Raises:
+            LimitExceeded: a limit stopped it (:class:`~nesy.errors.QueryTimeout` for time);
+                the model is then dropped, as after any interruption.
+        """
+        with self.limited("materialize"):
+            try:
+                stats = self._main.run()
+            except BaseException:
+                self._drop_model()
+                raise
         per: dict[str, int] = {}
         for key, rel in self._main.own.items():
             k = int((rel.base[: rel.n] == 0).sum())
@@ -268,6 +326,10 @@ class Reasoner:
                 anyway (then the model is materialised and kept for later queries); True
                 always goes goal-directed, False always materialises.
         """
+        with self.limited(f"rule query {_clip(format_query(query, self.prefixes))}"):
+            return self._ask(query, limit, goal_directed)
+
+    def _ask(self, query: Query, limit: int | None, goal_directed: bool | None) -> list[Answer]:
         q = self._compiler.query(query, -1)
         ev, qr = self._main, q
         self.last_ask = {"goal_directed": False, "derived_facts": 0}
@@ -299,7 +361,8 @@ class Reasoner:
 
     def proof(self, pred: int, row: tuple[int, ...]) -> Proof:
         """The best proof of the fact ``pred(row)`` (ids); QueryError when it does not hold."""
-        rel, at = self._find(pred, row)
+        with self.limited("proof"):
+            rel, at = self._find(pred, row)
         return self._builder(self._main).fact(rel, at)
 
     def proofs(self, pred: int, row: tuple[int, ...]) -> list[Proof]:
@@ -316,13 +379,19 @@ class Reasoner:
     def why_not(self, atom: Atom) -> WhyNotReport:
         """Why ``atom`` is not derived: per rule that could derive it, the first body literal
         that finds no match (variables in ``atom`` are left open)."""
-        self._ensure()
-        args = tuple(a.name if not isinstance(a, Identifier) else self.vocab.id(a) for a in atom.args)
-        key, args = self._compiler.key_of(Atom(atom.predicate, atom.args), args)
-        return why_not(self._main, key, args, format_literal(atom, self.prefixes), self.prefixes)
+        text = format_literal(atom, self.prefixes)
+        with self.limited(f"why-not {_clip(text)}"):
+            self._ensure()
+            args = tuple(a.name if not isinstance(a, Identifier) else self.vocab.id(a) for a in atom.args)
+            key, args = self._compiler.key_of(Atom(atom.predicate, atom.args), args)
+            return why_not(self._main, key, args, text, self.prefixes)
 
     def violations(self) -> list[Violation]:
         """Every match of every constraint (``false :- body``), with its proof."""
+        with self.limited("constraint check"):
+            return self._violations()
+
+    def _violations(self) -> list[Violation]:
         self._ensure()
         out = []
         b = self._builder(self._main)
@@ -378,3 +447,9 @@ class Reasoner:
         """The internal relation key of an atom (for tools and tests)."""
         args = tuple(a.name if not isinstance(a, Identifier) else self.vocab.id(a) for a in atom.args)
         return base_key(self._compiler.key_of(atom, args)[0])
+
+
+def _clip(text: str, width: int = 80) -> str:
+    """``text`` on one line, cut to ``width`` characters (messages quote what was running)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

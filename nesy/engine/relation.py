@@ -15,6 +15,9 @@ import numpy as np
 
 from nesy.engine.hashing import HashTable, Interner, pack
 
+#: The per-row arrays of a relation.
+_COLUMNS = ("cols", "score", "rule", "deriv", "stamp", "base")
+
 #: Premise handles pack ``relation id << HANDLE_SHIFT | row`` into one int64.
 HANDLE_SHIFT = 40
 HANDLE_MASK = (1 << HANDLE_SHIFT) - 1
@@ -46,6 +49,10 @@ class SortedIndex:
             keys = np.concatenate([k1, k2])
             order = np.argsort(keys, kind="stable")
             self.runs[-2:] = [(keys[order], np.concatenate([r1, r2])[order])]
+
+    def nbytes(self) -> int:
+        """Bytes of the sorted runs."""
+        return sum(k.nbytes + r.nbytes for k, r in self.runs)
 
     def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All matches of ``keys`` (int64 ``(m,)``).
@@ -161,13 +168,29 @@ class Relation:
         idx.catch_up(self)
         return idx
 
+    def nbytes(self) -> int:
+        """Bytes held: the columns, the hash table and the indexes."""
+        cols = sum(getattr(self, n).nbytes for n in _COLUMNS)
+        return cols + self._table.nbytes + sum(idx.nbytes() for idx in self._indexes.values())
+
+    def growth_bytes(self, extra: int) -> int:
+        """Bytes that adding up to ``extra`` rows may newly allocate (columns and hash table),
+        counting the old columns again while they are copied."""
+        need = self.n + extra
+        cap = len(self.score)
+        grow = 0
+        if need > cap:
+            row = sum(getattr(self, n).itemsize * (getattr(self, n).size // max(cap, 1)) for n in _COLUMNS)
+            grow = max(need, 3 * cap) * row
+        return grow + self._table.growth_bytes(extra)
+
     def _reserve(self, extra: int) -> None:
         need = self.n + extra
         cap = len(self.score)
         if need <= cap:
             return
         cap = max(need, 3 * cap)  # growing copies every column: do it rarely
-        for name in ("cols", "score", "rule", "deriv", "stamp", "base"):
+        for name in _COLUMNS:
             old = getattr(self, name)
             new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)
             new[: self.n] = old[: self.n]

@@ -9,6 +9,7 @@ anti-joins map a table to a new one with whole-array numpy operations (index pro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,6 +86,9 @@ class Context(Protocol):
     def eval_body(self, body: tuple[CLit, ...], seed: Table, keep: set[str]) -> Table:
         """Matches of a conjunction starting from ``seed``'s bindings."""
 
+    def budget_join(self, total: int, row_bytes: int, key: Key) -> int:
+        """Check the limits before a join of ``total`` rows of ``key``; rows per chunk."""
+
 
 def repeat_filter(args: tuple, free: list[int]) -> list[tuple[int, int]]:
     """Pairs of positions holding the same still-unbound variable (must be equal)."""
@@ -99,43 +103,68 @@ def repeat_filter(args: tuple, free: list[int]) -> list[tuple[int, int]]:
     return pairs
 
 
-def join_relation(ctx: Context, table: Table, rel: Relation, args: tuple, slot: int,
-                  keep: set[str] | None, subset: np.ndarray | None = None, scored: bool = True) -> Table:
-    """Join ``table`` with the facts of ``rel`` matching ``args``.
+def _match(table: Table, rel: Relation, args: tuple, bound: list[int],
+           subset: np.ndarray | None) -> tuple[int, Callable[[int, int], tuple[np.ndarray, np.ndarray]]]:
+    """How many ``(table row, relation row)`` pairs a join has, and how to make a range of them.
 
-    Args:
-        ctx: Evaluation context.
-        table: Current bindings.
-        rel: The relation.
-        args: One compiled argument per column.
-        slot: Premise slot to record the matched rows in (-1: none).
-        keep: Variables still needed afterwards (None: keep all).
-        subset: Restrict to these rows of ``rel`` (int64 ``(k,)``; the semi-naive delta).
-        scored: Multiply the matched facts' scores in (False for magic atoms).
+    The count is known before any pair is made (index counts, or the product of the sizes
+    for a cross product), so a caller can refuse a join too big, or cut it into chunks.
+
+    Returns:
+        ``(total, pairs)``: ``pairs(a, b)`` gives the pairs ``a..b-1`` as int64 arrays
+        ``(pi, rows)``. With ``subset`` the count is of candidates, and ``pairs`` drops
+        those whose bound columns do not match.
     """
-    bound = [j for j, a in enumerate(args) if isinstance(a, int) or a in table.cols]
-    free = [j for j in range(len(args)) if j not in bound]
     if subset is not None:
-        rows = subset
-        pi = np.zeros(len(rows), dtype=np.int64)
-        if table.n != 1:
-            pi, rows = np.repeat(np.arange(table.n), len(rows)), np.tile(rows, table.n)
-        ok = np.ones(len(rows), dtype=bool)
-        for j in bound:
-            want = args[j] if isinstance(args[j], int) else table.cols[args[j]][pi]
-            ok &= rel.cols[rows, j] == want
-        pi, rows = pi[ok], rows[ok]
-    elif not bound:
+        k = len(subset)
+
+        def candidates(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+            pos = np.arange(a, b, dtype=np.int64)
+            pi, rows = pos // k, subset[pos % k]
+            ok = np.ones(len(rows), dtype=bool)
+            for j in bound:
+                want = args[j] if isinstance(args[j], int) else table.cols[args[j]][pi]
+                ok &= rel.cols[rows, j] == want
+            return pi[ok], rows[ok]
+
+        return table.n * k, candidates
+    if not bound:
         n = rel.n
-        pi, rows = np.repeat(np.arange(table.n), n), np.tile(np.arange(n), table.n)
-    else:
-        probe = np.stack([table.col(args[j]) for j in bound], axis=1) if table.n else np.empty((0, len(bound)), np.int64)
-        if len(bound) == len(args):
-            found = rel.find(probe)
-            pi = np.flatnonzero(found >= 0)
-            rows = found[pi]
-        else:
-            pi, rows = rel.index(tuple(bound)).probe(pack(probe, rel.interner, False))
+        return table.n * n, lambda a, b: divmod(np.arange(a, b, dtype=np.int64), n)
+    probe = np.stack([table.col(args[j]) for j in bound], axis=1) if table.n else np.empty((0, len(bound)), np.int64)
+    if len(bound) == len(args):
+        found = rel.find(probe)
+        hit = np.flatnonzero(found >= 0)
+        return len(hit), lambda a, b: (hit[a:b], found[hit[a:b]])
+    keys = pack(probe, rel.interner, False)
+    runs = []
+    for rkeys, rrows in rel.index(tuple(bound)).runs:
+        lo = np.searchsorted(rkeys, keys, "left")
+        cnt = np.searchsorted(rkeys, keys, "right") - lo
+        ends = np.cumsum(cnt)
+        if len(ends) and ends[-1]:
+            runs.append((int(ends[-1]), lo, cnt, ends, rrows))
+
+    def probed(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        outs_p, outs_r, base = [], [], 0
+        for total, lo, cnt, ends, rrows in runs:
+            lo_r, hi_r = max(a - base, 0), min(b - base, total)
+            if lo_r < hi_r:
+                pos = np.arange(lo_r, hi_r, dtype=np.int64)
+                pi = np.searchsorted(ends, pos, "right")
+                outs_p.append(pi)
+                outs_r.append(rrows[lo[pi] + pos - (ends[pi] - cnt[pi])])
+            base += total
+        if len(outs_p) == 1:
+            return outs_p[0], outs_r[0]
+        return (np.concatenate(outs_p), np.concatenate(outs_r)) if outs_p else (_E, _E)
+
+    return sum(r[0] for r in runs), probed
+
+
+def _joined(ctx: Context, table: Table, rel: Relation, args: tuple, free: list[int], pi: np.ndarray,
+            rows: np.ndarray, slot: int, keep: set[str] | None, scored: bool) -> Table:
+    """The bindings of matched pairs ``(pi, rows)``: ``table``'s rows extended with ``rel``'s."""
     for a, b in repeat_filter(args, free):
         ok = rel.cols[rows, a] == rel.cols[rows, b]
         pi, rows = pi[ok], rows[ok]
@@ -152,19 +181,60 @@ def join_relation(ctx: Context, table: Table, rel: Relation, args: tuple, slot: 
     return out
 
 
-def join_atom(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None,
-              subset: dict[int, np.ndarray] | None = None) -> Table:
-    """Join with a positive stored atom (``subset``: relation id -> delta rows)."""
+def join_relation_chunks(ctx: Context, table: Table, rel: Relation, args: tuple, slot: int,
+                         keep: set[str] | None, subset: np.ndarray | None = None,
+                         scored: bool = True) -> Iterator[Table]:
+    """Join ``table`` with the facts of ``rel`` matching ``args``, in chunks of bounded size.
+
+    The join's size is counted first and handed to ``ctx.budget_join``, which stops a join
+    over ``max_facts`` rows before anything is allocated and says how many rows one chunk
+    may have (from the memory budget); the chunks come in the order one whole join has.
+
+    Args:
+        ctx: Evaluation context.
+        table: Current bindings.
+        rel: The relation.
+        args: One compiled argument per column.
+        slot: Premise slot to record the matched rows in (-1: none).
+        keep: Variables still needed afterwards (None: keep all).
+        subset: Restrict to these rows of ``rel`` (int64 ``(k,)``; the semi-naive delta).
+        scored: Multiply the matched facts' scores in (False for magic atoms).
+    """
+    bound = [j for j, a in enumerate(args) if isinstance(a, int) or a in table.cols]
+    free = [j for j in range(len(args)) if j not in bound]
+    total, pairs = _match(table, rel, args, bound, subset)
+    width = len(table.cols) + len(free) + len(table.prem) + 4  # + score, handles, pair indices
+    step = ctx.budget_join(total, 8 * width, rel.key)
+    for a in range(0, total, step):
+        if a:
+            ctx.budget_join(0, 0, rel.key)  # the clock, between chunks
+        pi, rows = pairs(a, min(a + step, total))
+        yield _joined(ctx, table, rel, args, free, pi, rows, slot, keep, scored)
+
+
+def join_relation(ctx: Context, table: Table, rel: Relation, args: tuple, slot: int,
+                  keep: set[str] | None, subset: np.ndarray | None = None, scored: bool = True) -> Table:
+    """The whole join of :func:`join_relation_chunks` as one table."""
+    parts = list(join_relation_chunks(ctx, table, rel, args, slot, keep, subset, scored))
+    if parts:
+        return concat(parts, parts[0])
+    return _joined(ctx, table, rel, args, [j for j, a in enumerate(args) if isinstance(a, str) and a not in table.cols],
+                   _E, _E, slot, keep, scored)
+
+
+def join_atom_chunks(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None,
+                     subset: dict[int, np.ndarray] | None = None) -> Iterator[Table]:
+    """Join with a positive stored atom (``subset``: relation id -> delta rows), chunk by chunk."""
     if atom.neural:
-        return _join_neural(ctx, table, atom, keep)
+        yield _join_neural(ctx, table, atom, keep)
+        return
     rels = ctx.relations_for(atom.key)
-    parts = []
     if atom.key != ("T",):
         for rel, _ in rels:
             if subset is None or rel.rel_id in subset:
-                parts.append(join_relation(ctx, table, rel, atom.args, atom.slot, keep,
-                                           None if subset is None else subset[rel.rel_id], not atom.hidden))
-        return concat(parts, _shape(table, atom, keep))
+                yield from join_relation_chunks(ctx, table, rel, atom.args, atom.slot, keep,
+                                                None if subset is None else subset[rel.rel_id], not atom.hidden)
+        return
     # rdf:type(X, C) with a variable class: one join per class relation.
     x, c = atom.args
     by_class = {cls: rel for rel, cls in rels}
@@ -173,19 +243,23 @@ def join_atom(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None,
             rel = by_class.get(cls)
             if rel is None or (subset is not None and rel.rel_id not in subset):
                 continue
-            part = table.take(rows)
-            parts.append(join_relation(ctx, part, rel, (x,), atom.slot, keep,
-                                       None if subset is None else subset[rel.rel_id]))
-    else:
-        for cls, rel in by_class.items():
-            if subset is not None and rel.rel_id not in subset:
-                continue
-            part = join_relation(ctx, table, rel, (x,), atom.slot, keep,
-                                 None if subset is None else subset[rel.rel_id])
+            yield from join_relation_chunks(ctx, table.take(rows), rel, (x,), atom.slot, keep,
+                                            None if subset is None else subset[rel.rel_id])
+        return
+    for cls, rel in by_class.items():
+        if subset is not None and rel.rel_id not in subset:
+            continue
+        for part in join_relation_chunks(ctx, table, rel, (x,), atom.slot, keep,
+                                         None if subset is None else subset[rel.rel_id]):
             if keep is None or c in keep:
                 part.cols[c] = np.full(part.n, cls, dtype=np.int64)
-            parts.append(part)
-    return concat(parts, _shape(table, atom, keep))
+            yield part
+
+
+def join_atom(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None,
+              subset: dict[int, np.ndarray] | None = None) -> Table:
+    """Join with a positive stored atom (``subset``: relation id -> delta rows), as one table."""
+    return concat(list(join_atom_chunks(ctx, table, atom, keep, subset)), _shape(table, atom, keep))
 
 
 def group_rows(values: np.ndarray) -> list[tuple[int, np.ndarray]]:

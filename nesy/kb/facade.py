@@ -1,8 +1,8 @@
 """KnowledgeBase: the one object users hold; a thin facade that wires the store, rules, reasoner and models.
 
 It keeps the state (store, ``kb.json``, rule programs, reasoner, models) and delegates the
-work: rules to :mod:`nesy.kb.rulebook`, reasoning glue to :mod:`nesy.kb.reasoning`, and
-each feature to its package (``ontologies``, ``linkpred``, ``text``, ``rulelearn``, ``qa``),
+work: rule sets to :mod:`nesy.kb.rulesets` (copies: :mod:`nesy.kb.rulebook`), reasoning glue
+to :mod:`nesy.kb.reasoning`, and each feature to its package (``ontologies``, ``linkpred``, ``text``, ``rulelearn``, ``qa``),
 which sees this object through :class:`nesy.kbview.KBView`.
 """
 
@@ -24,21 +24,22 @@ from nesy.kb.config import open_config, write_config
 from nesy.kb.features import FeatureMethods
 from nesy.kb.queries import QueryMethods
 from nesy.kb.reports import LoadReport
+from nesy.kb.rulesets import RuleMethods
 from nesy.ml.slots import ModelSlots
 from nesy.store.formats import read_file
 from nesy.store.graphs import GRAPH_CODE, check_graph
-from nesy.store.store import Store
+from nesy.store.store import Store, check_score
 from nesy.store.vocab import Vocab
 
 if TYPE_CHECKING:
     from nesy.engine.reasoner import Reasoner
     from nesy.plugins import Registry
-    from nesy.rules.ast import Program, Rule
+    from nesy.rules.ast import Program
 
 PathLike = str | os.PathLike[str]
 
 
-class KnowledgeBase(QueryMethods, FeatureMethods):
+class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods):
     """A knowledge base: RDF data with provenance, rules, and the models trained on them.
 
     ``KnowledgeBase("./kb")`` opens or creates an on-disk KB (Oxigraph through rdflib);
@@ -56,6 +57,14 @@ class KnowledgeBase(QueryMethods, FeatureMethods):
         if self.path is not None and self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path} exists and is not a knowledge base directory")
         self.store = _store if _store is not None else Store(self.path, read_only=read_only)
+        try:
+            self._open(read_only, default_namespace)
+        except BaseException:
+            self.store.release()  # a KB that failed to open must not keep the writer lock
+            raise
+
+    def _open(self, read_only: bool, default_namespace: str | None) -> None:
+        """Read the settings and restore the rule sets (``__init__``'s part that may fail)."""
         self.config: dict[str, Any] = open_config(self.path, read_only=read_only,
                                                   default_namespace=default_namespace)
         #: The one home of this KB's models (``DIR/models/NAME``, or in memory).
@@ -63,8 +72,10 @@ class KnowledgeBase(QueryMethods, FeatureMethods):
         self._reasoner: Reasoner | None = None
         self._predictor: Any = None
         self._registry: Registry | None = None
-        self._programs: list[tuple[Program, str]] = rulebook.restore_rules(
-            self.config, self.path, self.prefixes, self.default_namespace)
+        self._limits: reasoning.KBLimits | None = None
+        # Rule sets come from the KB's own copies under DIR/rules (see nesy.kb.rulesets).
+        self._rule_sets = rulebook.restore_rule_sets(self.config, self.path, self.prefixes, self.default_namespace)
+        self._programs: list[tuple[Program, str]] = rulebook.healthy(self._rule_sets)
 
     @classmethod
     def connect(cls, endpoint: str, *, update_endpoint: str | None = None,
@@ -138,6 +149,7 @@ class KnowledgeBase(QueryMethods, FeatureMethods):
             progress: Show a progress bar (default: on a terminal).
         """
         check_graph(graph)
+        check_score(score)
         if namespace is None:
             namespace = self.config.get("tsv_namespace") or self.default_namespace
         parsed = read_file(path, format, namespace=namespace, progress=progress)
@@ -170,10 +182,13 @@ class KnowledgeBase(QueryMethods, FeatureMethods):
         make it start over on the next question instead."""
         table = self.store.table
         mark = len(table), table.upgrades
+        done = False
         try:
             yield
+            done = True
         finally:
-            if self._programs:
+            # A write the store refused left it as it was: derived facts are not stale then.
+            if self._programs and (done or (len(table), table.upgrades) != mark):
                 self._set_stale()
             if self._reasoner is not None:
                 if table.upgrades != mark[1] or len(table) < mark[0]:
@@ -228,8 +243,13 @@ class KnowledgeBase(QueryMethods, FeatureMethods):
             from nesy.plugins import default_registry
 
             self._registry = default_registry()
+            # Only plugins installed under the nesy.plugins entry points load by name: kb.json's
+            # trusted_plugins and the @plugin directives of trusted rule sets.
             for module in self.config.get("trusted_plugins", []):
                 self._registry.load_module(module)
+            for program, _ in self._programs:
+                for directive in program.plugins:
+                    self._registry.load_module(directive.module)
         return self._registry
 
     @property
@@ -251,54 +271,6 @@ class KnowledgeBase(QueryMethods, FeatureMethods):
         """Parse a rule file (path) or rule text with the KB's prefixes; nothing is added."""
         return rulebook.parse_rules(source, trust=trust, prefixes=self.prefixes, default_ns=self.default_namespace)
 
-    def add_rules(self, source: PathLike, *, trust: bool = False, learned: bool | None = None) -> Program:
-        """Add a rule file (path) or rule text to the knowledge base; all or nothing.
-
-        The rules are checked (syntax, safety, stratification with the rules already
-        present) before anything changes. On an on-disk KB they are kept: the file's path
-        and a copy, so ``nesy query`` in a later process sees them.
-
-        Args:
-            source: A path to a ``.rules`` file, or the rule text itself.
-            trust: Allow ``@plugin`` directives (rule files are data, not code, by default).
-            learned: Proofs call the rules' conclusions ``learned`` instead of ``derived``;
-                default: when the text starts with the header ``nesy learn`` writes
-                (``# nesy:learned``).
-        """
-        program = self.parse_rules(source, trust=trust)
-        kind = rulebook.rule_kind(program, source, learned)
-        for directive in program.plugins:
-            self.registry.load_module(directive.module)
-        # The reasoner checks the program against the rules it has (stratification...) and
-        # adds it all or nothing; its model then grows from what is already derived.
-        self.reasoner.add_program(rulebook.runnable(program), kind=kind)
-        self._programs.append((program, kind))
-        self.config["prefixes"].update(dict(program.prefixes))
-        if self.path is not None and not self.store.read_only:
-            rulebook.save_rules(self.path, self.config, program, source, trust=trust, kind=kind)
-        self.config["inferred_stale"] = True
-        self.save_config()
-        self.reasoner.prefixes.update(self.prefixes)
-        return program
-
-    @property
-    def rules(self) -> list[Rule]:
-        """Every rule added so far, in order."""
-        return [r for p, _ in self._programs for r in p.rules]
-
-    def rule_programs(self) -> list[tuple[Program, str]]:
-        """Every rule program added so far with its kind (``derived`` or ``learned``)."""
-        return list(self._programs)
-
-    def clear_rules(self) -> None:
-        """Forget every rule and rule-file fact (the ``inferred`` graph is emptied too)."""
-        self._programs = []
-        self.config["rules"] = []
-        self.save_config()
-        self._reasoner = None
-        if self.store.count("inferred"):
-            self.store.clear("inferred")
-
     @property
     def reasoner(self) -> Reasoner:
         """The reasoner over the current data and rules (built on first use)."""
@@ -306,13 +278,23 @@ class KnowledgeBase(QueryMethods, FeatureMethods):
             self._reasoner = reasoning.build_reasoner(self)
         return self._reasoner
 
-    def materialize(self) -> dict[str, Any]:
+    @property
+    def limits(self) -> reasoning.KBLimits:
+        """The work limits (``timeout``, ``max_facts``, ``max_iterations``, ``max_memory``):
+        ``kb.limits.timeout = 30`` saves to ``kb.json``; see :class:`nesy.kb.reasoning.KBLimits`."""
+        if self._limits is None:
+            self._limits = reasoning.KBLimits(self)
+        return self._limits
+
+    def materialize(self, **limits: Any) -> dict[str, Any]:
         """Derive everything the rules entail and store the binary facts in ``inferred``.
 
         Returns the reasoner's statistics (derived facts per predicate, iterations, seconds)
-        plus ``stored``: how many triples the ``inferred`` graph now holds.
+        plus ``stored``: how many triples the ``inferred`` graph now holds. ``limits``
+        (``timeout=``, ``max_facts=``, ``max_iterations=``, ``max_memory=``) override
+        :attr:`limits` for this call; when one stops it, nothing is stored.
         """
-        stats = reasoning.materialize(self)
+        stats = reasoning.materialize(self, **limits)
         if not self.store.read_only:
             self._set_stale(False)
         return stats

@@ -35,14 +35,16 @@ class FeatureMethods(_Base):
 
         return load_ontology(self, path, profile=profile, format=format, graph=graph)
 
-    def classify(self, reasoner: str = "hermit", *, property_values: bool = True) -> dict[str, Any]:
+    def classify(self, reasoner: str = "hermit", *, property_values: bool = True,
+                 allow_imports: bool = False) -> dict[str, Any]:
         """Classify with an OWL 2 DL reasoner (``hermit`` or ``pellet``, through owlready2) and
         store its new entailments in the ``dl-reasoner`` graph; returns ``reasoner``,
         ``consistent``, ``added``, ``unsatisfiable``, ``seconds`` (see
-        :func:`nesy.ontologies.dl.classify_into`)."""
+        :func:`nesy.ontologies.dl.classify_into`). ``owl:imports`` are followed (fetched)
+        only with ``allow_imports=True``."""
         from nesy.ontologies.dl import classify_into
 
-        return classify_into(self, reasoner, property_values=property_values)
+        return classify_into(self, reasoner, property_values=property_values, allow_imports=allow_imports)
 
     def extract(self, paths: PathLike | list[PathLike], *, extractor: Any = None, min_confidence: float = 0.5,
                 lines: bool = False, progress: bool | None = None) -> ExtractReport:

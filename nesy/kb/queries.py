@@ -26,19 +26,25 @@ else:
 class QueryMethods(_Base):
     """Queries of :class:`nesy.kb.KnowledgeBase` (a mixin: the facade supplies the state)."""
 
-    def ask(self, query: str | Query, *, limit: int | None = None) -> Answers:
+    def ask(self, query: str | Query, *, limit: int | None = None, **limits: Any) -> Answers:
         """Answers of a rule query (``?- body.``, or just the body), best first, with proofs.
 
         Example: ``kb.ask("?- fam:grandparent(fam:ann, X).")``; each answer has
-        ``bindings`` (variable name -> term), ``score`` and ``proof``.
+        ``bindings`` (variable name -> term), ``score`` and ``proof``. ``limits``
+        (``timeout=``, ``max_facts=``, ``max_iterations=``, ``max_memory=``) override
+        ``kb.limits`` for this call (:class:`~nesy.errors.LimitExceeded`,
+        :class:`~nesy.errors.QueryTimeout` when one stops it; the KB stays as it was).
         """
         from nesy.engine.display import Answers
         from nesy.rules.parser import parse_query
 
         q = query if not isinstance(query, str) else parse_query(query, prefixes=self.prefixes,
                                                                  default_ns=self.default_namespace)
-        return Answers(self.reasoner.ask(q, limit=limit), self.prefixes, self.shorten,
-                       default_ns=self.default_namespace)
+        from nesy.rules.printer import format_query
+
+        with reasoning.limited(self, f"rule query {format_query(q, self.prefixes)}", limits) as r:
+            found = r.ask(q, limit=limit)
+        return Answers(found, self.prefixes, self.shorten, default_ns=self.default_namespace)
 
     def _atom(self, atom: str | Atom) -> Atom:
         from nesy.rules.parser import parse_atom
@@ -46,20 +52,23 @@ class QueryMethods(_Base):
         return atom if not isinstance(atom, str) else parse_atom(atom, prefixes=self.prefixes,
                                                                 default_ns=self.default_namespace)
 
-    def why(self, atom: str | Atom) -> Proof:
-        """The best proof of a ground atom that holds (QueryError when it does not)."""
+    def why(self, atom: str | Atom, **limits: Any) -> Proof:
+        """The best proof of a ground atom that holds (QueryError when it does not);
+        ``limits`` as for :meth:`ask`."""
         from nesy.rules.ast import Var
 
         a = self._atom(atom)
         a = a.triple_form() if a.arity == 1 else a
         if any(isinstance(t, Var) for t in a.args):
             raise QueryError("`why` needs a ground atom; use ask() for a query with variables")
-        return self.reasoner.proof(self.vocab.id(a.predicate), tuple(self.vocab.id(t) for t in a.args))
+        with reasoning.limited(self, f"why {atom}", limits) as r:
+            return r.proof(self.vocab.id(a.predicate), tuple(self.vocab.id(t) for t in a.args))
 
-    def why_not(self, atom: str | Atom) -> Any:
+    def why_not(self, atom: str | Atom, **limits: Any) -> Any:
         """For an atom that does not hold: per rule that could derive it, the first body
-        literal with no match."""
-        return self.reasoner.why_not(self._atom(atom))
+        literal with no match; ``limits`` as for :meth:`ask`."""
+        with reasoning.limited(self, f"why-not {atom}", limits) as r:
+            return r.why_not(self._atom(atom))
 
     def prove_triple(self, triple: tuple[Identifier, Identifier, Identifier]) -> Proof:
         """The best proof of a triple that holds (stored, or derived by the rules)."""
@@ -67,7 +76,8 @@ class QueryMethods(_Base):
         return self.reasoner.proof(self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o)))
 
     def sparql(self, query: str, *, predicted: bool = False, graph: str | None = None,
-               allow_service: bool = False) -> SparqlResult:
+               allow_service: bool = False, timeout: float | None = None,
+               max_rows: int | None = None) -> SparqlResult:
         """Run a SPARQL 1.1 query; SELECT rows carry a ``score`` and their ``proofs``.
 
         The default graph is the union of ``asserted``, ``extracted`` and ``inferred``
@@ -79,13 +89,18 @@ class QueryMethods(_Base):
             predicted: Include link-predictor triples.
             graph: Query one provenance graph only.
             allow_service: Permit ``SERVICE`` clauses (off by default: no network at run time).
+            timeout: Seconds the query may take; default: ``kb.limits.timeout`` (``kb.json``).
+            max_rows: Result rows kept at most; default
+                :data:`~nesy.store.sparql_run.DEFAULT_MAX_ROWS`.
         """
-        from nesy.store.sparql import Sparql
+        from nesy.store.sparql import DEFAULT_MAX_ROWS, Sparql
 
         if self.rule_programs() and self.config.get("inferred_stale", True) and not self.store.read_only:
             self.materialize()
         return Sparql(self.store, self.prefixes, self.prove_triple).run(
-            query, predicted=predicted, graph=graph, allow_service=allow_service)
+            query, predicted=predicted, graph=graph, allow_service=allow_service,
+            timeout=self.limits.timeout if timeout is None else timeout,
+            max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
 
     def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:
         """Re-validate a proof step by step against the rules and the stored facts, without

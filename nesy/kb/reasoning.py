@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rdflib import RDF, URIRef
 from rdflib.term import Identifier
 
+from nesy.engine.limits import Limits, format_size
 from nesy.kb.rulebook import runnable
 from nesy.store.graphs import GRAPH_CODE, GRAPHS
 
@@ -41,8 +44,7 @@ def build_reasoner(kb: KBView) -> Reasoner:
         kb.vocab,
         registry=kb.registry,
         semiring=kb.semiring,
-        max_facts=int(kb.config.get("max_facts", 50_000_000)),
-        max_iterations=int(kb.config.get("max_iterations", 10_000)),
+        limits_source=kb.limits.effective,
         describe_source=kb.store.describe_source,
     )
     r.prefixes.update(kb.prefixes)
@@ -70,11 +72,85 @@ def feed(r: Reasoner, store: Store, rows_mask: np.ndarray) -> None:
             r.add_edb(int(p[lo]), rows[lo:hi], score[lo:hi], src[lo:hi], kind=GRAPHS[int(g[lo])])
 
 
-def materialize(kb: KBView) -> dict[str, Any]:
-    """Derive everything the rules entail and make ``inferred`` hold exactly the binary
-    facts; the reasoner's statistics plus ``stored`` and ``not_stored``."""
+class KBLimits:
+    """``kb.limits``: the knowledge base's work limits, each from the first of: this session
+    (:meth:`set` with ``persist=False``: the CLI flags, the REPL's ``:set``), ``kb.json``,
+    the default. ``timeout`` (seconds), ``max_facts``, ``max_iterations``, ``max_memory``
+    (bytes; ``"2GB"`` works) read and assign like attributes; assigning saves ``kb.json``.
+    Per call, ``kb.ask(q, timeout=5)`` (and ``why``, ``why_not``, ``materialize``) wins."""
+
+    def __init__(self, kb: KBView) -> None:
+        self.kb = kb
+        self.session: dict[str, Any] = {}
+
+    def effective(self) -> Limits:
+        """The limits in force now (session over ``kb.json`` over the defaults)."""
+        base = Limits.from_config(self.kb.config).as_dict()
+        base.update(self.session)
+        return Limits(**base)
+
+    def set(self, *, persist: bool = True, **values: Any) -> None:
+        """Set limits by name; ``persist``: in ``kb.json`` (else for this session only).
+        ``timeout=0`` / ``max_memory=0`` (or ``"none"``) mean no limit."""
+        parsed = {name: Limits.check(name, value) for name, value in values.items()}
+        if not persist:
+            self.session.update(parsed)
+            return
+        for name, value in parsed.items():
+            self.session.pop(name, None)
+            if value is None:
+                self.kb.config.pop(name, None)
+            else:
+                self.kb.config[name] = values[name] if name == "max_memory" and isinstance(values[name], str) else value
+        self.kb.save_config()
+
+    def origin(self, name: str) -> str:
+        """Where the value of ``name`` comes from: ``session``, ``kb.json`` or ``default``."""
+        if name in self.session:
+            return "session"
+        return "kb.json" if self.kb.config.get(name) is not None else "default"
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """``(name, value as text, origin)`` for each limit."""
+        out = []
+        for name, value in self.effective().as_dict().items():
+            text = format_size(value) if name == "max_memory" else \
+                ("none" if value is None else f"{value:g} s" if name == "timeout" else f"{value:,}")
+            out.append((name, text, self.origin(name)))
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        if name in Limits.NAMES:
+            return getattr(self.effective(), name)
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in Limits.NAMES:
+            self.set(**{name: value})
+        else:
+            super().__setattr__(name, value)
+
+    def __repr__(self) -> str:
+        return "<limits " + ", ".join(f"{n}={t} ({o})" for n, t, o in self.describe()) + ">"
+
+
+@contextmanager
+def limited(kb: KBView, what: str, overrides: dict[str, Any]) -> Iterator[Reasoner]:
+    """The KB's reasoner, running under the KB's limits with ``overrides`` for one call."""
+    for name in overrides:
+        Limits.check(name, overrides[name])  # an unknown or malformed name fails before any work
     r = kb.reasoner
-    stats = r.materialize()
+    flat = " ".join(str(what).split())
+    with r.limited(flat if len(flat) <= 80 else flat[:79] + "…", **overrides):
+        yield r
+
+
+def materialize(kb: KBView, **limits: Any) -> dict[str, Any]:
+    """Derive everything the rules entail and make ``inferred`` hold exactly the binary
+    facts; the reasoner's statistics plus ``stored`` and ``not_stored``. ``limits``
+    override the KB's for this call; when one stops the work, nothing is stored."""
+    with limited(kb, "materialize", limits) as r:
+        stats = r.materialize()
     if kb.store.read_only:
         return stats
     vocab = kb.vocab
@@ -159,4 +235,5 @@ def check_proof(kb: KBView, proof: Proof, extra_rules: Any = ()) -> Any:
                  semiring=kb.semiring, registry=kb.registry)
 
 
-__all__ = ["DeferredPredictor", "build_reasoner", "check_proof", "feed", "materialize", "store_inferred"]
+__all__ = ["DeferredPredictor", "KBLimits", "build_reasoner", "check_proof", "feed", "limited", "materialize",
+           "store_inferred"]

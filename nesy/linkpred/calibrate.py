@@ -8,6 +8,7 @@ from corrupted ones. Positives and negatives get equal total weight, so a probab
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,16 @@ from nesy.errors import NesyError
 from nesy.linkpred.kge import KGEModel
 from nesy.ml.data import as_array
 
+#: Largest ``|a|`` and ``|b|`` a calibrator may have. Fitted values stay far below (``a``
+#: is the standardised slope divided by the scores' spread); a checkpoint whose
+#: calibrator is beyond it, or not finite, is refused rather than saturating every
+#: probability at 0 or 1.
+MAX_PARAMETER = 1e12
+
 
 @dataclass(frozen=True)
 class Calibrator:
-    """``prob(score) = sigmoid(a * score + b)``."""
+    """``prob(score) = sigmoid(a * score + b)``; ``a`` and ``b`` finite, ``|a|, |b| <= MAX_PARAMETER``."""
 
     a: float = 1.0
     b: float = 0.0
@@ -50,12 +57,21 @@ class Calibrator:
         """Inverse of :meth:`to_dict`.
 
         Raises:
-            NesyError: missing or non-numeric ``a``/``b``.
+            NesyError: missing or non-numeric ``a``/``b``, or not finite, or beyond
+                :data:`MAX_PARAMETER`.
         """
         try:
-            return cls(float(data["a"]), float(data["b"]))
-        except (KeyError, TypeError, ValueError):
-            raise NesyError(f"a calibrator needs numeric 'a' and 'b', got {data!r}") from None
+            a, b = data["a"], data["b"]
+            if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, int | float) or \
+                    not isinstance(b, int | float):
+                raise TypeError
+            a, b = float(a), float(b)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise NesyError(f"a calibrator needs numeric 'a' and 'b', got {str(data)[:200]}") from None
+        if not (math.isfinite(a) and math.isfinite(b) and abs(a) <= MAX_PARAMETER and abs(b) <= MAX_PARAMETER):
+            raise NesyError(f"calibrator a={a!r}, b={b!r} is out of range: both must be finite with "
+                            f"|a|, |b| <= {MAX_PARAMETER:g}; train the model again")
+        return cls(a, b)
 
 
 def _corrupt_tails(h: np.ndarray, r: np.ndarray, num_entities: int, negatives: int,

@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from nesy.errors import LoadError, NesyError
+from nesy.linkpred.calibrate import Calibrator
 from nesy.linkpred.kge import KGEModel
 from nesy.ml.checkpoint import DESCRIPTION, WEIGHTS, read_pair, write_pair
 from nesy.ml.devices import resolve_device
 
 FORMAT = "nesy-kge-checkpoint"
 VERSION = 1
+#: Largest ``num_entities``, ``num_relations`` or ``dim`` a checkpoint may declare.
+MAX_SIZE = 2**31 - 1
 
 
 def save_checkpoint(directory: Path | str, model: Any, meta: dict[str, Any]) -> Path:
@@ -65,7 +68,10 @@ def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, di
     config, meta = doc.get("config"), doc.get("meta", {})
     if not isinstance(config, dict) or not isinstance(meta, dict):
         raise LoadError("checkpoint description lacks a config/meta object", file=str(desc_path))
+    _check_sizes(config, state, str(desc_path))
     try:
+        if isinstance(meta.get("calibrator"), dict):
+            Calibrator.from_dict(meta["calibrator"])
         model = KGEModel.from_config(config)
     except NesyError as e:
         raise LoadError(e.message, file=str(desc_path)) from None
@@ -78,4 +84,20 @@ def load_checkpoint(directory: Path | str, device: str = "cpu") -> tuple[Any, di
     return model.to(target).eval(), meta
 
 
-__all__ = ["FORMAT", "VERSION", "load_checkpoint", "save_checkpoint"]
+def _check_sizes(config: dict[str, Any], state: dict[str, Any], where: str) -> None:
+    """Refuse sizes that are not whole numbers in range, or that ask for more entity rows
+    than the weights hold, before a model of that size is allocated."""
+    for key in ("num_entities", "num_relations", "dim"):
+        value = config.get(key)
+        low = 0 if key == "num_relations" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_SIZE:
+            raise LoadError(f"config {key} = {value!r} in {DESCRIPTION} is not a whole number from {low} to "
+                            f"{MAX_SIZE}", file=where)
+    held = sum(int(t.numel()) for t in state.values())
+    if config["num_entities"] * config["dim"] > held:
+        raise LoadError(f"config in {DESCRIPTION} asks for {config['num_entities']} entities x {config['dim']} "
+                        f"dimensions, but the weights hold {held} numbers in all; the files do not belong "
+                        "together", file=where)
+
+
+__all__ = ["FORMAT", "MAX_SIZE", "VERSION", "load_checkpoint", "save_checkpoint"]

@@ -1,6 +1,13 @@
 """The one model file format: safetensors weights + a JSON description, atomic, SHA-256 checked.
 
-Nothing here loads Python objects: a saved model is tensors and JSON only.
+Nothing here loads Python objects: a saved model is tensors and JSON only. The JSON holds
+the weights' SHA-256 (``weights_sha256``) and its own (``description_sha256``, over the
+canonical JSON of everything else), so an edit to either file, or a pair torn by a crash,
+is caught on read. A checksum is not a signature (whoever can edit the files can
+recompute it), so :func:`read_pair` also validates what it returns: every floating
+weight finite, no NaN or infinity in the JSON; model-specific readers check sizes and
+parameters against documented ranges. Checkpoints written before ``description_sha256``
+existed still load, with those validations only.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from nesy.errors import LoadError, NesyError
 #: Default file names of a model directory's weights and description.
 WEIGHTS = "model.safetensors"
 DESCRIPTION = "model.json"
+#: The JSON key of the description's own checksum.
+DOC_SHA = "description_sha256"
 
 
 def write_pair(directory: Path | str, state: dict[str, Any], doc: dict[str, Any], *, weights: str = WEIGHTS,
@@ -63,6 +72,7 @@ def write_pair(directory: Path | str, state: dict[str, Any], doc: dict[str, Any]
         os.chmod(weights_tmp, mode)
         _fsync(weights_tmp)
         doc["weights_sha256"] = sha256_file(weights_tmp)
+        doc[DOC_SHA] = description_digest(doc)
         text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False)
         json_tmp = _temp(directory, description, temps)
         with open(json_tmp, "w", encoding="utf-8") as f:
@@ -104,11 +114,14 @@ def read_pair(directory: Path | str, fmt: str, *, weights: str = WEIGHTS, descri
         if not path.is_file():
             raise error(f"{what} file {path.name} is missing", file=str(path))
     try:
-        doc = json.loads(desc_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        doc = json.loads(desc_path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise error(f"corrupt {what} description: {e}", file=str(desc_path)) from None
     if not isinstance(doc, dict) or doc.get("format") != fmt:
         raise error(f"not a nesy {what} description (format {fmt!r} expected)", file=str(desc_path))
+    if DOC_SHA in doc and doc[DOC_SHA] != description_digest(doc):
+        raise error(f"{description} was edited or damaged (its checksum does not match); save or train "
+                    f"the {what} again", file=str(desc_path))
     if sha256_file(weights_path) != doc.get("weights_sha256"):
         raise error(f"weights do not match {description} (corrupt, or from another save); "
                     f"save the {what} again", file=str(weights_path))
@@ -119,7 +132,32 @@ def read_pair(directory: Path | str, fmt: str, *, weights: str = WEIGHTS, descri
         state = load_file(str(weights_path), device=device)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise error(f"corrupt weights file: {e}", file=str(weights_path)) from None
+    bad = _non_finite(state)
+    if bad is not None:
+        raise error(f"weights hold NaN or infinite values (tensor {bad!r}); train the {what} again",
+                    file=str(weights_path))
     return state, doc
+
+
+def description_digest(doc: dict[str, Any]) -> str:
+    """Hex SHA-256 of the canonical JSON of ``doc`` without its own ``description_sha256``."""
+    body = {k: v for k, v in doc.items() if k != DOC_SHA}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _non_finite(state: dict[str, Any]) -> str | None:
+    """The name of the first floating tensor with a NaN or an infinity, if any."""
+    import torch
+
+    for name, tensor in state.items():
+        if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
 
 
 def _temp(directory: Path, name: str, temps: list[Path]) -> Path:
@@ -147,4 +185,4 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-__all__ = ["DESCRIPTION", "WEIGHTS", "read_pair", "sha256_file", "write_pair"]
+__all__ = ["DESCRIPTION", "DOC_SHA", "WEIGHTS", "description_digest", "read_pair", "sha256_file", "write_pair"]

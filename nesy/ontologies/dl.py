@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 REASONERS = {"hermit": ("sync_reasoner_hermit", "HermiT"), "pellet": ("sync_reasoner_pellet", "Pellet")}
 #: The graphs a DL reasoner reads: the stored facts, not soft predictions or RL inferences.
 INPUT_GRAPHS = ("asserted", "extracted")
+OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 
 
 def _owlready() -> Any:
@@ -58,8 +59,23 @@ def _triples(world: Any) -> set[tuple[Any, Any, Any]]:
     return set(world.as_rdflib_graph().triples((None, None, None)))
 
 
-def classify(kb: KBView, reasoner: str = "hermit", *,
-             property_values: bool = True) -> tuple[dict[str, Any], list[tuple[Any, Any, Any]]]:
+def _without_imports(path: Path) -> int:
+    """Drop the ``owl:imports`` triples from an N-Triples file; how many there were.
+
+    owlready2 follows every ``owl:imports`` it loads (over HTTP, or to a ``file://`` path)
+    and has no switch to stop it for imported ontologies, so they must not reach it.
+    """
+    import pyoxigraph as ox
+
+    triples = [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)]
+    kept = [t for t in triples if t.predicate.value != OWL_IMPORTS]
+    if len(kept) != len(triples):
+        path.write_bytes(ox.serialize(kept, format=ox.RdfFormat.N_TRIPLES) or b"")
+    return len(triples) - len(kept)
+
+
+def classify(kb: KBView, reasoner: str = "hermit", *, property_values: bool = True,
+             allow_imports: bool = False) -> tuple[dict[str, Any], list[tuple[Any, Any, Any]]]:
     """Classify the knowledge base with a DL reasoner; :meth:`KnowledgeBase.classify` stores
     what it returns.
 
@@ -67,10 +83,12 @@ def classify(kb: KBView, reasoner: str = "hermit", *,
         kb: The knowledge base; its ``asserted`` and ``extracted`` graphs are the input.
         reasoner: ``"hermit"`` or ``"pellet"``.
         property_values: Also infer property assertions between individuals.
+        allow_imports: Let owlready2 follow ``owl:imports`` (it fetches them over the
+            network or reads local files); off by default, the imports are left out.
 
     Returns:
         A report — ``reasoner``, ``consistent`` (False: no triples), ``unsatisfiable`` (class
-        IRIs equivalent to ``owl:Nothing``), ``seconds`` — and the entailed triples the input
+        IRIs equivalent to ``owl:Nothing``), ``seconds``, ``imports_skipped`` — and the entailed triples the input
         lacks (rdflib terms; blank nodes left out: their labels are the reasoner's own).
 
     Raises:
@@ -85,32 +103,39 @@ def classify(kb: KBView, reasoner: str = "hermit", *,
     func, display = REASONERS[reasoner]
     start = time.perf_counter()
     world = owlready2.World()
+    skipped = 0
     with tempfile.TemporaryDirectory(prefix="nesy-dl-") as tmp:
         for graph in INPUT_GRAPHS:
             if kb.store.count(graph):
                 path = Path(tmp) / f"{graph}.nt"
                 kb.export(path, format="nt", graph=graph)
-                world.get_ontology(path.as_uri()).load()
+                if not allow_imports:
+                    skipped += _without_imports(path)
+                try:
+                    world.get_ontology(path.as_uri()).load(only_local=not allow_imports)
+                except (owlready2.OwlReadyOntologyParsingError, OSError) as exc:
+                    raise NesyError(f"owlready2 could not read an imported ontology: {exc}") from None
         before = _triples(world)
         try:
             getattr(owlready2, func)(world, infer_property_values=property_values, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError:
             return {"reasoner": reasoner, "consistent": False, "unsatisfiable": [],
-                    "seconds": time.perf_counter() - start}, []
+                    "seconds": time.perf_counter() - start, "imports_skipped": skipped}, []
         except (owlready2.OwlReadyJavaError, OSError) as exc:
             raise NesyError(f"{display} failed: {_java_error(str(exc))}") from None
     nothing = URIRef("http://www.w3.org/2002/07/owl#Nothing")
     new = [t for t in _triples(world) - before if not any(isinstance(x, BNode) for x in t)]
     unsat = sorted(str(c) for c, p, o in new if o == nothing and str(p).endswith("equivalentClass") and c != nothing)
     return {"reasoner": reasoner, "consistent": True, "unsatisfiable": unsat,
-            "seconds": time.perf_counter() - start}, new
+            "seconds": time.perf_counter() - start, "imports_skipped": skipped}, new
 
 
-def classify_into(kb: KBView, reasoner: str = "hermit", *, property_values: bool = True) -> dict[str, Any]:
+def classify_into(kb: KBView, reasoner: str = "hermit", *, property_values: bool = True,
+                  allow_imports: bool = False) -> dict[str, Any]:
     """:func:`classify`, and store its new entailments in the ``dl-reasoner`` graph (source:
     the reasoner's name); what :meth:`nesy.kb.KnowledgeBase.classify` runs. The report gains
     ``added``: the new triples (none when the KB is inconsistent)."""
-    report, triples = classify(kb, reasoner, property_values=property_values)
+    report, triples = classify(kb, reasoner, property_values=property_values, allow_imports=allow_imports)
     with kb.changing():
         fields = {"extractor": f"owlready2 {REASONERS[reasoner][1]}"}
         report["added"] = kb.store.add_triples(triples, "dl-reasoner", **fields) if triples else 0

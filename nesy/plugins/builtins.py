@@ -9,8 +9,10 @@ references that are imported only when a name is resolved.
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -67,19 +69,59 @@ def register(registry: Any) -> None:
             registry.add_lazy(kind, name, ref)
 
 
+#: Digits of a decimal quotient beyond those of its operands (XPath asks for at least 18).
+DIVISION_DIGITS = 34
+
+
+def exact_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``/`` over object arrays holding one common type per row (int, Decimal or float):
+    decimals divide to ``DIVISION_DIGITS`` more digits than the operands have; ``None`` for x / 0."""
+    out = np.empty(len(a), dtype=object)
+    for j, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        if y == 0:
+            out[j] = None
+        elif isinstance(x, Decimal) or isinstance(y, Decimal):
+            x, y = Decimal(x), Decimal(y)
+            digits = len(x.as_tuple().digits) + len(y.as_tuple().digits) + DIVISION_DIGITS
+            out[j] = decimal.Context(prec=digits, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN).divide(x, y)
+        else:
+            out[j] = x / y
+    return out
+
+
+def exact_modulo(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``%`` over object arrays, with the sign of the divisor like numpy's float ``mod`` (so
+    integers, decimals and doubles agree); ``None`` for x % 0."""
+    out = np.empty(len(a), dtype=object)
+    for j, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        if y == 0:
+            out[j] = None
+        elif isinstance(x, Decimal):
+            r = x % y  # Decimal's remainder is exact and takes the dividend's sign
+            out[j] = r + y if r != 0 and (r < 0) != (y < 0) else r
+        else:
+            out[j] = x % y
+    return out
+
+
 def register_arithmetic(registry: Any) -> None:
-    """Operators over float64 columns (whole-number results become xsd:integer) and comparisons."""
+    """Operators and comparisons over float64 columns, or object columns of exact Python
+    numbers (int, Decimal) when the engine computes integers and decimals exactly."""
     registry.operator("+")(np.add)
     registry.operator("-")(np.subtract)
     registry.operator("*")(np.multiply)
 
     @registry.operator("/")
     def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype == object or b.dtype == object:
+            return exact_divide(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(b == 0, np.nan, a / np.where(b == 0, 1, b))
 
     @registry.operator("%")
     def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.dtype == object or b.dtype == object:
+            return exact_modulo(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(b == 0, np.nan, np.mod(a, np.where(b == 0, 1, b)))
 

@@ -37,8 +37,12 @@ from nesy.errors import PluginError
 from nesy.extras import missing_extra
 from nesy.plugins import hookspecs
 from nesy.plugins.builtin_types import NESY, Aggregator, BuiltinPredicate, expand_builtin_name
-
-ENTRY_POINT_GROUP = "nesy.plugins"
+from nesy.plugins.entrypoints import (
+    ENTRY_POINT_GROUP,
+    installed_entry_points,
+    installed_plugin,
+    load_entry_point,
+)
 
 #: Where the built-in components come from, as :meth:`Registry.entries` reports it.
 BUILTIN_ORIGIN = "built-in"
@@ -327,18 +331,29 @@ class Registry:
 
     # -- loading plugins --------------------------------------------------------------
     def load_module(self, module: str | ModuleType, *, origin: str | None = None) -> None:
-        """Register a plugin module (by dotted name or object) through its ``register`` hook.
+        """Register a plugin module through its ``register`` hook.
+
+        A name (``trusted_plugins`` in ``kb.json``, a trusted ``@plugin``) loads only when an
+        installed distribution announces it under :data:`ENTRY_POINT_GROUP` (by entry-point
+        or module name, see :func:`installed_plugin`): a bare module on ``sys.path`` is
+        refused. Python code that holds the module object may pass it directly.
 
         Args:
-            module: The module, or its dotted name.
+            module: The module object, or the name of an installed plugin (or nesy's built-ins).
             origin: What listings call the plugin's entries (default ``module NAME``, and
                 ``built-in`` for :mod:`nesy.plugins.builtins`).
         """
         if isinstance(module, str):
-            try:
+            if module == BUILTIN_MODULE:
                 module = importlib.import_module(module)
-            except ImportError as exc:
-                raise PluginError(f"cannot import plugin module {module!r}: {exc}") from exc
+            else:
+                ep = installed_plugin(module)
+                if ep.value.split(":")[0].strip() in self.plugins:
+                    return
+                mod = load_entry_point(ep)
+                dist = ep.dist.name if ep.dist is not None else "?"
+                self.load_module(mod, origin=origin or f"entry point {dist}:{ep.name}")
+                return
         name = module.__name__
         if name in self.plugins:
             return
@@ -358,19 +373,11 @@ class Registry:
 
     def load_entry_points(self) -> None:
         """Register every installed plugin announced under :data:`ENTRY_POINT_GROUP`."""
-        from importlib.metadata import entry_points
-
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        for ep in installed_entry_points():
             if ep.value.strip() in self.plugins:
                 continue  # nesy's own package announces its built-ins too
-            try:
-                mod = ep.load()
-            except Exception as exc:  # a broken third-party plugin must not take nesy down silently
-                raise PluginError(f"cannot load plugin {ep.name!r} ({ep.value}): {exc}") from exc
-            if not isinstance(mod, ModuleType):
-                raise PluginError(f"plugin entry point {ep.name!r} must name a module, got {ep.value!r}")
             dist = ep.dist.name if ep.dist is not None else "?"
-            self.load_module(mod, origin=f"entry point {dist}:{ep.name}")
+            self.load_module(load_entry_point(ep), origin=f"entry point {dist}:{ep.name}")
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries())
@@ -441,5 +448,5 @@ def resolve(kind: str, name: Any, registry: Registry | None = None) -> Any:
 
 
 __all__ = ["BUILTIN_ORIGIN", "ENTRY_POINT_GROUP", "EXACT_KINDS", "NESY", "Aggregator", "BuiltinPredicate", "Entry",
-           "Registry", "UnknownComponentError", "default_registry", "expand_builtin_name", "import_ref",
+           "Registry", "UnknownComponentError", "default_registry", "expand_builtin_name", "import_ref", "installed_entry_points", "installed_plugin",
            "normalize_kind", "normalize_name", "resolve", "shared_registry"]

@@ -27,11 +27,21 @@ from nesy.errors import NesyError
 from nesy.extras import missing_extra
 from nesy.namespaces import QA_NS
 from nesy.repl import render
-from nesy.repl.commands import COMMANDS, CommandError, basics, data, models, plural, proofs, suggest
+from nesy.repl.commands import (
+    COMMANDS,
+    CommandError,
+    basics,
+    data,
+    limits,
+    models,
+    plural,
+    proofs,
+    suggest,
+)
 from nesy.repl.statements import COMMAND, QUIT_WORDS, is_sparql
 
 #: The area modules whose ``:commands`` a session runs (importing them registers them).
-AREAS = (basics, data, proofs, models)
+AREAS = (basics, data, proofs, models, limits)
 
 
 class Session:

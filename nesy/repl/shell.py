@@ -16,13 +16,24 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
+from nesy.repl.commands import COMMANDS
 from nesy.repl.session import Session
-from nesy.repl.statements import is_complete
+from nesy.repl.statements import (
+    in_long_string,
+    is_blank,
+    is_complete,
+    starts_statement,
+    unterminated,
+)
 
 PROMPT = "nesy> "
 CONTINUATION = "...   "
 #: Output width when standard output is not a terminal.
 PIPE_WIDTH = 200
+#: Time limit (seconds) of each query in a piped session when ``kb.json`` sets none: as
+#: for ``nesy query``, a runaway rule or Cartesian product must not hang a script, and
+#: there is nobody at a terminal to press Ctrl-C. ``:set timeout 0`` lifts it.
+PIPE_TIMEOUT = 60.0
 
 
 def history_path() -> Path:
@@ -47,6 +58,8 @@ def run_repl(directory: str | None) -> None:
                           ":help lists the commands, Ctrl-D quits.", markup=False)
             interactive(session)
         else:
+            if kb.limits.origin("timeout") == "default" and kb.limits.timeout is None:
+                kb.limits.set(persist=False, timeout=PIPE_TIMEOUT)
             run_lines(session, sys.stdin)
     finally:
         kb.close()
@@ -70,12 +83,23 @@ def run_guarded(session: Session, text: str) -> None:
 
 
 def run_lines(session: Session, lines: Iterable[str] | TextIO) -> None:
-    """Run statements read line by line without a prompt (``nesy repl < script``)."""
+    """Run statements read line by line without a prompt (``nesy repl < script``).
+
+    A statement still open when a line starts a new one (``?-``, ``??``, a ``:command``),
+    or when the input ends, is refused with an error instead of swallowing what follows
+    (see :mod:`nesy.repl.statements`).
+    """
     buffer: list[str] = []
-    for raw in lines:
+    start = 0
+    for number, raw in enumerate(lines, 1):
         line = raw.rstrip("\n")
-        if not buffer and not line.strip():
-            continue
+        if buffer and starts_statement(line, COMMANDS) and not in_long_string("\n".join(buffer)):
+            _refuse(session, buffer, start, f"line {number} starts a new statement")
+            buffer = []
+        if not buffer:
+            if not line.strip():
+                continue
+            start = number
         buffer.append(line)
         text = "\n".join(buffer)
         if is_complete(text):
@@ -84,7 +108,17 @@ def run_lines(session: Session, lines: Iterable[str] | TextIO) -> None:
             if session.done:
                 return
     if buffer:
-        run_guarded(session, "\n".join(buffer))
+        _refuse(session, buffer, start, "the input ends here")
+
+
+def _refuse(session: Session, buffer: list[str], start: int, why: str) -> None:
+    """Report an unterminated statement (lines from ``start``) without running it."""
+    text = "\n".join(buffer)
+    if is_blank(text):
+        return  # only comments: nothing was left open
+    while is_blank(buffer[0]):  # point at the statement, not at comments before it
+        buffer, start = buffer[1:], start + 1
+    session.error(f"<input>:{start}: unterminated statement ({unterminated(text)}; {why}); it was not run")
 
 
 def _key_bindings() -> Any:

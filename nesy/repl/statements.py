@@ -11,13 +11,19 @@ The shell reads one *statement* at a time, possibly over several lines:
   complete when its last line ends with ``.`` outside strings and comments;
 - an **empty line** sends whatever was typed so far (so a broken statement still gets
   its error message), and so does an input that is empty to begin with.
+
+Read from a pipe (``nesy repl KB < script``), a statement left open is not allowed to
+swallow the rest of the script: a line that can only start a new statement (``?-``,
+``??``, or a known ``:command``; see :func:`starts_statement`) ends it, and it is refused
+with :func:`unterminated` as its error, as is one still open at the end of the input.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
-from nesy.store.sparql import is_sparql
+from nesy.store.sparql_text import is_sparql
 
 #: A command: ``:`` then letters, then a space or the end. ``:knows(a, b).`` is a fact
 #: in the default prefix, not a command.
@@ -76,6 +82,43 @@ def code_of(text: str) -> tuple[str, bool]:
     else:
         out.append(text[pos:])
     return "".join(out), open_string
+
+
+def starts_statement(line: str, commands: Collection[str]) -> bool:
+    """Whether ``line`` can only be the start of a new statement, never a continuation.
+
+    ``?-`` and ``??`` never occur inside SPARQL or a rule; a ``:name`` line counts only
+    for a known command name, since ``:ann :parent ?x .`` is a line of SPARQL.
+    """
+    text = line.lstrip()
+    if text.startswith(("?-", "??")):
+        return True
+    m = COMMAND.match(text)
+    return m is not None and m.group(1) in commands
+
+
+def in_long_string(text: str) -> bool:
+    """Whether ``text`` ends inside what may be a long (triple-quoted) string, the only kind
+    that spans lines, so that its next line belongs to it whatever it starts with."""
+    return code_of(text)[1] and ('"' * 3 in text or "'" * 3 in text)
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` holds nothing but white space and ``#`` comments."""
+    code, open_string = code_of(text)
+    return not open_string and not code.strip()
+
+
+def unterminated(text: str) -> str:
+    """What an incomplete statement lacks, in words (for the error that refuses it)."""
+    code, open_string = code_of(text)
+    if open_string:
+        return "a string is never closed"
+    if is_sparql(text):
+        if "{" not in code:
+            return "a SPARQL query needs a { ... } block"
+        return f"{code.count('{') - code.count('}')} '{{' never closed in this SPARQL query"
+    return "a statement ends with '.'"
 
 
 def is_complete(text: str) -> bool:

@@ -8,14 +8,51 @@ rules that say the same thing compare equal wherever they were written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, TypeVar, Union
 
 from rdflib import RDF, Literal, URIRef
 
 from nesy.errors import SourceLocation
 
 _NOWHERE = SourceLocation(None, 0, 0)
+
+_T = TypeVar("_T")
+
+
+def fold_tree(
+    root: Any,
+    children: Callable[[Any], tuple[Any, Any] | None],
+    leaf: Callable[[Any], _T],
+    combine: Callable[[Any, _T, _T], _T],
+) -> _T:
+    """Fold a binary expression tree bottom-up, left before right, without recursion.
+
+    ``children(node)`` gives ``(left, right)`` of an inner node and ``None`` for a leaf.
+    Every walk over expressions goes through here: ``1 + 1 + ... + 1`` is a tree as deep
+    as it has terms, and ``- - ... - 1`` one as deep as it has signs, so a recursive walk
+    would end in ``RecursionError`` on ordinary (or hostile) input.
+    """
+    todo: list[tuple[Any, bool]] = [(root, False)]
+    done: list[_T] = []
+    while todo:
+        node, ready = todo.pop()
+        if ready:
+            right = done.pop()
+            done.append(combine(node, done.pop(), right))
+            continue
+        kids = children(node)
+        if kids is None:
+            done.append(leaf(node))
+        else:
+            todo += ((node, True), (kids[1], False), (kids[0], False))
+    return done[0]
+
+
+def binop_children(node: Any) -> tuple[Any, Any] | None:
+    """``(left, right)`` of a :class:`BinOp`, ``None`` for anything else (a leaf)."""
+    return (node.left, node.right) if isinstance(node, BinOp) else None
 
 
 @dataclass(frozen=True)
@@ -86,6 +123,29 @@ class BinOp:
     left: Expr
     right: Expr
     loc: SourceLocation = field(default=_NOWHERE, compare=False, repr=False)
+
+    # The dataclass versions of these recurse once per level; a long sum is a deep tree
+    # (see fold_tree), so they are written as loops with the same results.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BinOp):
+            return NotImplemented
+        pairs: list[tuple[Any, Any]] = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if isinstance(a, BinOp) and isinstance(b, BinOp):
+                if a is not b:
+                    if a.op != b.op:
+                        return False
+                    pairs += ((a.right, b.right), (a.left, b.left))
+            elif isinstance(a, BinOp) or isinstance(b, BinOp) or not a == b:
+                return False
+        return True
+
+    def __hash__(self) -> int:
+        return fold_tree(self, binop_children, hash, lambda n, a, b: hash((n.op, a, b)))
+
+    def __repr__(self) -> str:
+        return fold_tree(self, binop_children, repr, lambda n, a, b: f"BinOp(op={n.op!r}, left={a}, right={b})")
 
 
 Expr = Union[Var, Literal, URIRef, BinOp]
@@ -228,7 +288,9 @@ def variables_of(node: BodyLiteral | Expr | Term) -> tuple[Var, ...]:
         return (node,)
     if isinstance(node, Atom):
         return node.variables()
-    if isinstance(node, (BinOp, Comparison)):
+    if isinstance(node, BinOp):
+        return fold_tree(node, binop_children, variables_of, lambda _n, a, b: a + b)
+    if isinstance(node, Comparison):
         return variables_of(node.left) + variables_of(node.right)
     if isinstance(node, Assignment):
         return (node.var,) + variables_of(node.expr)

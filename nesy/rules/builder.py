@@ -5,6 +5,12 @@ reduces: terms come from :class:`~nesy.rules.terms.TermBuilder`, checks from
 :class:`~nesy.rules.checks.RuleChecks`, and this module adds atoms, body literals, facts,
 rules, constraints, queries and the ``@prefix``/``@base``/``@plugin``/``@import``
 directives (an import parses the other file with the same :class:`Context`).
+
+An ``@import`` is confined: its target must resolve, after symbolic links, inside one of
+:attr:`Context.allowed` (the root file's folder, the KB's ``rules/`` folder, and what the
+caller allows), or it is refused at the directive without the file being opened. Errors
+never quote a file the user did not name or place next to the root file, and the number
+and size of imported files are bounded (:data:`MAX_IMPORTS`, :data:`MAX_IMPORT_BYTES`).
 """
 
 from __future__ import annotations
@@ -13,13 +19,13 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rdflib import URIRef
 
 from nesy.errors import (
     ImportCycleError,
+    NesyError,
     ParseError,
     PluginError,
     RuleError,
@@ -42,6 +48,11 @@ from nesy.rules.checks import RuleChecks, generated
 from nesy.rules.lalr import START_PROGRAM, drive
 from nesy.rules.terms import TermBuilder
 from nesy.rules.tokens import SyntaxFailure, Tok
+
+#: At most this many files may be imported (directly or not) by one root file.
+MAX_IMPORTS = 256
+#: An imported rule file may have at most this many bytes.
+MAX_IMPORT_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,32 @@ class Context:
     files: list[str] = dataclasses.field(default_factory=list)
     arities: dict[URIRef, tuple[int, SourceLocation]] = dataclasses.field(default_factory=dict)
     check_arity: bool = True
+    #: Real folders imports may read from; the first is the root file's own (errors in files
+    #: elsewhere, which the caller allowed, are reported without quoting them).
+    allowed: tuple[str, ...] = ()
+    links: list[ImportLink] = dataclasses.field(default_factory=list)  # every @import, in order
+    read: dict[str, str] = dataclasses.field(default_factory=dict)  # real path -> text of each file
+    max_imports: int = MAX_IMPORTS
+    max_import_bytes: int = MAX_IMPORT_BYTES
+
+    def place(self, real: str) -> int | None:
+        """The index in :attr:`allowed` of the folder ``real`` lies in (None: outside all)."""
+        for i, folder in enumerate(self.allowed):
+            if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
+                return i
+        return None
+
+
+@dataclass(frozen=True)
+class ImportLink:
+    """One ``@import`` directive: where its quoted name is (so a copy can rename it) and
+    the real path of the file it names."""
+
+    importer: str | None  # real path of the importing file (None: rule text)
+    line: int
+    column: int
+    raw: str  # the quoted name as written
+    target: str
 
 
 class Builder(TermBuilder, RuleChecks):
@@ -230,7 +267,8 @@ class Builder(TermBuilder, RuleChecks):
         self.plugins.append(PluginDirective(module, loc))
 
     def r_import_decl(self, c: list[Any], where: tuple[int, int]) -> None:
-        target = self.string(c[1])
+        tok: Tok = c[1]
+        target = self.string(tok)
         loc = self.loc(where)
         here = os.path.dirname(self.file) if self.file is not None else ""
         path = os.path.normpath(os.path.join(here, target))
@@ -239,19 +277,47 @@ class Builder(TermBuilder, RuleChecks):
             first = self.ctx.stack.index(real)
             chain = self.ctx.stack_names[first:] + [self.ctx.stack_names[first]]
             self.fail(ImportCycleError, f"import cycle: {' -> '.join(chain)}", loc)
+        where_ok = self.ctx.place(real) if self.ctx.allowed else 0
+        if where_ok is None:
+            # Refused before the file is touched: neither its content nor its existence leaks.
+            folders = ", ".join(self.ctx.allowed)
+            self.fail(ParseError, f'@import "{target}" refused: {real} is outside the folders rule files may '
+                      f"import from ({folders}); allow its folder with allow_paths= "
+                      "(--allow-import-dir DIR on the command line)", loc)
+        importer = os.path.realpath(self.file) if self.file is not None else None
+        link = ImportLink(importer, tok.line, tok.column, tok.value, real)
         if real in self.ctx.done:
             # A diamond: the file is already in the program; only its prefixes come along.
+            self.ctx.links.append(link)
             self.add_prefixes(self.ctx.done[real])
             return
         if not os.path.isfile(path):
             self.fail(ParseError, f'cannot import "{target}": no such file {path}', loc)
-        text = read_text(path, self, loc)
-        child = parse_text(text, path, self.ctx, base=None)
+        if len(self.ctx.done) >= self.ctx.max_imports:
+            self.fail(ParseError, f'cannot import "{target}": more than {self.ctx.max_imports} imported files', loc)
+        text = read_text(path, self, loc, limit=self.ctx.max_import_bytes, quiet=where_ok > 0)
+        self.ctx.links.append(link)
+        child = self.parse_child(text, path, target, loc, quiet=where_ok > 0)
         self.rules.extend(child.rules)
         self.facts.extend(child.facts)
         self.queries.extend(child.queries)
         self.plugins.extend(child.plugins)
         self.add_prefixes(child.declared)
+
+    def parse_child(self, text: str, path: str, target: str, loc: SourceLocation, *, quiet: bool) -> Builder:
+        """Parse an imported file; ``quiet``: it lies outside the root file's folder, so an
+        error names its place but quotes nothing of it (it may not be a rule file at all)."""
+        if not quiet:
+            return parse_text(text, path, self.ctx, base=None)
+        try:
+            return parse_text(text, path, self.ctx, base=None)
+        except NesyError as exc:
+            if isinstance(exc, ParseError) and not exc.message.startswith(("cannot import", "@import")):
+                at = f" (syntax error at line {exc.line}, column {exc.column})" if exc.line else ""
+                self.fail(ParseError, f'cannot import "{target}": {path} is not a rule file{at}', loc)
+            exc.excerpt = None
+            exc.args = (exc.render(),)
+            raise
 
     def add_prefixes(self, prefixes: Mapping[str, str]) -> None:
         self.env.update(prefixes)
@@ -283,17 +349,25 @@ class Builder(TermBuilder, RuleChecks):
         return node
 
 
-def read_text(path: str, builder: Builder | None, loc: SourceLocation | None) -> str:
+def read_text(path: str, builder: Builder | None, loc: SourceLocation | None, *, limit: int | None = None,
+              quiet: bool = False) -> str:
+    """The text of a rule file (a BOM dropped); ParseError when it cannot be read, is over
+    ``limit`` bytes or is not UTF-8 (``quiet``: at the importing directive, naming no byte)."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read() if limit is None else fh.read(limit + 1)
     except OSError as exc:
         message = f"cannot read rule file {path}: {exc.strerror or exc}"
         if builder is not None and loc is not None:
             builder.fail(ParseError, message, loc)
         raise ParseError(message, file=path) from exc
+    if limit is not None and len(data) > limit and builder is not None and loc is not None:
+        builder.fail(ParseError, f"cannot import {path}: an imported rule file may have at most {limit} bytes", loc)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if quiet and builder is not None and loc is not None:
+            builder.fail(ParseError, f"cannot import {path}: not a rule file (not UTF-8 text)", loc)
         line = data[: exc.start].count(b"\n") + 1
         raise ParseError(
             f"{path} is not valid UTF-8 (byte {exc.start})", file=path, line=line
@@ -323,6 +397,7 @@ def parse_text(text: str, file: str | None, ctx: Context, base: str | None) -> B
     if file is not None:
         ctx.files.append(file)
     if real is not None:
+        ctx.read[real] = text
         ctx.stack.append(real)
         ctx.stack_names.append(file)  # type: ignore[arg-type]
     builder = Builder(text, file, ctx, base)

@@ -34,6 +34,11 @@ __all__ = [
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
+#: The longest rule text the driver reads (characters); longer texts are refused at once.
+MAX_TEXT = 64 * 1024 * 1024
+#: The longest single token (a string literal, an IRI, a name), in characters.
+MAX_TOKEN = 1024 * 1024
+
 START_PROGRAM = "start"
 START_QUERY = "query_input"
 START_ATOM = "atom_input"
@@ -212,6 +217,7 @@ def drive(
     and returns ``(state stack, previous token)``: the error path uses this to see the
     parser exactly as it stood before the bad token made it reduce anything.
     """
+    _check_length(text)
     tables = grammar_tables()
     actions = tables.actions
     gotos = tables.gotos
@@ -283,6 +289,9 @@ def _token(
     """
     typ: str = m.lastgroup  # type: ignore[assignment]
     start = m.start(typ)
+    if m.end() - start > MAX_TOKEN:
+        line += text.count("\n", pos, start)
+        raise _too_long(typ, m.end() - start, line, start - max(text.rfind("\n", 0, start) + 1, line_start) + 1)
     if start > pos:
         newlines = text.count("\n", pos, start)
         if newlines:
@@ -298,6 +307,21 @@ def _token(
         line += value.count("\n")
         line_start = text.rfind("\n", start, pos) + 1
     return tok, start, pos, line, line_start
+
+
+def _check_length(text: str) -> None:
+    """Refuse a text over :data:`MAX_TEXT` characters before lexing any of it."""
+    if len(text) > MAX_TEXT:
+        raise SyntaxFailure(f"the rule text has {len(text):,} characters, more than the maximum of "
+                            f"{MAX_TEXT:,} (64 MiB): split it into files that @import each other", 1, 1)
+
+
+def _too_long(typ: str, size: int, line: int, column: int) -> SyntaxFailure:
+    """The failure for a token over :data:`MAX_TOKEN` characters, found before its text is
+    copied out of the input (and never quoted in the message)."""
+    what = {"STRING": "string literal", "IRIREF": "IRI"}.get(typ, "name")
+    return SyntaxFailure(f"a {what} of {size:,} characters: longer than the maximum of {MAX_TOKEN:,} "
+                         "(1 MiB) for one literal, IRI or name; keep large text in a data file", line, column)
 
 
 def _skip_to_end(lexer: _Lexer, text: str, pos: int, line: int, line_start: int) -> tuple[int, int, int]:

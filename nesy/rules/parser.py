@@ -9,21 +9,22 @@ defined once, in ``grammar.lark``, and run by the fast LALR driver of :mod:`nesy
 
 Besides syntax, the parser checks what a rule file must satisfy before anything uses it:
 known prefixes, safe rules (every variable bound by a positive atom), ground facts,
-weights in (0, 1], one arity per predicate, import cycles and untrusted ``@plugin``
-directives. Every problem is a :class:`~nesy.errors.NesyError` subclass with the file,
+weights in (0, 1], one arity per predicate, import cycles, ``@import`` paths outside the
+allowed folders (see :mod:`nesy.rules.builder`) and untrusted ``@plugin`` directives. Every problem is a :class:`~nesy.errors.NesyError` subclass with the file,
 line, column and a caret excerpt; nothing partial is ever returned.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from nesy.errors import ParseError, excerpt_of
 from nesy.namespaces import DEFAULT_NAMESPACE, DEFAULT_PREFIXES, NESY_NS
 from nesy.rules.ast import Atom, Program, Query
-from nesy.rules.builder import Builder, Context, parse_text, read_text, run_builder
+from nesy.rules.builder import Builder, Context, ImportLink, parse_text, read_text, run_builder
 from nesy.rules.lalr import START_ATOM, START_PROGRAM, START_QUERY, drive, grammar_tables
 from nesy.rules.tokens import SyntaxFailure, Tok
 
@@ -32,9 +33,13 @@ __all__ = [
     "DEFAULT_NS",
     "DEFAULT_PREFIXES",
     "NESY_NS",
+    "ImportLink",
+    "RuleSources",
+    "import_folders",
     "parse_atom",
     "parse_file",
     "parse_program",
+    "parse_sources",
     "parse_query",
     "parse_tree",
     "reference_parser",
@@ -73,6 +78,7 @@ def parse_program(
     base: str | None = None,
     trust_plugins: bool = False,
     aggregates: Collection[str] | None = None,
+    allow_paths: Iterable[str | os.PathLike[str]] = (),
 ) -> Program:
     """Parse and check a rule program.
 
@@ -88,26 +94,68 @@ def parse_program(
         trust_plugins: Accept ``@plugin`` directives (else they raise :class:`PluginError`).
         aggregates: When given, the aggregate names allowed (else any name is accepted and
             the knowledge base reports unknown ones).
+        allow_paths: More folders ``@import`` may read from, besides the folder of ``file``
+            (the working directory when ``None``); anything else is refused.
 
     Returns:
         The program, imports inlined.
 
     Raises:
-        ParseError: Bad syntax, or an import that cannot be read.
+        ParseError: Bad syntax, or an import that cannot be read or is not allowed.
         RuleError: A rule that parses but is wrong (unknown prefix, unsafe, arity clash...).
         ImportCycleError: Files that import each other.
         PluginError: ``@plugin`` in a text that is not trusted.
     """
+    return parse_sources(text, file=file, prefixes=prefixes, default_ns=default_ns, base=base,
+                         trust_plugins=trust_plugins, aggregates=aggregates, allow_paths=allow_paths).program
+
+
+@dataclass(frozen=True)
+class RuleSources:
+    """A parsed rule text with everything it read: what a knowledge base copies.
+
+    Attributes:
+        program: The program, imports inlined.
+        texts: Real path -> text of each imported file, in the order first read (and the
+            root file's, when it has a name).
+        links: Every ``@import`` directive, with the real path it named.
+    """
+
+    program: Program
+    texts: dict[str, str]
+    links: tuple[ImportLink, ...]
+
+
+def import_folders(file: str | None, allow_paths: Iterable[str | os.PathLike[str]] = ()) -> tuple[str, ...]:
+    """The real folders ``@import`` may read from: ``file``'s own folder (the working
+    directory for rule text) first, then ``allow_paths``."""
+    root = os.path.realpath(os.path.dirname(os.path.abspath(file)) if file is not None else os.getcwd())
+    return (root, *(os.path.realpath(os.fspath(p)) for p in allow_paths))
+
+
+def parse_sources(
+    text: str,
+    *,
+    file: str | None = None,
+    prefixes: Mapping[str, str] | None = None,
+    default_ns: str = DEFAULT_NS,
+    base: str | None = None,
+    trust_plugins: bool = False,
+    aggregates: Collection[str] | None = None,
+    allow_paths: Iterable[str | os.PathLike[str]] = (),
+) -> RuleSources:
+    """:func:`parse_program`, also returning the texts of the files read and the imports."""
     ctx = Context(
         trust_plugins=trust_plugins,
         base_prefixes=_base_prefixes(prefixes),
         default_ns=default_ns,
         aggregates=frozenset(aggregates) if aggregates is not None else None,
+        allowed=import_folders(file, allow_paths),
     )
     if text.startswith("\ufeff"):
         text = text[1:]
     builder = parse_text(text, file, ctx, base)
-    return Program(
+    program = Program(
         rules=tuple(builder.rules),
         facts=tuple(builder.facts),
         queries=tuple(builder.queries),
@@ -115,6 +163,7 @@ def parse_program(
         plugins=tuple(builder.plugins),
         files=tuple(ctx.files),
     )
+    return RuleSources(program, dict(ctx.read), tuple(ctx.links))
 
 
 def parse_file(
@@ -125,8 +174,10 @@ def parse_file(
     base: str | None = None,
     trust_plugins: bool = False,
     aggregates: Collection[str] | None = None,
+    allow_paths: Iterable[str | os.PathLike[str]] = (),
 ) -> Program:
-    """Read and parse a rule file; ``@import`` paths are relative to it.
+    """Read and parse a rule file; ``@import`` paths are relative to it and confined to its
+    folder and ``allow_paths``.
 
     Args:
         path: The rule file.
@@ -135,6 +186,7 @@ def parse_file(
         base: The base IRI for relative ``<IRIs>``.
         trust_plugins: Accept ``@plugin`` directives.
         aggregates: When given, the aggregate names allowed.
+        allow_paths: More folders ``@import`` may read from.
 
     Returns:
         The program with its imports inlined (each file once, even through a diamond).
@@ -153,6 +205,7 @@ def parse_file(
         base=base,
         trust_plugins=trust_plugins,
         aggregates=aggregates,
+        allow_paths=allow_paths,
     )
 
 

@@ -36,6 +36,8 @@ from nesy.rules.ast import (
     Query,
     Rule,
     Var,
+    binop_children,
+    fold_tree,
 )
 from nesy.rules.lalr import grammar_tables
 
@@ -198,16 +200,16 @@ def format_expr(
     expr: object, prefixes: Mapping[str, str] | None = None, default_ns: str | None = None
 ) -> str:
     """An arithmetic expression, with the parentheses its tree needs and no others."""
-    if isinstance(expr, BinOp):
-        prec = _PRECEDENCE[expr.op]
-        left = format_expr(expr.left, prefixes, default_ns)
-        right = format_expr(expr.right, prefixes, default_ns)
-        if isinstance(expr.left, BinOp) and _PRECEDENCE[expr.left.op] < prec:
+
+    def combine(node: BinOp, left: str, right: str) -> str:
+        prec = _PRECEDENCE[node.op]
+        if isinstance(node.left, BinOp) and _PRECEDENCE[node.left.op] < prec:
             left = f"({left})"
-        if isinstance(expr.right, BinOp) and _PRECEDENCE[expr.right.op] <= prec:
+        if isinstance(node.right, BinOp) and _PRECEDENCE[node.right.op] <= prec:
             right = f"({right})"
-        return f"{left} {expr.op} {right}"
-    return format_term(expr, prefixes, default_ns)  # type: ignore[arg-type]
+        return f"{left} {node.op} {right}"
+
+    return fold_tree(expr, binop_children, lambda t: format_term(t, prefixes, default_ns), combine)
 
 
 def format_atom(

@@ -7,6 +7,7 @@ arithmetic; it also places and raises errors for the whole builder.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urljoin
@@ -47,6 +48,39 @@ _XSD_BOOLEAN = XSD.boolean
 _TRUE = Literal("true", datatype=XSD.boolean)
 _FALSE = Literal("false", datatype=XSD.boolean)
 _ZERO = Literal("0", datatype=XSD.integer)
+
+#: The most digits an integer literal may have: Python's own limit on converting text to
+#: ``int`` (``sys.get_int_max_str_digits``, 4300 by default), past which rdflib cannot
+#: read the value and conversion time grows with the square of the length. Longer
+#: integers are refused with a ParseError at their position.
+MAX_INTEGER_DIGITS = 4300
+
+
+class _IllTypedLiteralFilter(logging.Filter):
+    """Drops rdflib's warning, with a full traceback, for a literal whose lexical form it
+    cannot convert (``"abc"^^xsd:integer``, an integer over 4300 digits in loaded data).
+
+    nesy keeps such literals as they are written and treats them as not numbers (see
+    :mod:`nesy.engine.exact`), and the rule parser refuses them with its own message, so the
+    warning is noise, and no traceback may reach a user's terminal.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to convert Literal lexical form to value")
+
+
+def quiet_rdflib_literal_warnings() -> None:
+    """Install :class:`_IllTypedLiteralFilter` on rdflib's ``rdflib.term`` logger (once)."""
+    log = logging.getLogger("rdflib.term")
+    if not any(isinstance(f, _IllTypedLiteralFilter) for f in log.filters):
+        log.addFilter(_IllTypedLiteralFilter())
+
+
+quiet_rdflib_literal_warnings()
+
+_INTEGER_TYPES = frozenset(str(XSD[t]) for t in (
+    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "negativeInteger",
+    "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte"))
 
 
 def _codepoint(hex_digits: str) -> str | None:
@@ -156,9 +190,9 @@ class TermBuilder:
         if typ == "VAR":
             return self.var(first, where)
         if typ == "NUMBER":
-            return self.number(first.value)
+            return self.number(first.value, first)
         if typ == "MINUS":
-            return self.number("-" + c[1].value)
+            return self.number("-" + c[1].value, c[1])
         if typ == "TRUE":
             return _TRUE
         if typ == "FALSE":
@@ -179,7 +213,7 @@ class TermBuilder:
                 name = f"_{self._anon}"
         return Var(name, self.loc(where))
 
-    def number(self, lexical: str) -> Literal:
+    def number(self, lexical: str, tok: Tok) -> Literal:
         """An xsd:integer, xsd:decimal or xsd:double literal, by the form of ``lexical``."""
         lit = self._num_cache.get(lexical)
         if lit is None:
@@ -189,9 +223,18 @@ class TermBuilder:
                 datatype = _XSD_DECIMAL
             else:
                 datatype = _XSD_INTEGER
+                self.check_digits(lexical, tok)
             lit = Literal(lexical, datatype=datatype)
             self._num_cache[lexical] = lit
         return lit
+
+    def check_digits(self, lexical: str, tok: Tok) -> None:
+        """Refuse an integer longer than :data:`MAX_INTEGER_DIGITS` digits."""
+        digits = len(lexical.strip().lstrip("+-"))
+        if digits > MAX_INTEGER_DIGITS:
+            self.fail(ParseError, f"integer too long: {digits:,} digits, at most {MAX_INTEGER_DIGITS:,} "
+                                  "are supported (write it as a decimal, 1234.0, for an exact value)",
+                      self.tok_loc(tok))
 
     def negate(self, lit: Literal) -> Literal:
         """``-lit`` for a number literal, keeping its datatype (rdflib writes 1e3 as 1000.0)."""
@@ -233,6 +276,8 @@ class TermBuilder:
                 f"ill-typed literal: {body!r} is not a valid {short_iri(datatype, self.env, self.ctx.default_ns)}",
                 self.loc(where),
             )
+        if str(datatype) in _INTEGER_TYPES:
+            self.check_digits(body, c[0])
         lit = Literal(body, datatype=datatype)
         if check is None and getattr(lit, "ill_typed", False):
             self.fail(

@@ -91,12 +91,18 @@ def open_oxigraph(path: Path, read_only: bool) -> ox.Store:
     db = str(path / "oxigraph")
     try:
         return ox.Store.read_only(db) if read_only else ox.Store(db)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # RocksDB reports damaged files as RuntimeError
         text = str(exc)
         if "lock" in text.lower():
             raise StoreError(
                 f"knowledge base {path} is open in another process (its writer lock is "
                 "held); close that process first, or open this one read-only"
+            ) from None
+        if isinstance(exc, RuntimeError) or "corrupt" in text.lower():
+            raise StoreError(
+                f"the RDF database of knowledge base {path} is damaged ({text.splitlines()[0][:200] if text else 'unreadable'}); "
+                f"`nesy check-store {path} --repair` rebuilds it from the committed triples",
+                file=db,
             ) from None
         raise StoreError(f"cannot open knowledge base {path}: {text}") from None
 

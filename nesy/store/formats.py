@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +23,7 @@ import pyoxigraph as ox
 
 from nesy.errors import LoadError, excerpt_of
 from nesy.namespaces import INPUT_BASE
+from nesy.store.depth import NestingCounter, check_json_depth
 
 #: Format names users may give, mapped to Oxigraph formats (``tsv`` is nesy's own).
 FORMATS: dict[str, ox.RdfFormat | str] = {
@@ -47,6 +50,56 @@ _EXTENSIONS = {
     ".rdf": "rdfxml", ".xml": "rdfxml", ".owl": "owl", ".owx": "owl",
     ".jsonld": "jsonld", ".json": "jsonld", ".tsv": "tsv", ".txt": "tsv",
 }
+
+
+#: Longest line of a line-based file (N-Triples, N-Quads, TSV), and longest single token
+#: (a literal, an IRI) in any syntax: Oxigraph's parser buffer stops at 16 MiB.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+_LINE_BASED = ("ntriples", "nquads", "tsv")
+#: What reading a damaged ``.gz`` file raises (zlib.error: a corrupt stream).
+_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+class _Guard(io.RawIOBase):
+    """A byte stream that counts lines as it is read and, for line-based formats, stops at
+    a line longer than :data:`MAX_LINE_BYTES` before the parser buffers it."""
+
+    def __init__(self, inner: IO[bytes], file: str | None, limit_lines: bool, canon: str = "") -> None:
+        super().__init__()
+        self.inner, self.file, self.limit_lines = inner, file, limit_lines
+        self.newlines = 0
+        self.since_newline = 0
+        self.nesting = NestingCounter(canon, file)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.inner.read(len(buffer))
+        n = len(chunk)
+        buffer[:n] = chunk
+        self.nesting.feed(chunk, self.newlines + 1, self.since_newline + 1)
+        first = chunk.find(b"\n")
+        if first < 0:
+            self.since_newline += n
+        else:
+            self.since_newline += first
+            self._check()
+            self.newlines += chunk.count(b"\n")
+            self.since_newline = n - chunk.rfind(b"\n") - 1
+        self._check()
+        return n
+
+    def _check(self) -> None:
+        if self.limit_lines and self.since_newline > MAX_LINE_BYTES:
+            raise LoadError(f"line {self.newlines + 1} is longer than {MAX_LINE_BYTES // 2**20} MiB, the most nesy "
+                            "reads in one line; split the data or shorten the literal",
+                            file=self.file or "<input>", line=self.newlines + 1)
+
+    @property
+    def line(self) -> int:
+        """The line being read (1-based)."""
+        return self.newlines + 1
 
 
 @dataclass
@@ -199,7 +252,10 @@ def read_file(
         return parsed
     with _open(path) as fh:
         if canon == "owl":
-            head = fh.read(4096)
+            try:
+                head = fh.read(4096)
+            except _GZIP_ERRORS as exc:
+                raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=str(path)) from None
             canon = sniff_owl(head)
             fh.seek(0)
             if canon == "owlfunctional":
@@ -232,7 +288,12 @@ def parse_text(text: str, fmt: str = "turtle", *, base_iri: str = INPUT_BASE) ->
 def _parse_rdf(
     data: IO[bytes], fmt: ox.RdfFormat, canon: str, base: str, file: str | None, text: str | None = None
 ) -> ParsedFile:
-    parser = ox.parse(data, format=fmt, base_iri=base)
+    where = file or "<input>"
+    guard = _Guard(data, file, canon in _LINE_BASED, canon)
+    stream: IO[bytes] = guard  # type: ignore[assignment]
+    if canon == "jsonld":
+        stream = io.BytesIO(_checked_jsonld(guard, where))
+    parser = ox.parse(stream, format=fmt, base_iri=base)
     local: dict[Any, int] = {}
     graphs: dict[Any, int] = {}
     flat: list[int] = []
@@ -249,15 +310,15 @@ def _parse_rdf(
                 g = graphs[q.graph_name] = len(graphs)
             gidx.append(g)
     except SyntaxError as exc:
-        line, col = exc.lineno, exc.offset
-        msg = str(exc.msg if hasattr(exc, "msg") else exc)
-        msg = msg.split(": ", 1)[1] if msg.startswith("Parser error at line") and ": " in msg else msg
-        excerpt = None
-        if line:
-            excerpt = excerpt_of(text, line) if text is not None else _line_of(file, line)
-        raise LoadError(f"invalid {canon}: {msg}", file=file or "<input>", line=line, column=col, excerpt=excerpt) from None
+        raise _syntax_error(exc, canon, file, text) from None
+    except MemoryError:  # Oxigraph's parser buffer is full: one token is longer than it
+        raise LoadError(f"invalid {canon}: a single token (literal or IRI) longer than {MAX_LINE_BYTES // 2**20} "
+                        f"MiB near line {guard.line}; nesy does not read tokens that long", file=where,
+                        line=guard.line) from None
+    except _GZIP_ERRORS as exc:
+        raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=where) from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise LoadError(f"invalid {canon}: {exc}", file=file or "<input>") from None
+        raise LoadError(f"invalid {canon}: {exc}", file=where) from None
     terms = list(local)
     return ParsedFile(
         format=canon,
@@ -269,6 +330,88 @@ def _parse_rdf(
         base_iri=base,
         blank_nodes=any(isinstance(t, ox.BlankNode) for t in terms),
     )
+
+
+def _syntax_error(exc: SyntaxError, canon: str, file: str | None, text: str | None) -> LoadError:
+    """A parser's SyntaxError as a LoadError with line, column and the line's text.
+
+    Oxigraph's RDF/XML errors carry no position; an XML well-formedness error is then
+    located with expat (line and column), other RDF/XML errors stay without a line.
+    """
+    line, col = exc.lineno, exc.offset
+    msg = str(exc.msg if hasattr(exc, "msg") else exc)
+    msg = msg.split(": ", 1)[1] if msg.startswith("Parser error at line") and ": " in msg else msg
+    if line is None and canon == "rdfxml":
+        found = _xml_position(file, text)
+        if found is not None:
+            line, col, xml_msg = found
+            msg = f"{msg} (XML: {xml_msg})"
+    excerpt = None
+    if line:
+        excerpt = excerpt_of(text, line) if text is not None else _line_of(file, line)
+    return LoadError(f"invalid {canon}: {msg}", file=file or "<input>", line=line, column=col, excerpt=excerpt)
+
+
+def _xml_position(file: str | None, text: str | None) -> tuple[int, int, str] | None:
+    """Line, column (1-based) and message of the first XML well-formedness error, if any."""
+    import xml.parsers.expat
+
+    parser = xml.parsers.expat.ParserCreate()
+    try:
+        if text is not None:
+            parser.Parse(text.encode("utf-8"), True)
+        elif file is not None:
+            with _open(Path(file)) as fh:
+                parser.ParseFile(fh)
+    except xml.parsers.expat.ExpatError as err:
+        return err.lineno, err.offset + 1, xml.parsers.expat.ErrorString(err.code)
+    except (OSError, LoadError, *_GZIP_ERRORS):
+        return None
+    return None
+
+
+def _checked_jsonld(fh: IO[bytes], where: str) -> bytes:
+    """The JSON-LD file's bytes, once its top level is known to be node objects and no
+    context is remote (nesy never fetches documents while loading)."""
+    try:
+        data = fh.read()
+    except _GZIP_ERRORS as exc:
+        raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=where) from None
+    check_json_depth(data, where)
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise LoadError(f"invalid jsonld: {exc}", file=where, line=line, column=getattr(exc, "colno", None)) from None
+    except RecursionError:
+        raise LoadError("invalid jsonld: nested too deeply", file=where) from None
+    items = doc if isinstance(doc, list) else [doc]
+    bad = next((i for i, item in enumerate(items) if not isinstance(item, dict)), None)
+    if bad is not None:
+        what = "the top level" if not isinstance(doc, list) else f"item {bad} of the top-level array"
+        raise LoadError(f"invalid jsonld: {what} is a {type(items[bad]).__name__}; JSON-LD needs a node object "
+                        "or an array of node objects", file=where)
+    remote = _remote_context(doc)
+    if remote is not None:
+        raise LoadError(f"invalid jsonld: the context {remote[:200]!r} is remote, and nesy never fetches "
+                        "documents while loading; put the context object inline in the file", file=where)
+    return data
+
+
+def _remote_context(node: Any, depth: int = 0) -> str | None:
+    """The first ``@context`` (or context ``@import``) given as a URL, anywhere in the document."""
+    if depth > 200:
+        return None
+    if isinstance(node, dict):
+        for key in ("@context", "@import"):
+            ctx = node.get(key)
+            for c in ctx if isinstance(ctx, list) else [ctx]:
+                if isinstance(c, str):
+                    return c
+        return next((r for v in node.values() if (r := _remote_context(v, depth + 1)) is not None), None)
+    if isinstance(node, list):
+        return next((r for v in node if (r := _remote_context(v, depth + 1)) is not None), None)
+    return None
 
 
 def _line_of(file: str | None, line: int) -> str | None:
@@ -305,9 +448,11 @@ def read_tsv(fh: IO[bytes], namespace: str, *, file: str | None = None) -> Parse
     except ValueError as exc:
         raise LoadError(f"TSV namespace {namespace!r} is not a valid IRI: {exc}", file=file) from None
     try:
-        text = fh.read().decode("utf-8")
+        text = _Guard(fh, file, True).read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LoadError(f"TSV file is not UTF-8: {exc}", file=file) from None
+    except _GZIP_ERRORS as exc:
+        raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=file) from None
     local: dict[str, int] = {}
     flat: list[int] = []
     for lineno, line in enumerate(text.split("\n"), 1):

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nesy.errors import StoreError
+
 
 @dataclass
 class Source:
@@ -47,37 +49,41 @@ class Source:
         return {k: v for k, v in asdict(self).items() if k not in skip and v not in (None, {}, "")}
 
 
-def read_sources(path: Path) -> list[Source]:
-    """The source records of a ``sources.jsonl`` file (none when it does not exist)."""
-    if not path.exists():
-        return []
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                d = json.loads(line)
-                if d.get("span") is not None:
-                    d["span"] = tuple(d["span"])
-                out.append(Source(**d))
+def parse_sources(data: bytes, path: Path | None = None) -> list[Source]:
+    """The source records in ``data`` (the committed part of ``sources.jsonl``, one JSON
+    object per line, ids in order); a line that is not one is a damaged file."""
+    out: list[Source] = []
+    where = str(path) if path is not None else None
+    for lineno, raw in enumerate(data.split(b"\n")[:-1] if data else [], 1):
+        if not raw.strip():
+            continue
+        try:
+            d = json.loads(raw)
+            if d.get("span") is not None:
+                d["span"] = tuple(d["span"])
+            src = Source(**d)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise StoreError(f"sources file is damaged: not a source record ({exc})", file=where, line=lineno) from None
+        if src.id != len(out):
+            raise StoreError(f"sources file is damaged: record {src.id} where {len(out)} was expected",
+                             file=where, line=lineno)
+        out.append(src)
     return out
 
 
-def append_sources(path: Path, sources: list[Source]) -> None:
-    """Append the records of ``sources`` that ``path`` does not hold yet (one JSON line each):
-    records are only ever added, so the file's line count says how many it has."""
-    written = count_lines(path)
-    if written < len(sources):
-        with open(path, "a", encoding="utf-8") as fh:
-            for src in sources[written:]:
-                fh.write(json.dumps(asdict(src)) + "\n")
-
-
-def count_lines(path: Path) -> int:
-    """The number of lines of ``path`` (0 when it does not exist)."""
+def read_sources(path: Path) -> list[Source]:
+    """The source records of a whole ``sources.jsonl`` file (none when it does not exist)."""
     if not path.exists():
-        return 0
-    with open(path, "rb") as fh:
-        return sum(1 for _ in fh)
+        return []
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        raise StoreError("sources file is damaged: its last line is incomplete", file=str(path))
+    return parse_sources(data, path)
 
 
-__all__ = ["Source", "append_sources", "count_lines", "read_sources"]
+def encode_sources(sources: list[Source], start: int) -> bytes:
+    """The file lines of the records ``start..`` of ``sources`` (what a commit appends)."""
+    return "".join(json.dumps(asdict(src)) + "\n" for src in sources[start:]).encode("utf-8")
+
+
+__all__ = ["Source", "encode_sources", "parse_sources", "read_sources"]

@@ -10,7 +10,6 @@ pattern of the query, instantiated with the row's bindings, that is in the store
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,19 +19,18 @@ import pyoxigraph as ox
 from rdflib import BNode, Variable
 from rdflib.term import Identifier
 
-from nesy.errors import QueryError
 from nesy.store.graphs import GRAPH_CODE, GRAPHS, graph_iri
+from nesy.store.sparql_run import DEFAULT_MAX_ROWS, evaluate
+from nesy.store.sparql_text import (
+    UPDATE_WORDS,
+    check_no_service,
+    check_query_shape,
+    form_of,
+    is_sparql,
+    refuse_update,
+)
 from nesy.store.store import Store
 from nesy.store.terms import from_ox
-
-_KEYWORD = re.compile(r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\n\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
-_SERVICE = re.compile(r"\bSERVICE\b", re.I)
-
-
-def is_sparql(text: str) -> bool:
-    """Whether ``text`` reads as a SPARQL query (it starts with a query form or a prologue)."""
-    return bool(re.match(r"^\s*(PREFIX|BASE|SELECT|ASK|CONSTRUCT|DESCRIBE)\b", text, re.I))
-
 
 TriplePattern = tuple[Any, Any, Any]
 
@@ -125,7 +123,8 @@ class Sparql:
         self.prefixes = prefixes
         self.prove = prove
 
-    def run(self, query: str, *, predicted: bool = False, graph: str | None = None, allow_service: bool = False) -> SparqlResult:
+    def run(self, query: str, *, predicted: bool = False, graph: str | None = None, allow_service: bool = False,
+            timeout: float | None = None, max_rows: int | None = DEFAULT_MAX_ROWS) -> SparqlResult:
         """Run ``query``.
 
         Args:
@@ -133,54 +132,45 @@ class Sparql:
             predicted: Include the ``predicted`` graph in the default graph.
             graph: Query one provenance graph only.
             allow_service: Permit ``SERVICE`` (federated queries reach the network).
+            timeout: Seconds the evaluation may take (None: no limit); see :mod:`nesy.store.sparql_run`.
+            max_rows: Result rows (or triples) kept at most (None: no bound).
+
+        Raises:
+            QueryError: not a query (an Update, or not SPARQL), SERVICE when not allowed,
+                a syntax error (line and column), a query too long or nested too deeply
+                (:func:`~nesy.store.sparql_text.check_query_shape`), or a failure while evaluating.
+            QueryTimeout: ``timeout`` passed.
+            LimitExceeded: more than ``max_rows`` results.
         """
-        form = self._form(query)
-        if _SERVICE.search(_strip_strings(query)) and not allow_service:
-            raise QueryError("SERVICE is disabled: federated queries reach other servers; "
-                             "enable them with allow_service=True (--allow-service)")
+        check_query_shape(query)  # before any parser: deep nesting overflows Oxigraph's stack
+        form = form_of(query)
+        if form in UPDATE_WORDS:
+            raise refuse_update(form)
+        if not allow_service:
+            check_no_service(query)
         names = [graph] if graph else [g for g in GRAPHS if g != "predicted" or predicted]
-        raw = self._execute(query, names, allow_service)
+        graphs = [ox.NamedNode(str(graph_iri(n))) for n in names]
+        native = self.store.backend.native
+        if native is not None:
+            def start() -> Any:
+                return native.query(query, prefixes=self.prefixes, default_graph=graphs)
+        else:
+            def start() -> Any:
+                return self._remote(query, graphs, timeout)
+        raw = evaluate(start, form, timeout=timeout, max_rows=max_rows)
         if form == "ASK":
             return SparqlResult(form, boolean=bool(raw))
         if form in ("CONSTRUCT", "DESCRIBE"):
-            triples = [tuple(from_ox(t) for t in (tr.subject, tr.predicate, tr.object)) for tr in raw]
-            scores, graphs = self._best(triples, names)  # type: ignore[arg-type]
+            triples = [tuple(from_ox(t) for t in tr) for tr in raw]
+            scores, codes = self._best(triples, names)  # type: ignore[arg-type]
             return SparqlResult(form, triples=[(s, p, o, float(sc) if g >= 0 else 1.0)
-                                               for (s, p, o), sc, g in zip(triples, scores, graphs)])
-        variables = [v.value for v in raw.variables]
+                                               for (s, p, o), sc, g in zip(triples, scores, codes)])
+        variables, solutions = raw
+        rows = [{v: from_ox(t) for v, t in zip(variables, sol) if t is not None} for sol in solutions]
         patterns = triple_patterns(query, tuple(sorted(self.prefixes.items())))
-        solutions = []
-        for sol in raw:
-            bindings = {}
-            for v in variables:
-                t = sol[v]
-                if t is not None:
-                    bindings[v] = from_ox(t)
-            solutions.append(bindings)
-        return SparqlResult(form, variables=variables, rows=self._score_rows(solutions, patterns, names))
+        return SparqlResult(form, variables=variables, rows=self._score_rows(rows, patterns, names))
 
-    @staticmethod
-    def _form(query: str) -> str:
-        m = _KEYWORD.match(_strip_comments(query))
-        if m is None:
-            raise QueryError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE (after any PREFIX lines)")
-        return m.group(1).upper()
-
-    def _execute(self, query: str, names: list[str], allow_service: bool) -> Any:
-        store = self.store
-        graphs = [ox.NamedNode(str(graph_iri(n))) for n in names]
-        try:
-            native = store.backend.native
-            if native is not None:
-                return native.query(query, prefixes=self.prefixes, default_graph=graphs)
-            return self._remote(query, graphs)
-        except SyntaxError as exc:
-            raise QueryError(f"SPARQL syntax error: {exc}", line=getattr(exc, "lineno", None),
-                             column=getattr(exc, "offset", None)) from None
-        except OSError as exc:
-            raise QueryError(f"SPARQL query failed: {exc}") from None
-
-    def _remote(self, query: str, graphs: list[ox.NamedNode]) -> Any:
+    def _remote(self, query: str, graphs: list[ox.NamedNode], timeout: float | None) -> Any:
         """Run on a remote endpoint, with the union of ``graphs`` as default graph (protocol
         parameter ``default-graph-uri``), parsing results with Oxigraph."""
         import urllib.parse
@@ -188,11 +178,11 @@ class Sparql:
 
         prologue = "".join(f"PREFIX {k}: <{v}>\n" for k, v in self.prefixes.items() if f"{k}:" in query)
         params = [("query", prologue + query)] + [("default-graph-uri", g.value) for g in graphs]
-        form = self._form(query)
+        form = form_of(query)
         accept = "application/sparql-results+json" if form in ("SELECT", "ASK") else "application/n-triples"
         req = urllib.request.Request(self.store.endpoint, data=urllib.parse.urlencode(params).encode(),
                                      headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
-        with urllib.request.urlopen(req, timeout=300) as resp:
+        with urllib.request.urlopen(req, timeout=timeout or 300) as resp:
             data = resp.read()
         if form in ("SELECT", "ASK"):
             return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
@@ -235,12 +225,4 @@ class Sparql:
         return rows
 
 
-def _strip_comments(query: str) -> str:
-    return "\n".join(line for line in query.splitlines() if not line.lstrip().startswith("#"))
-
-
-def _strip_strings(query: str) -> str:
-    return re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|<[^>\s]*>', '""', query)
-
-
-__all__ = ["Sparql", "SparqlResult", "SparqlRow", "is_sparql"]
+__all__ = ["DEFAULT_MAX_ROWS", "Sparql", "SparqlResult", "SparqlRow", "is_sparql"]

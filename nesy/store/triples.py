@@ -8,10 +8,14 @@ restart without a per-triple database row.
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from nesy.errors import StoreError
 
 #: Column names of the table, all of the same length ``n``.
 COLUMNS = ("g", "s", "p", "o", "score", "src")
@@ -39,24 +43,33 @@ class TripleTable:
     # -- persistence ------------------------------------------------------------------
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> TripleTable:
-        """Read a table written by :meth:`write`; a missing file gives an empty table."""
-        table = cls()
+        """Read a table written by :meth:`to_bytes`; a missing file gives an empty table."""
         path = Path(path)
-        if path.exists():
-            with np.load(path) as data:
-                for name in COLUMNS:
-                    setattr(table, name, data[name])
+        return cls.from_bytes(path.read_bytes(), path) if path.exists() else cls()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str | os.PathLike[str] | None = None) -> TripleTable:
+        """The table in ``data`` (an ``.npz`` of the :data:`COLUMNS`), checked for shape."""
+        table = cls()
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                cols = {name: np.asarray(npz[name]) for name in COLUMNS}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise StoreError(f"id table is damaged: {exc}", file=str(path) if path else None) from None
+        n = len(cols["s"])
+        for name, col in cols.items():
+            kind = "f" if name == "score" else "i"
+            if col.ndim != 1 or len(col) != n or col.dtype.kind != kind:
+                raise StoreError(f"id table is damaged: column {name} has the wrong shape or type",
+                                 file=str(path) if path else None)
+            setattr(table, name, col.astype(np.float64 if kind == "f" else np.int64, copy=False))
         return table
 
-    def write(self, path: str | os.PathLike[str]) -> None:
-        """Write atomically (temp file + rename), so a crash never leaves half a table."""
-        path = Path(path)
-        tmp = path.with_suffix(".tmp.npz")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **{name: getattr(self, name) for name in COLUMNS})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+    def to_bytes(self) -> bytes:
+        """The table as ``.npz`` bytes (the store's commit writes and checksums them)."""
+        buf = io.BytesIO()
+        np.savez(buf, **{name: getattr(self, name) for name in COLUMNS})
+        return buf.getvalue()
 
     # -- updates ----------------------------------------------------------------------
     def keys(self) -> np.ndarray:

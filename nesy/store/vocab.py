@@ -2,7 +2,8 @@
 
 The vocabulary is append-only: an id, once given, always means the same term, so
 embedding tables trained yesterday still line up with today's data. It persists as a
-text file of N-Triples terms, one per line (line ``i`` is id ``i``), appended on save.
+text file of N-Triples terms, one per line (line ``i`` is id ``i``), appended by the store's
+commit (:mod:`nesy.store.commit`), which keeps the committed size and checksum.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Identifier
 from rdflib.util import from_n3
@@ -41,6 +43,17 @@ def numeric_value(term: Identifier) -> float:
     return math.nan
 
 
+def term_line(term: Identifier) -> str:
+    """``term`` as one line of ``vocab.nt`` (N-Triples syntax)."""
+    text = term.n3()
+    if isinstance(term, Literal) and ("\n" in text or "\r" in text):
+        # rdflib writes a multi-line literal in triple quotes, which would split one term
+        # over several lines (and shift every later id): write the escaped form instead.
+        dt = None if term.language or term.datatype is None else ox.NamedNode(str(term.datatype))
+        text = str(ox.Literal(str(term), language=term.language, datatype=dt))
+    return text
+
+
 class Vocab:
     """Bidirectional map between rdflib terms and dense integer ids ``0..len-1``.
 
@@ -54,39 +67,39 @@ class Vocab:
         self._numeric = np.empty(0, dtype=np.float64)
         self._literal = np.empty(0, dtype=bool)
         self._path = Path(path) if path is not None else None
-        self._saved = 0
-        if self._path is not None and self._path.exists():
-            self._read()
+        #: How many terms the committed vocabulary file holds (the store's commit sets it).
+        self.committed = 0
 
-    def _read(self) -> None:
-        assert self._path is not None
-        with open(self._path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                line = line.rstrip("\n")
-                try:
-                    term = from_n3(line)
-                except Exception as exc:  # a corrupted vocab is a store problem, not a crash
-                    raise StoreError(f"vocabulary file is damaged: {exc}", file=str(self._path), line=lineno) from exc
-                self._ids[term] = len(self._terms)
-                self._terms.append(term)
-        self._saved = len(self._terms)
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str | os.PathLike[str] | None = None) -> Vocab:
+        """The vocabulary in ``data`` (the committed part of ``vocab.nt``: one N-Triples term
+        per line); a line that is not a term, or a term given twice, is a damaged file."""
+        vocab = cls(path)
+        where = str(path) if path is not None else None
+        for lineno, raw in enumerate(data.split(b"\n")[:-1] if data else [], 1):
+            try:
+                term = from_n3(raw.decode("utf-8"))
+            except Exception as exc:  # a corrupted vocab is a store problem, not a crash
+                raise StoreError(f"vocabulary file is damaged: {exc}", file=where, line=lineno) from None
+            if not isinstance(term, Identifier) or term in vocab._ids:
+                raise StoreError("vocabulary file is damaged: not one new RDF term on this line",
+                                 file=where, line=lineno)
+            vocab._ids[term] = len(vocab._terms)
+            vocab._terms.append(term)
+        vocab.committed = len(vocab._terms)
+        return vocab
 
-    def save(self) -> None:
-        """Append the terms added since the last save to the vocabulary file."""
-        if self._path is None or self._saved == len(self._terms):
-            return
-        with open(self._path, "a", encoding="utf-8") as fh:
-            for term in self._terms[self._saved:]:
-                fh.write(term.n3() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        self._saved = len(self._terms)
+    def encode(self, start: int) -> bytes:
+        """The file lines of the terms with ids ``start..len-1`` (what a commit appends)."""
+        return "".join(term_line(term) + "\n" for term in self._terms[start:]).encode("utf-8")
 
-    def rollback(self) -> None:
-        """Forget the terms added since the last save (used when a load fails)."""
-        for term in self._terms[self._saved:]:
+    def rollback(self, mark: int | None = None) -> None:
+        """Forget the terms added after id ``mark`` (default: since the last commit), used
+        when a write fails: a term is only kept once rows that use it are."""
+        mark = self.committed if mark is None else mark
+        for term in self._terms[mark:]:
             del self._ids[term]
-        del self._terms[self._saved:]
+        del self._terms[mark:]
 
     def __len__(self) -> int:
         return len(self._terms)

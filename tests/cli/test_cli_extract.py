@@ -11,13 +11,29 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NESY = [sys.executable, "-m", "nesy"]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT / "tests"), HF_HUB_OFFLINE="1")
+
+
+def _plugin_site() -> Path:
+    """tests/extract_plugin.py installed as pip would (a dist-info announcing it under the
+    ``nesy.plugins`` entry point), outside the working directory: nesy loads trusted
+    plugins only from installed entry points."""
+    site = Path(tempfile.mkdtemp(prefix="nesy-extract-plugin-"))
+    shutil.copy(ROOT / "tests" / "extract_plugin.py", site / "extract_plugin.py")
+    info = site / "extract_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extract-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[nesy.plugins]\nregex = extract_plugin\n")
+    return site
+
+
+ENV = dict(os.environ, PYTHONPATH=str(_plugin_site()), HF_HUB_OFFLINE="1")
 DATA = """@prefix ex: <http://example.org/text#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 ex:worksFor rdfs:label "works for" .

@@ -256,3 +256,27 @@ def test_reports_live_with_their_features_and_are_re_exported():
     assert nesy.kb.ExtractedTriple is ExtractedTriple
     assert nesy.kb.LEARNED_HEADER == LEARNED_HEADER == "# nesy:learned"
     assert KnowledgeBase().default_namespace == DEFAULT_NAMESPACE == nesy.kb.DEFAULT_NAMESPACE
+
+
+@pytest.mark.parametrize("edit", [
+    {"rules": [4e8]},
+    {"rules": [{"name": "x", "copy": "../../etc/passwd"}]},
+    {"rules": [{"name": "x", "copy": "/etc/passwd"}]},
+    {"rules": [{"name": "x", "copy": "rules/a.rules", "imports": [{"copy": "rules/../../x"}]}]},
+    {"prefixes": {"ex": 3}},
+    {"prefixes": []},
+    {"trusted_plugins": "os"},
+    {"inferred_stale": "yes"},
+    {"version": True},
+])
+def test_kb_json_of_the_wrong_shape_is_refused_and_the_lock_released(tmp_path: Path, edit: dict) -> None:
+    path = tmp_path / "kb"
+    KnowledgeBase(path).close()
+    config = json.loads((path / "kb.json").read_text())
+    good = dict(config)
+    config.update(edit)
+    (path / "kb.json").write_text(json.dumps(config))
+    with pytest.raises(StoreError, match="kb.json|must be"):
+        KnowledgeBase(path)
+    (path / "kb.json").write_text(json.dumps(good))
+    KnowledgeBase(path).close()  # the failed open gave the writer lock back

@@ -63,8 +63,17 @@ def test_entry_point_plugin_predicate_in_a_rule_file(tmp_path: Path) -> None:
     assert "nesy_double" in plugins and "nesy.plugins.builtins" in plugins
 
 
+def install_as(site: Path, module: str, code: str) -> None:
+    """``module`` installed the way pip would (a dist-info announcing it under nesy.plugins)."""
+    (site / f"{module}.py").write_text(code)
+    info = site / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{module} = {module}\n")
+
+
 def test_plugin_directive_needs_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "nesy_trusted_demo.py").write_text(PLUGIN)
+    install_as(tmp_path, "nesy_trusted_demo", PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     text = '@prefix ex: <http://example.org/plug#> .\n@plugin "nesy_trusted_demo" .\nex:t(Y) :- ex:double(4, Y).\n'
     kb = KnowledgeBase()
@@ -74,6 +83,34 @@ def test_plugin_directive_needs_trust(tmp_path: Path, monkeypatch: pytest.Monkey
     assert not kb.rules
     kb.add_rules(text, trust=True)
     assert [int(a.bindings["Y"]) for a in kb.ask("?- ex:t(Y).")] == [8]
+
+
+def test_a_bare_module_on_the_path_is_refused_even_when_trusted(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # A module file that merely sits on sys.path is not an installed plugin: no entry point, no import.
+    (tmp_path / "nesy_planted_demo.py").write_text(PLUGIN + "\nraise SystemExit('imported!')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = '@plugin "nesy_planted_demo" .\np(a).\n'
+    kb = KnowledgeBase()
+    with pytest.raises(PluginError, match="no installed package announces it") as info:
+        kb.add_rules(text, trust=True)
+    assert info.value.line is None or info.value.line >= 1
+    assert "nesy_planted_demo" not in sys.modules
+    assert not kb.rules and kb.rule_sets() == []
+    with pytest.raises(PluginError, match="entry-point group 'nesy.plugins'"):
+        kb.registry.load_module("json")
+    assert "json" not in kb.registry.plugins
+
+
+def test_an_installed_plugin_loads_by_entry_point_name_or_module(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    install_as(tmp_path, "nesy_named_demo", PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = default_registry(entry_points=False)
+    reg.load_module("nesy_named_demo")
+    assert "nesy_named_demo" in reg.plugins
+    [entry] = [e for e in reg.entries("predicate") if str(e.name) == "http://example.org/plug#double"]
+    assert entry.origin == "entry point nesy_named_demo:nesy_named_demo"
 
 
 def test_builtins_are_a_plugin_and_unknown_names_suggest() -> None:

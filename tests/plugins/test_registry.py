@@ -148,7 +148,12 @@ def test_a_trusted_rule_file_plugin_adds_a_semiring_to_its_kb_only(tmp_path: Pat
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from nesy.kb import KnowledgeBase
 
-    (tmp_path / "nesy_local_min.py").write_text(textwrap.dedent('''
+    plugin = tmp_path / "nesy_local_min.py"
+    info = tmp_path / "nesy_local_min-0.1.dist-info"  # installed the way pip would: an entry point
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nesy-local-min\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[nesy.plugins]\nlocal-min = nesy_local_min\n")
+    plugin.write_text(textwrap.dedent('''
         import numpy as np
         from nesy.engine.semirings import Semiring
 
@@ -170,5 +175,5 @@ def test_a_trusted_rule_file_plugin_adds_a_semiring_to_its_kb_only(tmp_path: Pat
     assert kb.ask("?- ex:q(X, Y).")[0].score == pytest.approx(0.4)
     kb.semiring = "Local_Min"
     assert kb.ask("?- ex:q(X, Y).")[0].score == pytest.approx(0.5)
-    assert kb.registry.lookup("semiring", "local-min").origin == "module nesy_local_min"
+    assert kb.registry.lookup("semiring", "local-min").origin == "entry point nesy-local-min:local-min"
     assert not shared_registry().has("semiring", "local-min")

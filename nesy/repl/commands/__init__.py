@@ -3,7 +3,7 @@ commands with :func:`command`; :class:`~nesy.repl.session.Session` runs them.
 
 The areas: :mod:`~nesy.repl.commands.basics` (``:help``, ``:prefix``, ``:format``,
 ``:save``, ``:quit``), :mod:`~nesy.repl.commands.data` (``:load``, ``:extract``,
-``:rules``, ``:facts``, ``:stats``), :mod:`~nesy.repl.commands.proofs` (``:why``,
+``:rules``, ``:unload``, ``:facts``, ``:stats``), :mod:`~nesy.repl.commands.proofs` (``:why``,
 ``:whynot``) and :mod:`~nesy.repl.commands.models` (``:train``, ``:learn``, ``:predict``).
 """
 
@@ -25,7 +25,7 @@ PROOF_FORMATS = ("tree", "mermaid")
 
 #: The order ``:help`` and completion list the commands in: the everyday ones first
 #: (a command not named here comes after these).
-ORDER = ("help", "load", "extract", "rules", "facts", "why", "whynot", "train", "learn", "predict",
+ORDER = ("help", "load", "extract", "rules", "unload", "facts", "why", "whynot", "train", "learn", "predict",
          "stats", "prefix", "format", "save", "quit")
 
 Handler = Callable[["Session", str], None]

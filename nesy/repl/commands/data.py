@@ -1,4 +1,4 @@
-"""The data commands: ``:load``, ``:extract``, ``:rules``, ``:facts`` and ``:stats``."""
+"""The data commands: ``:load``, ``:extract``, ``:rules``, ``:unload``, ``:facts`` and ``:stats``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,27 @@ def _rules(s: Session, args: str) -> None:
         where = f"   # {rule.loc.file}:{rule.loc.line}" if rule.loc.file else ""
         s.console.print(Text(f"{i:3d}. ", style="dim") + Text(format_rule(rule, s.kb.prefixes, s.kb.default_namespace))
                         + Text(where, style="dim"), soft_wrap=True)
+
+
+@command("unload", "[NAME|FILE]", "remove a rule set (re-deriving), or list the rule sets")
+def _unload(s: Session, args: str) -> None:
+    names = shlex.split(args)
+    if not names:
+        sets = s.kb.rule_sets()
+        if not sets:
+            s.say("no rule sets yet (type a rule, or :load FILE.rules)")
+        for info in sets:
+            rules = "?" if info["rules"] is None else info["rules"]
+            s.say(f"{info['name']}: {plural(rules, 'rule') if isinstance(rules, int) else '? rules'}, "
+                  f"{info['kind']}, {info['file'] or 'typed'}" + (" (DAMAGED)" if info["damaged"] else ""))
+        if sets:
+            s.say("remove one with :unload NAME", style="dim")
+        return
+    for name in names:
+        gone = s.kb.remove_rules(name, materialize=s.kb.path is not None)
+        s.say(f"removed rule set {gone['name']}: {plural(gone['rules'] or 0, 'rule')}, "
+              f"{plural(gone['facts'] or 0, 'fact')}", style="green")
+    s.typed = [p for p in s.typed if any(p is q for q, _ in s.kb.rule_programs())]
 
 
 @command("facts", "PRED", "the facts of a predicate or class (stored and derived)")
