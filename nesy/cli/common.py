@@ -126,6 +126,10 @@ def describe(exc: BaseException) -> str:
         reason = exc.strerror
         names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
         return f"{' -> '.join(names)}: {reason}" if names else reason
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Corruption"):
+        # RocksDB found a damaged file while Oxigraph read it (opening is checked in the store).
+        return (f"the KB's RDF database is damaged ({clip(str(exc), 200)}); `nesy check-store DIR --repair` "
+                "rebuilds it from the committed triples")
     message = clip(str(exc), MAX_LINE)
     return (f"internal error: {type(exc).__name__}: {message} "
             "(this is a bug; rerun with --debug and report it)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, Literal, URIRef
@@ -95,11 +96,14 @@ class QueryMethods(_Base):
         """
         from nesy.store.sparql import DEFAULT_MAX_ROWS, Sparql
 
+        budget = self.limits.timeout if timeout is None else timeout
+        started = time.monotonic()
         if self.rule_programs() and self.config.get("inferred_stale", True) and not self.store.read_only:
-            self.materialize()
+            # One deadline for the whole question: refreshing the inferred graph spends it too.
+            self.materialize(**({"timeout": budget} if budget else {}))
+        left = max(budget - (time.monotonic() - started), 0.001) if budget else budget
         return Sparql(self.store, self.prefixes, self.prove_triple).run(
-            query, predicted=predicted, graph=graph, allow_service=allow_service,
-            timeout=self.limits.timeout if timeout is None else timeout,
+            query, predicted=predicted, graph=graph, allow_service=allow_service, timeout=left,
             max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
 
     def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:

@@ -4,7 +4,6 @@ does not care which it has."""
 
 from __future__ import annotations
 
-import gzip
 import os
 import urllib.error
 import urllib.parse
@@ -14,8 +13,9 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset
 
-from nesy.errors import StoreError
+from nesy.errors import LoadError, StoreError
 from nesy.store.formats import FORMATS, ParsedFile
+from nesy.store.gz import GZIP_ERRORS, open_data
 
 #: Triples per HTTP request when writing to a remote endpoint.
 BATCH = 20_000
@@ -65,8 +65,12 @@ class OxigraphBackend:
             # Blank nodes get fresh labels on every parse, so those files take the other path;
             # so do converted formats (OWL/XML), which leave no file Oxigraph could re-read.
             path = parsed.path
-            with gzip.open(path) if path.suffix.lower() == ".gz" else open(path, "rb") as fh:
-                native.bulk_load(input=fh, format=fmt, base_iri=parsed.base_iri, to_graph=target)
+            try:
+                with open_data(path) as fh:
+                    native.bulk_load(input=fh, format=fmt, base_iri=parsed.base_iri, to_graph=target)
+            except (*GZIP_ERRORS, SyntaxError, OSError) as exc:  # the file changed since it was parsed
+                raise LoadError(f"{path} changed while it was being loaded ({exc}); nothing was loaded",
+                                file=str(path)) from None
             return
         native.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in parsed.triples()])
 

@@ -7,12 +7,10 @@ suites); TSV triples ``head<TAB>relation<TAB>tail`` are mapped into a namespace.
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
 import sys
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,6 +22,7 @@ import pyoxigraph as ox
 from nesy.errors import LoadError, excerpt_of
 from nesy.namespaces import INPUT_BASE
 from nesy.store.depth import NestingCounter, check_json_depth
+from nesy.store.gz import GZIP_ERRORS, open_data
 
 #: Format names users may give, mapped to Oxigraph formats (``tsv`` is nesy's own).
 FORMATS: dict[str, ox.RdfFormat | str] = {
@@ -56,8 +55,6 @@ _EXTENSIONS = {
 #: (a literal, an IRI) in any syntax: Oxigraph's parser buffer stops at 16 MiB.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _LINE_BASED = ("ntriples", "nquads", "tsv")
-#: What reading a damaged ``.gz`` file raises (zlib.error: a corrupt stream).
-_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
 class _Guard(io.RawIOBase):
@@ -175,20 +172,6 @@ def _canonical(f: ox.RdfFormat) -> str:
     raise AssertionError(f)
 
 
-def _open(path: Path) -> IO[bytes]:
-    if not path.exists():
-        raise LoadError(f"no such file: {path}", file=str(path))
-    if path.is_dir():
-        raise LoadError(f"{path} is a directory; give the data files inside it", file=str(path))
-    try:
-        raw: IO[bytes] = open(path, "rb")
-    except OSError as exc:
-        raise LoadError(f"cannot read {path}: {exc.strerror}", file=str(path)) from exc
-    if path.suffix.lower() == ".gz":
-        return gzip.open(raw)  # type: ignore[return-value]
-    return raw
-
-
 def _progress(fh: IO[bytes], path: Path, progress: bool | None) -> IO[bytes]:
     """Wrap ``fh`` so reading it advances a byte progress bar (on a terminal, or when asked)."""
     show = sys.stderr.isatty() if progress is None else progress
@@ -246,15 +229,15 @@ def read_file(
     if canon == "tsv":
         if namespace is None:
             raise LoadError("TSV triples need a namespace to place their names in (--namespace)", file=str(path))
-        with _open(path) as fh:
+        with open_data(path) as fh:
             parsed = read_tsv(_progress(fh, path, progress), namespace, file=str(path))
         parsed.path = path
         return parsed
-    with _open(path) as fh:
+    with open_data(path) as fh:
         if canon == "owl":
             try:
                 head = fh.read(4096)
-            except _GZIP_ERRORS as exc:
+            except GZIP_ERRORS as exc:
                 raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=str(path)) from None
             canon = sniff_owl(head)
             fh.seek(0)
@@ -315,7 +298,7 @@ def _parse_rdf(
         raise LoadError(f"invalid {canon}: a single token (literal or IRI) longer than {MAX_LINE_BYTES // 2**20} "
                         f"MiB near line {guard.line}; nesy does not read tokens that long", file=where,
                         line=guard.line) from None
-    except _GZIP_ERRORS as exc:
+    except GZIP_ERRORS as exc:
         raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=where) from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise LoadError(f"invalid {canon}: {exc}", file=where) from None
@@ -361,11 +344,11 @@ def _xml_position(file: str | None, text: str | None) -> tuple[int, int, str] | 
         if text is not None:
             parser.Parse(text.encode("utf-8"), True)
         elif file is not None:
-            with _open(Path(file)) as fh:
+            with open_data(Path(file)) as fh:
                 parser.ParseFile(fh)
     except xml.parsers.expat.ExpatError as err:
         return err.lineno, err.offset + 1, xml.parsers.expat.ErrorString(err.code)
-    except (OSError, LoadError, *_GZIP_ERRORS):
+    except (OSError, LoadError, *GZIP_ERRORS):
         return None
     return None
 
@@ -375,7 +358,7 @@ def _checked_jsonld(fh: IO[bytes], where: str) -> bytes:
     context is remote (nesy never fetches documents while loading)."""
     try:
         data = fh.read()
-    except _GZIP_ERRORS as exc:
+    except GZIP_ERRORS as exc:
         raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=where) from None
     check_json_depth(data, where)
     try:
@@ -451,7 +434,7 @@ def read_tsv(fh: IO[bytes], namespace: str, *, file: str | None = None) -> Parse
         text = _Guard(fh, file, True).read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LoadError(f"TSV file is not UTF-8: {exc}", file=file) from None
-    except _GZIP_ERRORS as exc:
+    except GZIP_ERRORS as exc:
         raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=file) from None
     local: dict[str, int] = {}
     flat: list[int] = []

@@ -8,10 +8,8 @@ HTTP nor to a local file.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pyoxigraph as ox
 
 from nesy.errors import LoadError
 from nesy.extras import missing_extra
+from nesy.store.gz import GZIP_ERRORS, open_data
 
 _POSITION = re.compile(r"line (\d+), column (\d+)")
 
@@ -59,9 +58,9 @@ def owlxml_to_ntriples(path: Path) -> bytes:
 
     try:
         # Unpacked before parsing, so a damaged .gz is told apart from bad OWL/XML.
-        with gzip.open(path) if path.suffix.lower() == ".gz" else open(path, "rb") as fh:
+        with open_data(path) as fh:
             data = fh.read()
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except GZIP_ERRORS as exc:
         raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=str(path)) from None
     except OSError as exc:
         raise LoadError(f"cannot read {path}: {exc.strerror or exc}", file=str(path)) from None

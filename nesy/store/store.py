@@ -295,14 +295,33 @@ class Store(StoreReading):
                              np.asarray(scores, dtype=np.float64), src)
         target = ox.NamedNode(str(graph_iri(graph)))
         if quads is None:
-            terms = self.vocab.term
-            quads = [ox.Quad(to_ox(terms(a)), to_ox(terms(b)), to_ox(terms(c)), target)
-                     for a, b, c in zip(s[new], p[new], o[new])]
+            chunks = self._quad_chunks(s[new], p[new], o[new], target)
         else:
-            quads = [ox.Quad(q.subject, q.predicate, q.object, target) for q, fresh in zip(quads, new) if fresh]
-        self._write_graphs([graph], lambda: self.backend.add(quads))
+            chunks = iter([[ox.Quad(q.subject, q.predicate, q.object, target)
+                            for q, fresh in zip(quads, new) if fresh]])
+
+        def write() -> None:
+            for chunk in chunks:
+                self.backend.add(chunk)
+
+        self._write_graphs([graph], write)
         self.commit()
         return int(new.sum())
+
+    def _quad_chunks(self, s: np.ndarray, p: np.ndarray, o: np.ndarray, target: ox.NamedNode,
+                     size: int = 250_000) -> Iterator[list[ox.Quad]]:
+        """Oxigraph quads of id triples (each ``(n,)``), ``size`` at a time: each distinct
+        term is converted once, and a million derived facts never become a million Python
+        quads at the same moment."""
+        ids, inverse = np.unique(np.concatenate([s, p, o]), return_inverse=True)
+        terms = self.vocab.term
+        ox_terms = [to_ox(terms(int(i))) for i in ids]
+        n = len(s)
+        si, pi, oi = inverse[:n].tolist(), inverse[n:2 * n].tolist(), inverse[2 * n:].tolist()
+        for start in range(0, n, size):
+            stop = start + size
+            yield [ox.Quad(ox_terms[a], ox_terms[b], ox_terms[c], target)
+                   for a, b, c in zip(si[start:stop], pi[start:stop], oi[start:stop])]
 
     def clear(self, graph: str) -> int:
         """Remove every triple of ``graph``; returns how many were removed."""

@@ -147,3 +147,11 @@ def test_repl_never_shows_a_traceback_for_bad_statements(tmp_path: Path) -> None
     both = done.stdout + done.stderr
     assert "Traceback" not in both and "internal error" not in both, both[-3000:]
     assert "fam:bob" in both and "max_iterations" in both  # answered, and the runaway rule refused
+
+
+def test_rocksdb_corruption_found_while_reading_points_at_check_store() -> None:
+    from nesy.cli.common import describe
+
+    text = describe(RuntimeError("Corruption: block checksum mismatch in /kb/oxigraph/000027.sst"))
+    assert "damaged" in text and "check-store" in text and "internal error" not in text
+    assert "internal error" in describe(RuntimeError("something else"))

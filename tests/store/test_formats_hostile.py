@@ -150,3 +150,30 @@ def test_owlxml_imports_are_stored_but_never_followed(tmp_path: Path, hits: list
     bad.write_text(path.read_text().replace("</Ontology>", "<Class"), encoding="utf-8")
     err = _refused(kb, bad, "invalid OWL/XML")
     assert err.line is not None
+
+
+@pytest.mark.parametrize("name", ["bomb.rdf.gz", "bomb.jsonld.gz", "bomb.nt.gz", "bomb.tsv.gz"])
+def test_a_gzip_bomb_is_refused_before_it_fills_memory(tmp_path: Path, name: str) -> None:
+    import resource
+
+    from nesy.store.gz import FREE_BYTES
+
+    file = tmp_path / name
+    # Newlines keep the line-length check out of it: only the expansion bound can stop this.
+    file.write_bytes(gzip.compress(b"\n" * (FREE_BYTES * 3), 9))
+    kb = KnowledgeBase(tmp_path / "kb")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(LoadError, match="gzip bomb"):
+        kb.load(file, namespace="http://ex.org/")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 150 * 1024  # KiB
+    assert len(kb) == 0
+    kb.close()
+
+
+def test_a_well_compressed_real_file_still_loads(tmp_path: Path) -> None:
+    body = "".join(f"<http://ex.org/e{i}> <http://ex.org/p> <http://ex.org/e{i + 1}> .\n" for i in range(300_000))
+    file = tmp_path / "chain.nt.gz"
+    file.write_bytes(gzip.compress(body.encode(), 9))
+    kb = KnowledgeBase(tmp_path / "kb")
+    assert kb.load(file).added == 300_000
+    kb.close()
