@@ -25,6 +25,7 @@ from nesy.kb.features import FeatureMethods
 from nesy.kb.queries import QueryMethods
 from nesy.kb.reports import LoadReport
 from nesy.kb.rulesets import RuleMethods
+from nesy.kb.updates import UpdateMethods
 from nesy.ml.slots import ModelSlots
 from nesy.store.formats import read_file
 from nesy.store.graphs import GRAPH_CODE, check_graph
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 
 
-class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods):
+class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods):
     """A knowledge base: RDF data with provenance, rules, and the models trained on them.
 
     ``KnowledgeBase("./kb")`` opens or creates an on-disk KB (Oxigraph through rdflib);

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Variable
 from rdflib.term import Identifier
 
-from nesy.store.graphs import GRAPH_CODE, GRAPHS, graph_iri
+from nesy.store import dataset
 from nesy.store.sparql_run import DEFAULT_MAX_ROWS, evaluate
 from nesy.store.sparql_text import (
     UPDATE_WORDS,
@@ -148,12 +148,13 @@ class Sparql:
             raise refuse_update(form)
         if not allow_service:
             check_no_service(query)
-        names = [graph] if graph else [g for g in GRAPHS if g != "predicted" or predicted]
-        graphs = [ox.NamedNode(str(graph_iri(n))) for n in names]
+        codes = dataset.scored_codes(self.store, predicted=predicted, graph=graph)
+        graphs = dataset.default_graph(self.store, predicted=predicted, graph=graph)
+        named = dataset.named_graphs(self.store)
         native = self.store.backend.native
         if native is not None:
             def start() -> Any:
-                return native.query(query, prefixes=self.prefixes, default_graph=graphs)
+                return native.query(query, prefixes=self.prefixes, default_graph=graphs, named_graphs=named)
         else:
             def start() -> Any:
                 return self._remote(query, graphs, timeout)
@@ -162,13 +163,13 @@ class Sparql:
             return SparqlResult(form, boolean=bool(raw))
         if form in ("CONSTRUCT", "DESCRIBE"):
             triples = [tuple(from_ox(t) for t in tr) for tr in raw]
-            scores, codes = self._best(triples, names)  # type: ignore[arg-type]
+            scores, found = self._best(triples, codes)  # type: ignore[arg-type]
             return SparqlResult(form, triples=[(s, p, o, float(sc) if g >= 0 else 1.0)
-                                               for (s, p, o), sc, g in zip(triples, scores, codes)])
+                                               for (s, p, o), sc, g in zip(triples, scores, found)])
         variables, solutions = raw
         rows = [{v: from_ox(t) for v, t in zip(variables, sol) if t is not None} for sol in solutions]
         patterns = triple_patterns(query, tuple(sorted(self.prefixes.items())))
-        return SparqlResult(form, variables=variables, rows=self._score_rows(rows, patterns, names))
+        return SparqlResult(form, variables=variables, rows=self._score_rows(rows, patterns, codes))
 
     def _remote(self, query: str, graphs: list[ox.NamedNode], timeout: float | None) -> Any:
         """Run on a remote endpoint, with the union of ``graphs`` as default graph (protocol
@@ -193,12 +194,12 @@ class Sparql:
         cols = [[-1 if (i := get(t[k])) is None else i for t in triples] for k in range(3)]
         return tuple(np.asarray(c, dtype=np.int64) for c in cols)
 
-    def _best(self, triples: list[tuple[Identifier, Identifier, Identifier]], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _best(self, triples: list[tuple[Identifier, Identifier, Identifier]], codes: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Best stored score and graph code (-1: not stored) of each triple, in one lookup."""
-        return self.store.table.best(*self._ids(triples), [GRAPH_CODE[n] for n in names])
+        return self.store.table.best(*self._ids(triples), codes)
 
     def _score_rows(self, solutions: list[dict[str, Identifier]], patterns: tuple[TriplePattern, ...],
-                    names: list[str]) -> list[SparqlRow]:
+                    codes: list[int]) -> list[SparqlRow]:
         """Score every row: the triple patterns instantiated by the row's bindings, looked
         up in the store all at once."""
         per_row: list[list[tuple[Identifier, Identifier, Identifier]]] = []
@@ -211,14 +212,14 @@ class Sparql:
                 grounds.append(ground)  # type: ignore[arg-type]
             per_row.append(grounds)
         flat = [g for grounds in per_row for g in grounds]
-        scores, graphs = self._best(flat, names)
+        scores, graphs = self._best(flat, codes)
         rows, at = [], 0
         prove = self.prove
         for bindings, grounds in zip(solutions, per_row):
             sc, gr = scores[at:at + len(grounds)], graphs[at:at + len(grounds)]
             at += len(grounds)
             hit = gr >= 0
-            matched = [(*g, GRAPHS[int(c)]) for g, c, h in zip(grounds, gr, hit) if h]
+            matched = [(*g, dataset.code_name(self.store, c)) for g, c, h in zip(grounds, gr, hit) if h]
             derived = [m[:3] for m in matched if m[3] == "inferred"]
             explain = (lambda d=derived: [prove(t) for t in d]) if prove is not None else None
             rows.append(SparqlRow(bindings, float(np.prod(sc[hit])) if hit.any() else 1.0, matched, explain))

@@ -84,6 +84,9 @@ class Store(StoreReading):
         self._txn = 0
         self._deferred = False
         self._reader = False
+        #: Called by :meth:`remove_rows` with the columns (``g, s, p, o, score, src``, each
+        #: ``(m,)``) of the rows about to go: what a reasoner retracts incrementally.
+        self.removal_listeners: list[Callable[[dict[str, np.ndarray]], None]] = []
         self._touched: set[str] = set()
         self._suspect: set[str] = set()
         self._table_dirty = False
@@ -337,6 +340,10 @@ class Store(StoreReading):
         """Remove the table rows selected by ``mask`` (bool, ``(n,)``) from table and backend."""
         self._check_writable()
         t, terms = self.table, self.vocab.term
+        if self.removal_listeners:
+            gone = {name: getattr(t, name)[mask].copy() for name in ("g", "s", "p", "o", "score", "src")}
+            for listener in self.removal_listeners:
+                listener(gone)
         quads = [
             ox.Quad(to_ox(terms(t.s[i])), to_ox(terms(t.p[i])), to_ox(terms(t.o[i])),
                     ox.NamedNode(str(graph_iri(GRAPHS[t.g[i]]))))
