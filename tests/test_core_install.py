@@ -122,7 +122,8 @@ def test_symbolic_path_end_to_end(core_venv: tuple[Path, dict[str, str]], tmp_pa
 
     rows = ok(run(venv, env, tmp_path, "query", "kb", "--format", "csv", SPARQL)).splitlines()
     assert rows[0].split(",")[0] == "x"
-    assert [r.split(",")[0] for r in rows[1:]] == ["cid", "dee"]
+    # W3C SPARQL CSV: full IRIs, the score as an extra column.
+    assert [r.split(",")[0] for r in rows[1:]] == ["http://example.org/family#cid", "http://example.org/family#dee"]
 
     proof = ok(run(venv, env, tmp_path, "explain", "kb", "fam:grandparent(fam:ann, fam:cid)"))
     lines = proof.splitlines()

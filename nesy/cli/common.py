@@ -17,8 +17,23 @@ from nesy.extras import missing_extra
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The provenance graphs a user may load into or export (``inferred`` etc. are the engine's).
-GRAPH_CHOICE = click.Choice(["asserted", "extracted", "inferred", "predicted"])
+class GraphParam(click.ParamType):
+    """A ``--graph`` value: a provenance graph (asserted, extracted, inferred, predicted) or
+    the absolute IRI of a user's named graph; checked by the store's own rule."""
+
+    name = "graph"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from nesy.store.graphs import check_graph  # lazy: `nesy --help` stays light
+
+        try:
+            return check_graph(value)
+        except StoreError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+#: The graphs a user may load into or export (``inferred`` etc. are the engine's; IRIs are the user's).
+GRAPH_CHOICE = GraphParam()
 
 
 def friendly(fn: F) -> F:

@@ -32,7 +32,8 @@ def init(directory: str, namespace: str | None) -> None:
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--graph", "-g", type=GRAPH_CHOICE, default="asserted", show_default=True, help="Provenance graph.")
+@click.option("--graph", "-g", type=GRAPH_CHOICE, default="asserted", show_default=True,
+              help="Provenance graph, or a named graph's IRI.")
 @click.option("--format", "-f", "fmt", help="Data format (default: from each file's extension).")
 @click.option("--namespace", "-n", help="Namespace for TSV names (remembered by the KB).")
 @click.option("--score", type=float, default=1.0, show_default=True, help="Confidence of every triple.")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
 from nesy.cli.common import friendly, open_kb
@@ -20,24 +23,45 @@ from nesy.errors import NesyError
 @click.option("--valid", type=click.Path(exists=True, dir_okay=False),
               help="Validation triples (TSV or RDF) for early stopping; default: hold out 5%.")
 @click.option("--resume", is_flag=True, help="Continue the current model with the data loaded since.")
-@click.option("--nproc", type=int, default=1, show_default=True, help="Data-parallel processes (torchrun).")
+@click.option("--nproc", type=int, help="Data-parallel processes (torchrun; default 1).")
 @click.option("--name", help="Checkpoint name under DIR/models (default: the model name).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file of training options (TrainConfig fields, valid, name, nproc); "
+                   "options given on the command line win. DIR/models/NAME/config.toml repeats a run.")
+@click.option("--log-dir", type=click.Path(file_okay=False),
+              help="Also write TensorBoard events here (needs tensorboard).")
+@click.option("--tune", type=int, help="Search hyper-parameters with N Optuna trials; keep the best.")
+@click.option("--timeout", type=float, help="With --tune: start no new trial after S seconds.")
 @friendly
 def train(directory: str, model: str | None, dim: int | None, epochs: int | None, lr: float | None,
           batch_size: int | None, seed: int | None, device: str | None, valid: str | None, resume: bool,
-          nproc: int, name: str | None) -> None:
+          nproc: int | None, name: str | None, config_file: str | None, log_dir: str | None,
+          tune: int | None, timeout: float | None) -> None:
     """Train the link predictor on the knowledge base's triples.
 
     The checkpoint (safetensors + JSON) goes to DIR/models/NAME and becomes the model that
-    `~p(X, Y)` rule atoms, `nesy predict` and `nesy eval` use.
+    `~p(X, Y)` rule atoms, `nesy predict` and `nesy eval` use. Per-epoch metrics go to
+    DIR/models/NAME/metrics.jsonl (`nesy plot DIR` draws them), the resolved options to
+    DIR/models/NAME/config.toml.
     """
-    options = {k: v for k, v in {"model": model, "dim": dim, "epochs": epochs, "lr": lr,
-                                  "batch_size": batch_size, "seed": seed, "device": device}.items()
-               if v is not None}
-    if nproc < 1:
+    given = {"model": model, "dim": dim, "epochs": epochs, "lr": lr, "batch_size": batch_size,
+             "seed": seed, "device": device, "valid": valid, "name": name, "nproc": nproc}
+    options = _with_config(config_file, {k: v for k, v in given.items() if v is not None})
+    valid, name, nproc = options.pop("valid", None), options.pop("name", None), options.pop("nproc", 1)
+    if not isinstance(nproc, int) or nproc < 1:
         raise NesyError("--nproc must be at least 1")
+    if timeout is not None and tune is None:
+        raise NesyError("--timeout limits a tuning run: give --tune N too")
     with open_kb(directory) as kb:
-        r = kb.train(valid=valid, resume=resume, nproc=nproc, name=name, **options)
+        r = kb.train(valid=valid, resume=resume, nproc=nproc, name=name, log_dir=log_dir, tune=tune,
+                     timeout=timeout, **options)
+    if r.get("tune"):
+        study = r["tune"]
+        done = sum(t["state"] == "COMPLETE" for t in study["trials"])
+        pruned = sum(t["state"] == "PRUNED" for t in study["trials"])
+        click.echo(f"tuning: {len(study['trials'])} trials ({done} complete, {pruned} pruned) in "
+                   f"{study['seconds']:.1f} s; best trial {study['best_trial']}: valid MRR "
+                   f"{study['best_value']:.4f} with {study['best_params']}")
     mrr = "n/a" if r["best_valid_mrr"] is None else f"{r['best_valid_mrr']:.4f}"
     click.echo(f"{r['model']}: {r['triples']} training triples, {r['entities']} entities, "
                f"{r['relations']} relations; {r['epochs']} epochs in {r['seconds']:.1f} s; "
@@ -45,6 +69,34 @@ def train(directory: str, model: str | None, dim: int | None, epochs: int | None
     if resume:
         click.echo(f"{r['new_entities']} new entities started from their neighbours")
     click.echo(f"checkpoint: {r['checkpoint']}")
+
+
+def _with_config(path: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """The options of the config file at ``path`` (if any) overridden by ``given``; a relative
+    ``valid`` in the file is taken relative to the file's folder."""
+    if path is None:
+        return given
+    from dataclasses import fields
+
+    from nesy.linkpred.kbtrain import RUN_OPTIONS
+    from nesy.linkpred.train import TrainConfig
+    from nesy.ml.tomlconfig import read_config
+
+    data = read_config(path, [f.name for f in fields(TrainConfig)] + list(RUN_OPTIONS), what="nesy train")
+    if isinstance(data.get("valid"), str):
+        data["valid"] = str(Path(path).parent / data["valid"])
+    return {**data, **given}
+
+
+def _echo_calibration(c: dict[str, Any]) -> None:
+    """The calibration lines of `nesy eval`."""
+    click.echo(f"calibration on {c['positives']} test queries and {c['negatives']} sampled "
+               f"corruptions ({c['binning']}):")
+    click.echo("| probabilities | ECE | Brier |")
+    click.echo("|---|---|---|")
+    click.echo(f"| sigmoid(score), before Platt scaling | {c['ece_raw']:.4f} | {c['brier_raw']:.4f} |")
+    if c.get("ece") is not None:
+        click.echo(f"| after Platt scaling (what ~p(X, Y) carries) | {c['ece']:.4f} | {c['brier']:.4f} |")
 
 
 @click.command(name="eval")
@@ -77,6 +129,8 @@ def evaluate(directory: str, test: str, fmt: str, rules: str | None, hybrid: boo
     for key in ("mrr", "mr", "hits@1", "hits@3", "hits@10"):
         click.echo(f"| {key.upper() if key in ('mrr', 'mr') else key.capitalize()} | "
                    f"{m[key]:.4f} | {m['optimistic_' + key]:.4f} |")
+    if m.get("calibration"):
+        _echo_calibration(m["calibration"])
 
 
 @click.command()

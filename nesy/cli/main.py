@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import click
 
-from nesy.cli import data, learn, linkpred, ontology, qa, rules, store, text
+from nesy.cli import data, learn, linkpred, ontology, qa, rules, store, text, update
+from nesy.cli import remove as remove_cmd
 from nesy.cli.common import DEBUG_KEY, friendly, guarded
 from nesy.cli.demo import demo
+from nesy.cli.plot import plot
 from nesy.cli.plugins import plugins
+from nesy.cli.serve import serve
 
 
 class NesyGroup(click.Group):
@@ -65,14 +68,16 @@ def repl(directory: str | None) -> None:
 #: Every command, by area (``nesy --help`` lists them sorted by name).
 COMMANDS: tuple[click.Command, ...] = (
     data.init, data.load, data.stats, data.export, data.check, store.check_store,
+    update.update, remove_cmd.remove,
     rules.rules, rules.materialize, rules.query, rules.explain,
-    linkpred.train, linkpred.evaluate, linkpred.predict,
+    linkpred.train, linkpred.evaluate, linkpred.predict, plot,
     learn.learn,
     text.extract, text.extract_train, text.link,
     qa.ask, qa.qa_train, qa.qa_eval,
     ontology.classify,
     demo,
     plugins,
+    serve,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

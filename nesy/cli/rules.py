@@ -118,32 +118,54 @@ def materialize(directory: str, semiring: str | None) -> None:
         _report_materialize(kb.materialize())
 
 
+#: ``--format`` of ``nesy query``: nesy's own (table, json with proofs) and the W3C ones.
+QUERY_FORMATS = ["table", "json", "sparql-json", "sparql-xml", "csv", "tsv", "turtle", "ntriples"]
+
+
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.argument("query")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--explain", is_flag=True, help="Print the proof of every answer.")
+@click.option("--format", "fmt", type=click.Choice(QUERY_FORMATS), default="table", show_default=True,
+              help="table or json (nesy's own, with --explain proofs); sparql-json, sparql-xml, csv, tsv "
+                   "(the W3C SPARQL results formats, with scores; see docs/sparql.md); turtle or ntriples "
+                   "(CONSTRUCT and DESCRIBE).")
+@click.option("--scores/--no-scores", default=True, show_default=True,
+              help="W3C formats: add each row's score (csv/tsv: a score column; sparql-json: the member "
+                   "nesy.scores; sparql-xml: the attribute nesy:score).")
+@click.option("--explain", is_flag=True, help="Print the proof of every answer (table and json).")
 @click.option("--limit", type=int, help="At most this many answers (rule queries).")
+@click.option("--base", metavar="IRI", help="SPARQL: base IRI for the query's relative IRIs.")
 @click.option("--predicted", is_flag=True, help="SPARQL: include the predicted graph.")
 @click.option("--allow-service", is_flag=True, help="SPARQL: permit SERVICE (federated) clauses.")
 @limit_options(QUERY_TIMEOUT)
 @friendly
-def query(directory: str, query: str, fmt: str, explain: bool, limit: int | None, predicted: bool, allow_service: bool) -> None:
+def query(directory: str, query: str, fmt: str, scores: bool, explain: bool, limit: int | None, base: str | None,
+          predicted: bool, allow_service: bool) -> None:
     """Answer QUERY: a rule query ("?- fam:grandparent(fam:ann, X).") or SPARQL.
 
     Every answer has a score; --explain adds its proof (for SPARQL: the proofs of the
-    derived triples the row matched).
+    derived triples the row matched). QUERY "-" reads the query from standard input.
     """
     from nesy.output import print_answers
-    from nesy.store.sparql import is_sparql
+    from nesy.store.sparql_text import is_sparql
 
+    if query == "-":
+        query = sys.stdin.read()
     with open_kb_for_query(directory) as kb:
         apply_limits(kb)
-        if is_sparql(query):
-            result = kb.sparql(query, predicted=predicted, allow_service=allow_service)
-            print_answers(kb, result, fmt, explain)
-        else:
-            print_answers(kb, kb.ask(query, limit=limit), fmt, explain)
+        sparql = is_sparql(query)
+        if base is not None and not sparql:
+            raise click.UsageError("--base is for SPARQL queries")
+        if explain and fmt not in ("table", "json"):
+            raise click.UsageError("--explain prints proofs with --format table or json")
+        answers = kb.sparql(query, base=base, predicted=predicted, allow_service=allow_service) if sparql \
+            else kb.ask(query, limit=limit)
+        if fmt in ("table", "json"):
+            print_answers(kb, answers, fmt, explain)
+            return
+        from nesy.store.results import write_results
+
+        click.echo(write_results(answers, fmt, scores=scores, prefixes=kb.prefixes), nl=False)
 
 
 @click.command()

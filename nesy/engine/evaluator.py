@@ -235,7 +235,9 @@ class Evaluator:
     def budget_join(self, total: int, row_bytes: int, key: Key) -> int:
         """Check the limits before a join of ``total`` rows of ``key``; rows per chunk."""
         watch = self.shared.watch_now()
-        watch.check_join(total, f"with {self.shared.namer(key)}")
+        watch.check_time()
+        if total > watch.limits.max_facts:  # the name is only worked out for the message
+            watch.check_join(total, f"with {self.shared.namer(key)}")
         return watch.chunk_rows(row_bytes)
 
     def head_rows(self, rule: CRule, t: Table) -> list[tuple[Relation, np.ndarray, np.ndarray]]:

@@ -9,19 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: The key of a removed entry's slot: never a real key (those are >= 0), not free (-1).
+_DEAD = -2
 
 
 class HashTable:
     """Map from non-negative int64 keys to int64 values, operated on whole arrays.
 
-    Linear probing with Fibonacci hashing; load factor at most 1/2.
+    Linear probing with Fibonacci hashing; load factor at most 1/2. Keys are removed
+    together with a renumbering of the values (:meth:`drop`).
     """
 
     def __init__(self, capacity: int = 16) -> None:
         self._bits = max(4, int(capacity * 2 - 1).bit_length())
         self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
         self._vals = np.zeros(1 << self._bits, dtype=np.int64)
+        #: Keys held, tombstones included (they count towards the load factor).
         self.size = 0
+        #: Tombstones: slots of removed keys (see :meth:`drop`).
+        self.dead = 0
 
     @property
     def nbytes(self) -> int:
@@ -119,14 +125,43 @@ class HashTable:
             pending = pending[~hit]
             slot = (slot[~hit] + 1) & mask
 
-    def _grow(self, need: int) -> None:
-        used = self._keys != -1
+    def drop(self, gone: np.ndarray, old_to_new: np.ndarray) -> None:
+        """Remove the keys ``gone`` (int64, each present) and renumber the values through
+        ``old_to_new`` (values are row numbers; the map gives the new ones), in place.
+
+        The removed keys' slots become tombstones (:data:`_DEAD`): probes walk past them,
+        inserts do not reuse them, and the table is rebuilt once they are a quarter of it.
+        """
+        if len(gone):
+            self._keys[self._find_slots(np.ascontiguousarray(gone, dtype=np.int64))] = _DEAD
+            self.dead += len(gone)
+        live = self._keys >= 0
+        self._vals[live] = old_to_new[self._vals[live]]
+        if 4 * self.dead > len(self._keys):
+            self._grow(self.size - self.dead, same=True)
+
+    def _find_slots(self, keys: np.ndarray) -> np.ndarray:
+        """The slot of each key (all present)."""
+        mask = (1 << self._bits) - 1
+        slot = self._slots(keys)
+        pending = np.arange(len(keys))
+        out = np.empty(len(keys), dtype=np.int64)
+        while len(pending):
+            hit = self._keys[slot] == keys[pending]
+            out[pending[hit]] = slot[hit]
+            pending, slot = pending[~hit], (slot[~hit] + 1) & mask
+        return out
+
+    def _grow(self, need: int, same: bool = False) -> None:
+        used = self._keys >= 0  # tombstones go
         keys, vals = self._keys[used], self._vals[used]
-        # Grow 4x: rehashing is as costly as inserting, so do it rarely.
-        self._bits = max(self._bits + 2, int(need * 2 - 1).bit_length() + 1)
+        # Grow 4x: rehashing is as costly as inserting, so do it rarely (``same``: only
+        # clearing tombstones, at the same size).
+        if not same:
+            self._bits = max(self._bits + 2, int(need * 2 - 1).bit_length() + 1)
         self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
         self._vals = np.zeros(1 << self._bits, dtype=np.int64)
-        self.size = 0
+        self.size = self.dead = 0
         self.insert(keys, vals)
 
 

@@ -1,6 +1,7 @@
 """The reasoner: weighted Datalog over integer-encoded facts, with answers, proofs and why-not.
 
-The knowledge base hands it input facts (:meth:`Reasoner.add_edb`) and programs
+The knowledge base hands it input facts (:meth:`Reasoner.add_edb`, taken back with
+:meth:`Reasoner.remove_edb`) and programs
 (:meth:`Reasoner.add_program`); :meth:`Reasoner.materialize` computes the model
 bottom-up (semi-naive, stratified, vectorised); :meth:`Reasoner.ask` answers a query
 goal-directed (magic sets) unless the model is already up to date.
@@ -25,6 +26,7 @@ from nesy.engine.inputs import InputStore
 from nesy.engine.limits import Limits, Watch
 from nesy.engine.magic import goal_directed as _goal_directed
 from nesy.engine.proofs import Proof, term_text
+from nesy.engine.retract import drop_inputs, plan_removals, retract
 from nesy.engine.semirings import get_semiring
 from nesy.engine.shared import Shared
 from nesy.engine.stratify import TYPE_HEAD, stratify
@@ -192,6 +194,45 @@ class Reasoner:
             scores = np.ones(n)
         for key, krows, which in self._key_rows(pred, rows):
             self._add_inputs(key, krows, scores[which], sources[which], kind)
+
+    def remove_edb(self, pred: int, rows: np.ndarray, sources: np.ndarray | None = None,
+                   kind: str | None = None) -> dict:
+        """Remove input facts (``pred``, ``rows`` as for :meth:`add_edb`): derived facts that
+        lose all support go, the others are re-scored, incrementally (:mod:`nesy.engine.retract`).
+
+        ``sources`` (int64 ``(n,)``) and ``kind`` pick the copy the row was added as (a fact
+        stored twice keeps its other copy); with neither, every copy goes. Returns
+        ``removed`` (copies), ``incremental`` and, when a model was kept, ``affected``,
+        ``dropped``, ``recomputed`` (strata), ``strata`` and ``seconds``.
+        """
+        return self.remove_edbs([(pred, rows, sources, kind)])
+
+    def remove_edbs(self, facts: Iterable[tuple[int, Any, Any, str | None]]) -> dict:
+        """:meth:`remove_edb` for several ``(pred, rows, sources, kind)`` at once: one retraction."""
+        split = []
+        for pred, rows, sources, kind in facts:
+            rows = np.asarray(rows, dtype=np.int64)
+            src = None if sources is None else np.asarray(sources, dtype=np.int64).reshape(-1)
+            if rows.ndim != 2 or (src is not None and len(src) != len(rows)):
+                raise NesyError("remove_edb: rows must have shape (n, arity), with one source per row")
+            split += [(key, krows, None if src is None else src[which], kind)
+                      for key, krows, which in self._key_rows(pred, rows)]
+        plans = plan_removals(self._inputs, split)
+        if not plans:
+            return {"removed": 0, "incremental": bool(self._main.done)}
+        with self.limited("retraction"):
+            try:
+                if self._main.done and not self._main.fresh():
+                    self._main.run()  # the kept model catches up first: retraction starts from it whole
+                if self._main.done:
+                    return retract(self._main, self._inputs, plans)
+            except BaseException:
+                drop_inputs(self._inputs, plans)
+                self._drop_model()
+                raise
+        stats = drop_inputs(self._inputs, plans)
+        self._drop_model()
+        return stats
 
     def _add_inputs(self, key: Key, rows: np.ndarray, scores: np.ndarray, sources: np.ndarray, kind: str,
                     locations: list | None = None) -> None:

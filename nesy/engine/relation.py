@@ -2,7 +2,9 @@
 
 A :class:`Relation` is append-only: a row, once added, keeps its index, so derivation
 pointers (rule id + premise rows) stay valid while evaluation goes on. Only a fact's
-score and best derivation change in place (when a better derivation is found).
+score and best derivation change in place (when a better derivation is found). Facts go
+only through :meth:`Relation.compacted`, which makes a renumbered copy (retraction, see
+:mod:`nesy.engine.retract`).
 
 Tuples are packed into int64 keys (:mod:`nesy.engine.hashing`) that feed two vectorised
 structures: a hash table over whole tuples (dedup and point lookups) and
@@ -293,6 +295,47 @@ class Relation:
         self.stamp[rows] = stamp
         if len(rows):
             self.last_change = stamp
+
+    def find_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Row index of each packed tuple key (int64 ``(m,)``, see :meth:`keys`), -1 when absent."""
+        return self._table.lookup(keys)
+
+    def compacted(self, keep: np.ndarray) -> tuple[Relation, np.ndarray]:
+        """A copy of this relation with only the rows ``keep`` (bool ``(n,)``), in order.
+
+        The copy has the same id, key and owner, so premise handles stay meaningful once
+        they are renumbered with the returned map. This relation keeps its rows (proofs built
+        before the copy still read them) but gives its hash table to the copy.
+
+        Returns:
+            ``(copy, old_to_new)``: int64 ``(n,)`` new row of each old row, -1 where dropped.
+        """
+        idx = np.flatnonzero(keep[: self.n])
+        k = len(idx)
+        new = Relation(self.rel_id, self.key, self.arity, self.interner, self.owner)
+        new._reserve(k)
+        for name in _COLUMNS:
+            getattr(new, name)[:k] = getattr(self, name)[idx]
+        new.n = k
+        new.last_change, new.replaced = self.last_change, self.replaced
+        old_to_new = np.full(self.n, -1, dtype=np.int64)
+        old_to_new[idx] = np.arange(k, dtype=np.int64)
+        # The hash table moves to the copy (renumbered in place: cheaper than a new one);
+        # this relation keeps its rows for proofs built before, but answers no lookups.
+        new._table, self._table = self._table, HashTable()
+        same = k == self.n  # nothing dropped: the numbers stay
+        if not same:
+            new._table.drop(self.keys(self.cols[np.flatnonzero(~keep[: self.n])]), old_to_new)
+        # Kept rows keep their order, so each sorted run stays sorted once renumbered: the
+        # indexes carry over without a sort.
+        for cols, index in self._indexes.items():
+            moved = SortedIndex(cols)
+            for rkeys, rrows in index.runs:
+                rows = rrows if same else old_to_new[rrows]
+                moved.runs.append((rkeys, rrows) if same else (rkeys[rows >= 0], rows[rows >= 0]))
+            moved.n_indexed = index.n_indexed if same else int((old_to_new[: index.n_indexed] >= 0).sum())
+            new._indexes[cols] = moved
+        return new, old_to_new
 
     def changed_since(self, stamp: int) -> np.ndarray:
         """Rows (int64 ``(m,)``) added or improved after round ``stamp``."""

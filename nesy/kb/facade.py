@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyoxigraph as ox
 from rdflib import URIRef
 from rdflib.term import Identifier
 
@@ -23,12 +24,13 @@ from nesy.kb import reasoning, rulebook
 from nesy.kb.config import open_config, write_config
 from nesy.kb.features import FeatureMethods
 from nesy.kb.queries import QueryMethods
+from nesy.kb.removal import ChangeLog, RemovalMethods
 from nesy.kb.reports import LoadReport
 from nesy.kb.rulesets import RuleMethods
 from nesy.kb.updates import UpdateMethods
 from nesy.ml.slots import ModelSlots
 from nesy.store.formats import read_file
-from nesy.store.graphs import GRAPH_CODE, check_graph
+from nesy.store.graphs import check_graph
 from nesy.store.store import Store, check_score
 from nesy.store.vocab import Vocab
 
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 
 
-class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods):
+class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods, RemovalMethods):
     """A knowledge base: RDF data with provenance, rules, and the models trained on them.
 
     ``KnowledgeBase("./kb")`` opens or creates an on-disk KB (Oxigraph through rdflib);
@@ -74,6 +76,8 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods):
         self._predictor: Any = None
         self._registry: Registry | None = None
         self._limits: reasoning.KBLimits | None = None
+        self._change_log: ChangeLog | None = None
+        self.store.removal_listeners.append(self._on_removal)  # removals are retracted (kb/removal.py)
         # Rule sets come from the KB's own copies under DIR/rules (see nesy.kb.rulesets).
         self._rule_sets = rulebook.restore_rule_sets(self.config, self.path, self.prefixes, self.default_namespace)
         self._programs: list[tuple[Program, str]] = rulebook.healthy(self._rule_sets)
@@ -142,7 +146,9 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods):
         Args:
             path: Turtle, N-Triples, N-Quads, TriG, RDF/XML, JSON-LD, OWL (RDF syntaxes) or
                 TSV ``head<TAB>relation<TAB>tail`` file (optionally ``.gz``).
-            graph: One of ``asserted``, ``extracted``, ``inferred``, ``predicted``.
+            graph: One of ``asserted``, ``extracted``, ``inferred``, ``predicted``, or the
+                absolute IRI of a named graph of yours (a TriG or N-Quads file keeps its own
+                graphs; ``graph`` is then where its default graph goes).
             format: Format name; guessed from the extension when ``None``.
             namespace: For TSV: the namespace names are placed in. Remembered by the KB, so
                 later TSV files (test splits...) map to the same IRIs.
@@ -178,26 +184,24 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods):
 
     @contextmanager
     def changing(self) -> Iterator[None]:
-        """Wrap every direct write to :attr:`store`: the reasoner then continues from the
-        rows appended meanwhile (incremental); a score raised in place, or removed rows,
-        make it start over on the next question instead."""
-        table = self.store.table
-        mark = len(table), table.upgrades
+        """Wrap every direct write to :attr:`store`: the reasoner then takes back the rows
+        removed meanwhile and continues from the rows appended (both incremental); a score
+        raised in place makes it start over on the next question instead."""
+        if self._change_log is not None:  # inside another block: that one accounts for it all
+            yield
+            return
+        log = self._change_log = ChangeLog(self.store.table)
         done = False
         try:
             yield
             done = True
         finally:
+            self._change_log = None
             # A write the store refused left it as it was: derived facts are not stale then.
-            if self._programs and (done or (len(table), table.upgrades) != mark):
+            if self._programs and (done or log.changed()):
                 self._set_stale()
             if self._reasoner is not None:
-                if table.upgrades != mark[1] or len(table) < mark[0]:
-                    self._reasoner = None
-                else:
-                    new = np.zeros(len(table), dtype=bool)
-                    new[mark[0]:] = True
-                    reasoning.feed(self._reasoner, self.store, new)
+                self._reasoner = reasoning.follow(self._reasoner, self.store, log, done)
 
     def __len__(self) -> int:
         return len(self.store)
@@ -223,7 +227,10 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods):
         t = self.store.table
         if pid is None:
             return np.empty((0, 2), dtype=np.int64), np.empty(0)
-        mask = t.select(p=pid, g=GRAPH_CODE[check_graph(graph)] if graph else None)
+        code = self.store.graphs.find(graph) if graph else None
+        if graph and code is None:
+            return np.empty((0, 2), dtype=np.int64), np.empty(0)
+        mask = t.select(p=pid, g=code)
         return np.stack([t.s[mask], t.o[mask]], axis=1), t.score[mask]
 
     def triples(self, graph: str | None = None) -> list[tuple[Identifier, Identifier, Identifier, str]]:
@@ -231,10 +238,15 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods):
         return list(self.store.triples(graph))
 
     def graph(self, name: str | None = None) -> Any:
-        """An rdflib ``Graph`` over one provenance graph, or the ``Dataset`` when ``None``."""
-        from nesy.store.graphs import graph_iri
+        """An rdflib ``Graph`` over one graph (a provenance graph's name or a named graph's
+        IRI), or the ``Dataset`` when ``None``."""
+        from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-        return self.store.dataset if name is None else self.store.dataset.graph(graph_iri(name))
+        if name is None:
+            return self.store.dataset
+        target = self.store.graphs.target(self.store.graph_code(name))
+        iri = DATASET_DEFAULT_GRAPH_ID if isinstance(target, ox.DefaultGraph) else URIRef(target.value)
+        return self.store.dataset.graph(iri)
 
     # -- rules and reasoning ----------------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ from rdflib.term import Identifier
 
 from nesy.errors import QueryError
 from nesy.kb import reasoning
-from nesy.namespaces import TERM_PROBE
+from nesy.namespaces import DEFAULT_PREFIXES, TERM_PROBE
 
 if TYPE_CHECKING:
     from nesy.engine.display import Answers
@@ -76,17 +76,21 @@ class QueryMethods(_Base):
         s, p, o = triple
         return self.reasoner.proof(self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o)))
 
-    def sparql(self, query: str, *, predicted: bool = False, graph: str | None = None,
+    def sparql(self, query: str, *, base: str | None = None, predicted: bool = False, graph: str | None = None,
                allow_service: bool = False, timeout: float | None = None,
                max_rows: int | None = None) -> SparqlResult:
         """Run a SPARQL 1.1 query; SELECT rows carry a ``score`` and their ``proofs``.
 
         The default graph is the union of ``asserted``, ``extracted`` and ``inferred``
         (``predicted`` too with ``predicted=True``); the KB's prefixes need no declaration.
-        When rules changed since the last :meth:`materialize`, it runs first.
+        When rules changed since the last :meth:`materialize`, it runs first. Result terms
+        are exactly as stored or computed (``"01"^^xsd:integer`` stays ``"01"``); see
+        :mod:`nesy.store.results` for the W3C result formats and ``docs/sparql.md``.
 
         Args:
             query: SELECT, ASK, CONSTRUCT or DESCRIBE.
+            base: Base IRI for the query's relative IRIs (default: none; a relative IRI is
+                then a QueryError unless the query declares ``BASE``).
             predicted: Include link-predictor triples.
             graph: Query one provenance graph only.
             allow_service: Permit ``SERVICE`` clauses (off by default: no network at run time).
@@ -102,8 +106,10 @@ class QueryMethods(_Base):
             # One deadline for the whole question: refreshing the inferred graph spends it too.
             self.materialize(**({"timeout": budget} if budget else {}))
         left = max(budget - (time.monotonic() - started), 0.001) if budget else budget
-        return Sparql(self.store, self.prefixes, self.prove_triple).run(
-            query, predicted=predicted, graph=graph, allow_service=allow_service, timeout=left,
+        # The prefixes every rule and printout knows (rdf, rdfs, owl, xsd, nesy), then the KB's own.
+        prefixes = {**DEFAULT_PREFIXES, **self.prefixes}
+        return Sparql(self.store, prefixes, self.prove_triple).run(
+            query, base=base, predicted=predicted, graph=graph, allow_service=allow_service, timeout=left,
             max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
 
     def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -11,12 +11,14 @@ from rdflib import RDF, URIRef
 from rdflib.term import Identifier
 
 from nesy.engine.limits import Limits, format_size
+from nesy.errors import NesyError
 from nesy.kb.rulebook import runnable
-from nesy.store.graphs import GRAPH_CODE, GRAPHS
+from nesy.store.graphs import GRAPH_CODE, kind_of
 
 if TYPE_CHECKING:
     from nesy.engine.proofs import Proof
     from nesy.engine.reasoner import Reasoner
+    from nesy.kb.removal import ChangeLog
     from nesy.kbview import KBView
     from nesy.store.store import Store
 
@@ -55,6 +57,14 @@ def build_reasoner(kb: KBView) -> Reasoner:
     return r
 
 
+def _by_graph_and_predicate(g: np.ndarray, p: np.ndarray) -> list[tuple[np.ndarray, int, int]]:
+    """``(rows, graph code, predicate)`` for each (graph, predicate) pair among the rows."""
+    order = np.lexsort((p, g))
+    cuts = np.flatnonzero((np.diff(g[order]) != 0) | (np.diff(p[order]) != 0)) + 1
+    return [(order[lo:hi], int(g[order[lo]]), int(p[order[lo]]))
+            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True) if hi > lo]
+
+
 def feed(r: Reasoner, store: Store, rows_mask: np.ndarray) -> None:
     """Give the reasoner the stored triples selected by ``rows_mask`` (bool, ``(n,)``),
     except the ``inferred`` graph, which is the reasoner's own output."""
@@ -64,12 +74,38 @@ def feed(r: Reasoner, store: Store, rows_mask: np.ndarray) -> None:
         g, p = t.g[keep], t.p[keep]
         rows = np.stack([t.s[keep], t.o[keep]], axis=1)
         score, src = t.score[keep], t.src[keep]
-        # One call per (graph, predicate): the graph is the proof kind of those facts.
-        order = np.lexsort((p, g))
-        g, p, rows, score, src = g[order], p[order], rows[order], score[order], src[order]
-        cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(p) != 0)) + 1
-        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(g)]):
-            r.add_edb(int(p[lo]), rows[lo:hi], score[lo:hi], src[lo:hi], kind=GRAPHS[int(g[lo])])
+        # One call per (graph, predicate): the graph gives the proof kind of those facts.
+        for at, code, pred in _by_graph_and_predicate(g, p):
+            r.add_edb(pred, rows[at], score[at], src[at], kind=kind_of(code))
+
+
+def retract(r: Reasoner, gone: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Take back from the reasoner the stored rows that went (columns as the store's removal
+    listeners get them), except those of ``inferred``; one retraction for all of them."""
+    cols = {name: np.concatenate([d[name] for d in gone]) if gone else np.empty(0, np.int64)
+            for name in ("g", "s", "p", "o", "src")}
+    keep = cols["g"] != GRAPH_CODE["inferred"]
+    g, p, src = cols["g"][keep], cols["p"][keep], cols["src"][keep]
+    rows = np.stack([cols["s"][keep], cols["o"][keep]], axis=1)
+    return r.remove_edbs([(pred, rows[at], src[at], kind_of(code)) for at, code, pred in _by_graph_and_predicate(g, p)])
+
+
+def follow(r: Reasoner, store: Store, log: ChangeLog, done: bool) -> Reasoner | None:
+    """The reasoner brought up to what one ``kb.changing()`` block did to the store (removed
+    rows retracted, appended rows fed), or None when it must start over on the next question."""
+    if log.lost_track() or (log.gone and not done):
+        return None  # rows went unheard of, or a removal may not have happened after all
+    try:
+        if log.gone:
+            retract(r, log.gone)
+    except NesyError:
+        pass  # a limit stopped the retraction: the reasoner dropped its model and rebuilds it when asked
+    except Exception:  # noqa: BLE001 - the store's write succeeded: never fail it over the reasoner
+        return None
+    new = np.zeros(len(store.table), dtype=bool)
+    new[log.boundary:] = True
+    feed(r, store, new)
+    return r
 
 
 class KBLimits:
@@ -149,10 +185,21 @@ def materialize(kb: KBView, **limits: Any) -> dict[str, Any]:
     """Derive everything the rules entail and make ``inferred`` hold exactly the binary
     facts; the reasoner's statistics plus ``stored`` and ``not_stored``. ``limits``
     override the KB's for this call; when one stops the work, nothing is stored."""
-    with limited(kb, "materialize", limits) as r:
+    for name in limits:
+        Limits.check(name, limits[name])
+    r = kb.reasoner
+    # One watch for deriving and storing: writing a million derived facts spends the budget too.
+    with r.limited("materialize", **limits) as watch:
         stats = r.materialize()
-    if kb.store.read_only:
-        return stats
+        if kb.store.read_only:
+            return stats
+        _store_model(kb, r, stats, watch.check_time)
+    return stats
+
+
+def _store_model(kb: KBView, r: Reasoner, stats: dict[str, Any], check: Callable[[], None]) -> None:
+    """Store the binary facts of the reasoner's model in ``inferred``; ``stats`` gets
+    ``stored`` and ``not_stored``."""
     vocab = kb.vocab
     preds = {vocab.id(rule.head.predicate if rule.head.arity != 1 else RDF.type)
              for rule in kb.rules if rule.head is not None and rule.head.arity in (1, 2)}
@@ -174,33 +221,41 @@ def materialize(kb: KBView, **limits: Any) -> dict[str, Any]:
         s_ = p_ = o_ = np.empty(0, dtype=np.int64)
         sc_ = np.empty(0)
     store_inferred(kb.store, s_.astype(np.int64), p_.astype(np.int64), o_.astype(np.int64),
-                   sc_.astype(np.float64), kb.semiring)
+                   sc_.astype(np.float64), kb.semiring, check=check)
     stats["stored"] = kb.store.count("inferred")
     stats["not_stored"] = not_rdf
-    return stats
 
 
 def store_inferred(store: Store, s: np.ndarray, p: np.ndarray, o: np.ndarray, scores: np.ndarray,
-                   semiring: str) -> None:
+                   semiring: str, *, check: Callable[[], None] | None = None) -> None:
     """Make the ``inferred`` graph hold exactly these triples (ids, each ``(n,)``) with
-    these scores, writing only the difference to the store."""
+    these scores, writing only the difference to the store.
+
+    New triples go in first, in chunks with ``check`` (a deadline) before each: when it
+    raises, the store is as before. Score changes and removals, which cannot be stopped
+    half way, come after.
+    """
     table = store.table
-    g = np.full(len(s), GRAPH_CODE["inferred"])
+    inferred = GRAPH_CODE["inferred"]
+    g = np.full(len(s), inferred)
+    fresh = table.find(g, s, p, o) < 0
+    if fresh.any():
+        mark = store.savepoint()
+        try:
+            source = store.new_source("inferred", "inferred", extra={"semiring": semiring})
+            store.add_encoded("inferred", s[fresh], p[fresh], o[fresh], scores[fresh],
+                              np.full(int(fresh.sum()), source.id), check=check)
+        except BaseException:
+            store.rollback(mark)
+            raise
     rows = table.find(g, s, p, o)
+    # Triples that stay may change score (new premises, weights, another semiring).
+    table.score[rows] = scores
     still = np.zeros(len(table), dtype=bool)
-    still[rows[rows >= 0]] = True
-    gone = (table.g == GRAPH_CODE["inferred"]) & ~still
+    still[rows] = True
+    gone = (table.g == inferred) & ~still
     if gone.any():
         store.remove_rows(gone)
-        rows = table.find(g, s, p, o)
-    present = rows >= 0
-    # Triples that stay may change score (new premises, weights, another semiring).
-    table.score[rows[present]] = scores[present]
-    if (~present).any():
-        source = store.new_source("inferred", "inferred", extra={"semiring": semiring})
-        fresh = ~present
-        store.add_encoded("inferred", s[fresh], p[fresh], o[fresh], scores[fresh],
-                          np.full(int(fresh.sum()), source.id))
     else:
         store.commit()
 
@@ -235,5 +290,5 @@ def check_proof(kb: KBView, proof: Proof, extra_rules: Any = ()) -> Any:
                  semiring=kb.semiring, registry=kb.registry)
 
 
-__all__ = ["DeferredPredictor", "KBLimits", "build_reasoner", "check_proof", "feed", "limited", "materialize",
-           "store_inferred"]
+__all__ = ["DeferredPredictor", "KBLimits", "build_reasoner", "check_proof", "feed", "follow", "kind_of", "limited",
+           "materialize", "retract", "store_inferred"]

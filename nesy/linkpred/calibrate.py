@@ -115,11 +115,20 @@ def fit_calibrator(
     Returns:
         The fitted calibrator; the identity ``Calibrator(1, 0)`` when ``valid`` is empty.
     """
+    if not len(as_array(valid)):
+        return Calibrator()
+    pos, neg = _sampled_scores(model, valid, known, num_entities, negatives, seed,
+                               num_base_relations)
+    return _platt(pos, neg, steps)
+
+
+def _sampled_scores(model: KGEModel, valid: Any, known: Any, num_entities: int, negatives: int,
+                    seed: int, num_base_relations: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """float64 scores of the triples (both directions when ``num_base_relations``) and of
+    ``negatives`` sampled corrupted tails each that are not in ``known``: (k,), (k',)."""
     valid_np, known_np = as_array(valid), as_array(known)
     if negatives < 1:
         raise NesyError(f"negatives must be at least 1, got {negatives}")
-    if not len(valid_np):
-        return Calibrator()
     num_rel = int(model.num_relations)
 
     def key(h: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -137,9 +146,57 @@ def fit_calibrator(
     rng = np.random.default_rng(seed)
     nh, nr, nt = _corrupt_tails(h, r, num_entities, negatives, known_keys, key, rng)
 
-    pos = _scores(model, h, r, t)
-    neg = _scores(model, nh, nr, nt)
-    return _platt(pos, neg, steps)
+    return _scores(model, h, r, t), _scores(model, nh, nr, nt)
+
+
+def calibration_report(model: KGEModel, calibrator: Calibrator | None, triples: Any, known: Any,
+                       num_entities: int, num_base_relations: int, *, negatives: int = 10,
+                       seed: int = 0) -> dict[str, Any]:
+    """Calibration quality on held-out ``triples``: ECE and Brier before and after Platt scaling.
+
+    The labelled set is what a probability means here (see the module docstring): every
+    triple in both directions (label 1) and ``negatives`` sampled corrupted tails each that
+    are not in ``known`` (label 0), positives and negatives weighted to equal total mass.
+    "Before" reads ``sigmoid(score)`` as the probability; "after" is the calibrator's.
+
+    Args:
+        model: a reciprocal model (``2 * num_base_relations`` relation types).
+        calibrator: the fitted calibrator; None gives only the "before" figures.
+        triples: int64 (n, 3) held-out triples (e.g. the test file), compact ids.
+        known: int64 (m, 3) every true triple (never a negative).
+        num_entities: E.
+        num_base_relations: R.
+        negatives: corrupted tails per query.
+        seed: sampling seed.
+
+    Returns:
+        ``ece_raw``, ``brier_raw``, ``ece``, ``brier`` (None without a calibrator),
+        ``bins_raw``/``bins`` (reliability bins, :func:`nesy.ml.calibration.reliability_bins`),
+        ``positives``, ``negatives`` and ``binning`` (a sentence for reports).
+    """
+    from nesy.ml.calibration import BINS, brier_score, expected_calibration_error, reliability_bins
+
+    pos, neg = _sampled_scores(model, triples, known, num_entities, negatives, seed,
+                               num_base_relations)
+    if not len(pos) or not len(neg):
+        raise NesyError("calibration needs held-out triples and at least one sampled negative")
+    scores = torch.cat([pos, neg]).numpy()
+    labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    weights = np.concatenate([np.full(len(pos), 0.5 / len(pos)), np.full(len(neg), 0.5 / len(neg))])
+    out: dict[str, Any] = {
+        "positives": len(pos), "negatives": len(neg),
+        "binning": f"{BINS} equal-width probability bins; positives and sampled corruptions "
+                   "weighted to equal total mass"}
+    variants = [("_raw", Calibrator())] + ([("", calibrator)] if calibrator is not None else [])
+    for suffix, cal in variants:
+        p = np.asarray(cal.prob(scores), dtype=np.float64)
+        out[f"ece{suffix}"] = expected_calibration_error(p, labels, weights)
+        out[f"brier{suffix}"] = brier_score(p, labels, weights)
+        out[f"bins{suffix}"] = reliability_bins(p, labels, weights)
+    out.setdefault("ece", None)
+    out.setdefault("brier", None)
+    out.setdefault("bins", [])
+    return out
 
 
 def _scores(model: KGEModel, h: np.ndarray, r: np.ndarray, t: np.ndarray) -> torch.Tensor:

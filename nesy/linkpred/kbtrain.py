@@ -16,6 +16,7 @@ import numpy as np
 
 from nesy.errors import NesyError, QueryError
 from nesy.linkpred.predictor import KGData, LinkPredictor
+from nesy.ml.tracking import METRICS_FILE, RunTracker
 
 if TYPE_CHECKING:
     from rdflib.term import Identifier
@@ -69,7 +70,8 @@ def _neighbours(triples: np.ndarray, first_new: int, total: int) -> list[list[in
 
 
 def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = None, resume: bool = False,
-             nproc: int = 1, progress: bool | None = None, **options: Any) -> dict[str, Any]:
+             nproc: int = 1, progress: bool | None = None, log_dir: str | Path | None = None,
+             tune: int | None = None, timeout: float | None = None, **options: Any) -> dict[str, Any]:
     """Train the KB's link predictor on its asserted and extracted entity triples.
 
     Args:
@@ -81,6 +83,12 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
             their trained neighbours.
         nproc: Data-parallel worker processes (torchrun; gloo on CPU, NCCL on CUDA).
         progress: Show the progress bar (default: on a terminal).
+        log_dir: Also write TensorBoard events there (needs the tensorboard package). The
+            per-epoch records always go to ``DIR/models/NAME/metrics.jsonl`` (a KB on disk).
+        tune: Search hyper-parameters with this many Optuna trials (see
+            :mod:`nesy.linkpred.tune`) and keep the best; the study goes to
+            ``DIR/models/NAME/tune.json`` (and ``result["tune"]``).
+        timeout: With ``tune``: start no trial after this many seconds.
         options: :class:`~nesy.linkpred.train.TrainConfig` fields (model, dim, epochs, lr...).
 
     Returns:
@@ -90,7 +98,7 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
     import sys
 
     from nesy.linkpred.kge import get_model_class
-    from nesy.linkpred.train import TrainConfig, train
+    from nesy.linkpred.train import TrainConfig
 
     old_model, old_meta, new_entities = None, {}, 0
     if resume:
@@ -119,16 +127,10 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
     known = np.concatenate([data.triples, valid_set])
     show = sys.stderr.isatty() if progress is None else progress
     E, R = len(data.entity_ids), len(data.relation_ids)
-    if nproc > 1:
-        model, meta = _train_distributed(nproc, train_set, valid_set, known, E, R, config, old_model, show)
-    else:
-        result = train(train_set, E, R, config, valid=valid_set if len(valid_set) else None, known=known,
-                       model=old_model, progress=show)
-        model = result.model
-        meta = {"train_config": config.to_dict(), "history": result.history,
-                "best_valid_mrr": result.best_valid_mrr, "epochs_run": result.epochs_run,
-                "seconds": result.seconds,
-                "calibrator": result.calibrator.to_dict() if result.calibrator else None}
+    metrics = None if kb.path is None else kb.models.require_dir(name) / METRICS_FILE
+    model, meta, config, study = _fit_kb(
+        train_set, valid_set, known, E, R, config, old_model=old_model, progress=show, metrics=metrics,
+        resume=resume, nproc=nproc, tune=tune, timeout=timeout, log_dir=log_dir, name=name)
     if resume:
         offset = max((int(h.get("epoch", 0)) for h in old_meta.get("history") or []), default=0)
         meta["history"] = list(old_meta.get("history") or []) + [
@@ -138,11 +140,81 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
     meta.update(data.meta(kb.vocab), name=name, triples=int(len(train_set)), valid=int(len(valid_set)),
                 created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     where = _keep(kb, name, model, meta)
+    if kb.path is not None:
+        write_run_config(kb.models.require_dir(name), config.to_dict(), valid=valid, name=name, nproc=nproc)
+        if study is not None:
+            _write_json(kb.models.require_dir(name) / TUNE_FILE, study)
     kb.set_link_predictor(_predictor(model, meta, data, where, name))
     return {"model": config.model, "checkpoint": str(where) if where else None, "entities": E, "relations": R,
             "triples": int(len(train_set)), "valid": int(len(valid_set)),
             "best_valid_mrr": meta.get("best_valid_mrr"), "epochs": meta.get("epochs_run"),
-            "seconds": meta.get("seconds"), "new_entities": new_entities}
+            "seconds": meta.get("seconds"), "new_entities": new_entities, "tune": study}
+
+
+#: The study of ``nesy train --tune`` in a model directory.
+TUNE_FILE = "tune.json"
+#: The last ``nesy eval``'s calibration report in a model directory.
+CALIBRATION_FILE = "calibration.json"
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file (no half-written file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+#: Options of ``nesy train`` beyond TrainConfig's fields that a config file may set.
+RUN_OPTIONS = ("valid", "name", "nproc")
+
+
+def write_run_config(directory: Path, config: dict[str, Any], *, valid: str | Path | None, name: str,
+                     nproc: int) -> Path:
+    """Write the resolved configuration of a run to ``directory/config.toml``: every
+    TrainConfig field plus :data:`RUN_OPTIONS`, so ``nesy train DIR --config FILE`` repeats it."""
+    from nesy.ml.tomlconfig import CONFIG_FILE, write_config
+
+    resolved = {**config, "valid": str(Path(valid).resolve()) if valid is not None else None,
+                "name": name, "nproc": nproc}
+    return write_config(directory / CONFIG_FILE, resolved,
+                        header="nesy train: the resolved configuration of this model's run.\n"
+                               "Repeat it with: nesy train DIR --config THIS_FILE")
+
+
+def _fit_kb(train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, E: int, R: int, config: Any, *,
+            old_model: Any, progress: bool, metrics: Path | None, resume: bool, nproc: int, tune: int | None,
+            timeout: float | None, log_dir: str | Path | None, name: str) -> tuple[Any, dict[str, Any], Any, Any]:
+    """Train (one process, torchrun, or an Optuna search) with per-epoch records to ``metrics``;
+    returns the model, its checkpoint meta, the configuration it was trained with and the
+    study (None unless tuning)."""
+    from nesy.linkpred.train import train
+
+    show = progress
+    study = None
+    if tune is not None:
+        if resume or nproc > 1:
+            raise NesyError("--tune trains fresh models in this process: leave out --resume and --nproc")
+        from nesy.linkpred.tune import tune as run_tune
+
+        found = run_tune(train_set, valid_set, known, E, R, config, tune, timeout=timeout, progress=show)
+        config, result, study = found.config, found.result, found.study
+        with RunTracker(metrics, log_dir=log_dir, run_name=name) as tracker:
+            for record in found.records:
+                tracker.log(record)
+    elif nproc > 1:
+        model, meta = _train_distributed(nproc, train_set, valid_set, known, E, R, config, old_model, show,
+                                         metrics=metrics, resume=resume)
+    else:
+        with RunTracker(metrics, log_dir=log_dir, append=resume, run_name=name) as tracker:
+            result = train(train_set, E, R, config, valid=valid_set if len(valid_set) else None,
+                           known=known, model=old_model, progress=show, on_epoch=tracker.log)
+    if nproc == 1 or tune is not None:
+        model = result.model
+        meta = {"train_config": config.to_dict(), "history": result.history,
+                "best_valid_mrr": result.best_valid_mrr, "epochs_run": result.epochs_run,
+                "seconds": result.seconds,
+                "calibrator": result.calibrator.to_dict() if result.calibrator else None}
+    return model, meta, config, study
 
 
 def _keep(kb: KBView, name: str, model: Any, meta: dict[str, Any]) -> Path | None:
@@ -162,7 +234,8 @@ def _keep(kb: KBView, name: str, model: Any, meta: dict[str, Any]) -> Path | Non
 
 
 def _train_distributed(nproc: int, train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, E: int, R: int,
-                       config: Any, old_model: Any, progress: bool) -> tuple[Any, dict[str, Any]]:
+                       config: Any, old_model: Any, progress: bool, *, metrics: Path | None = None,
+                       resume: bool = False) -> tuple[Any, dict[str, Any]]:
     from nesy.linkpred.checkpoint import load_checkpoint, save_checkpoint
     from nesy.linkpred.worker import launch
 
@@ -173,6 +246,8 @@ def _train_distributed(nproc: int, train_set: np.ndarray, valid_set: np.ndarray,
         raw = config.to_dict()
         if old_model is not None:
             raw["resume"] = str(save_checkpoint(work / "resume", old_model, {}))
+        if metrics is not None:
+            raw["metrics"] = {"path": str(metrics), "append": resume}
         (work / "config.json").write_text(json.dumps(raw), encoding="utf-8")
         argv = ["--data", str(work / "data.npz"), "--config", str(work / "config.json"), "--out", str(work / "out")]
         if not progress:
@@ -230,10 +305,15 @@ def _kb_triples(kb: KBView) -> np.ndarray:
 def evaluate_kb(kb: KBView, test: str | Path, *, batch_size: int = 512) -> dict[str, Any]:
     """Filtered ranking metrics of the current model on a file of test triples.
 
-    The filter is every triple the knowledge base holds (asserted, extracted) plus the test
-    triples. Test triples with an entity or relation the model does not know are counted in
-    ``skipped``, not ranked.
+    The filter is every triple the knowledge base holds (asserted, extracted), the test
+    triples and the validation file the model was trained with (named in its
+    ``config.toml``), as in the standard protocol (train + valid + test). Test triples with
+    an entity or relation the model does not know are counted in ``skipped``, not ranked. ``calibration`` holds the calibration quality of the model's
+    probabilities on the test triples (ECE, Brier, reliability bins, before and after
+    Platt scaling: :func:`nesy.linkpred.calibrate.calibration_report`); a KB on disk also
+    keeps it in ``DIR/models/NAME/calibration.json`` for ``nesy plot --calibration``.
     """
+    from nesy.linkpred.calibrate import calibration_report
     from nesy.linkpred.evaluate import evaluate
 
     predictor = kb.link_predictor_or_fail()
@@ -242,10 +322,35 @@ def evaluate_kb(kb: KBView, test: str | Path, *, batch_size: int = 512) -> dict[
     tests = data.compact(raw)
     if not len(tests):
         raise NesyError("no test triple uses entities and relations the model knows", file=str(test))
-    known = np.concatenate([data.compact(_kb_triples(kb)), tests])
+    known = np.concatenate([data.compact(_kb_triples(kb)), tests, _valid_of(kb, data)])
     metrics = evaluate(predictor.model, tests, known, len(data.relation_ids), batch_size=batch_size)
+    calibration = calibration_report(predictor.model, predictor.calibrator, tests, known,
+                                     len(data.entity_ids), len(data.relation_ids))
+    name = kb.config.get("link_predictor")
+    if kb.path is not None and name:
+        _write_json(kb.models.require_dir(name) / CALIBRATION_FILE, {"test": str(test), **calibration})
     return {**metrics, "triples": int(len(tests)), "skipped": int(total - len(tests)),
-            "model": predictor.source.get("model")}
+            "model": predictor.source.get("model"), "calibration": calibration}
+
+
+def _valid_of(kb: KBView, data: KGData) -> np.ndarray:
+    """The compact validation triples the current model was trained with (the ``valid`` file
+    its ``config.toml`` names, when it still exists), for the evaluation filter: the standard
+    protocol filters by train + valid + test, and valid triples are not in the KB."""
+    name = kb.config.get("link_predictor")
+    folder = kb.models.dir(name) if name else None
+    empty = np.empty((0, 3), np.int64)
+    if folder is None or not (folder / "config.toml").is_file():
+        return empty
+    import tomllib
+
+    try:
+        valid = tomllib.loads((folder / "config.toml").read_text(encoding="utf-8")).get("valid")
+    except (OSError, ValueError):
+        return empty
+    if not isinstance(valid, str) or not Path(valid).is_file():
+        return empty
+    return data.compact(read_triples(kb, valid)[0])
 
 
 def predicted_links(kb: KBView, *, relation: Any = None, threshold: float = 0.5,

@@ -225,8 +225,17 @@ class _ScaledDistance(_PygModel):
 class TransE(_ScaledDistance):
     """TransE (PyG): ``scale * -||norm(e_h) + e_r - norm(e_t)||_p``.
 
+    The default is the L2 form. With ``p_norm=1`` entities sit on the unit L1 sphere, whose
+    coordinates are about ``1/dim`` (0.005 at dim 200), while Adagrad's first steps move every
+    relation coordinate by about ``lr`` (0.1): after one epoch on Neural-LP family the
+    relations' L1 norm was 20, ten times the sphere's diameter, so ``e_h + e_r`` lay far from
+    every tail, the L1 distance degenerated to a nearly linear function of ``e_t`` with a
+    logit spread under 1, and valid MRR stayed at chance (0.018 after 3 epochs). On the unit
+    L2 sphere coordinates are about ``1/sqrt(dim)``, the same order as the steps: 0.40 after
+    2 epochs, and cdist's matmul path makes each epoch 7x faster.
+
     Args:
-        p_norm: order of the entity normalisation and the distance.
+        p_norm: order of the entity normalisation and the distance (2: see above).
         scale: initial logit scale (a monotone transform of PyG's score).
         learn_scale: whether training may adapt the scale.
     """
@@ -234,7 +243,7 @@ class TransE(_ScaledDistance):
     name = "transe"
 
     def __init__(self, num_entities: int, num_relations: int, dim: int, *,
-                 p_norm: float = 1.0, scale: float = 10.0, learn_scale: bool = True) -> None:
+                 p_norm: float = 2.0, scale: float = 10.0, learn_scale: bool = True) -> None:
         super().__init__(num_entities, num_relations, dim, p_norm=p_norm, scale=scale,
                          learn_scale=learn_scale)
         self.kge = pyg_kge.TransE(num_entities, num_relations, dim, p_norm=p_norm)

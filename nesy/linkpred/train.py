@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -15,7 +16,7 @@ from nesy.errors import NesyError
 from nesy.linkpred.calibrate import fit_calibrator
 from nesy.linkpred.evaluate import evaluate
 from nesy.linkpred.kge import KGEModel
-from nesy.ml.config import Check, Config, integer, mapping, number, one_of, string
+from nesy.ml.config import Check, Config, boolean, integer, mapping, number, one_of, string
 from nesy.ml.data import as_triples
 from nesy.ml.devices import (
     all_reduce_sum,
@@ -65,6 +66,11 @@ class TrainConfig(Config):
         eval_batch_size: Queries per batch when ranking validation triples.
         seed: Seeds python, numpy and torch (model init, shuffling, dropout, calibration).
         device: "auto" (CUDA when present), "cpu", "cuda" or "cuda:N".
+        max_seconds: Wall-clock budget of the epoch loop (0: none): the epoch that ends past
+            it is evaluated and training stops there, keeping the best evaluated model.
+        amp: On CUDA, compute the training loss under bfloat16 autocast (the 1-N scoring
+            matmul is most of the work; softmax and cross-entropy stay float32). Ignored on
+            CPU; evaluation always runs in float32.
     """
 
     LABEL: ClassVar[str] = "train config"
@@ -79,6 +85,8 @@ class TrainConfig(Config):
         "regularization": number(ge=0),
         "seed": integer(),
         "device": string("a device name"),
+        "max_seconds": number(ge=0),
+        "amp": boolean(),
     }
 
     model: str = "complex"
@@ -95,6 +103,8 @@ class TrainConfig(Config):
     eval_batch_size: int = 512
     seed: int = 0
     device: str = "auto"
+    max_seconds: float = 0.0
+    amp: bool = False
 
 
 @dataclass
@@ -121,15 +131,19 @@ class TrainResult:
 class _Objective(torch.nn.Module):
     """The batch loss as a module's forward, so DistributedDataParallel sees the computation."""
 
-    def __init__(self, model: torch.nn.Module, smoothing: float, reg_weight: float) -> None:
+    def __init__(self, model: torch.nn.Module, smoothing: float, reg_weight: float,
+                 amp: bool = False) -> None:
         super().__init__()
         self.model = model
         self.smoothing = smoothing
         self.reg_weight = reg_weight
+        self.amp = amp
 
     def forward(self, h: torch.Tensor, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy of the true tails ``t`` over all entities; h, r, t: int64 (b,)."""
-        loss = F.cross_entropy(self.model.score_t(h, r), t, label_smoothing=self.smoothing)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            scores = self.model.score_t(h, r)
+        loss = F.cross_entropy(scores.float(), t, label_smoothing=self.smoothing)
         if self.reg_weight:
             loss = loss + self.reg_weight * self.model.regularization(h, r, t)
         return loss
@@ -181,23 +195,39 @@ def _model_for(config: TrainConfig, num_entities: int, num_relations: int, model
     return model
 
 
-def _valid_mrr(model: Any, data: _Splits, num_relations: int, config: TrainConfig,
-               device: torch.device) -> float:
-    """Filtered valid MRR; under torch.distributed each rank ranks its slice of valid."""
+#: The validation metrics of each evaluation (filtered, realistic ranks), as record keys.
+VALID_METRICS = {"mrr": "valid_mrr", "hits@1": "valid_hits@1", "hits@10": "valid_hits@10"}
+
+#: Called after every epoch with its record (see :func:`train`); may raise to stop training.
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+def _valid_metrics(model: Any, data: _Splits, num_relations: int, config: TrainConfig,
+                   device: torch.device) -> dict[str, float]:
+    """Filtered valid MRR, Hits@1, Hits@10 (keys of :data:`VALID_METRICS`' values); under
+    torch.distributed each rank ranks its slice of valid and the sums are reduced."""
     assert data.valid is not None
     rank, world = world_info()
-    total = torch.zeros(2, dtype=torch.float64)
+    total = torch.zeros(len(VALID_METRICS) + 1, dtype=torch.float64)
     if len(data.valid[rank::world]):
         res = evaluate(model, data.valid[rank::world], data.known, num_relations,
                        config.eval_batch_size, device)
-        total += torch.tensor([res["mrr"] * res["n"], float(res["n"])], dtype=torch.float64)
+        total += torch.tensor([res[k] * res["n"] for k in VALID_METRICS] + [float(res["n"])],
+                              dtype=torch.float64)
     total = all_reduce_sum(total, device)
-    return float(total[0] / total[1])
+    return {name: float(total[i] / total[-1]) for i, name in enumerate(VALID_METRICS.values())}
+
+
+def _valid_mrr(model: Any, data: _Splits, num_relations: int, config: TrainConfig,
+               device: torch.device) -> float:
+    """Filtered valid MRR (see :func:`_valid_metrics`)."""
+    return _valid_metrics(model, data, num_relations, config, device)["valid_mrr"]
 
 
 def train(
     train: Any, num_entities: int, num_relations: int, config: TrainConfig | None = None, *,
     valid: Any = None, known: Any = None, model: Any = None, progress: bool = True,
+    on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
     """Train (or continue training) a link predictor.
 
@@ -219,6 +249,11 @@ def train(
         model: A KGEModel to continue training (optimizer state starts afresh; the model as
             passed counts as the first candidate for "best").
         progress: Show a tqdm bar (only on a terminal, only on rank 0).
+        on_epoch: Called on every rank after each epoch with its record: ``epoch``, ``loss``,
+            ``lr``, ``seconds`` (this epoch, its evaluation included), ``elapsed`` (since the
+            call began), and on evaluation epochs ``valid_mrr``, ``valid_hits@1``,
+            ``valid_hits@10`` (None otherwise). An exception it raises ends training there
+            (e.g. optuna's ``TrialPruned``) and propagates.
 
     Returns:
         A :class:`TrainResult`; under torch.distributed every rank returns the same one.
@@ -237,7 +272,7 @@ def train(
     if resuming and data.valid is not None:
         # Continuing must never hand back a model worse than the one it was given.
         log.start_from(_valid_mrr(model, data, num_relations, config, device), model)
-    epochs = _fit(model, data, num_relations, config, device, log)
+    epochs = _fit(model, data, num_relations, config, device, log, on_epoch, start)
     log.restore_best(model)
     broadcast_state(model)
     model.cpu().eval()
@@ -250,25 +285,34 @@ def train(
 
 
 def _fit(model: Any, data: _Splits, num_relations: int, config: TrainConfig,
-         device: torch.device, log: TrainingLog) -> int:
+         device: torch.device, log: TrainingLog, on_epoch: EpochCallback | None,
+         start: float) -> int:
     """The epoch loop with evaluations and early stopping; returns the epochs run."""
     world = world_info()[1]
-    objective = wrap_ddp(_Objective(model, config.label_smoothing, config.regularization), device)
+    amp = config.amp and device.type == "cuda"
+    objective = wrap_ddp(_Objective(model, config.label_smoothing, config.regularization, amp), device)
     optimizer = _OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
     queries = reciprocal_queries(data.train, num_relations)
     shuffle = torch.Generator().manual_seed(config.seed)  # the same order on every rank
     epoch = 0
     try:
         for epoch in range(1, config.epochs + 1):
+            began = time.perf_counter()
             loss = _run_epoch(objective, optimizer, queries, shuffle, config.batch_size, device)
             loss = float(all_reduce_sum(torch.tensor([loss], dtype=torch.float64), device)) / world
             log.epoch_done(loss)
-            if not evaluation_due(epoch, config.eval_every, config.epochs):
-                continue
-            mrr = None
-            if data.valid is not None:
-                mrr = _valid_mrr(model, data, num_relations, config, device)
-            if log.record({"epoch": epoch, "loss": loss, "valid_mrr": mrr}, mrr, model):
+            late = config.max_seconds > 0 and time.perf_counter() - start > config.max_seconds
+            due = late or evaluation_due(epoch, config.eval_every, config.epochs)
+            valid = dict.fromkeys(VALID_METRICS.values())
+            if due and data.valid is not None:
+                valid = _valid_metrics(model, data, num_relations, config, device)
+            stop = due and log.record({"epoch": epoch, "loss": loss,
+                                       "valid_mrr": valid["valid_mrr"]}, valid["valid_mrr"], model)
+            if on_epoch is not None:
+                now = time.perf_counter()
+                on_epoch({"epoch": epoch, "loss": loss, "lr": optimizer.param_groups[0]["lr"],
+                          "seconds": now - began, "elapsed": now - start, **valid})
+            if stop or late:
                 break
     finally:
         log.close()
@@ -301,4 +345,5 @@ def _run_epoch(
     return total / steps
 
 
-__all__ = ["TrainConfig", "TrainResult", "reciprocal_queries", "train"]
+__all__ = ["VALID_METRICS", "EpochCallback", "TrainConfig", "TrainResult", "reciprocal_queries",
+           "train"]

@@ -5,8 +5,9 @@ Usage: ``python -m nesy.linkpred.worker --data DATA.npz --config CONFIG.json --o
 arrays ``train``, ``valid``, ``known`` and the scalars ``num_entities``, ``num_relations``
 (base relations). ``CONFIG.json`` is a :class:`~nesy.linkpred.train.TrainConfig` dict, plus an
 optional ``"resume"`` (a checkpoint directory whose model training continues; its history is
-carried on) and an optional ``"meta"`` object copied into the checkpoint's meta (e.g. entity
-and relation fingerprints). Without torchrun's environment it trains in this one process.
+carried on), an optional ``"meta"`` object copied into the checkpoint's meta (e.g. entity
+and relation fingerprints) and an optional ``"metrics"`` object (``path``, ``append``): rank 0
+writes the per-epoch records there (:class:`~nesy.ml.tracking.RunTracker`). Without torchrun's environment it trains in this one process.
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ def _load_config(path: Path) -> tuple[dict[str, Any], str | None, dict[str, Any]
     return raw, raw.pop("resume", None), raw.pop("meta", {})
 
 
+def _tracker(metrics: Any) -> Any:
+    """Rank 0's :class:`~nesy.ml.tracking.RunTracker` for ``{"path", "append"}``, else None."""
+    from nesy.ml.devices import world_info
+    from nesy.ml.tracking import RunTracker
+
+    if not isinstance(metrics, dict) or world_info()[0] != 0:
+        return None
+    return RunTracker(metrics.get("path"), append=bool(metrics.get("append")))
+
+
 def launch(nproc: int, argv: list[str], *, timeout: float | None = None) -> int:
     """Run this worker in ``nproc`` local processes under torchrun (see
     :func:`nesy.ml.devices.torchrun`); ``argv``: ``--data ... --config ... --out ...``.
@@ -73,6 +84,7 @@ def run(data_path: Path, config_path: Path, out: Path, progress: bool = True) ->
 
     data = _load_data(data_path)
     raw, resume, extra_meta = _load_config(config_path)
+    metrics = raw.pop("metrics", None)
     config = TrainConfig.from_dict(raw)
     started_here = not dist.is_initialized() and init_from_env(config.device)
     try:
@@ -81,10 +93,16 @@ def run(data_path: Path, config_path: Path, out: Path, progress: bool = True) ->
             model, old_meta = load_checkpoint(Path(resume))
             old_history = list(old_meta.get("history") or [])
             offset = max((int(h.get("epoch", 0)) for h in old_history), default=0)
-        result = train(
-            data["train"], data["num_entities"], data["num_relations"], config,
-            valid=data.get("valid"), known=data.get("known"), model=model, progress=progress,
-        )
+        tracker = _tracker(metrics)
+        try:
+            result = train(
+                data["train"], data["num_entities"], data["num_relations"], config,
+                valid=data.get("valid"), known=data.get("known"), model=model, progress=progress,
+                on_epoch=tracker.log if tracker is not None else None,
+            )
+        finally:
+            if tracker is not None:
+                tracker.close()
         history = old_history + [{**h, "epoch": h["epoch"] + offset} for h in result.history]
         rank, world = world_info()
         if rank == 0:

@@ -138,8 +138,14 @@ class Session:
         self.say("(:why N shows the proof of answer N)", style="dim")
 
     def run_sparql(self, text: str) -> None:
-        """Run a SPARQL query and show its rows (or yes/no, or triples)."""
-        self.show(self.kb.sparql(text))
+        """Run a SPARQL query and show its rows (or yes/no, or triples); an Update changes
+        the KB (all of it or nothing) and says what it did."""
+        from nesy.store.sparql_text import UPDATE_WORDS, form_of
+
+        if form_of(text) in UPDATE_WORDS:
+            self.say(str(self.kb.update(text)))
+        else:
+            self.show(self.kb.sparql(text))
 
     def add_statements(self, text: str) -> None:
         """Add typed facts, rules and ``@prefix`` lines (all or nothing); run any ``?-`` in them."""

@@ -94,7 +94,7 @@ def open_oxigraph(path: Path, read_only: bool) -> ox.Store:
         raise StoreError(f"knowledge base directory {path} is not writable")
     db = str(path / "oxigraph")
     try:
-        return ox.Store.read_only(db) if read_only else ox.Store(db)
+        return _open_native(db, read_only)
     except (OSError, RuntimeError) as exc:  # RocksDB reports damaged files as RuntimeError
         text = str(exc)
         if "lock" in text.lower():
@@ -109,6 +109,21 @@ def open_oxigraph(path: Path, read_only: bool) -> ox.Store:
                 file=db,
             ) from None
         raise StoreError(f"cannot open knowledge base {path}: {text}") from None
+
+
+def _open_native(db: str, read_only: bool) -> ox.Store:
+    """Open the Oxigraph database at ``db``. Its lock goes only when the last reference to
+    a closed store does; one kept alive by a reference cycle in this process (a traceback's
+    frames) is collected before the lock is reported as another process's."""
+    try:
+        return ox.Store.read_only(db) if read_only else ox.Store(db)
+    except (OSError, RuntimeError) as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        import gc
+
+        gc.collect()
+        return ox.Store.read_only(db) if read_only else ox.Store(db)
 
 
 class RemoteBackend:

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyoxigraph as ox
 
 from nesy.errors import StoreError
 from nesy.store import commit as kbdir
-from nesy.store.graphs import GRAPHS
+from nesy.store.graphs import GRAPHS, USER_CODE_BASE
 from nesy.store.repair import diff_graph, other_graphs, sync_graph
-from nesy.store.sources import parse_sources, read_sources
+from nesy.store.sources import Source, parse_sources, read_sources
 from nesy.store.triples import TripleTable
+from nesy.store.usergraphs import GraphNames
 from nesy.store.vocab import Vocab
 
 
@@ -92,7 +94,7 @@ def _inspect(directory: Path) -> Report:
         report.problems.append(Problem(copy, "rule copy missing or changed since it was committed (nesy will not "
                                        "use it: reload or remove that rule set with `nesy rules`)"))
     try:
-        vocab, table = _read_committed(directory, report)
+        vocab, table, names = _read_committed(directory, report)
     except StoreError as exc:
         report.problems.append(Problem(_file_of(exc, directory), exc.message))
         return report
@@ -101,7 +103,7 @@ def _inspect(directory: Path) -> Report:
     except (OSError, RuntimeError) as exc:  # RocksDB reports damaged files as RuntimeError
         report.problems.append(Problem("oxigraph", f"cannot open the RDF database: {str(exc)[:300]}"))
         return report
-    _compare_graphs(native, vocab, table, report, fix=False)
+    _compare_graphs(native, vocab, table, names, report)
     return report
 
 
@@ -141,7 +143,11 @@ def rebuild_manifest(directory: Path, report: Report) -> bool:
         config = json.loads((directory / kbdir.CONFIG_FILE).read_text(encoding="utf-8")) \
             if (directory / kbdir.CONFIG_FILE).exists() else None
         data = path.read_bytes()
-        body = {**kbdir.empty_manifest(), "generation": 1, "config": config,
+        names = _registry_from_sources(table, sources)
+        # Where the asserted data lived is not known: "named" makes the next writable open
+        # move it to the default graph, which is right either way.
+        body = {**kbdir.empty_manifest(), **names.to_manifest(), "asserted_graph": "named",
+                "generation": 1, "config": config,
                 "table": {"file": path.name, "size": len(data), "sha256": kbdir.sha256(data)},
                 "vocab": _whole_entry(directory / kbdir.VOCAB_FILE, len(vocab)),
                 "sources": _whole_entry(directory / kbdir.SOURCES_FILE, len(sources)),
@@ -149,11 +155,23 @@ def rebuild_manifest(directory: Path, report: Report) -> bool:
         if config is not None:
             body["config_sha256"] = kbdir.sha256(kbdir.config_bytes(config))
         kbdir.write_manifest(directory, body)
-        kbdir.write_journal(directory, {"base": 1, "graphs": list(GRAPHS)})
+        kbdir.write_journal(directory, {"base": 1, "graphs": list(GRAPHS) + names.user})
         report.problems.append(Problem(kbdir.MANIFEST, f"rebuilt from {path.name} ({len(table)} rows)", repaired=True))
         return True
     report.problems.append(Problem(kbdir.MANIFEST, "cannot rebuild: no id table reads back and fits the vocabulary"))
     return False
+
+
+def _registry_from_sources(table: TripleTable, sources: list[Source]) -> GraphNames:
+    """Users' graphs of a table whose manifest was lost: each code's IRI is the ``graph`` of
+    the source records of its rows (a code whose rows name no IRI gets a placeholder)."""
+    names = GraphNames(asserted_default=False)
+    top = int(table.g.max()) + 1 if len(table) else 0
+    for code in range(USER_CODE_BASE, top):
+        found = {sources[int(i)].graph for i in np.unique(table.src[table.g == code])}
+        iris = sorted(g for g in found if g not in GRAPHS)
+        names.add(iris[0] if len(iris) == 1 else f"urn:nesy:lost-graph:{code}")
+    return names
 
 
 def _whole(path: Path) -> bytes:
@@ -190,17 +208,18 @@ def _check_config(directory: Path, report: Report) -> None:
                                        "last committed settings"))
 
 
-def _read_committed(directory: Path, report: Report) -> tuple[Vocab, TripleTable]:
-    """The committed vocabulary and table, every file and id checked (raises StoreError)."""
+def _read_committed(directory: Path, report: Report) -> tuple[Vocab, TripleTable, GraphNames]:
+    """The committed vocabulary, table and graph registry, every file and id checked (raises StoreError)."""
     state = kbdir.open_directory(directory, read_only=True)
     vocab = Vocab.from_bytes(state.vocab_bytes, directory / kbdir.VOCAB_FILE)
     sources = parse_sources(state.sources_bytes, directory / kbdir.SOURCES_FILE)
     name = ((state.manifest or {}).get("table") or {"file": kbdir.LEGACY_TABLE})["file"]
     table = TripleTable.from_bytes(state.table_bytes, directory / name) if state.table_bytes else TripleTable()
+    names = GraphNames.from_manifest(state.manifest)
     if len(table):
         top = max(int(table.s.max()), int(table.p.max()), int(table.o.max()))
-        if top >= len(vocab) or int(table.src.max()) >= len(sources):
-            raise kbdir.damaged(directory / name, "ids beyond the vocabulary or the sources", directory)
+        if top >= len(vocab) or int(table.src.max()) >= len(sources) or int(table.g.max()) >= len(names):
+            raise kbdir.damaged(directory / name, "ids beyond the vocabulary, the sources or the graphs", directory)
     for log, label in ((state.vocab, kbdir.VOCAB_FILE), (state.sources, kbdir.SOURCES_FILE)):
         size = log.path.stat().st_size if log.path.exists() else 0
         if size > log.size and state.manifest is not None:
@@ -211,19 +230,20 @@ def _read_committed(directory: Path, report: Report) -> tuple[Vocab, TripleTable
                        and p.name != name and state.manifest is not None))
     if stray:
         report.problems.append(Problem(", ".join(stray), "files no commit names (removed on the next writable open)"))
-    return vocab, table
+    return vocab, table, names
 
 
-def _compare_graphs(native: ox.Store, vocab: Vocab, table: TripleTable, report: Report, *, fix: bool) -> None:
-    for graph in GRAPHS:
-        diff = (sync_graph if fix else diff_graph)(native, vocab, table, graph)
-        report.graphs[graph] = {"table": diff.in_table, "oxigraph": diff.in_oxigraph}
+def _compare_graphs(native: ox.Store, vocab: Vocab, table: TripleTable, names: GraphNames, report: Report) -> None:
+    """Each graph nesy tracks (provenance graphs, users' graphs) in Oxigraph against the table."""
+    for code in range(len(names)):
+        diff = diff_graph(native, vocab, table, names, code)
+        report.graphs[diff.graph] = {"table": diff.in_table, "oxigraph": diff.in_oxigraph}
         if not diff.clean:
             sample = f" (e.g. {diff.extra[0]})" if diff.extra else ""
             report.problems.append(Problem(
-                f"oxigraph graph {graph}", f"{len(diff.extra)} quads without a table row{sample}, "
-                f"{len(diff.missing)} table rows missing", repaired=fix))
-    report.other_graphs = other_graphs(native)
+                f"oxigraph graph {diff.graph}", f"{len(diff.extra)} quads without a table row{sample}, "
+                f"{len(diff.missing)} table rows missing"))
+    report.other_graphs = other_graphs(native, names)
 
 
 def _repair(directory: Path, found: Report) -> None:
@@ -251,8 +271,8 @@ def _repair(directory: Path, found: Report) -> None:
         return  # reported by the check after the repair
     try:
         assert store.backend.native is not None
-        for graph in GRAPHS:
-            sync_graph(store.backend.native, store.vocab, store.table, graph)
+        for code in range(len(store.graphs)):
+            sync_graph(store.backend.native, store.vocab, store.table, store.graphs, code)
     finally:
         store.close()
 

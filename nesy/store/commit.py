@@ -190,8 +190,11 @@ def write_manifest(directory: Path, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def empty_manifest() -> dict[str, Any]:
+    """The manifest of a new KB: nothing committed; the asserted data in Oxigraph's default
+    graph and no user graphs (see :class:`~nesy.store.usergraphs.GraphNames`)."""
     return {"generation": 0, "vocab": None, "sources": None, "table": None, "config": None,
-            "config_sha256": None, "previous_config_sha256": None, "rules": {}, "graphs": {}}
+            "config_sha256": None, "previous_config_sha256": None, "rules": {}, "graphs": {},
+            "asserted_graph": "default", "user_graphs": []}
 
 
 # -- the journal ----------------------------------------------------------------------------
@@ -396,13 +399,15 @@ def changed_rule_copies(directory: Path, manifest: dict[str, Any] | None) -> lis
 class Pending:
     """What one commit writes: bytes to append to the vocabulary and the sources (with how
     many records they hold), the table's bytes (``None``: unchanged) and the settings
-    (``None``: unchanged), plus triples per graph for the manifest."""
+    (``None``: unchanged), plus triples per graph and the graph registry (``user_graphs``,
+    where the asserted data lives) for the manifest."""
 
     vocab: tuple[bytes, int]
     sources: tuple[bytes, int]
     table: bytes | None
     config: dict[str, Any] | None
     graphs: dict[str, int]
+    registry: dict[str, Any] = field(default_factory=dict)
 
 
 def commit_generation(directory: Path, manifest: dict[str, Any] | None, logs: tuple[AppendLog, AppendLog],
@@ -421,8 +426,8 @@ def commit_generation(directory: Path, manifest: dict[str, Any] | None, logs: tu
         table = {"file": f"triples.{gen}.npz", "size": len(pending.table), "sha256": sha256(pending.table)}
         atomic_write(directory / table["file"], pending.table)
         crash_point("after-table")
-    body = {**old, "generation": gen, "vocab": vocab.entry(), "sources": sources.entry(), "table": table,
-            "graphs": pending.graphs}
+    body = {**old, **pending.registry, "generation": gen, "vocab": vocab.entry(), "sources": sources.entry(),
+            "table": table, "graphs": pending.graphs}
     config_file = directory / CONFIG_FILE
     data = None
     if pending.config is not None:

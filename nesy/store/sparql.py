@@ -5,24 +5,30 @@ provenance graphs — ``asserted``, ``extracted`` and ``inferred``, plus ``predi
 when asked — so predicates that rules define are queried like stored ones. A row's
 confidence is the product of the scores of the stored triples it matched: each triple
 pattern of the query, instantiated with the row's bindings, that is in the store.
+
+Result terms are Oxigraph's, with their lexical forms (:func:`~nesy.store.terms.exact_from_ox`);
+the query form is the one Oxigraph's parser found (the kind of result it returns). The
+W3C result formats are in :mod:`nesy.store.results`; ``docs/sparql.md`` is the user's guide.
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyoxigraph as ox
-from rdflib import BNode, Variable
+from rdflib import BNode, Literal, Variable
 from rdflib.term import Identifier
 
 from nesy.store import dataset
-from nesy.store.sparql_run import DEFAULT_MAX_ROWS, evaluate
+from nesy.store.sparql_run import DEFAULT_MAX_ROWS, QueryText, evaluate
 from nesy.store.sparql_text import (
     UPDATE_WORDS,
+    check_base,
     check_no_service,
     check_query_shape,
     form_of,
@@ -30,7 +36,7 @@ from nesy.store.sparql_text import (
     refuse_update,
 )
 from nesy.store.store import Store
-from nesy.store.terms import from_ox
+from nesy.store.terms import exact_from_ox, vocab_key
 
 TriplePattern = tuple[Any, Any, Any]
 
@@ -40,7 +46,8 @@ class SparqlRow:
     """One solution of a SELECT query.
 
     Attributes:
-        bindings: Variable name -> rdflib term (unbound variables are absent).
+        bindings: Variable name -> rdflib term, with the lexical form Oxigraph gave
+            (unbound variables are absent).
         score: Product of the scores of the stored triples the row matched (1.0 if none).
         matched: Those triples, each ``(s, p, o, graph)``.
     """
@@ -85,14 +92,21 @@ class SparqlResult:
 
 
 @functools.lru_cache(maxsize=256)
-def triple_patterns(query: str, prefixes: tuple[tuple[str, str], ...]) -> tuple[TriplePattern, ...]:
+def triple_patterns(query: str, prefixes: tuple[tuple[str, str], ...],
+                    base: str | None = None) -> tuple[TriplePattern, ...]:
     """Every triple pattern of a query's basic graph patterns, as rdflib terms/Variables."""
+    from pyparsing import ParserElement
     from rdflib.plugins.sparql import prepareQuery
 
     try:
-        q = prepareQuery(query, initNs=dict(prefixes))
+        q = prepareQuery(query, initNs=dict(prefixes), base=base)
     except Exception:  # rdflib's parser differs from Oxigraph's on corner cases: no scores then
         return ()
+    finally:
+        # With packrat parsing on (matplotlib turns it on for the whole process), pyparsing
+        # keeps the parse's exceptions, whose frames reach up to the caller's open store:
+        # its writer lock would then outlive kb.close().
+        ParserElement.reset_cache()
     found: list[TriplePattern] = []
 
     def walk(node: Any) -> None:
@@ -109,6 +123,41 @@ def triple_patterns(query: str, prefixes: tuple[tuple[str, str], ...]) -> tuple[
     return tuple(found)
 
 
+def value_key(term: Identifier) -> tuple[str, Any] | None:
+    """``(datatype, value)`` of a typed literal rdflib can read (None otherwise)."""
+    if not isinstance(term, Literal) or term.datatype is None or term.language:
+        return None
+    value = term.value
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return None if value is None else (str(term.datatype), value)
+
+
+#: Per vocabulary: its size and last term when indexed (a rolled-back write can shrink and
+#: regrow it), and ``(datatype, value) -> id`` of its typed literals.
+_VALUE_INDEX: weakref.WeakKeyDictionary[Any, tuple[tuple[int, Any], dict[tuple[str, Any], int]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def value_index(vocab: Any) -> dict[tuple[str, Any], int]:
+    """The vocabulary's typed literals by value, built when first needed and again when the
+    vocabulary has grown (one pass over its literals)."""
+    n = len(vocab)
+    stamp = (n, vocab.term(n - 1) if n else None)
+    cached = _VALUE_INDEX.get(vocab)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    index: dict[tuple[str, Any], int] = {}
+    for i in np.nonzero(vocab.is_literal(np.arange(n)))[0].tolist():
+        key = value_key(vocab.term(i))
+        if key is not None:
+            index.setdefault(key, i)
+    _VALUE_INDEX[vocab] = (stamp, index)
+    return index
+
+
 class Sparql:
     """Runs SPARQL against a :class:`Store` and scores the results.
 
@@ -123,12 +172,15 @@ class Sparql:
         self.prefixes = prefixes
         self.prove = prove
 
-    def run(self, query: str, *, predicted: bool = False, graph: str | None = None, allow_service: bool = False,
-            timeout: float | None = None, max_rows: int | None = DEFAULT_MAX_ROWS) -> SparqlResult:
+    def run(self, query: str, *, base: str | None = None, predicted: bool = False, graph: str | None = None,
+            allow_service: bool = False, timeout: float | None = None,
+            max_rows: int | None = DEFAULT_MAX_ROWS) -> SparqlResult:
         """Run ``query``.
 
         Args:
             query: A SPARQL 1.1 SELECT, ASK, CONSTRUCT or DESCRIBE query.
+            base: Base IRI that relative IRIs of the query resolve against (None: none, and
+                a relative IRI is an error unless the query declares ``BASE``).
             predicted: Include the ``predicted`` graph in the default graph.
             graph: Query one provenance graph only.
             allow_service: Permit ``SERVICE`` (federated queries reach the network).
@@ -137,60 +189,82 @@ class Sparql:
 
         Raises:
             QueryError: not a query (an Update, or not SPARQL), SERVICE when not allowed,
-                a syntax error (line and column), a query too long or nested too deeply
+                a syntax error (line and column), a relative IRI without a base, an
+                unknown function, a query too long or nested too deeply
                 (:func:`~nesy.store.sparql_text.check_query_shape`), or a failure while evaluating.
             QueryTimeout: ``timeout`` passed.
             LimitExceeded: more than ``max_rows`` results.
         """
         check_query_shape(query)  # before any parser: deep nesting overflows Oxigraph's stack
-        form = form_of(query)
-        if form in UPDATE_WORDS:
-            raise refuse_update(form)
+        word = form_of(query)
+        if word in UPDATE_WORDS:
+            raise refuse_update(word)
         if not allow_service:
             check_no_service(query)
+        if base is not None:
+            check_base(base)
         codes = dataset.scored_codes(self.store, predicted=predicted, graph=graph)
-        graphs = dataset.default_graph(self.store, predicted=predicted, graph=graph)
-        named = dataset.named_graphs(self.store)
+        # The query's own FROM / FROM NAMED, else nesy's default graph and the users' named graphs;
+        # a BASE line carries ``base`` to relative FROM IRIs.
+        graphs, named = dataset.query_dataset(self.store, query if base is None else f"BASE <{base}>\n{query}",
+                                              self.prefixes, predicted=predicted, graph=graph)
         native = self.store.backend.native
         if native is not None:
             def start() -> Any:
-                return native.query(query, prefixes=self.prefixes, default_graph=graphs, named_graphs=named)
+                return native.query(query, base_iri=base, prefixes=self.prefixes, default_graph=graphs,
+                                    named_graphs=named)
         else:
             def start() -> Any:
-                return self._remote(query, graphs, timeout)
-        raw = evaluate(start, form, timeout=timeout, max_rows=max_rows)
-        if form == "ASK":
-            return SparqlResult(form, boolean=bool(raw))
-        if form in ("CONSTRUCT", "DESCRIBE"):
-            triples = [tuple(from_ox(t) for t in tr) for tr in raw]
+                return self._remote(query, word, base, graphs, timeout)
+        kind, raw = evaluate(start, timeout=timeout, max_rows=max_rows,
+                             where=QueryText(query, base, dict(self.prefixes)))
+        if kind == "ASK":
+            return SparqlResult("ASK", boolean=bool(raw))
+        if kind == "GRAPH":
+            triples = [tuple(exact_from_ox(t) for t in tr) for tr in raw]
             scores, found = self._best(triples, codes)  # type: ignore[arg-type]
-            return SparqlResult(form, triples=[(s, p, o, float(sc) if g >= 0 else 1.0)
-                                               for (s, p, o), sc, g in zip(triples, scores, found)])
+            return SparqlResult("DESCRIBE" if word == "DESCRIBE" else "CONSTRUCT",
+                                triples=[(s, p, o, float(sc) if g >= 0 else 1.0)
+                                         for (s, p, o), sc, g in zip(triples, scores, found)])
         variables, solutions = raw
-        rows = [{v: from_ox(t) for v, t in zip(variables, sol) if t is not None} for sol in solutions]
-        patterns = triple_patterns(query, tuple(sorted(self.prefixes.items())))
-        return SparqlResult(form, variables=variables, rows=self._score_rows(rows, patterns, codes))
+        rows = [{v: exact_from_ox(t) for v, t in zip(variables, sol) if t is not None} for sol in solutions]
+        patterns = triple_patterns(query, tuple(sorted(self.prefixes.items())), base)
+        return SparqlResult("SELECT", variables=variables, rows=self._score_rows(rows, patterns, codes))
 
-    def _remote(self, query: str, graphs: list[ox.NamedNode], timeout: float | None) -> Any:
+    def _remote(self, query: str, word: str, base: str | None, graphs: list[ox.NamedNode],
+                timeout: float | None) -> Any:
         """Run on a remote endpoint, with the union of ``graphs`` as default graph (protocol
         parameter ``default-graph-uri``), parsing results with Oxigraph."""
         import urllib.parse
         import urllib.request
 
         prologue = "".join(f"PREFIX {k}: <{v}>\n" for k, v in self.prefixes.items() if f"{k}:" in query)
+        if base is not None:
+            prologue = f"BASE <{base}>\n" + prologue
         params = [("query", prologue + query)] + [("default-graph-uri", g.value) for g in graphs]
-        form = form_of(query)
-        accept = "application/sparql-results+json" if form in ("SELECT", "ASK") else "application/n-triples"
+        accept = "application/sparql-results+json" if word in ("SELECT", "ASK") else "application/n-triples"
         req = urllib.request.Request(self.store.endpoint, data=urllib.parse.urlencode(params).encode(),
                                      headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
         with urllib.request.urlopen(req, timeout=timeout or 300) as resp:
             data = resp.read()
-        if form in ("SELECT", "ASK"):
+        if word in ("SELECT", "ASK"):
             return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
         return (ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
 
     def _ids(self, triples: list[tuple[Identifier, Identifier, Identifier]]) -> tuple[np.ndarray, ...]:
-        get = self.store.vocab.get
+        vocab = self.store.vocab
+        vocab_get = vocab.get
+
+        def get(term: Identifier) -> int | None:
+            found = vocab_get(term)
+            if found is not None or not isinstance(term, Literal):
+                return found
+            # Results hold Oxigraph's lexical forms ("2.5"); the vocabulary holds rdflib's
+            # reading of the file ("2.50"): find the stored literal by its value.
+            found = vocab_get(vocab_key(term))
+            key = value_key(term)
+            return found if found is not None or key is None else value_index(vocab).get(key)
+
         cols = [[-1 if (i := get(t[k])) is None else i for t in triples] for k in range(3)]
         return tuple(np.asarray(c, dtype=np.int64) for c in cols)
 

@@ -34,6 +34,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 from nesy.errors import QueryError
 
 #: The query forms nesy runs.
@@ -222,6 +224,49 @@ def form_of(query: str) -> str:
                      column=where.column if where else None)
 
 
+_SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def relative_iri(query: str) -> Token | None:
+    """The first ``<relative IRI>`` of a query that declares no ``BASE`` (None otherwise):
+    Oxigraph cannot resolve it without a base IRI, and its own message for that misleads."""
+    tokens = tokenize(query, strict=False)
+    head = tokens[:_prologue_end(tokens)]
+    if any(t.kind == "word" and t.text.upper() == "BASE" for t in head):
+        return None
+    return next((t for t in tokens if t.kind == "iri" and not _SCHEME.match(t.text)), None)
+
+
+def check_base(base: str) -> None:
+    """Refuse a base IRI that is not an absolute IRI (Oxigraph resolves against it)."""
+    try:
+        ox.NamedNode(base)
+    except ValueError as exc:
+        raise QueryError(f"the base IRI {base[:80]!r} is not an absolute IRI ({exc}); give one such as "
+                         "http://example.org/ or file:///path/") from None
+
+
+def function_token(query: str, iri: str, prefixes: dict[str, str]) -> Token | None:
+    """Where the query calls the function ``iri`` (an ``<iri>`` or a prefixed name right
+    before ``(``), resolving prefixed names with the query's ``PREFIX`` lines and ``prefixes``."""
+    tokens = tokenize(query, strict=False)
+    known = dict(prefixes)
+    head = tokens[:_prologue_end(tokens)]
+    for i, tok in enumerate(head[:-2]):
+        if tok.kind == "word" and tok.text.upper() == "PREFIX" and head[i + 2].kind == "iri":
+            known[head[i + 1].text[:-1]] = head[i + 2].text[1:-1]
+    for tok, nxt in zip(tokens, tokens[1:]):
+        if nxt.text != "(":
+            continue
+        if tok.kind == "iri" and tok.text[1:-1] == iri:
+            return tok
+        if tok.kind == "pname":
+            prefix, local = tok.text.split(":", 1)
+            if prefix in known and known[prefix] + re.sub(r"\\(.)", r"\1", local) == iri:
+                return tok
+    return None
+
+
 _UPDATE_START = re.compile(
     r"(?:INSERT|DELETE)\s*(?:DATA\b|WHERE\b|\{)|LOAD\s+(?:SILENT\b|<)|"
     r"(?:CLEAR|DROP)\s+(?:SILENT\s+)?(?:GRAPH|DEFAULT|NAMED|ALL)\b|CREATE\s+(?:SILENT\s+)?GRAPH\b|"
@@ -323,6 +368,6 @@ def _has_service(node: object) -> bool:
     return False
 
 
-__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_DEPTH", "QUERY_FORMS", "UPDATE_WORDS", "Token", "check_no_service",
-           "check_query_shape", "decode_escapes", "form_of",
-           "is_sparql", "refuse_update", "tokenize"]
+__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_DEPTH", "QUERY_FORMS", "UPDATE_WORDS", "Token", "check_base", "check_no_service",
+           "check_query_shape", "decode_escapes", "form_of", "function_token",
+           "is_sparql", "refuse_update", "relative_iri", "tokenize"]

@@ -1,15 +1,17 @@
 """The RDF store: triples with provenance in a backend, kept in step with their integer ids.
 
-Triples live in the named graphs ``asserted`` (loaded files), ``extracted`` (from text),
-``inferred`` (rules) and ``predicted`` (the link predictor) (see :mod:`nesy.store.graphs`).
-Backends (:mod:`nesy.store.backends`): Oxigraph on disk in the KB directory or in memory,
-or any SPARQL 1.1 endpoint.
+Triples live in the provenance graphs ``asserted`` (loaded files; Oxigraph's default
+graph), ``extracted`` (from text), ``inferred`` (rules), ``predicted`` (the link predictor)
+and ``dl-reasoner``, and in users' own named graphs (see :mod:`nesy.store.graphs` and
+:mod:`nesy.store.usergraphs`). Backends (:mod:`nesy.store.backends`): Oxigraph on disk in
+the KB directory or in memory, or any SPARQL 1.1 endpoint.
 
 Every triple also has a row in the integer-encoded :class:`TripleTable` with its score
 and the id of its :class:`~nesy.store.sources.Source` record (file, document and
 sentence, model...), so provenance survives a restart and the reasoner reads ids without
-going through RDF terms. This module keeps the two in step; reading and export are in
-:class:`~nesy.store.reading.StoreReading`.
+going through RDF terms. This module holds the state and the commit protocol; the writes
+are in :class:`~nesy.store.writing.StoreWriting`, reading and export in
+:class:`~nesy.store.usergraphs.GraphReading` and :class:`~nesy.store.reading.StoreReading`.
 
 On disk every write goes through the commit protocol of :mod:`nesy.store.commit`: a
 journal names the graphs before Oxigraph changes, the vocabulary, sources and table are
@@ -21,36 +23,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyoxigraph as ox
-from rdflib import URIRef
-from rdflib.term import Identifier
 
 from nesy.errors import StoreError
 from nesy.store import commit as kbdir
 from nesy.store.backends import Backend, OxigraphBackend, RemoteBackend
-from nesy.store.formats import ParsedFile
 from nesy.store.graphs import GRAPH_CODE, GRAPH_NS, GRAPHS, check_graph, graph_iri
-from nesy.store.reading import StoreReading
-from nesy.store.repair import sync_graph
+from nesy.store.repair import drop_untracked, sync_graph
 from nesy.store.sources import Source, encode_sources, parse_sources
 from nesy.store.terms import from_ox, to_ox
 from nesy.store.triples import TripleTable
+from nesy.store.usergraphs import GraphNames, GraphReading
 from nesy.store.vocab import Vocab
+from nesy.store.writing import StoreWriting, check_score
 
 
-def check_score(score: float) -> None:
-    """Refuse a confidence outside (0, 1] (NaN included) before anything is written."""
-    if not 0.0 < score <= 1.0:
-        raise StoreError(f"a score must be in (0, 1], got {score}")
-
-
-class Store(StoreReading):
+class Store(StoreWriting, GraphReading):
     """Triples with provenance in a backend, mirrored as integer ids.
 
     Args:
@@ -65,6 +59,7 @@ class Store(StoreReading):
         vocab: Term <-> id.
         table: The id triples with their scores and source ids.
         sources: The source records, by id.
+        graphs: The graph codes (users' named graphs included) and their Oxigraph graphs.
     """
 
     def __init__(
@@ -88,7 +83,10 @@ class Store(StoreReading):
         #: ``(m,)``) of the rows about to go: what a reasoner retracts incrementally.
         self.removal_listeners: list[Callable[[dict[str, np.ndarray]], None]] = []
         self._touched: set[str] = set()
+        self._keep: set[str] | None = None
         self._suspect: set[str] = set()
+        self._union: bool | None = None
+        self.graphs = GraphNames()
         self._table_dirty = False
         self._config: dict[str, Any] | None = None
         self._manifest: dict[str, Any] | None = None
@@ -96,6 +94,7 @@ class Store(StoreReading):
         self._legacy = False
         self.vocab, self.table, self.sources = Vocab(), TripleTable(), []
         if endpoint is not None:
+            self.graphs = GraphNames(asserted_default=False)  # what other clients of the endpoint read
             self.backend: Backend = RemoteBackend(endpoint, update_endpoint)
             self._mirror_remote(self.backend)
         elif self.path is None:
@@ -118,6 +117,7 @@ class Store(StoreReading):
             table_file = path / ((state.manifest or {}).get("table") or {"file": kbdir.LEGACY_TABLE})["file"]
             if state.table_bytes is not None:
                 self.table = TripleTable.from_bytes(state.table_bytes, table_file)
+            self.graphs = GraphNames.from_manifest(state.manifest)
             self._check_ids(table_file)
             state.vocab.count, state.sources.count = len(self.vocab), len(self.sources)
             self._logs, self._manifest, self._legacy = (state.vocab, state.sources), state.manifest, state.legacy
@@ -125,6 +125,7 @@ class Store(StoreReading):
                 kbdir.register(path, self)
                 kbdir.tidy(path, state.manifest)
                 self._recover(state.journal)
+                self._move_asserted()
         except BaseException:
             self.backend.close()
             raise
@@ -140,7 +141,7 @@ class Store(StoreReading):
         if top >= len(self.vocab) or low < 0:
             raise kbdir.damaged(table_file, f"it uses term id {top} but the vocabulary has {len(self.vocab)} terms",
                                 self.path)
-        if int(t.src.max()) >= len(self.sources) or int(t.g.max()) >= len(GRAPHS):
+        if int(t.src.max()) >= len(self.sources) or int(t.g.max()) >= len(self.graphs):
             raise kbdir.damaged(table_file, f"it names source {int(t.src.max())} but there are "
                                 f"{len(self.sources)} source records", self.path)
 
@@ -151,13 +152,66 @@ class Store(StoreReading):
         if journal is not None:
             kbdir.crash_point("recovery")
             for graph in journal.get("graphs", []):
-                if graph in GRAPH_CODE:
-                    sync_graph(self.backend.native, self.vocab, self.table, graph)  # type: ignore[arg-type]
+                if isinstance(graph, str):
+                    self._sync(graph)
+            if isinstance(journal.get("keep"), list):
+                # A SPARQL update that could write any graph: graphs it created are dropped.
+                drop_untracked(self.backend.native, self.graphs, set(journal["keep"]))  # type: ignore[arg-type]
         self._logs = (self._logs[0].appended(b"", 0), self._logs[1].appended(b"", 0))
         if journal is not None:
             self.backend.flush()
             kbdir.remove_file(self.path / kbdir.JOURNAL)
             kbdir.fsync_dir(self.path)
+
+    def _sync(self, graph: str) -> None:
+        """Bring one graph (a name the journal or a failed write gave) back to the table; a
+        user's graph the committed registry does not know is removed from Oxigraph."""
+        native = self.backend.native
+        if native is None:
+            return
+        try:
+            code = self.graphs.find(graph)
+        except StoreError:
+            return  # not a graph name: nothing nesy wrote
+        if code is not None:
+            sync_graph(native, self.vocab, self.table, self.graphs, code)
+        elif native.contains_named_graph(ox.NamedNode(graph)):
+            native.remove_graph(ox.NamedNode(graph))
+
+    def restore_graphs(self, graphs: list[str], keep: set[str] | None = None) -> None:
+        """Bring ``graphs`` in Oxigraph back to the table after a write that failed there
+        (a user's graph the registry does not know is removed); with ``keep``, also remove
+        every untracked named graph not in it."""
+        for graph in graphs:
+            self._sync(graph)
+        if keep is not None and self.backend.native is not None:
+            drop_untracked(self.backend.native, self.graphs, keep)
+
+    def _move_asserted(self) -> None:
+        """A KB from before users' graphs kept the asserted data in ``urn:nesy:graph:asserted``:
+        move it to Oxigraph's default graph (journalled and committed like any write, and
+        idempotent, so a crash half way is finished by the next open). Quads that were in the
+        default graph without a table row (nesy never wrote there) are removed."""
+        native = self.backend.native
+        if self.graphs.asserted_default or native is None:
+            return
+        self.graphs.asserted_default = True
+        self._write_graphs(["asserted"], lambda: sync_graph(native, self.vocab, self.table, self.graphs, 0))
+        self.checkpoint()
+
+    @property
+    def union_default_graph(self) -> bool:
+        """Whether a SPARQL query's default graph also holds every user's graph (like Jena's
+        unionDefaultGraph): ``"union_default_graph": true`` in ``kb.json``, or set here for
+        this session. Off by default: users' graphs are named graphs only (SPARQL's dataset)."""
+        if self._union is not None:
+            return self._union
+        config = self._config if self._config is not None else (self._manifest or {}).get("config") or {}
+        return bool(config.get("union_default_graph", False))
+
+    @union_default_graph.setter
+    def union_default_graph(self, value: bool) -> None:
+        self._union = bool(value)
 
     @property
     def dataset(self) -> Any:
@@ -173,7 +227,8 @@ class Store(StoreReading):
         """Read the provenance graphs of a remote endpoint into the id mirror."""
         src = None
         for name in GRAPHS:
-            data = remote.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph_iri(name)}> {{ ?s ?p ?o }} }}")
+            target = self.graphs.target(GRAPH_CODE[name]).value  # type: ignore[union-attr]
+            data = remote.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}")
             quads = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
             if quads:
                 if src is None:
@@ -184,20 +239,25 @@ class Store(StoreReading):
 
     # -- sources ----------------------------------------------------------------------
     def new_source(self, kind: str, graph: str, **fields: Any) -> Source:
-        """Create a source record (persisted on the next :meth:`commit`)."""
+        """Create a source record (persisted on the next :meth:`commit`); ``graph`` is a
+        provenance graph or a user's graph IRI."""
         src = Source(id=len(self.sources), kind=kind, graph=check_graph(graph), **fields)
         self.sources.append(src)
         return src
 
     # -- all or nothing ---------------------------------------------------------------
-    def savepoint(self) -> tuple[int, int, int]:
-        """Where the sources, the id table and the vocabulary end now: give it to :meth:`rollback`."""
-        return len(self.sources), len(self.table), len(self.vocab)
+    def savepoint(self) -> tuple[Any, ...]:
+        """Where the sources, the id table, the vocabulary and the graph registry end now:
+        give it to :meth:`rollback`."""
+        return len(self.sources), len(self.table), len(self.vocab), self.graphs.mark()
 
-    def rollback(self, savepoint: tuple[int, int, int]) -> None:
-        """Undo, in memory, the source records, table rows and new terms added since
-        ``savepoint``; a graph whose Oxigraph write failed half way is brought back to the table."""
-        n_sources, n_rows, n_terms = savepoint
+    def rollback(self, savepoint: tuple[Any, ...]) -> None:
+        """Undo, in memory, the source records, table rows, new terms and new user graphs
+        added since ``savepoint``; a graph whose Oxigraph write failed half way is brought
+        back to the table (one created meanwhile is dropped)."""
+        n_sources, n_rows, n_terms = savepoint[:3]
+        if len(savepoint) > 3:
+            self.graphs.restore(savepoint[3])
         if len(self.table) > n_rows:
             self.table.remove(np.arange(len(self.table)) >= n_rows)
         for gone in range(n_sources, len(self.sources)):
@@ -207,169 +267,45 @@ class Store(StoreReading):
         self._ox_ids.clear()
         self._repair_suspect()
 
-    # -- writing ----------------------------------------------------------------------
-    def encode_quads(self, quads: list[ox.Quad]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Ids for the subjects, predicates and objects of Oxigraph quads; each ``(n,)``."""
-        n = len(quads)
-        s = np.empty(n, dtype=np.int64)
-        p = np.empty(n, dtype=np.int64)
-        o = np.empty(n, dtype=np.int64)
-        for i, q in enumerate(quads):
-            for col, term in ((s, q.subject), (p, q.predicate), (o, q.object)):
-                col[i] = self._ox_id(term)
-        return s, p, o
-
-    def _ox_id(self, term: Any) -> int:
-        k = self._ox_ids.get(term)
-        if k is None:
-            k = self._ox_ids[term] = self.vocab.id(from_ox(term))
-        return k
-
-    def add_parsed(self, parsed: ParsedFile, graph: str, source_fields: dict[str, Any], score: float = 1.0) -> int:
-        """Store a parsed file in ``graph``, one source record per named graph of the input.
-
-        Returns the number of triples that were new. All or nothing: on failure the store,
-        the vocabulary and the sources are as before.
-        """
-        check_graph(graph)
-        self._check_writable()
-        check_score(score)
-        mark = self.savepoint()
-        try:
-            if parsed.format == "tsv":
-                vocab_id = self.vocab.id
-                term_ids = np.fromiter((vocab_id(URIRef(t)) for t in parsed.terms), dtype=np.int64,
-                                       count=len(parsed.terms))
-            else:
-                term_ids = np.fromiter((self._ox_id(t) for t in parsed.terms), dtype=np.int64,
-                                       count=len(parsed.terms))
-            idx = parsed.index
-            s, p, o = term_ids[idx[:, 0]], term_ids[idx[:, 1]], term_ids[idx[:, 2]]
-            # One source record per named graph inside the file keeps TriG/N-Quads graphs known.
-            src_ids = np.array([
-                self.new_source(graph, graph, **source_fields,
-                                **({} if isinstance(g, ox.DefaultGraph) else {"graph_in_file": str(from_ox(g))})).id
-                for g in parsed.graph_names
-            ], dtype=np.int64)
-            src = src_ids[parsed.graph_index] if len(src_ids) else np.empty(0, dtype=np.int64)
-            new = self.table.add(np.full(len(s), GRAPH_CODE[graph]), s, p, o, np.full(len(s), score), src)
-            self._write_graphs([graph], lambda: self.backend.load_parsed(parsed, ox.NamedNode(str(graph_iri(graph)))))
-        except BaseException:
-            self.rollback(mark)
-            raise
-        self.commit()
-        return int(new.sum())
-
-    def add_triples(
-        self,
-        triples: Iterable[tuple[Identifier, Identifier, Identifier]],
-        graph: str,
-        *,
-        scores: Iterable[float] | None = None,
-        source: Source | None = None,
-        kind: str | None = None,
-        **source_fields: Any,
-    ) -> int:
-        """Add rdflib triples to ``graph`` with scores (default 1.0) and one source record."""
-        triples = list(triples)
-        score_list = [1.0] * len(triples) if scores is None else [float(x) for x in scores]
-        if any(not 0.0 < x <= 1.0 for x in score_list):
-            raise StoreError("every score must be in (0, 1]")
-        if source is None:
-            source = self.new_source(kind or graph, graph, **source_fields)
-        quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph()) for s, p, o in triples]
-        return self.add_encoded(graph, *self.encode_quads(quads), np.asarray(score_list),
-                                np.full(len(quads), source.id), quads=quads)
-
-    def add_encoded(
-        self,
-        graph: str,
-        s: np.ndarray,
-        p: np.ndarray,
-        o: np.ndarray,
-        scores: np.ndarray,
-        src: np.ndarray,
-        *,
-        quads: list[ox.Quad] | None = None,
-    ) -> int:
-        """Add triples given as ids (each array ``(n,)``); returns how many were new."""
-        self._check_writable()
-        new = self.table.add(np.full(len(s), GRAPH_CODE[check_graph(graph)]), s, p, o,
-                             np.asarray(scores, dtype=np.float64), src)
-        target = ox.NamedNode(str(graph_iri(graph)))
-        if quads is None:
-            chunks = self._quad_chunks(s[new], p[new], o[new], target)
-        else:
-            chunks = iter([[ox.Quad(q.subject, q.predicate, q.object, target)
-                            for q, fresh in zip(quads, new) if fresh]])
-
-        def write() -> None:
-            for chunk in chunks:
-                self.backend.add(chunk)
-
-        self._write_graphs([graph], write)
-        self.commit()
-        return int(new.sum())
-
-    def _quad_chunks(self, s: np.ndarray, p: np.ndarray, o: np.ndarray, target: ox.NamedNode,
-                     size: int = 250_000) -> Iterator[list[ox.Quad]]:
-        """Oxigraph quads of id triples (each ``(n,)``), ``size`` at a time: each distinct
-        term is converted once, and a million derived facts never become a million Python
-        quads at the same moment."""
-        ids, inverse = np.unique(np.concatenate([s, p, o]), return_inverse=True)
-        terms = self.vocab.term
-        ox_terms = [to_ox(terms(int(i))) for i in ids]
-        n = len(s)
-        si, pi, oi = inverse[:n].tolist(), inverse[n:2 * n].tolist(), inverse[2 * n:].tolist()
-        for start in range(0, n, size):
-            stop = start + size
-            yield [ox.Quad(ox_terms[a], ox_terms[b], ox_terms[c], target)
-                   for a, b, c in zip(si[start:stop], pi[start:stop], oi[start:stop])]
-
-    def clear(self, graph: str) -> int:
-        """Remove every triple of ``graph``; returns how many were removed."""
-        self._check_writable()
-        mask = self.table.select(g=GRAPH_CODE[check_graph(graph)])
-        n = int(mask.sum())
-        self.table.remove(mask)
-        self._write_graphs([graph], lambda: self.backend.drop_graph(str(graph_iri(graph))))
-        self.commit()
-        return n
-
-    def remove_rows(self, mask: np.ndarray) -> None:
-        """Remove the table rows selected by ``mask`` (bool, ``(n,)``) from table and backend."""
-        self._check_writable()
-        t, terms = self.table, self.vocab.term
-        if self.removal_listeners:
-            gone = {name: getattr(t, name)[mask].copy() for name in ("g", "s", "p", "o", "score", "src")}
-            for listener in self.removal_listeners:
-                listener(gone)
-        quads = [
-            ox.Quad(to_ox(terms(t.s[i])), to_ox(terms(t.p[i])), to_ox(terms(t.o[i])),
-                    ox.NamedNode(str(graph_iri(GRAPHS[t.g[i]]))))
-            for i in np.nonzero(mask)[0]
-        ]
-        graphs = [GRAPHS[code] for code in np.unique(t.g[mask])]
-        t.remove(mask)
-        self._write_graphs(graphs, lambda: self.backend.remove(quads))
-        self.commit()
-
-    def _check_writable(self) -> None:
-        if self.read_only:
-            raise StoreError(f"knowledge base {self.path} is open read-only")
-
     # -- the commit protocol ------------------------------------------------------------
+    def journal(self, graphs: list[str], *, keep: set[str] | None = None) -> tuple[frozenset[str], Any]:
+        """Name ``graphs`` (provenance names or user graph IRIs) in the journal before Oxigraph
+        changes them: a crash before the commit brings them back to the table on the next
+        open. ``keep``: the write may create any graph; the next open then drops every named
+        graph it does not track except these. Returns what :meth:`unjournal` restores."""
+        before = (frozenset(self._touched), self._keep)
+        if self.path is None or self.backend.native is None:
+            return before
+        if set(graphs) <= self._touched and (keep is None or self._keep is not None):
+            return before
+        self._touched.update(graphs)
+        if keep is not None:
+            self._keep = set(keep) if self._keep is None else self._keep | keep
+        assert self._logs is not None
+        body: dict[str, Any] = {"base": (self._manifest or {}).get("generation", 0), "graphs": sorted(self._touched)}
+        if self._keep is not None:
+            body["keep"] = sorted(self._keep)
+        if self._legacy:
+            body["legacy"] = {"vocab": self._logs[0].size, "sources": self._logs[1].size}
+        kbdir.write_journal(self.path, body)
+        return before
+
+    def unjournal(self, before: tuple[frozenset[str], Any]) -> None:
+        """After a write that changed nothing in the end (Oxigraph brought back): forget the
+        graphs :meth:`journal` added, and remove the journal when nothing else is pending,
+        so a failed write leaves the files as they were."""
+        touched, keep = before
+        if touched or keep is not None or self.path is None:
+            return
+        self._touched.clear()
+        self._keep = None
+        kbdir.remove_file(self.path / kbdir.JOURNAL)
+        kbdir.fsync_dir(self.path)
+
     def _write_graphs(self, graphs: list[str], write: Callable[[], None]) -> None:
         """Run one Oxigraph write to ``graphs``, journalled first: a crash in it (or before
         the commit) is undone on the next open by bringing those graphs back to the table."""
-        if self.path is not None and self.backend.native is not None and not set(graphs) <= self._touched:
-            self._touched.update(graphs)
-            assert self._logs is not None
-            journal: dict[str, Any] = {"base": (self._manifest or {}).get("generation", 0),
-                                       "graphs": sorted(self._touched)}
-            if self._legacy:
-                journal["legacy"] = {"vocab": self._logs[0].size, "sources": self._logs[1].size}
-            kbdir.write_journal(self.path, journal)
+        self.journal(graphs)
         kbdir.crash_point("before-oxigraph")
         try:
             write()
@@ -380,9 +316,8 @@ class Store(StoreReading):
 
     def _repair_suspect(self) -> None:
         """Bring graphs whose Oxigraph write failed half way back to the in-memory table."""
-        native = self.backend.native
-        while self._suspect and native is not None:
-            sync_graph(native, self.vocab, self.table, self._suspect.pop())
+        while self._suspect and self.backend.native is not None:
+            self._sync(self._suspect.pop())
 
     def commit(self) -> None:
         """Persist the vocabulary, the sources and the id table next to the RDF store: now,
@@ -432,7 +367,9 @@ class Store(StoreReading):
         self._repair_suspect()
         vocab_log, sources_log = self._logs
         grew_vocab = len(self.vocab) > vocab_log.count
-        if not (self._table_dirty or self._config is not None or self._touched
+        registry = self.graphs.to_manifest()
+        moved = self._manifest is not None and any(self._manifest.get(k) != v for k, v in registry.items())
+        if not (self._table_dirty or self._config is not None or self._touched or moved
                 or len(self.sources) > sources_log.count or (grew_vocab and not self._reader)):
             return
         if self._legacy and not self._touched:
@@ -440,18 +377,20 @@ class Store(StoreReading):
             # crash before the manifest is written leaves the old files as they were.
             kbdir.write_journal(self.path, {"base": 0, "graphs": [],
                                             "legacy": {"vocab": vocab_log.size, "sources": sources_log.size}})
-        counts = np.bincount(self.table.g, minlength=len(GRAPHS))
+        counts = np.bincount(self.table.g, minlength=len(self.graphs))
         pending = kbdir.Pending(
             vocab=(self.vocab.encode(vocab_log.count), len(self.vocab) - vocab_log.count),
             sources=(encode_sources(self.sources, sources_log.count), len(self.sources) - sources_log.count),
             table=self.table.to_bytes() if self._table_dirty or self._legacy else None,
             config=self._config,
-            graphs={name: int(n) for name, n in zip(GRAPHS, counts)},
+            graphs={self.graphs.name(code): int(n) for code, n in enumerate(counts)},
+            registry=registry,
         )
         self._manifest, self._logs = kbdir.commit_generation(self.path, self._manifest, self._logs, pending)
         self.vocab.committed = len(self.vocab)
         self._table_dirty, self._config, self._legacy = False, None, False
         self._touched.clear()
+        self._keep = None
 
     def close(self) -> None:
         """Commit and release the store (and its writer lock); a second call does nothing."""
@@ -502,4 +441,5 @@ def _recover_abandoned(path: Path) -> None:
             raise
 
 
-__all__ = ["GRAPHS", "GRAPH_CODE", "GRAPH_NS", "Source", "Store", "check_graph", "from_ox", "graph_iri", "to_ox"]
+__all__ = ["GRAPHS", "GRAPH_CODE", "GRAPH_NS", "Source", "Store", "TripleTable", "check_graph", "check_score",
+           "from_ox", "graph_iri", "to_ox"]

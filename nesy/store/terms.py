@@ -1,4 +1,11 @@
-"""Term conversion between Oxigraph (``pyoxigraph``) and rdflib."""
+"""Term conversion between Oxigraph (``pyoxigraph``) and rdflib.
+
+Two directions from Oxigraph: :func:`from_ox` gives the term the vocabulary keys on
+(rdflib's canonical form: ``"01"^^xsd:integer`` becomes ``"1"``, so the stored id table
+and the rules see one term per value, as they always have), and :func:`exact_from_ox`
+gives the term exactly as Oxigraph holds it (the lexical form as stored or computed), which
+is what query results show.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,24 @@ def from_ox(term: Any) -> Identifier:
     raise StoreError(f"unsupported RDF term {term!r}")
 
 
+def exact_from_ox(term: Any) -> Identifier:
+    """An rdflib term for an Oxigraph term with the literal's lexical form kept as it is
+    (``"01"^^xsd:integer`` stays ``"01"``, ``"PT0S"^^xsd:dayTimeDuration`` stays ``"PT0S"``);
+    ``to_ox`` of it gives the same Oxigraph term back."""
+    if isinstance(term, ox.Literal) and not term.language:
+        dt = term.datatype.value
+        if dt != XSD_STRING:
+            return Literal(term.value, datatype=URIRef(dt), normalize=False)
+    return from_ox(term)
+
+
+def vocab_key(term: Identifier) -> Identifier:
+    """The form of an exact term the vocabulary knows it by (rdflib's canonical literal)."""
+    if isinstance(term, Literal) and term.datatype is not None and str(term.datatype) != TRIPLE_TERM:
+        return Literal(str(term), datatype=term.datatype)
+    return term
+
+
 def to_ox(term: Identifier) -> Any:
     """An Oxigraph term for an rdflib term."""
     if isinstance(term, URIRef):
@@ -50,4 +75,4 @@ def to_ox(term: Identifier) -> Any:
     raise StoreError(f"unsupported RDF term {term!r}")
 
 
-__all__ = ["from_ox", "to_ox"]
+__all__ = ["exact_from_ox", "from_ox", "to_ox", "vocab_key"]

@@ -1,7 +1,7 @@
 """The integer-encoded triple table: every stored triple as ids, with its score and source.
 
 This is the columnar view the reasoner and the neural models read (one row per triple
-per provenance graph). It is kept in step with the RDF store by :class:`~nesy.store.store.Store`
+per graph: a provenance graph, or a user's named graph; see :mod:`nesy.store.graphs`). It is kept in step with the RDF store by :class:`~nesy.store.store.Store`
 and persisted next to it, so provenance (score and source of every triple) survives a
 restart without a per-triple database row.
 """
@@ -184,7 +184,8 @@ class TripleTable:
         q = _pack_spo(s, p, o)
         lo = np.searchsorted(keys, q, "left")
         hi = np.searchsorted(keys, q, "right")
-        allowed = np.zeros(len(GRAPH_CODES_MAX), dtype=bool)
+        # Graph codes are small and dense (provenance graphs, then users' named graphs).
+        allowed = np.zeros(max([int(self.g.max()), *graphs]) + 1, dtype=bool)
         allowed[graphs] = True
         # A triple is stored at most once per graph, so ranges are short: walk them in step.
         for k in range(int((hi - lo).max(initial=0))):
@@ -223,8 +224,6 @@ class TripleTable:
         return mask
 
 
-#: Upper bound on graph codes (the provenance graphs are 0..3).
-GRAPH_CODES_MAX = range(16)
 _SPO = np.dtype([("s", np.int64), ("p", np.int64), ("o", np.int64)])
 
 

@@ -82,7 +82,7 @@ def test_service_failures_and_update_are_one_line_errors(kb: Path) -> None:
     refused(nesy("query", str(kb), "INSERT DATA { <http://a/> <http://b/> <http://c/> }"), "read-only")
     refused(nesy("query", str(kb), "# first a comment\nDELETE WHERE { ?s ?p ?o }"), "read-only")
     refused(nesy("query", str(kb), "PREFIX f: <http://f/>\nSELECT (f:g(?o) AS ?y) WHERE { ?s ?p ?o }"),
-            "custom function")
+            "unknown function <http://f/g>")
     assert state(kb) == before
 
 

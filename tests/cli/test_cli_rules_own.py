@@ -114,7 +114,7 @@ def test_list_and_remove_by_name_or_file(family: Path, tmp_path: Path) -> None:
     assert not list((family / "rules").glob("*elder*")) and not list((family / "rules").glob("*old-folks*"))
     run("rules", str(family), "--remove", str(FAMILY / "family.rules"))
     assert json.loads(run("rules", str(family), "--list", "--format", "json").stdout) == []
-    count = json.loads(run("query", str(family), "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+    count = json.loads(run("query", str(family), "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
                            "--format", "json").stdout)
     assert count[0]["bindings"]["n"] == "41"  # the inferred graph is empty again
     proc = run("rules", str(family), "--remove", "nope", ok=False)

@@ -104,7 +104,7 @@ def test_query_stats_export_work_on_a_kb_the_user_cannot_write(tmp_path: Path) -
         ro = read_only_prefix()
         probe = subprocess.run([*ro, sys.executable, "-c", f"open({str(kb / 'x')!r}, 'w')"], capture_output=True)
         assert probe.returncode != 0, "the directory is still writable: the test would prove nothing"
-        q = run("query", str(kb), "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "--format", "json",
+        q = run("query", str(kb), "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "json",
                 prefix=ro)
         assert json.loads(q.stdout)[0]["bindings"] == {"n": "20"}
         answers = run("query", str(kb), f"?- <{EX}reach>(<{EX}e0>, X).", "--format", "csv", prefix=ro).stdout
@@ -165,5 +165,5 @@ def test_a_damaged_rdf_database_is_named_and_rebuilt_by_repair(tmp_path: Path) -
     fixed = run("check-store", str(kb), "--repair")
     assert "oxigraph.damaged" in fixed.stdout
     assert (kb / "oxigraph.damaged").is_dir()
-    count = run("query", str(kb), f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s <{EX}next> ?o }} }}").stdout
+    count = run("query", str(kb), f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{EX}next> ?o }}").stdout
     assert "20" in count

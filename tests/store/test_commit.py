@@ -29,9 +29,14 @@ def make_kb(path: Path, n: int = 30) -> Path:
     return path
 
 
+def ox_graph(graph: str) -> ox.DefaultGraph | ox.NamedNode:
+    """Where a provenance graph lives in Oxigraph: the asserted data is the default graph."""
+    return ox.DefaultGraph() if graph == "asserted" else ox.NamedNode(str(graph_iri(graph)))
+
+
 def sparql_count(path: Path, graph: str = "asserted") -> int:
     store = ox.Store.read_only(str(path / "oxigraph"))
-    return sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph_iri(graph)))))
+    return sum(1 for _ in store.quads_for_pattern(None, None, None, ox_graph(graph)))
 
 
 def table_file(path: Path) -> Path:
@@ -118,7 +123,7 @@ def test_a_journal_left_behind_brings_oxigraph_back_to_the_table(tmp_path: Path)
     kb_dir = make_kb(tmp_path / "kb")
     # What a writer killed after its Oxigraph write and before its commit leaves behind.
     db = ox.Store(str(kb_dir / "oxigraph"))
-    target = ox.NamedNode(str(graph_iri("asserted")))
+    target = ox_graph("asserted")
     db.bulk_extend([ox.Quad(ox.NamedNode(f"{EX}junk{i}"), ox.NamedNode(f"{EX}p"), ox.Literal(str(i)), target)
                     for i in range(100)])
     db.remove(ox.Quad(ox.NamedNode(f"{EX}e0"), ox.NamedNode(f"{EX}next"), ox.NamedNode(f"{EX}e1"), target))
@@ -263,3 +268,34 @@ def test_deferred_commits_are_one_generation(tmp_path: Path) -> None:
     reader = Store(kb_dir, read_only=True)
     assert np.bincount(reader.table.g).tolist() == [31, 1]
     reader.close()
+
+
+def test_a_write_stopped_between_chunks_leaves_the_store_as_before(tmp_path: Path) -> None:
+    """A deadline that passes while a million derived facts are written takes the chunks
+    already in Oxigraph out again: table and RDF database as before, nothing to repair."""
+    from nesy.errors import QueryTimeout
+
+    path = make_kb(tmp_path / "kb")
+    store = Store(path)
+    before = len(store)
+    ids = np.array([store.vocab.id(URIRef(f"{EX}e{i}")) for i in range(120_001)])
+    p = store.vocab.id(URIRef(f"{EX}reach"))
+    src = store.new_source("inferred", "inferred").id
+    calls: list[int] = []
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) == 3:  # after two chunks are in
+            raise QueryTimeout("stop")
+
+    with pytest.raises(QueryTimeout):
+        store.add_encoded("inferred", ids[:-1], np.full(120_000, p), ids[1:], np.ones(120_000),
+                          np.full(120_000, src), check=check)
+    assert len(calls) == 3
+    assert len(store) == before == len(store.backend.native)  # type: ignore[arg-type]
+    store.add_encoded("inferred", ids[:1], np.full(1, p), ids[1:2], np.ones(1), np.full(1, src))
+    store.close()
+    reopened = Store(path)
+    assert len(reopened) == before + 1 == len(reopened.backend.native)  # type: ignore[arg-type]
+    reopened.close()
+    assert check_store(path).problems == []

@@ -85,3 +85,79 @@ def test_cli_query_json_has_score_and_proof_tree(tmp_path: Path) -> None:
     rows = json.loads(out)
     assert sorted(r["bindings"]["x"] for r in rows) == ["fam:bea", "fam:bob"]
     assert any(r["proofs"] and r["proofs"][0]["rule"]["label"] == "lives" for r in rows)
+
+
+# -- exact terms, base IRIs, errors, result formats (issue 16) -------------------------
+EXACT = """@prefix ex: <http://example.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:a ex:f "1E0"^^xsd:float ; ex:d "2.50"^^xsd:decimal ; ex:s "x" ; ex:l "y"@en-GB .
+"""
+
+
+@pytest.fixture(scope="module")
+def exact_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    path = tmp_path_factory.mktemp("exact") / "exact.ttl"
+    path.write_text(EXACT, encoding="utf-8")
+    kb = KnowledgeBase()
+    kb.load(path, score=0.5)
+    return kb
+
+
+def test_result_terms_are_oxigraphs_not_renormalised(exact_kb: KnowledgeBase) -> None:
+    import pyoxigraph as ox
+
+    from nesy.store.terms import to_ox
+
+    query = ("PREFIX ex: <http://example.org/> SELECT ?f ?d ?s ?l ?tz ?sum WHERE { ex:a ex:f ?f ; ex:d ?d ; ex:s ?s ; "
+             'ex:l ?l BIND(TIMEZONE("2011-01-10T14:45:13Z"^^xsd:dateTime) AS ?tz) BIND(?d + 1 AS ?sum) }')
+    [row] = exact_kb.sparql(query).rows
+    plain = ox.Store()
+    plain.load(EXACT, format=ox.RdfFormat.TURTLE)
+    [sol] = plain.query(query, prefixes={"xsd": "http://www.w3.org/2001/XMLSchema#"})
+    assert {v: to_ox(t) for v, t in row.bindings.items()} == {v: sol[v] for v in row.bindings}
+    assert str(row["tz"]) == "PT0S" and str(row["f"]) == "1"  # rdflib would write P0D and 1.0
+    # The stored triples are still found for the score, though the vocabulary keys on rdflib's forms.
+    assert row.score == pytest.approx(0.5 ** 4) and len(row.matched) == 4
+
+
+def test_base_iri_for_relative_iris(exact_kb: KnowledgeBase) -> None:
+    rows = exact_kb.sparql("SELECT ?f WHERE { <a> <f> ?f }", base="http://example.org/").rows
+    assert [str(r["f"]) for r in rows] == ["1"]
+    assert exact_kb.sparql("BASE <http://example.org/> ASK { <a> <s> \"x\" }").boolean is True
+    with pytest.raises(QueryError, match="relative IRI <f> needs a base IRI") as err:
+        exact_kb.sparql("SELECT ?f WHERE {\n  ?a <f> ?f }")
+    assert (err.value.line, err.value.column) == (2, 6)
+    with pytest.raises(QueryError, match="not an absolute IRI"):
+        exact_kb.sparql("ASK {}", base="relative/")
+
+
+def test_query_form_comes_from_the_parser(exact_kb: KnowledgeBase) -> None:
+    described = exact_kb.sparql("# what is known of a\nDESCRIBE <http://example.org/a>")
+    assert described.form == "DESCRIBE" and len(described.triples) == 4
+    assert exact_kb.sparql("PREFIX ex: <http://example.org/> ASK { ex:a ex:s 'x' }").form == "ASK"
+
+
+def test_w3c_result_writers(exact_kb: KnowledgeBase) -> None:
+    import io
+
+    import pyoxigraph as ox
+    from rdflib.query import Result
+
+    from nesy.store.results import write_results
+
+    result = exact_kb.sparql("PREFIX ex: <http://example.org/> SELECT ?score ?l WHERE { ex:a ex:f ?score ; ex:l ?l }")
+    out = write_results(result, "csv")
+    assert out == "score,l,score_\r\n1,y,0.25\r\n"  # RFC 4180 line ends; the extra column is renamed
+    tsv = write_results(result, "tsv")
+    assert tsv.splitlines() == ["?score\t?l\t?score_",
+                                '"1"^^<http://www.w3.org/2001/XMLSchema#float>\t"y"@en-gb\t0.25E0']
+    [sol] = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+    assert sol["score_"] == ox.Literal("0.25E0", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#double"))
+    xml = write_results(result, "sparql-xml")
+    assert 'nesy:score="0.25"' in xml and 'xml:lang="en-gb"' in xml
+    [(f, lang)] = Result.parse(io.StringIO(xml), format="xml")  # rdflib's reader normalises "1" to "1.0"
+    assert f.datatype == result.rows[0]["score"].datatype and f.value == 1 and lang == result.rows[0]["l"]
+    assert write_results(exact_kb.sparql("ASK {}"), "sparql-xml").count("<boolean>true</boolean>") == 1
+    assert write_results(exact_kb.sparql("ASK {}"), "tsv") == "true\n"
+    with pytest.raises(QueryError, match="CONSTRUCT and DESCRIBE"):
+        write_results(result, "ntriples")

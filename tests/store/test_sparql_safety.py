@@ -157,8 +157,12 @@ def test_service_failures_are_query_errors(kb: KnowledgeBase) -> None:
         kb.sparql(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{dead}/sparql> {{ ?s ?p ?o }} }}", allow_service=True)
     with pytest.raises(QueryError, match="service name is unbound"):
         kb.sparql("SELECT * WHERE { SERVICE ?x { ?s ?p ?o } }", allow_service=True)
-    with pytest.raises(QueryError, match="custom function"):
+    with pytest.raises(QueryError, match="unknown function <http://example.org/f#f>") as err:
         kb.sparql("PREFIX f: <http://example.org/f#>\nSELECT (f:f(?o) AS ?y) WHERE { ?s ?p ?o }")
+    assert (err.value.line, err.value.column) == (2, 9)  # where the query calls it
+    with pytest.raises(QueryError, match="unknown function") as err:
+        kb.sparql("ASK { FILTER(<http://example.org/g>(1)) }")  # ASK evaluates inside the call itself
+    assert (err.value.line, err.value.column) == (1, 14)
 
 
 def test_syntax_errors_carry_line_and_column(kb: KnowledgeBase) -> None:
