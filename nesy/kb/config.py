@@ -119,6 +119,7 @@ def _committed_or_file(path: Path, manifest: dict[str, Any] | None, owner: Any) 
                                  "the last committed settings", path) from None
         raise StoreError(f"cannot read {file}: {exc}") from None
     if manifest is not None and owner is not None and commit.sha256(data) != manifest.get("config_sha256"):
+        check_config(loaded, file)  # a bad edit is refused before the commit takes it
         owner.stage_config(loaded)  # an edit by hand: commit it with the next write
     return loaded
 

@@ -261,6 +261,7 @@ def test_reports_live_with_their_features_and_are_re_exported():
 
 @pytest.mark.parametrize("edit", [
     {"rules": [4e8]},
+    {"rules": float("inf")},  # not a list at all: refused before the commit that takes an edit
     {"rules": [{"name": "x", "copy": "../../etc/passwd"}]},
     {"rules": [{"name": "x", "copy": "/etc/passwd"}]},
     {"rules": [{"name": "x", "copy": "rules/a.rules", "imports": [{"copy": "rules/../../x"}]}]},
