@@ -14,6 +14,7 @@ from rdflib.term import Identifier
 from nesy.errors import LoadError, StoreError
 from nesy.store.formats import FORMATS
 from nesy.store.graphs import GRAPH_CODE, GRAPHS, check_graph, graph_iri
+from nesy.store.lexical import triple_key
 from nesy.store.sources import Source
 from nesy.store.terms import to_ox
 from nesy.store.triples import TripleTable
@@ -41,6 +42,20 @@ class StoreReading:
         if cached is None:
             cached = self._described[i] = self.sources[i].describe()
         return dict(cached)
+
+    def lexical_form(self, s: Identifier, p: Identifier, o: Identifier) -> tuple[str, int] | None:
+        """The lexical form a loaded file gave the literal ``o`` of the triple, when Oxigraph
+        keeps another (``"01"`` for its ``"1"^^xsd:integer``), and the id of that file's
+        source record; ``None`` when no file recorded one."""
+        sources = self.sources
+        stamp = (len(sources), id(sources[-1]) if sources else 0)
+        cached = self.__dict__.get("_lexical_forms")
+        if cached is None or cached[0] != stamp:
+            forms: dict[str, tuple[str, int]] = {}
+            for src in sources:
+                forms.update((k, (v, src.id)) for k, v in src.extra.get("lexical", {}).items())
+            cached = self.__dict__["_lexical_forms"] = (stamp, forms)
+        return cached[1].get(triple_key(s, p, o)) if cached[1] else None
 
     def __len__(self) -> int:
         return len(self.table)

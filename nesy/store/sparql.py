@@ -223,6 +223,7 @@ class Sparql:
         if kind == "GRAPH":
             triples = [tuple(exact_from_ox(t) for t in tr) for tr in raw]
             scores, found = self._best(triples, codes)  # type: ignore[arg-type]
+            triples = [self._as_written(t) if g >= 0 else t for t, g in zip(triples, found)]
             return SparqlResult("DESCRIBE" if word == "DESCRIBE" else "CONSTRUCT",
                                 triples=[(s, p, o, float(sc) if g >= 0 else 1.0)
                                          for (s, p, o), sc, g in zip(triples, scores, found)])
@@ -294,10 +295,52 @@ class Sparql:
             at += len(grounds)
             hit = gr >= 0
             matched = [(*g, dataset.code_name(self.store, c)) for g, c, h in zip(grounds, gr, hit) if h]
+            if matched:
+                self._restore_forms(bindings, patterns, {m[:3] for m in matched})
             derived = [m[:3] for m in matched if m[3] == "inferred"]
             explain = (lambda d=derived: [prove(t) for t in d]) if prove is not None else None
             rows.append(SparqlRow(bindings, float(np.prod(sc[hit])) if hit.any() else 1.0, matched, explain))
         return rows
+
+    def _written_form(self, triple: tuple[Identifier, ...]) -> str | None:
+        """The lexical form the file that holds this stored triple gave its literal object,
+        when Oxigraph keeps another; the row must still come from that file (a triple
+        removed, then written again by an update, has Oxigraph's form)."""
+        found = self.store.lexical_form(*triple)
+        if found is None:
+            return None
+        form, src = found
+        s, p, o = (int(c[0]) for c in self._ids([triple]))  # type: ignore[list-item]
+        if min(s, p, o) < 0:
+            return None
+        table = self.store.table
+        return form if (table.src[table.rows_of(s, p, o)] == src).any() else None
+
+    def _as_written(self, triple: tuple[Identifier, ...]) -> tuple[Identifier, ...]:
+        """A stored triple with its literal object in the form its file wrote."""
+        s, p, o = triple
+        if isinstance(o, Literal) and o.datatype is not None:
+            form = self._written_form(triple)
+            if form is not None:
+                return s, p, Literal(form, datatype=o.datatype, normalize=False)
+        return triple
+
+    def _restore_forms(self, bindings: dict[str, Identifier], patterns: tuple[TriplePattern, ...],
+                       matched: set[tuple[Identifier, ...]]) -> None:
+        """Give a variable bound to the literal object of a stored triple the lexical form
+        its file wrote (``"01"``, which Oxigraph keeps as ``"1"``), in place."""
+        for pat in patterns:
+            var = pat[2]
+            if not isinstance(var, Variable):
+                continue
+            value = bindings.get(str(var))
+            if not isinstance(value, Literal) or value.datatype is None:
+                continue
+            ground = tuple(bindings.get(str(x)) if isinstance(x, Variable) else x for x in pat)
+            if ground in matched:
+                form = self._written_form(ground)
+                if form is not None:
+                    bindings[str(var)] = Literal(form, datatype=value.datatype, normalize=False)
 
 
 __all__ = ["DEFAULT_MAX_ROWS", "Sparql", "SparqlResult", "SparqlRow", "is_sparql"]

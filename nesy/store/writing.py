@@ -22,6 +22,7 @@ from nesy.namespaces import GRAPH_NS
 from nesy.store.backends import Backend
 from nesy.store.formats import ParsedFile
 from nesy.store.graphs import USER_CODE_BASE, check_graph, kind_of
+from nesy.store.lexical import changed_forms
 from nesy.store.sources import Source
 from nesy.store.terms import from_ox, to_ox
 from nesy.store.triples import TripleTable
@@ -103,7 +104,8 @@ class StoreWriting:
                                        count=len(parsed.terms))
             idx = parsed.index
             s, p, o = term_ids[idx[:, 0]], term_ids[idx[:, 1]], term_ids[idx[:, 2]]
-            codes, src_ids = self._file_graphs(parsed, graph, source_fields)
+            forms = changed_forms(parsed.terms, parsed.index) if parsed.format != "tsv" else {}
+            codes, src_ids = self._file_graphs(parsed, graph, source_fields, forms)
             g = codes[parsed.graph_index] if len(codes) else np.empty(0, dtype=np.int64)
             src = src_ids[parsed.graph_index] if len(src_ids) else np.empty(0, dtype=np.int64)
             new = self.table.add(g, s, p, o, np.full(len(s), score), src)
@@ -116,12 +118,15 @@ class StoreWriting:
         self.commit()
         return int(new.sum())
 
-    def _file_graphs(self, parsed: ParsedFile, graph: str,
-                     source_fields: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Per graph of the file: its graph code here, and a new source record for it."""
+    def _file_graphs(self, parsed: ParsedFile, graph: str, source_fields: dict[str, Any],
+                     forms: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per graph of the file: its graph code here, and a new source record for it (the
+        first one keeps ``forms``, the lexical forms Oxigraph does not)."""
         codes, src_ids = [], []
-        for g in parsed.graph_names:
+        for k, g in enumerate(parsed.graph_names):
             fields = dict(source_fields)
+            if k == 0 and forms:
+                fields["extra"] = {**fields.get("extra", {}), "lexical": forms}
             name = graph
             if isinstance(g, ox.NamedNode) and not g.value.startswith(GRAPH_NS):
                 name = g.value
