@@ -328,7 +328,7 @@ def _record(outcome: Outcome, case: Case, reason: str | None) -> None:
 
 def _data_dir() -> Path:
     """``$NESY_DATA`` or ``../shared/data`` (as the ``shared_data`` fixture, for a module-scoped fixture)."""
-    return Path(os.environ.get("NESY_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+    return Path(os.environ.get("NESY_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")).resolve()
 
 
 @pytest.fixture(scope="module")
