@@ -12,7 +12,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from nesy.serve.problems import RequestError
-from nesy.store.sparql_text import QUERY_FORMS, Token, tokenize
+from nesy.store.sparql_text import QUERY_FORMS, Token, nesting, skip_group, tokenize
 
 
 def check_iri(iri: str, parameter: str) -> str:
@@ -30,19 +30,6 @@ def _form_index(tokens: list[Token]) -> int:
     while i < len(tokens) and tokens[i].kind == "word" and tokens[i].text.upper() in ("PREFIX", "BASE"):
         i += 3 if tokens[i].text.upper() == "PREFIX" else 2
     return i
-
-
-def _skip_group(tokens: list[Token], i: int) -> int:
-    """Index after the bracket group opened at ``tokens[i]``."""
-    depth = 0
-    for k in range(i, len(tokens)):
-        if tokens[k].kind == "punct" and tokens[k].text in "({[":
-            depth += 1
-        elif tokens[k].kind == "punct" and tokens[k].text in ")}]":
-            depth -= 1
-            if depth == 0:
-                return k + 1
-    return len(tokens)
 
 
 def _end(tok: Token) -> int:
@@ -64,10 +51,7 @@ def _scan(tokens: list[Token], start: int) -> tuple[int | None, list[tuple[int, 
             cuts.append((tok.start, _end(tokens[last])))
             k = last + 1
             continue
-        if tok.kind == "punct" and tok.text in "({[":
-            depth += 1
-        elif tok.kind == "punct" and tok.text in ")}]":
-            depth -= 1
+        depth += nesting(tok)
         k += 1
     return None, cuts
 
@@ -90,7 +74,7 @@ def with_dataset(query: str, default: list[str], named: list[str]) -> str:
     form = tokens[i].text.upper()
     start = i + 1
     if form == "CONSTRUCT" and start < len(tokens) and tokens[start].text == "{":
-        start = _skip_group(tokens, start)
+        start = skip_group(tokens, start)
     at, cuts = _scan(tokens, start)
     if at is None:
         if form != "DESCRIBE":

@@ -125,13 +125,18 @@ def _sparql_work(host: KBHost, text: str, _limit: int | None, with_proofs: int, 
     return doc
 
 
+async def _atom_request(request: Request) -> tuple[KBHost, str, float | None]:
+    """The host, the ``atom`` parameter and the deadline (``timeout`` parameter) of an
+    ``/api/explain`` or ``/api/why-not`` request."""
+    host = host_of(request)
+    params = await api_params(request, host.settings.max_body)
+    return host, need(params, "atom"), host.deadline(params.number("timeout"))
+
+
 @guarded
 async def explain(request: Request) -> Response:
     """``/api/explain?atom=``: the proof of a ground atom that holds, else why it does not."""
-    host = host_of(request)
-    params = await api_params(request, host.settings.max_body)
-    atom = need(params, "atom")
-    deadline = host.deadline(params.number("timeout"))
+    host, atom, deadline = await _atom_request(request)
 
     def work() -> dict[str, Any]:
         kb = host.kb
@@ -149,10 +154,7 @@ async def explain(request: Request) -> Response:
 @guarded
 async def why_not(request: Request) -> Response:
     """``/api/why-not?atom=``: per rule that could derive the atom, the first body literal with no match."""
-    host = host_of(request)
-    params = await api_params(request, host.settings.max_body)
-    atom = need(params, "atom")
-    deadline = host.deadline(params.number("timeout"))
+    host, atom, deadline = await _atom_request(request)
 
     def work() -> dict[str, Any]:
         with host.reasoning(deadline):

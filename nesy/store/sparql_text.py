@@ -121,6 +121,26 @@ def tokenize(text: str, *, ambiguous_as_operator: bool = False, strict: bool = T
     return out
 
 
+def nesting(tok: Token) -> int:
+    """How a token changes the bracket depth: +1 for ``( { [``, -1 for ``) } ]``, else 0."""
+    if tok.kind != "punct":
+        return 0
+    return 1 if tok.text in "({[" else -1 if tok.text in ")}]" else 0
+
+
+def skip_group(tokens: list[Token], i: int) -> int:
+    """The index after the bracket group that opens at ``tokens[i]`` (``len(tokens)`` when
+    it never closes; ``i`` when no group opens there)."""
+    if i >= len(tokens) or nesting(tokens[i]) != 1:
+        return i
+    depth = 0
+    for k in range(i, len(tokens)):
+        depth += nesting(tokens[k])
+        if depth == 0:
+            return k + 1
+    return len(tokens)
+
+
 def decode_escapes(text: str) -> str:
     """``text`` with ``\\uXXXX`` and ``\\UXXXXXXXX`` codepoint escapes decoded (invalid
     codepoints are left as written)."""
@@ -370,4 +390,4 @@ def _has_service(node: object) -> bool:
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_DEPTH", "QUERY_FORMS", "UPDATE_WORDS", "Token", "check_base", "check_no_service",
            "check_query_shape", "decode_escapes", "form_of", "function_token",
-           "is_sparql", "refuse_update", "relative_iri", "tokenize"]
+           "is_sparql", "nesting", "refuse_update", "relative_iri", "skip_group", "tokenize"]

@@ -41,7 +41,7 @@ from nesy.store.commit import crash_point
 from nesy.store.graphs import GRAPH_CODE, USER_CODE_BASE
 from nesy.store.repair import diff_graph
 from nesy.store.sparql_run import query_error
-from nesy.store.sparql_text import check_no_service, check_query_shape
+from nesy.store.sparql_text import check_no_service, check_query_shape, skip_group
 from nesy.store.terms import from_ox
 from nesy.store.update_text import DEFAULT, Operation, read_update, rewrite
 
@@ -271,7 +271,7 @@ def _data_quads(text: str, op: Operation) -> list[ox.Quad] | None:
         tok = toks[k]
         if tok.kind == "word" and tok.text.upper() == "GRAPH":
             flush()
-            end = _block_end(toks, k + 2)
+            end = skip_group(toks, k + 2)
             last = toks[end - 1]
             parts.append(text[tok.start:last.start + len(last.text)])
             k = end + 1 if end < len(toks) and toks[end].text == "." else end
@@ -285,19 +285,6 @@ def _data_quads(text: str, op: Operation) -> list[ox.Quad] | None:
         return list(ox.parse(header + "\n".join(parts), format=ox.RdfFormat.TRIG, base_iri=op.base or None))
     except (SyntaxError, ValueError):
         return None
-
-
-def _block_end(toks: list[Any], k: int) -> int:
-    depth = 0
-    while k < len(toks):
-        if toks[k].kind == "punct" and toks[k].text in "({[":
-            depth += 1
-        elif toks[k].kind == "punct" and toks[k].text in ")}]":
-            depth -= 1
-            if depth == 0:
-                return k + 1
-        k += 1
-    return k
 
 
 def _source(store: Any, graph: str, text: str) -> Any:

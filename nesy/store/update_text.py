@@ -27,11 +27,10 @@ import pyoxigraph as ox
 from nesy.errors import NesyError, QueryError
 from nesy.store.dataset import expand
 from nesy.store.formats import read_file
-from nesy.store.sparql_text import Token, tokenize
+from nesy.store.sparql_text import Token, nesting, skip_group, tokenize
 
 #: The default graph in :attr:`Operation.writes`.
 DEFAULT = ""
-_OPEN, _CLOSE = frozenset("({["), frozenset(")}]")
 
 
 @dataclass
@@ -86,12 +85,9 @@ def read_update(text: str, prefixes: dict[str, str], base: str | None) -> list[O
         j, depth = i, 0
         while j < len(tokens):
             tok = tokens[j]
-            if tok.kind == "punct" and tok.text in _OPEN:
-                depth += 1
-            elif tok.kind == "punct" and tok.text in _CLOSE:
-                depth -= 1
-            elif tok.kind == "punct" and tok.text == ";" and depth <= 0:
+            if tok.kind == "punct" and tok.text == ";" and depth <= 0:
                 break
+            depth += nesting(tok)
             j += 1
         if j > i:
             ops.append(_operation(tokens[i:j], dict(known), base))
@@ -163,33 +159,13 @@ def _scan_template(op: Operation, tokens: list[Token], k: int, default: str) -> 
                     op.any_graph = True
                 else:
                     op.writes.add(iri)
-            k = _skip_block(tokens, k + 2)
+            k = skip_group(tokens, k + 2)
             continue
-        if tok.kind == "punct" and tok.text in _OPEN:
-            depth += 1
-        elif tok.kind == "punct" and tok.text in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return k + 1
+        depth += nesting(tok)
+        if depth == 0:
+            return k + 1
         if not (depth == 1 and tok.kind == "punct" and tok.text == "."):
             op.writes.add(default)
-        k += 1
-    return k
-
-
-def _skip_block(tokens: list[Token], k: int) -> int:
-    """The index after the ``{...}`` block that starts at ``k``."""
-    if k >= len(tokens) or tokens[k].text != "{":
-        return k
-    depth = 0
-    while k < len(tokens):
-        tok = tokens[k]
-        if tok.kind == "punct" and tok.text in _OPEN:
-            depth += 1
-        elif tok.kind == "punct" and tok.text in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return k + 1
         k += 1
     return k
 

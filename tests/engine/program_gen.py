@@ -14,7 +14,10 @@ from dataclasses import replace
 from rdflib import RDF, Literal, URIRef
 from reasoner_dsl import EX
 
+from nesy.engine.reasoner import Reasoner
+from nesy.errors import StratificationError
 from nesy.rules.ast import Aggregate, Assignment, Atom, BinOp, Comparison, Rule, Var
+from nesy.store.vocab import Vocab
 
 OPS = ["<", "<=", ">", ">=", "!=", "=="]
 CLASSES = {"d0", "p0", "p1", "p2", "p3"}
@@ -125,3 +128,23 @@ def weighted(seed: int, rules: list[Rule], facts: dict) -> tuple[list[Rule], dic
     rules = [replace(r, weight=rng.choice([None, 0.9, 0.6])) for r in rules]
     scored = {p: {row: rng.choice([1.0, 0.8, 0.5, 0.3]) for row in sorted(rows)} for p, rows in facts.items()}
     return rules, scored
+
+
+def stratified(start: int, n: int) -> list[tuple[int, Gen, list[Rule], dict]]:
+    """The first ``n`` generated programs, from seed ``start`` on, that the reasoner can
+    stratify: ``(seed, generator, rules, facts)`` (a variable-class ``rdf:type`` atom can
+    close a cycle through negation; those seeds are skipped)."""
+    out = []
+    seed = start
+    while len(out) < n:
+        g = Gen(seed)
+        facts = g.facts()
+        rules = g.program()
+        try:
+            Reasoner(Vocab()).add_rules(rules)
+        except StratificationError:
+            seed += 1
+            continue
+        out.append((seed, g, rules, facts))
+        seed += 1
+    return out

@@ -15,11 +15,10 @@ import random
 
 import numpy as np
 import pytest
-from program_gen import Gen, py_of, term_of, weighted
+from program_gen import Gen, py_of, stratified, term_of, weighted
 from reasoner_dsl import EX
 
 from nesy.engine.reasoner import Reasoner
-from nesy.errors import StratificationError
 from nesy.store.vocab import Vocab
 
 N_PROGRAMS = 56
@@ -33,16 +32,9 @@ Copies = dict[tuple[str, tuple], dict[str, float]]
 
 def _programs() -> list[tuple[int, Gen, list, Copies]]:
     out = []
-    seed = 10_000  # other seeds than the clingo differential's
-    while len(out) < N_PROGRAMS:
-        g = Gen(seed)
-        facts = g.facts()
-        rules = g.program()
-        seed += 1
-        try:
-            Reasoner(Vocab()).add_rules(rules)
-        except StratificationError:
-            continue
+    # Other seeds than the clingo differential's; the weights and copies come from the next seed.
+    for used, g, rules, facts in stratified(10_000, N_PROGRAMS):
+        seed = used + 1
         rules, scored = weighted(seed, rules, facts)
         rng = random.Random(seed)
         copies: Copies = {}
@@ -51,7 +43,7 @@ def _programs() -> list[tuple[int, Gen, list, Copies]]:
                 copies[(p, row)] = {"asserted": score}
                 if rng.random() < 0.3:
                     copies[(p, row)]["extracted"] = rng.choice([1.0, 0.9, 0.4, 0.2])
-        out.append((seed - 1, g, rules, copies))
+        out.append((used, g, rules, copies))
     return out
 
 

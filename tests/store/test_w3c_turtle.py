@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Graph, Literal
+from rdf_compare import lower_langs
+from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from nesy.errors import LoadError, NesyError
@@ -61,23 +62,13 @@ def test_w3c_turtle_suites(shared_data: Path) -> None:
             continue
         # Evaluation tests of RDF 1.1: the stored triples must equal the expected ones.
         if kind == "TestTurtleEval" and result is not None and suite == "turtle_rdf11":
-            got = _lower_langs((s, p, o) for s, p, o, _ in kb.triples())
-            expected = _lower_langs(Graph().parse(result, format="nt"))
+            got = lower_langs((s, p, o) for s, p, o, _ in kb.triples())
+            expected = lower_langs(Graph().parse(result, format="nt"))
             if not isomorphic(got, expected):
                 failures.append(f"{name} (result differs)")
             compared += 1
     assert not failures, f"{len(failures)} W3C Turtle tests failed: {failures}"
     assert compared > 100
-
-
-def _lower_langs(triples) -> Graph:  # type: ignore[no-untyped-def]
-    """Language tags are case-insensitive (RDF 1.1 §3.3); compare them lower-cased."""
-    g = Graph()
-    for s, p, o in triples:
-        if isinstance(o, Literal) and o.language:
-            o = Literal(str(o), lang=o.language.lower())
-        g.add((s, p, o))
-    return g
 
 
 def test_negative_turtle_error_names_line_and_column(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdf_compare import lower_langs
+from rdflib import RDF, RDFS, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 
@@ -66,18 +67,8 @@ def update_tests(root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _norm(triples: Any) -> Graph:
-    """An rdflib graph of ``triples`` with language tags lower-cased (they are case-insensitive)."""
-    g = Graph()
-    for s, p, o in triples:
-        if isinstance(o, Literal) and o.language:
-            o = Literal(str(o), lang=o.language.lower())
-        g.add((s, p, o))
-    return g
-
-
 def _expected(path: Path | None) -> Graph:
-    return _norm(Graph().parse(path, format="turtle", publicID=path.resolve().as_uri()) if path else [])
+    return lower_langs(Graph().parse(path, format="turtle", publicID=path.resolve().as_uri()) if path else [])
 
 
 def run_evaluation(test: dict[str, Any]) -> str | None:
@@ -94,8 +85,8 @@ def run_evaluation(test: dict[str, Any]) -> str | None:
     except NesyError as exc:
         return f"raised {exc}"
     want_default, want_named = test["result"]
-    got = {name: _norm((s, p, o) for s, p, o, _ in kb.store.triples(name)) for name in kb.named_graphs()}
-    if not isomorphic(_norm((s, p, o) for s, p, o, _ in kb.store.triples("asserted")), _expected(want_default)):
+    got = {name: lower_langs((s, p, o) for s, p, o, _ in kb.store.triples(name)) for name in kb.named_graphs()}
+    if not isomorphic(lower_langs((s, p, o) for s, p, o, _ in kb.store.triples("asserted")), _expected(want_default)):
         return "the default graph differs"
     want = {name: _expected(path) for name, path in want_named.items()}
     for name in set(got) | set(want):
