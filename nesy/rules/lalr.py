@@ -1,7 +1,8 @@
 """Run Lark's LALR(1) tables for ``grammar.lark`` with a fast contextual lexer and driver.
 
-Lark compiles the grammar into LALR(1) parse tables and terminal definitions; this module
-runs those tables with a small driver of its own (a contextual lexer plus the shift/reduce
+Lark compiles the grammar into LALR(1) parse tables and terminal definitions (kept as plain
+data in ``grammar_tables.json`` by :mod:`nesy.rules.lalr_build`, so start-up skips Lark);
+this module runs those tables with a small driver of its own (a contextual lexer plus the shift/reduce
 loop) that calls the caller's callbacks while it reduces, so the syntax tree is built
 directly. Lark's own loop (a generic token stream, a tree, then a walk over it) made a
 10,000-rule file take about ten seconds; the driver is several times faster. It follows
@@ -12,12 +13,26 @@ explained by :mod:`nesy.rules.syntax_errors`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+# How the driver reduces a rule (chosen per rule by lalr_build, kept in the tables).
+from nesy.rules.lalr_build import CALL as _CALL
+from nesy.rules.lalr_build import FLATTEN as _FLATTEN
+from nesy.rules.lalr_build import (
+    GRAMMAR_PATH,
+    TABLES_PATH,
+    compile_tables,
+    grammar_digest,
+    reference_lark,
+)
+from nesy.rules.lalr_build import INLINE as _INLINE
+from nesy.rules.lalr_build import INLINE1 as _INLINE1
+from nesy.rules.lalr_build import INLINE_FLATTEN as _INLINE_FLATTEN
 from nesy.rules.syntax_errors import lex_failure, longest_word, parse_failure
 from nesy.rules.tokens import SyntaxFailure, Tok
 
@@ -31,8 +46,6 @@ __all__ = [
     "drive",
     "grammar_tables",
 ]
-
-GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
 #: The longest rule text the driver reads (characters); longer texts are refused at once.
 MAX_TEXT = 64 * 1024 * 1024
@@ -48,81 +61,57 @@ class Splice(list):  # type: ignore[type-arg]
     """Children of an inlined rule (``_name`` or a ``(...)*`` helper), spliced into the parent."""
 
 
-# How the driver reduces a rule (chosen per rule in Tables.__init__).
-_CALL = 0  # call the rule's callback with its children
-_INLINE = 1  # an inlined `_rule` or `(...)*` helper: hand the children to the parent
-_INLINE_FLATTEN = 2  # _INLINE, and some children are themselves inlined lists to splice
-_INLINE1 = 3  # a `?rule`: a single child stands for the rule itself, else call
-_FLATTEN = 4  # _CALL, after splicing inlined children
-
-
 #: A state's lexer: (skip-then-token regex, keyword retyping per terminal, skip-only regex).
 _Lexer = tuple["re.Pattern[str]", dict[str, dict[str, str]], "re.Pattern[str]"]
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """A terminal of the grammar as Lark defines it: its regex and how Lark ranks it."""
+
+    name: str
+    regexp: str
+    priority: int
+    max_width: int
+    value: str
+    is_str: bool
 
 
 class Tables:
     """Lark's compiled grammar, re-shaped for the driver: actions, gotos, per-state lexers."""
 
-    def __init__(self) -> None:
-        import lark
-        from lark.parsers.lalr_analysis import Shift
-
-        self.lark = lark.Lark(
-            GRAMMAR_PATH.read_text(encoding="utf-8"),
-            parser="lalr",
-            lexer="contextual",
-            start=[START_PROGRAM, START_QUERY, START_ATOM],
-            propagate_positions=True,
-            maybe_placeholders=False,
-        )
-        table = self.lark.parser.parser.parser.parse_table
-        self.start_states: dict[str, int] = dict(table.start_states)
-        self.end_states: dict[str, int] = dict(table.end_states)
-        self.terminals = {str(t.name): t for t in self.lark.terminals}
-        self.ignore = frozenset(str(t) for t in self.lark.ignore_tokens)
-
-        infos: dict[int, tuple[int, str, str, int]] = {}
-
-        def info_of(rule: Any) -> tuple[int, str, str, int]:
-            key = id(rule)
-            if key not in infos:
-                # Lark names are sometimes Token objects; plain strings keep lookups fast.
-                origin = str(rule.origin.name)
-                flatten = any(not s.is_term and s.name.startswith("_") for s in rule.expansion)
-                if origin.startswith("_"):
-                    mode = _INLINE_FLATTEN if flatten else _INLINE
-                elif rule.options.expand1:
-                    mode = _INLINE1
-                else:
-                    mode = _FLATTEN if flatten else _CALL
-                infos[key] = (len(rule.expansion), origin, str(rule.alias or origin), mode)
-            return infos[key]
-
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.start_states: dict[str, int] = dict(data["start_states"])
+        self.end_states: dict[str, int] = dict(data["end_states"])
+        self.terminals = {name: Terminal(name, **t) for name, t in data["terminals"].items()}
+        self.ignore = frozenset(data["ignore"])
         # actions[state][terminal] = (True, next_state) for a shift, (False, rule info) for a
         # reduce, the info being (size, produced nonterminal, callback name, mode);
         # gotos[state][nonterminal] = next_state.
-        self.actions: dict[int, dict[str, tuple[bool, Any]]] = {}
-        self.gotos: dict[int, dict[str, int]] = {}
-        for state, row in table.states.items():
-            acts: dict[str, tuple[bool, Any]] = {}
-            gotos: dict[str, int] = {}
-            for sym, (action, arg) in row.items():
-                sym = str(sym)
-                if sym in self.terminals or sym == "$END":
-                    acts[sym] = (True, arg) if action is Shift else (False, info_of(arg))
-                else:
-                    gotos[sym] = arg
-            self.actions[state] = acts
-            self.gotos[state] = gotos
+        self.actions: dict[int, dict[str, tuple[bool, Any]]] = {
+            int(state): {
+                sym: (True, arg) if shift else (False, tuple(arg))
+                for sym, (shift, arg) in row.items()
+            }
+            for state, row in data["actions"].items()
+        }
+        self.gotos: dict[int, dict[str, int]] = {
+            int(state): dict(row) for state, row in data["gotos"].items()
+        }
         self._lexers: dict[frozenset[str], _Lexer] = {}
         self.lexer_by_state: dict[int, _Lexer] = {}
         self.root_lexer = self._build_lexer(frozenset(self.terminals))
+
+    @property
+    def lark(self) -> Any:
+        """Lark's own parser of the grammar (built on first use: tests and tooling)."""
+        return _reference_lark()
 
     @lru_cache(maxsize=1)  # noqa: B019 - one Tables for the process
     def terminal_regexes(self) -> dict[str, re.Pattern[str]]:
         """Each non-ignored terminal's own regex (for error messages)."""
         return {
-            name: re.compile(t.pattern.to_regexp())
+            name: re.compile(t.regexp)
             for name, t in self.terminals.items()
             if name not in self.ignore
         }
@@ -150,41 +139,39 @@ class Tables:
         cached = self._lexers.get(accepts)
         if cached is not None:
             return cached
-        from lark.lexer import PatternRE, PatternStr
-
         terms = [self.terminals[n] for n in accepts]
-        terms.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        strs = [t for t in terms if isinstance(t.pattern, PatternStr)]
+        terms.sort(key=lambda t: (-t.priority, -t.max_width, -len(t.value), t.name))
+        strs = [t for t in terms if t.is_str]
         unless: dict[str, dict[str, str]] = {}
         embedded: set[str] = set()
         for t in terms:
-            if not isinstance(t.pattern, PatternRE):
+            if t.is_str:
                 continue
-            rx = re.compile(t.pattern.to_regexp())
+            rx = re.compile(t.regexp)
             for s in strs:
                 if s.priority != t.priority:
                     continue
-                m = rx.match(s.pattern.value)
-                if m and m.group(0) == s.pattern.value:
-                    unless.setdefault(t.name, {})[s.pattern.value] = s.name
+                m = rx.match(s.value)
+                if m and m.group(0) == s.value:
+                    unless.setdefault(t.name, {})[s.value] = s.name
                     embedded.add(s.name)
         skips = []
         for name in sorted(self.ignore):
             ign = self.terminals[name]
-            rx = re.compile(ign.pattern.to_regexp())
+            rx = re.compile(ign.regexp)
             beaten = any(
                 t.priority > ign.priority
-                and isinstance(t.pattern, PatternStr)
-                and rx.match(t.pattern.value)
+                and t.is_str
+                and rx.match(t.value)
                 for t in terms
             )
             if not beaten:
-                skips.append(ign.pattern.to_regexp())
+                skips.append(ign.regexp)
         # Atomic: once skipped, never re-entered, or backtracking could restart a token
         # inside a comment.
         skip = "(?>(?:" + "|".join(skips) + ")*)"
         alternation = "|".join(
-            f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terms if t.name not in embedded
+            f"(?P<{t.name}>{t.regexp})" for t in terms if t.name not in embedded
         )
         # A state that only accepts the end of the input gets a token regex that never matches.
         lex = (re.compile(f"{skip}(?:{alternation or '(?!)'})"), unless, re.compile(skip))
@@ -194,8 +181,24 @@ class Tables:
 
 @lru_cache(maxsize=1)
 def grammar_tables() -> Tables:
-    """The compiled grammar, built once per process."""
-    return Tables()
+    """The compiled grammar, read once per process from ``grammar_tables.json``.
+
+    The file is used only while its stamp matches the grammar's text; otherwise (a grammar
+    edited in a checkout) Lark compiles the grammar here, as it always could.
+    """
+    text = GRAMMAR_PATH.read_text(encoding="utf-8")
+    try:
+        data = json.loads(TABLES_PATH.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict) or data.get("grammar_sha256") != grammar_digest(text):
+        data = compile_tables(text)
+    return Tables(data)
+
+
+@lru_cache(maxsize=1)
+def _reference_lark() -> Any:
+    return reference_lark()
 
 
 def drive(

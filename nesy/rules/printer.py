@@ -77,7 +77,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     """The grammar's own regexes for the tokens the printer emits."""
     terminals = grammar_tables().terminals
     return {
-        name: re.compile(terminals[name].pattern.to_regexp())
+        name: re.compile(terminals[name].regexp)
         for name in ("PNAME_LN", "NAME", "VAR", "NUMBER", "LANGTAG", "LABEL")
     }
 

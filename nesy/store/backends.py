@@ -35,10 +35,18 @@ class OxigraphBackend:
     endpoint: str | None = None
 
     def __init__(self, path: Path | None, read_only: bool = False) -> None:
-        from oxrdflib import OxigraphStore
-
         self.native: ox.Store | None = open_oxigraph(path, read_only) if path is not None else ox.Store()
-        self.dataset: Dataset | None = Dataset(store=OxigraphStore(store=self.native))
+        self._dataset: Dataset | None = None
+
+    @property
+    def dataset(self) -> Dataset | None:
+        """The rdflib view, made on first use: importing oxrdflib (and with it rdflib's SPARQL
+        parser) costs a one-shot ``nesy query`` more than its answer does."""
+        if self._dataset is None and self.native is not None:
+            from oxrdflib import OxigraphStore
+
+            self._dataset = Dataset(store=OxigraphStore(store=self.native))
+        return self._dataset
 
     def add(self, quads: list[ox.Quad]) -> None:
         if quads:
@@ -79,7 +87,7 @@ class OxigraphBackend:
 
     def close(self) -> None:
         """Drop every reference to the database, which releases its writer lock."""
-        self.dataset = None
+        self._dataset = None
         self.native = None
 
 
