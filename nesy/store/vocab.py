@@ -76,16 +76,34 @@ class Vocab:
         per line); a line that is not a term, or a term given twice, is a damaged file."""
         vocab = cls(path)
         where = str(path) if path is not None else None
-        for lineno, raw in enumerate(data.split(b"\n")[:-1] if data else [], 1):
-            try:
-                term = from_n3(raw.decode("utf-8"))
-            except Exception as exc:  # a corrupted vocab is a store problem, not a crash
-                raise StoreError(f"vocabulary file is damaged: {exc}", file=where, line=lineno) from None
-            if not isinstance(term, Identifier) or term in vocab._ids:
+        try:
+            lines = data.decode("utf-8").split("\n")[:-1] if data else []
+        except UnicodeDecodeError:
+            lines = None  # find the line at fault below
+        if lines is None:
+            lines = []
+            for lineno, raw in enumerate(data.split(b"\n")[:-1], 1):
+                try:
+                    lines.append(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise StoreError(f"vocabulary file is damaged: {exc}", file=where, line=lineno) from None
+        ids = vocab._ids
+        terms = vocab._terms
+        for lineno, text in enumerate(lines, 1):
+            # Most lines are IRIs without escapes: for those from_n3 only strips the brackets
+            # (its escape decoding is the identity), and skipping it halves a large KB's open.
+            if text[:1] == "<" and text[-1:] == ">" and "\\" not in text:
+                term: object = URIRef(text[1:-1])
+            else:
+                try:
+                    term = from_n3(text)
+                except Exception as exc:  # a corrupted vocab is a store problem, not a crash
+                    raise StoreError(f"vocabulary file is damaged: {exc}", file=where, line=lineno) from None
+            if not isinstance(term, Identifier) or term in ids:
                 raise StoreError("vocabulary file is damaged: not one new RDF term on this line",
                                  file=where, line=lineno)
-            vocab._ids[term] = len(vocab._terms)
-            vocab._terms.append(term)
+            ids[term] = len(terms)
+            terms.append(term)
         vocab.committed = len(vocab._terms)
         return vocab
 
