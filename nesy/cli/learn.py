@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
 from nesy.cli.common import friendly, open_kb
+from nesy.errors import NesyError
 
 
 @click.command()
@@ -16,29 +20,43 @@ from nesy.cli.common import friendly, open_kb
               help="Training triples; default: every KB triple, its own edge hidden while scored.")
 @click.option("--valid", type=click.Path(exists=True, dir_okay=False), help="Validation triples (early stopping).")
 @click.option("--epochs", type=int, help="Most epochs (default 10).")
-@click.option("--top", type=int, default=20, show_default=True, help="Rules kept per relation.")
-@click.option("--min-confidence", type=float, default=0.0, show_default=True)
+@click.option("--top", type=int, help="Rules kept per relation (default 20).")
+@click.option("--min-confidence", type=float, help="Leave out rules below this confidence (default 0).")
 @click.option("--no-kge", is_flag=True, help="Do not fuse the link predictor's relation embeddings.")
 @click.option("--soft-links", is_flag=True, help="Use the link predictor's top links as soft steps.")
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--device", help="auto (default), cpu, cuda.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="A TOML file of options (LearnConfig fields and the options above); options "
+                   "given on the command line win. OUT.config.toml repeats a run.")
+@click.option("--tune", type=int, help="Search hyper-parameters with N Optuna trials on --valid; keep the best.")
+@click.option("--timeout", type=float, help="With --tune: start no new trial after S seconds.")
 @friendly
 def learn(directory: str, out: str, relations: str | None, max_len: int | None, train_file: str | None,
-          valid: str | None, epochs: int | None, top: int, min_confidence: float, no_kge: bool,
-          soft_links: bool, seed: int | None, device: str | None) -> None:
+          valid: str | None, epochs: int | None, top: int | None, min_confidence: float | None,
+          no_kge: bool, soft_links: bool, seed: int | None, device: str | None,
+          config_file: str | None, tune: int | None, timeout: float | None) -> None:
     """Learn weighted chain rules from the knowledge base (Neural LP) and write them to OUT.
 
     Load OUT back with `nesy rules DIR OUT`: answers it derives have proofs whose rule
-    steps say `learned`.
+    steps say `learned`. The resolved configuration goes to OUT.config.toml (and a tuning
+    study to OUT.tune.json).
     """
-    options = {k: v for k, v in {"max_len": max_len, "epochs": epochs, "seed": seed, "device": device}.items()
-               if v is not None}
-    if no_kge:
-        options["use_kge"] = False
-    names = [r.strip() for r in relations.split(",") if r.strip()] if relations else None
+    given = {"max_len": max_len, "epochs": epochs, "seed": seed, "device": device, "top": top,
+             "min_confidence": min_confidence, "train": train_file, "valid": valid,
+             "relations": [r.strip() for r in relations.split(",") if r.strip()] if relations else None,
+             "use_kge": False if no_kge else None, "soft_links": True if soft_links else None}
+    options = _with_config(config_file, {k: v for k, v in given.items() if v is not None})
+    if timeout is not None and tune is None:
+        raise NesyError("--timeout limits a tuning run: give --tune N too")
     with open_kb(directory) as kb:
-        r = kb.learn(out=out, relations=names, train=train_file, valid=valid, top=top,
-                     min_confidence=min_confidence, soft_links=soft_links, **options)
+        r = kb.learn(out=out, tune=tune, timeout=timeout, **options)
+    if r.get("tune"):
+        study = r["tune"]
+        done = sum(t["state"] == "COMPLETE" for t in study["trials"])
+        click.echo(f"tuning: {len(study['trials'])} trials ({done} complete) in {study['seconds']:.1f} s; "
+                   f"best trial {study['best_trial']}: valid MRR {study['best_value']:.4f} "
+                   f"with {study['best_params']}")
     mrr = "n/a" if r["best_valid_mrr"] is None else f"{r['best_valid_mrr']:.4f}"
     click.echo(f"{r['count']} rules for {len(r['relations'])} relation(s) in {r['seconds']:.1f} s "
                f"(validation MRR {mrr}; query representation: {', '.join(r['features'])}) -> {out}")
@@ -46,3 +64,21 @@ def learn(directory: str, out: str, relations: str | None, max_len: int | None, 
         click.echo(f"user rule {verdict} (weight {w:.2f}): {text}")
     for text, why in r["not_chain"]:
         click.echo(f"user rule left out ({why}): {text}")
+
+
+def _with_config(path: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """The options of the config file at ``path`` (if any) overridden by ``given``; relative
+    ``train`` / ``valid`` paths in the file are taken relative to the file's folder."""
+    if path is None:
+        return given
+    from dataclasses import fields
+
+    from nesy.ml.tomlconfig import read_config
+    from nesy.rulelearn.kblearn import RUN_OPTIONS
+    from nesy.rulelearn.neural_lp import LearnConfig
+
+    data = read_config(path, [f.name for f in fields(LearnConfig)] + list(RUN_OPTIONS), what="nesy learn")
+    for key in ("train", "valid"):
+        if isinstance(data.get(key), str):
+            data[key] = str(Path(path).parent / data[key])
+    return {**data, **given}

@@ -12,6 +12,7 @@ the rules ``learned`` in proofs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,7 +129,8 @@ def _user_paths(kb: KBView, data: KGData, relations: list[int],
 def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] | None = None,
              train: str | Path | None = None, valid: str | Path | None = None, top: int = 20,
              min_confidence: float = 0.0, soft_links: bool = False, progress: bool | None = None,
-             **options: Any) -> dict[str, Any]:
+             tune: int | None = None, timeout: float | None = None,
+             on_epoch: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
     """Learn weighted chain rules (Neural LP) and write them as a rule file.
 
     Args:
@@ -142,6 +144,10 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
         min_confidence: Rules below this confidence on the graph are left out.
         soft_links: Give the link predictor's top links as soft operators.
         progress: Progress bar (default: on a terminal).
+        tune: Search hyper-parameters with this many Optuna trials on ``valid`` and keep the
+            best (:mod:`nesy.rulelearn.tune`); the study goes to ``OUT.tune.json``.
+        timeout: With ``tune``: start no new trial after this many seconds.
+        on_epoch: Called with every evaluation's record (epoch, loss, valid_mrr, seconds).
         options: :class:`~nesy.rulelearn.neural_lp.LearnConfig` fields (max_len, rank, epochs...);
             ``use_text=True`` given explicitly adds the relations' names, encoded by the KB's
             text encoder, to the query representation.
@@ -149,24 +155,32 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
     Returns:
         ``rules`` (the text), ``count``, ``relations``, ``best_valid_mrr``, ``seconds``,
         ``user_rules`` (text, learned weight, verdict), ``not_chain`` (text, reason),
-        ``features`` (which parts the query representation fused), ``out``.
+        ``features`` (which parts the query representation fused), ``out``, ``config``
+        (the resolved run: LearnConfig fields and these options, also written to
+        ``OUT.config.toml`` so that ``nesy learn --config`` of it repeats the run) and
+        ``tune`` (the study, or None).
     """
     import sys
 
     from nesy.rulelearn.decode import decode, format_rules
-    from nesy.rulelearn.neural_lp import LearnConfig, learn
+    from nesy.rulelearn.neural_lp import LearnConfig
     from nesy.rules.printer import format_term
 
     config = LearnConfig.from_dict(options)
+    _check_run_options(relations, top, min_confidence, soft_links, tune, timeout)
     data, rels, train_set, valid_set = _learning_data(kb, relations, train, valid)
     features = _features(kb, data, config, text=options.get("use_text") is True)
-    paths, used, skipped = _user_paths(kb, data, rels, config.max_len)
     soft = _soft_edges(kb, data, rels) if soft_links else None
     show = sys.stderr.isatty() if progress is None else progress
-    known = np.concatenate([data.triples, train_set] + ([valid_set] if valid_set is not None else []))
-    result = learn(data.triples, train_set, len(data.entity_ids), len(data.relation_ids), config,
-                   valid=valid_set, known=known, relations=rels, relation_features=features or None,
-                   user_paths=paths or None, soft_edges=soft, progress=show)
+    fit = _Fit(kb, data, rels, train_set, valid_set, features or None, soft, show, on_epoch)
+    study = None
+    if tune is not None:
+        from nesy.rulelearn.tune import tune_learning
+
+        (result, (paths, used, skipped)), config, study = tune_learning(
+            fit, config, tune, timeout=timeout, has_valid=valid_set is not None)
+    else:
+        result, (paths, used, skipped) = fit(config, None)
     rules = decode(result.model, rels, top=top, min_confidence=min_confidence)
 
     def name_of(r: int) -> str:
@@ -177,13 +191,95 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
     text = format_rules(rules, name_of, num_relations=len(data.relation_ids))
     user = _verdicts(used, result.model.user_rule_weights() if paths else {})
     header = _header(kb, config, len(data.triples), train, len(rules), user, skipped)
+    # use_text is on in LearnConfig but adds the text only when asked for: record what ran.
+    resolved = {**config.to_dict(), "use_text": "text" in features, "relations": relations,
+                "train": _absolute(train), "valid": _absolute(valid), "top": top,
+                "min_confidence": min_confidence, "soft_links": soft_links}
     if out is not None:
         Path(out).write_text(header + text, encoding="utf-8")
-    return {"rules": header + text, "count": len(rules), "relations": [name_of(r) for r in rels],
+        _write_run(Path(out), resolved, study)
+    return {"config": resolved, "tune": study, "rules": header + text, "count": len(rules),
+            "relations": [name_of(r) for r in rels],
             "best_valid_mrr": result.best_valid_mrr, "seconds": result.seconds, "user_rules": user,
             "not_chain": skipped, "features": ["relation vector", *(["link predictor"] if "kge" in features else []),
                                                *(["relation text"] if "text" in features else [])],
             "out": str(out) if out is not None else None}
+
+
+class _Fit:
+    """One learning run over fixed data: ``fit(config, report)`` -> (result, user paths).
+
+    The user's chain rules are re-read per run because a tuning trial may change max_len.
+    """
+
+    def __init__(self, kb: KBView, data: KGData, rels: list[int], train_set: np.ndarray,
+                 valid_set: np.ndarray | None, features: Any, soft: Any, show: bool,
+                 on_epoch: Callable[[dict[str, Any]], None] | None) -> None:
+        self.kb, self.data, self.rels = kb, data, rels
+        self.train_set, self.valid_set = train_set, valid_set
+        self.features, self.soft, self.show, self.on_epoch = features, soft, show, on_epoch
+        self.known = np.concatenate([data.triples, train_set] + ([valid_set] if valid_set is not None else []))
+
+    def __call__(self, config: Any, report: Callable[[dict[str, Any]], None] | None) -> tuple[Any, Any]:
+        from nesy.rulelearn.neural_lp import learn
+
+        def both(entry: dict[str, Any]) -> None:
+            for hook in (report, self.on_epoch):
+                if hook is not None:
+                    hook(entry)
+
+        data = self.data
+        user = _user_paths(self.kb, data, self.rels, config.max_len)
+        result = learn(data.triples, self.train_set, len(data.entity_ids), len(data.relation_ids), config,
+                       valid=self.valid_set, known=self.known, relations=self.rels,
+                       relation_features=self.features, user_paths=user[0] or None,
+                       soft_edges=self.soft, progress=self.show, on_epoch=both)
+        return result, user
+
+
+#: The options of `nesy learn` besides the LearnConfig fields (config files may set them).
+RUN_OPTIONS = ("relations", "train", "valid", "top", "min_confidence", "soft_links")
+
+
+def _check_run_options(relations: Any, top: Any, min_confidence: Any, soft_links: Any,
+                       tune: Any, timeout: Any) -> None:
+    """The run options' types and ranges (a config file may hold anything)."""
+    def bad(name: str, want: str, value: Any) -> NesyError:
+        return NesyError(f"learn option {name} must be {want}, got {value!r}")
+
+    if relations is not None and not (isinstance(relations, list) and all(isinstance(r, str) for r in relations)):
+        raise bad("relations", "a list of relation names", relations)
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise bad("top", "a positive integer", top)
+    if not isinstance(min_confidence, int | float) or isinstance(min_confidence, bool) \
+            or not 0.0 <= min_confidence <= 1.0:
+        raise bad("min_confidence", "a number in [0, 1]", min_confidence)
+    if not isinstance(soft_links, bool):
+        raise bad("soft_links", "true or false", soft_links)
+    if tune is not None and (not isinstance(tune, int) or isinstance(tune, bool) or tune < 1):
+        raise bad("tune", "a positive number of trials", tune)
+    if timeout is not None and (not isinstance(timeout, int | float) or not timeout > 0):
+        raise bad("timeout", "a positive number of seconds", timeout)
+
+
+def _absolute(path: str | Path | None) -> str | None:
+    return None if path is None else str(Path(path).resolve())
+
+
+def _write_run(out: Path, resolved: dict[str, Any], study: dict[str, Any] | None) -> None:
+    """``OUT.config.toml`` (the resolved run) and, after tuning, ``OUT.tune.json`` (the study)."""
+    import json
+
+    from nesy.ml.tomlconfig import write_config
+
+    write_config(out.with_name(out.name + ".config.toml"), resolved,
+                 f"nesy learn: the resolved configuration of {out.name}\n"
+                 f"repeat the run with: nesy learn DIR --out {out.name} --config {out.name}.config.toml")
+    if study is not None:
+        target = out.with_name(out.name + ".tune.json")
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(study, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(target)
 
 
 def _learning_data(kb: KBView, relations: list[str] | None, train: str | Path | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -137,6 +138,7 @@ def learn(
     relations: list[int] | None = None, relation_features: dict[str, Any] | None = None,
     user_paths: dict[int, list[list[int]]] | None = None,
     soft_edges: dict[int, tuple[Any, Any]] | None = None, progress: bool = True,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> LearnResult:
     """Learn rule attention from training queries over a graph.
 
@@ -158,6 +160,8 @@ def learn(
         user_paths: query relation -> operator paths of the user's rules.
         soft_edges: base relation -> (int64 (k, 2), float (k,)) link-predictor edges.
         progress: Show a tqdm bar (only on a terminal).
+        on_epoch: Called with every evaluation's record (``epoch``, ``loss``, ``valid_mrr``,
+            ``seconds``) as it is made: tuning prunes on it, the REPL shows it.
 
     Raises:
         NesyError: bad ids or shapes, a relation without training triples, a user path longer
@@ -170,7 +174,7 @@ def learn(
     try:
         return _learn(_Inputs.check(graph, train, num_entities, num_relations, valid, known,
                                     relations),
-                      config, relation_features, user_paths, soft_edges, progress)
+                      config, relation_features, user_paths, soft_edges, progress, on_epoch)
     finally:
         torch.set_num_threads(threads)
 
@@ -211,7 +215,8 @@ class _Inputs:
 
 
 def _learn(data: _Inputs, config: LearnConfig, relation_features: Any, user_paths: Any,
-           soft_edges: Any, progress: bool) -> LearnResult:
+           soft_edges: Any, progress: bool,
+           on_epoch: Callable[[dict[str, Any]], None] | None) -> LearnResult:
     start = time.perf_counter()
     features = {k: v for k, v in (relation_features or {}).items()
                 if (k != "kge" or config.use_kge) and (k != "text" or config.use_text)}
@@ -237,6 +242,8 @@ def _learn(data: _Inputs, config: LearnConfig, relation_features: Any, user_path
             mrr = valid_mrr(model, data.valid, data.known) if data.valid is not None else None
             entry = {"epoch": epoch, "loss": loss, "valid_mrr": mrr,
                      "seconds": time.perf_counter() - start}
+            if on_epoch is not None:
+                on_epoch(entry)
             if log.record(entry, mrr, model):
                 break
     finally:

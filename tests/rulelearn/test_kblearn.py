@@ -3,7 +3,6 @@ answers with `learned` proofs `check_proof` accepts; user rules inside; rule-fil
 
 from __future__ import annotations
 
-import random
 import re
 from pathlib import Path
 
@@ -11,40 +10,14 @@ import pytest
 
 pytest.importorskip("torch")
 
+from kin_data import families as _families  # noqa: E402
+from kin_data import tsv as _tsv  # noqa: E402
+
 import nesy  # noqa: E402
 from nesy.errors import NesyError  # noqa: E402
 
 NS = "http://kin.org/"
 FAST = {"epochs": 15, "batch_size": 64, "lr": 0.05, "patience": 15, "device": "cpu"}
-
-
-def _families(seed: int = 0, count: int = 14) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """Base facts (parent, brother) and derived ones from two known rules:
-    grandparent(X, Z) :- parent(X, Y), parent(Y, Z).   uncle(X, Z) :- brother(X, Y), parent(Y, Z)."""
-    rng = random.Random(seed)
-    base, derived = [], []
-    n = 0
-    for _ in range(count):
-        g = [f"p{n}", f"p{n + 1}"]
-        n += 2
-        kids = [f"p{n + i}" for i in range(rng.randint(2, 4))]
-        n += len(kids)
-        male = {k: rng.random() < 0.5 for k in kids}
-        children = {}
-        for k in kids:
-            base += [(x, "parent", k) for x in g]
-            base += [(k, "brother", o) for o in kids if o != k and male[k]]
-            children[k] = [f"p{n + i}" for i in range(rng.randint(0, 2))]
-            n += len(children[k])
-            base += [(k, "parent", c) for c in children[k]]
-            derived += [(x, "grandparent", c) for x in g for c in children[k]]
-        derived += [(k, "uncle", c) for k in kids if male[k] for o in kids if o != k for c in children[o]]
-    return base, derived
-
-
-def _tsv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    path.write_text("".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
