@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,8 @@ def _neighbours(triples: np.ndarray, first_new: int, total: int) -> list[list[in
 
 def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = None, resume: bool = False,
              nproc: int = 1, progress: bool | None = None, log_dir: str | Path | None = None,
-             tune: int | None = None, timeout: float | None = None, **options: Any) -> dict[str, Any]:
+             tune: int | None = None, timeout: float | None = None,
+             on_epoch: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
     """Train the KB's link predictor on its asserted and extracted entity triples.
 
     Args:
@@ -89,6 +91,8 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
             :mod:`nesy.linkpred.tune`) and keep the best; the study goes to
             ``DIR/models/NAME/tune.json`` (and ``result["tune"]``).
         timeout: With ``tune``: start no trial after this many seconds.
+        on_epoch: Called with each epoch's record (epoch, loss, lr, valid_mrr...) as it is
+            made, when training runs in this process without tuning (the REPL's progress).
         options: :class:`~nesy.linkpred.train.TrainConfig` fields (model, dim, epochs, lr...).
 
     Returns:
@@ -130,7 +134,8 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
     metrics = None if kb.path is None else kb.models.require_dir(name) / METRICS_FILE
     model, meta, config, study = _fit_kb(
         train_set, valid_set, known, E, R, config, old_model=old_model, progress=show, metrics=metrics,
-        resume=resume, nproc=nproc, tune=tune, timeout=timeout, log_dir=log_dir, name=name)
+        resume=resume, nproc=nproc, tune=tune, timeout=timeout, log_dir=log_dir, name=name,
+        on_epoch=on_epoch)
     if resume:
         offset = max((int(h.get("epoch", 0)) for h in old_meta.get("history") or []), default=0)
         meta["history"] = list(old_meta.get("history") or []) + [
@@ -183,7 +188,8 @@ def write_run_config(directory: Path, config: dict[str, Any], *, valid: str | Pa
 
 def _fit_kb(train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, E: int, R: int, config: Any, *,
             old_model: Any, progress: bool, metrics: Path | None, resume: bool, nproc: int, tune: int | None,
-            timeout: float | None, log_dir: str | Path | None, name: str) -> tuple[Any, dict[str, Any], Any, Any]:
+            timeout: float | None, log_dir: str | Path | None, name: str,
+            on_epoch: Callable[[dict[str, Any]], None] | None = None) -> tuple[Any, dict[str, Any], Any, Any]:
     """Train (one process, torchrun, or an Optuna search) with per-epoch records to ``metrics``;
     returns the model, its checkpoint meta, the configuration it was trained with and the
     study (None unless tuning)."""
@@ -206,8 +212,13 @@ def _fit_kb(train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, E: 
                                          metrics=metrics, resume=resume)
     else:
         with RunTracker(metrics, log_dir=log_dir, append=resume, run_name=name) as tracker:
+            def record(entry: dict[str, Any]) -> None:
+                tracker.log(entry)
+                if on_epoch is not None:
+                    on_epoch(entry)
+
             result = train(train_set, E, R, config, valid=valid_set if len(valid_set) else None,
-                           known=known, model=old_model, progress=show, on_epoch=tracker.log)
+                           known=known, model=old_model, progress=show, on_epoch=record)
     if nproc == 1 or tune is not None:
         model = result.model
         meta = {"train_config": config.to_dict(), "history": result.history,

@@ -129,3 +129,18 @@ def test_ctrl_c_clears_the_line_and_ctrl_d_quits(terminal: Terminal) -> None:
     t.child.expect(pexpect.EOF, timeout=TIMEOUT)
     t.child.close()
     assert t.child.exitstatus == 0
+
+
+def test_train_shows_a_live_bar_with_the_validation_mrr(terminal: Terminal, tmp_path: Path) -> None:
+    ring = tmp_path / "ring.tsv"
+    ring.write_text("".join(f"e{i}\tnext\te{(i + 1) % 60}\n" for i in range(60))
+                    + "".join(f"e{(i + 1) % 60}\tprev\te{i}\n" for i in range(60)), encoding="utf-8")
+    t = terminal
+    t.expect(r"nesy>")
+    t.send_line(f":load {ring}")
+    t.expect(r"120 triples added")
+    t.send_line(":train model=distmult dim=8 epochs=60 eval_every=1 patience=100 device=cpu")
+    # The bar is redrawn while training runs: an epoch before the last, with its valid MRR.
+    t.expect(r"training .* epoch ([1-9]|[1-5][0-9])/60 loss \d\.\d{4} valid MRR 0\.\d{4}")
+    t.expect(r"distmult: 60 epochs in")
+    assert "Traceback" not in t.text

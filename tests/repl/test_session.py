@@ -273,12 +273,15 @@ def test_load_owl_enables_ontology_reasoning(tmp_path: Path) -> None:
 def test_train_and_predict_commands(tmp_path: Path) -> None:
     import torch  # noqa: F401, E402 -- a missing extra fails, never skips
     tsv = tmp_path / "ring.tsv"
-    tsv.write_text("".join(f"e{i}\tnext\te{(i + 1) % 12}\n" for i in range(12)), encoding="utf-8")
+    tsv.write_text("".join(f"e{i}\tnext\te{(i + 1) % 60}\n" for i in range(60)), encoding="utf-8")
     s = Captured(KnowledgeBase(default_namespace="http://t.org/"))
     s.run(f":load {tsv}")
     assert "takes OPTION=VALUE" in s.run(":train dim")
     out = s.run(":train model=distmult dim=8 epochs=5 eval_every=5 device=cpu")
-    assert "distmult: 5 epochs" in out and "validation MRR" in out
+    assert "distmult: 5 epochs" in out and "validation MRR 0." in out
+    # The progress bar's last state: every epoch, the loss and the validation MRR it reached.
+    bar = out.splitlines()[0]
+    assert bar.startswith("training") and "epoch 5/5" in bar and "loss " in bar and "valid MRR 0." in bar
     table = s.run(":predict <http://t.org/e1> <http://t.org/next> 3")
     assert table.count("e") >= 3 and "probability" in table
     assert "needs HEAD RELATION" in s.run(":predict onlyone")
