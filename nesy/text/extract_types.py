@@ -61,11 +61,56 @@ class Extractor(Protocol):
 
 
 # -- sentence splitting ---------------------------------------------------------------
-ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt ft no nos vs etc e.g i.e cf al inc ltd co corp dept est fig approx "
-    "jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt capt rev hon gov pres sen rep u.s u.k "
-    "a.m p.m ph.d b.a m.a b.sc op vol pp ed eds".split())
-_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n\s*\n")
+#: Abbreviations whose full stop never ends a sentence: a name or a number follows them.
+TITLES = frozenset(
+    "mr mrs ms dr prof sr jr st mt ft no nos vs cf al fig approx gen col lt sgt capt rev hon gov "
+    "pres sen rep op vol pp ed eds e.g i.e".split())
+#: Abbreviations that also end sentences ("... in the U.S. He ...", "... at 5 p.m. The ..."):
+#: their full stop ends one when the next word is one that starts sentences, not a name.
+ENDING = frozenset(
+    "etc inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k "
+    "a.m p.m ph.d b.a m.a b.sc".split())
+ABBREVIATIONS = TITLES | ENDING
+#: Words that start sentences but are not names: after an ENDING abbreviation they mean a
+#: new sentence began.
+STARTERS = frozenset(
+    "a an the this that these those he she it they we i you his her its their our my your "
+    "there here in on at by for from with after before when while if but and so however then "
+    "it's he's she's".split())
+# A run of end marks (only from its start, and without backtracking, so a long run of dots
+# costs its length once), closing quotes or brackets, then white space; or a blank line.
+_END = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s)|\n\s*\n")
+_OPENERS = "\"'“‘(["
+# The first non-space character after a candidate, and the word that starts there.
+_NEXT = re.compile(r"\s*+([\"'“‘(\[]*+)(\S?)(\w*)")
+_INITIALS = re.compile(r"[a-z]|([a-z]\.)+[a-z]")
+
+
+def _word_before(text: str, end: int) -> str:
+    """The white-space-delimited word that ends at ``end``, lower case, opening quotes off."""
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end].lstrip(_OPENERS).lower()
+
+
+def _is_cut(text: str, m: re.Match[str]) -> bool:
+    """Whether the sentence-ending candidate ``m`` ends a sentence (see :func:`split_sentences`)."""
+    if not m.group().strip():
+        return True  # a blank line
+    nxt = _NEXT.match(text, m.end())
+    assert nxt is not None  # every part of _NEXT may be empty
+    opener, first, rest = nxt.groups()
+    if not opener and not first:
+        return False  # only white space follows: the text's own end closes the sentence
+    if not opener and not (first.isupper() or first.isdigit()):
+        return False
+    if m.group().rstrip("\"'”’)]") != ".":
+        return True
+    word = _word_before(text, m.start())
+    if word in ENDING:
+        return (first + rest).lower() in STARTERS
+    return not (word in TITLES or _INITIALS.fullmatch(word))
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -73,21 +118,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
     A sentence ends at ``.``, ``!`` or ``?`` (with any closing quotes or brackets) followed
     by white space and an upper-case letter, digit, quote or bracket, and always at a blank
-    line. A full stop after a known abbreviation (``Dr.``, ``e.g.``, ``U.S.``), an initial
-    (``J. R. R. Tolkien``) or inside a number (``3.5``) does not end one.
+    line. A full stop after a title (``Dr.``, ``e.g.``), an initial (``J. R. R. Tolkien``) or
+    inside a number (``3.5``) does not end one; after an abbreviation that may close a
+    sentence (``U.S.``, ``p.m.``, ``etc.``) it does when the next word is one that starts
+    sentences (``The``, ``He``), not a name (``U.S. Army``). Linear in the text's length.
     """
     cuts = [0]
-    for m in _END.finditer(text):
-        end = m.end()
-        if m.group().strip():
-            nxt = text[end:].lstrip()
-            if not nxt or not (nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in "\"'“‘(["):
-                continue
-            if m.group().rstrip("\"'”’)]") == ".":
-                word = re.search(r"(\S*)$", text[:m.start()]).group(1).lstrip("\"'“‘([").lower()
-                if word in ABBREVIATIONS or re.fullmatch(r"[a-z]|([a-z]\.)+[a-z]", word):
-                    continue
-        cuts.append(end)
+    cuts += [m.end() for m in _END.finditer(text) if _is_cut(text, m)]
     cuts.append(len(text))
     spans = []
     for a, b in zip(cuts, cuts[1:], strict=False):
@@ -99,4 +136,4 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-__all__ = ["ABBREVIATIONS", "Extraction", "Extractor", "Mention", "Sentence", "split_sentences"]
+__all__ = ["ABBREVIATIONS", "ENDING", "STARTERS", "TITLES", "Extraction", "Extractor", "Mention", "Sentence", "split_sentences"]
