@@ -23,6 +23,8 @@ from typing import Any
 
 import click
 
+from nesy.engine.proofjson import ProofSerializer
+
 
 def rows_of(kb: Any, answers: Any) -> tuple[list[str], list[dict[str, str]], list[float]]:
     """Variable names, rows of shortened terms, and scores of rule answers or SPARQL rows."""
@@ -43,14 +45,17 @@ def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
     if getattr(answers, "form", "SELECT") in ("CONSTRUCT", "DESCRIBE"):
         return [{"triple": [kb.shorten(x) for x in t[:3]], "score": t[3]} for t in answers.triples]
     items = answers.rows if hasattr(answers, "rows") else list(answers)
+    # One serialiser for every proof of the answers: terms rendered once, shared sub-proofs once.
+    ser = ProofSerializer(kb.prefixes, kb.default_namespace)
+    short = ser.text  # kb.shorten, with each term's text computed once
     out = []
     for a in items:
-        item: dict[str, Any] = {"bindings": {k: kb.shorten(v) for k, v in a.bindings.items()}, "score": a.score}
+        item: dict[str, Any] = {"bindings": {k: short(v) for k, v in a.bindings.items()}, "score": a.score}
         if explain:
             if hasattr(a, "proofs"):
-                item["proofs"] = [p.to_dict(kb.prefixes, default_ns=kb.default_namespace) for p in a.proofs]
+                item["proofs"] = ser.many(a.proofs)
             else:
-                item["proof"] = a.proof.to_dict(kb.prefixes, default_ns=kb.default_namespace)
+                item["proof"] = ser.to_dict(a.proof)
         out.append(item)
     return out
 

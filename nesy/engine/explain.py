@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from rdflib import RDF
 
 from nesy.engine.compile import (
     TYPE_ANY,
@@ -29,6 +28,7 @@ from nesy.engine.compile import (
 from nesy.engine.evaluator import Evaluator
 from nesy.engine.ops import apply
 from nesy.engine.planner import make_plan
+from nesy.engine.proofjson import RDF_TYPE
 from nesy.engine.proofs import GroundAtom, Proof, RuleInfo, rule_info, term_text
 from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, Relation
 from nesy.engine.table import Table
@@ -48,9 +48,10 @@ def base_key(key: Key) -> Key:
 def fact_of(vocab: Any, key: Key, cols: Any) -> GroundAtom:
     """The ground atom stored as ``cols`` (ids, -1 = anonymous) in the relation ``key``."""
     key = base_key(key)
-    terms = tuple(None if int(c) < 0 else vocab.term(int(c)) for c in cols)
+    term = vocab.term
+    terms = tuple([None if c < 0 else term(c) for c in (cols.tolist() if isinstance(cols, np.ndarray) else cols)])
     if key[0] == "c":
-        return GroundAtom(RDF.type, (terms[0], vocab.term(key[1])))
+        return GroundAtom(RDF_TYPE, (terms[0], vocab.term(key[1])))
     return GroundAtom(vocab.term(key[1]), terms)
 
 
@@ -75,6 +76,7 @@ class ProofBuilder:
         self._memo: dict[tuple[int, int], Proof] = {}
         self._open: set[tuple[int, int]] = set()
         self._infos: dict[int, RuleInfo] = {}
+        self._notes: dict[int, tuple[CRule, str | None]] = {}
 
     def handle(self, handle: int) -> Proof:
         """The proof of the fact a premise handle points at."""
@@ -111,7 +113,8 @@ class ProofBuilder:
 
     def derivation(self, rel: Relation, row: int, rule_id: int, deriv: int, score: float) -> Proof:
         """The proof of a row through one given derivation (rule id -1: an input fact)."""
-        fact = fact_of(self.vocab, rel.key, rel.cols[row])
+        cols = rel.cols[row].tolist()
+        fact = fact_of(self.vocab, rel.key, cols)
         if rule_id < 0:
             if base_key(rel.key)[0] == "n":
                 return Proof(fact, "predicted", score, source=self.predictor_source())
@@ -125,7 +128,6 @@ class ProofBuilder:
             return self.handle(int(prem[0]))
         b: dict[str, int] = {}
         head = rule.head_args
-        cols = [int(c) for c in rel.cols[row]]
         if rule.head_key == TYPE_ANY:
             cols = cols + [base_key(rel.key)[1]]
         for a, c in zip(head, cols, strict=False):
@@ -141,7 +143,7 @@ class ProofBuilder:
         for i, lit in enumerate(rule.body):
             if isinstance(lit, CAtom) and not lit.negated and lit.slot >= 0 and prem[lit.slot] >= 0:
                 rel, row = self.resolve(int(prem[lit.slot]))
-                cols = [int(c) for c in rel.cols[row]]
+                cols = rel.cols[row].tolist()
                 if lit.key == TYPE_ANY:
                     cols.append(base_key(rel.key)[1])
                 for a, c in zip(lit.args, cols, strict=False):
@@ -164,7 +166,7 @@ class ProofBuilder:
             cols = [b.get(a, -1) if isinstance(a, str) else a for a in lit.args]
             key = lit.key
             if key == TYPE_ANY:
-                key, cols = ("p", self.vocab.id(RDF.type), 2), cols
+                key, cols = ("p", self.vocab.id(RDF_TYPE), 2), cols
             return Proof(fact_of(self.vocab, key, cols), "negation", 1.0, note="no such fact")
         # In a derivation every step held; re-run it only to recover a value the head and
         # premises did not bind (an assignment or aggregate result used nowhere else).
@@ -197,6 +199,14 @@ class ProofBuilder:
             got = self._infos[id(rule)] = rule_info(src, self.prefixes)
         return got
 
+    def body_text(self, rule: CRule) -> str | None:
+        """The (cached) body of a query or constraint in rule syntax, the note of its root node."""
+        if id(rule) not in self._notes:
+            src = rule.source
+            self._notes[id(rule)] = (rule, ", ".join(format_literal(x, self.prefixes) for x in src.body)
+                                     if src is not None else None)
+        return self._notes[id(rule)][1]
+
     def visible(self, b: dict[str, int]) -> dict[str, Any]:
         """User-visible bindings (no anonymous or internal variables) as terms."""
         return {v: self.vocab.term(c) for v, c in b.items() if not v.startswith(("_", "#"))}
@@ -208,8 +218,7 @@ class ProofBuilder:
         premises = self.body(rule, prem, b)
         if root_kind == "query" and len(rule.body) == 1 and len(premises) == 1:
             return premises[0]
-        src = rule.source
-        note = ", ".join(format_literal(x, self.prefixes) for x in src.body) if src is not None else None
+        note = self.body_text(rule)
         info = self.info(rule) if root_kind != "query" else None
         return Proof(None, root_kind, score, info, self.visible(b), premises, note=note)
 
