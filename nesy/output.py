@@ -19,11 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import nullcontext
 from typing import Any
 
 import click
 
-from nesy.engine.proofjson import ProofSerializer
+from nesy.engine.proofjson import ProofSerializer, paused_gc
 
 
 def rows_of(kb: Any, answers: Any) -> tuple[list[str], list[dict[str, str]], list[float]]:
@@ -49,14 +50,15 @@ def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
     ser = ProofSerializer(kb.prefixes, kb.default_namespace)
     short = ser.text  # kb.shorten, with each term's text computed once
     out = []
-    for a in items:
-        item: dict[str, Any] = {"bindings": {k: short(v) for k, v in a.bindings.items()}, "score": a.score}
-        if explain:
-            if hasattr(a, "proofs"):
-                item["proofs"] = ser.many(a.proofs)
-            else:
-                item["proof"] = ser.to_dict(a.proof)
-        out.append(item)
+    with paused_gc() if explain else nullcontext():
+        for a in items:
+            item: dict[str, Any] = {"bindings": {k: short(v) for k, v in a.bindings.items()}, "score": a.score}
+            if explain:
+                if hasattr(a, "proofs"):
+                    item["proofs"] = ser.many(a.proofs)
+                else:
+                    item["proof"] = ser.to_dict(a.proof)
+            out.append(item)
     return out
 
 

@@ -70,6 +70,7 @@ class ProofBuilder:
         # recomputed a stratum (new relation and derivation objects); the old ones stay intact.
         self._by_id = dict(ev.by_id)
         self._derivs = dict(ev.derivs)
+        self._clock = ev.shared.clock
         self.vocab = ev.vocab
         self.input_info = input_info
         self.prefixes = prefixes or {}
@@ -77,11 +78,18 @@ class ProofBuilder:
         self._open: set[tuple[int, int]] = set()
         self._infos: dict[int, RuleInfo] = {}
         self._notes: dict[int, tuple[CRule, str | None]] = {}
+        self._layouts: dict[int, tuple[CRule, list[tuple[int, int, tuple, bool, bool]], list[int]]] = {}
+        self._tables: dict[int, tuple[Table, dict[str, list[int]], dict[int, list[int]]]] = {}
 
     def handle(self, handle: int) -> Proof:
         """The proof of the fact a premise handle points at."""
         rel, row = self.resolve(handle)
         return self.fact(rel, row)
+
+    def knows(self, rel: Relation) -> bool:
+        """Whether ``rel`` is the relation this builder saw under its id and the evaluator
+        has run no round since (the proofs it built are still those of the model)."""
+        return self._by_id.get(rel.rel_id) is rel and self.ev.shared.clock == self._clock
 
     def resolve(self, handle: int) -> tuple[Relation, int]:
         """The relation and row a premise handle points at (as of this builder's creation)."""
@@ -93,13 +101,18 @@ class ProofBuilder:
     def fact(self, rel: Relation, row: int) -> Proof:
         """The proof of row ``row`` of ``rel`` through its best derivation."""
         key = (rel.rel_id, row)
-        if key in self._memo:
-            return self._memo[key]
+        got = self._memo.get(key)
+        if got is not None:
+            return got
+        rule_id = int(rel.rule[row])
+        if rule_id < 0:  # an input fact: a leaf, no recursion
+            node = self._memo[key] = self.derivation(rel, row, rule_id, int(rel.deriv[row]), float(rel.score[row]))
+            return node
         if key in self._open:  # cannot happen with strict improvements; stay safe anyway
             return Proof(fact_of(self.vocab, rel.key, rel.cols[row]), "derived", float(rel.score[row]), note="cycle")
         self._open.add(key)
         try:
-            node = self.derivation(rel, row, int(rel.rule[row]), int(rel.deriv[row]), float(rel.score[row]))
+            node = self.derivation(rel, row, rule_id, int(rel.deriv[row]), float(rel.score[row]))
         finally:
             self._open.discard(key)
         self._memo[key] = node
@@ -123,7 +136,7 @@ class ProofBuilder:
         owner = rel.owner
         rule = owner.rules[rule_id]
         derivs = self._derivs if owner is self.ev else owner.derivs
-        prem = derivs[rule_id].data[deriv]
+        prem = derivs[rule_id].data[deriv].tolist()
         if rule.copy_edb:
             return self.handle(int(prem[0]))
         b: dict[str, int] = {}
@@ -137,21 +150,36 @@ class ProofBuilder:
         orig = rule.origin or rule
         return Proof(fact, orig.kind, score, self.info(orig), self.visible(b), premises)
 
-    def body(self, rule: CRule, prem: np.ndarray, b: dict[str, int]) -> list[Proof]:
+    def layout(self, rule: CRule) -> tuple[list[tuple[int, int, tuple, bool, bool]], list[int]]:
+        """The (cached) shape of a rule body: its matched atoms as ``(index, premise slot,
+        args, rdf:type of any class, hidden)`` and the indices of its steps."""
+        got = self._layouts.get(id(rule))
+        if got is None:
+            atoms = [(i, lit.slot, tuple(lit.args), lit.key == TYPE_ANY, bool(lit.hidden))
+                     for i, lit in enumerate(rule.body) if isinstance(lit, CAtom) and not lit.negated and lit.slot >= 0]
+            steps = [i for i, lit in enumerate(rule.body) if not (isinstance(lit, CAtom) and not lit.negated)]
+            got = self._layouts[id(rule)] = (rule, atoms, steps)
+        return got[1], got[2]
+
+    def body(self, rule: CRule, prem: list[int], b: dict[str, int]) -> list[Proof]:
         """Premise and step nodes of one rule application, in body order; completes ``b``."""
+        atoms, steps = self.layout(rule)
         nodes: dict[int, Proof] = {}
-        for i, lit in enumerate(rule.body):
-            if isinstance(lit, CAtom) and not lit.negated and lit.slot >= 0 and prem[lit.slot] >= 0:
-                rel, row = self.resolve(int(prem[lit.slot]))
-                cols = rel.cols[row].tolist()
-                if lit.key == TYPE_ANY:
-                    cols.append(base_key(rel.key)[1])
-                for a, c in zip(lit.args, cols, strict=False):
-                    if isinstance(a, str):
-                        b[a] = c
-                if not lit.hidden:
-                    nodes[i] = self.fact(rel, row)
-        todo = [i for i, lit in enumerate(rule.body) if not (isinstance(lit, CAtom) and not lit.negated)]
+        for i, slot, args, type_any, hidden in atoms:
+            if prem[slot] < 0:
+                continue
+            rel, row = self.resolve(prem[slot])
+            cols = rel.cols[row].tolist()
+            if type_any:
+                cols.append(base_key(rel.key)[1])
+            for a, c in zip(args, cols, strict=False):
+                if isinstance(a, str):
+                    b[a] = c
+            if not hidden:
+                nodes[i] = self.fact(rel, row)
+        if not steps:  # atoms only: the nodes are in body order already
+            return list(nodes.values())
+        todo = list(steps)
         while todo:
             ready = [i for i in todo if binds(rule.body[i], set(b)) is not None] or todo[:1]
             i = ready[0]
@@ -211,10 +239,20 @@ class ProofBuilder:
         """User-visible bindings (no anonymous or internal variables) as terms."""
         return {v: self.vocab.term(c) for v, c in b.items() if not v.startswith(("_", "#"))}
 
+    def table_lists(self, table: Table) -> tuple[dict[str, list[int]], dict[int, list[int]]]:
+        """The binding and premise-handle columns of ``table`` as Python lists, converted
+        once per table (the answers of a query read one row each)."""
+        got = self._tables.get(id(table))
+        if got is None:
+            got = self._tables[id(table)] = (table, {v: c.tolist() for v, c in table.cols.items()},
+                                             {s: h.tolist() for s, h in table.prem.items()})
+        return got[1], got[2]
+
     def matches(self, rule: CRule, table: Table, row: int, score: float, root_kind: str) -> Proof:
         """A root node for one match of a query or constraint body (row ``row`` of ``table``)."""
-        b = {v: int(c[row]) for v, c in table.cols.items()}
-        prem = np.array([table.prem[s][row] if s in table.prem else -1 for s in range(rule.slots)], dtype=np.int64)
+        cols, handles = self.table_lists(table)
+        b = {v: c[row] for v, c in cols.items()}
+        prem = [handles[s][row] if s in handles else -1 for s in range(rule.slots)]
         premises = self.body(rule, prem, b)
         if root_kind == "query" and len(rule.body) == 1 and len(premises) == 1:
             return premises[0]

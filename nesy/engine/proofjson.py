@@ -13,7 +13,9 @@ between proofs and are not to be modified.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rdflib import Literal, URIRef
@@ -78,6 +80,23 @@ def json_value(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): json_value(x) for k, x in v.items()}
     return str(v)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cycle collector while many proofs are built and serialised.
+
+    Proof nodes and their dicts form no reference cycles, yet creating tens of thousands
+    of them triggers collections that each walk every object of the process (a loaded
+    KB holds millions): measured on LUBM(1) q6, q8, that was a third of the time.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class ProofSerializer:
@@ -163,8 +182,10 @@ class ProofSerializer:
         return dict(self.node(proof))
 
     def many(self, proofs: Iterable[Proof]) -> list[dict[str, Any]]:
-        """Several proofs at once (shared sub-proofs serialised once)."""
-        return [dict(self.node(p)) for p in proofs]
+        """Several proofs at once (shared sub-proofs serialised once); ``proofs`` may be a
+        generator that builds them (built and serialised with the cycle collector paused)."""
+        with paused_gc():
+            return [dict(self.node(p)) for p in proofs]
 
 
-__all__ = ["MAX_CACHED_TERMS", "RDF_TYPE", "ProofSerializer", "json_value", "n3_text", "text_cache"]
+__all__ = ["MAX_CACHED_TERMS", "RDF_TYPE", "ProofSerializer", "json_value", "n3_text", "paused_gc", "text_cache"]

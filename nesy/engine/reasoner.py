@@ -406,6 +406,22 @@ class Reasoner:
             rel, at = self._find(pred, row)
         return self._builder(self._main).fact(rel, at)
 
+    def prover(self) -> Callable[[int, tuple[int, ...]], Proof]:
+        """:meth:`proof` for many facts (a SPARQL result's rows): one proof builder for all,
+        so sub-proofs they share are built once and are the same nodes; a new one when the
+        model has changed since the last call."""
+        builder: ProofBuilder | None = None
+
+        def prove(pred: int, row: tuple[int, ...]) -> Proof:
+            nonlocal builder
+            with self.limited("proof"):
+                rel, at = self._find(pred, row)
+            if builder is None or not builder.knows(rel):
+                builder = self._builder(self._main)
+            return builder.fact(rel, at)
+
+        return prove
+
     def proofs(self, pred: int, row: tuple[int, ...]) -> list[Proof]:
         """Up to ``k`` alternative proofs (``topk:K`` semiring; otherwise just the best)."""
         rel, at = self._find(pred, row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, Literal, URIRef
@@ -108,9 +109,23 @@ class QueryMethods(_Base):
         left = max(budget - (time.monotonic() - started), 0.001) if budget else budget
         # The prefixes every rule and printout knows (rdf, rdfs, owl, xsd, nesy), then the KB's own.
         prefixes = {**DEFAULT_PREFIXES, **self.prefixes}
-        return Sparql(self.store, prefixes, self.prove_triple).run(
+        return Sparql(self.store, prefixes, self._triple_prover()).run(
             query, base=base, predicted=predicted, graph=graph, allow_service=allow_service, timeout=left,
             max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
+
+    def _triple_prover(self) -> Callable[[tuple[Identifier, Identifier, Identifier]], Proof]:
+        """:meth:`prove_triple` for the rows of one SPARQL result: one proof builder for all
+        of them (made on the first proof asked), so the sub-proofs they share are built once."""
+        prove: Callable[[int, tuple[int, ...]], Proof] | None = None
+
+        def prove_triple(triple: tuple[Identifier, Identifier, Identifier]) -> Proof:
+            nonlocal prove
+            if prove is None:
+                prove = self.reasoner.prover()
+            s, p, o = triple
+            return prove(self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o)))
+
+        return prove_triple
 
     def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:
         """Re-validate a proof step by step against the rules and the stored facts, without
