@@ -118,6 +118,17 @@ class ProofBuilder:
         self._memo[key] = node
         return node
 
+    def alternatives(self, rel: Relation, row: int) -> list[Proof]:
+        """The proofs of row ``row`` of ``rel`` through each derivation ``topk`` kept, best
+        first (just the best proof under another semiring)."""
+        alts = self.ev.alts.get(rel.rel_id)
+        if alts is None:
+            return [self.fact(rel, row)]
+        rows, rules, derivs, scores = alts
+        lo, hi = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
+        return [self.derivation(rel, row, int(rules[i]), int(derivs[i]), float(scores[i]))
+                for i in range(lo, hi)] or [self.fact(rel, row)]
+
     def predictor_source(self) -> dict[str, object]:
         """Source fields of a predicted leaf: the link predictor's own ``source`` dict
         (model, checkpoint...) when it has one."""

@@ -37,7 +37,8 @@ _N3: dict[Any, str] = {}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _term_key(term: Any) -> Any:
+def term_key(term: Any) -> Any:
+    """What a term's text is cached under."""
     # rdflib finds "1" and "01" (xsd:integer) equal, and "a"@en and "a"@EN: they print
     # differently, so a literal is known by its lexical form, language and datatype.
     # (type() before isinstance(): this runs for every term of every proof.)
@@ -62,7 +63,7 @@ def text_cache(prefixes: Prefixes, default_ns: str | None) -> dict[Any, str]:
 
 def n3_text(term: Identifier) -> str:
     """``term.n3()``, cached (a pure function of the term)."""
-    key = _term_key(term)
+    key = term_key(term)
     got = _N3.get(key)
     if got is None:
         if len(_N3) > MAX_CACHED_TERMS:
@@ -124,7 +125,7 @@ class ProofSerializer:
             return "_"
         if type(term) is not URIRef and not isinstance(term, Identifier):
             return str(term)
-        key = _term_key(term)
+        key = term_key(term)
         got = self._texts.get(key)
         if got is None:
             got = self._texts[key] = format_term(term, self.prefixes, self.default_ns)  # type: ignore[arg-type]
@@ -188,4 +189,4 @@ class ProofSerializer:
             return [dict(self.node(p)) for p in proofs]
 
 
-__all__ = ["MAX_CACHED_TERMS", "RDF_TYPE", "ProofSerializer", "json_value", "n3_text", "paused_gc", "text_cache"]
+__all__ = ["MAX_CACHED_TERMS", "RDF_TYPE", "ProofSerializer", "json_value", "n3_text", "paused_gc", "term_key", "text_cache"]

@@ -20,7 +20,7 @@ import numpy as np
 from rdflib import Literal, URIRef
 from rdflib.term import Identifier
 
-from nesy.engine.proofjson import RDF_TYPE, ProofSerializer
+from nesy.engine.proofjson import RDF_TYPE, ProofSerializer, term_key, text_cache
 from nesy.rules import ast
 from nesy.rules.printer import format_literal, format_rule, format_term
 from nesy.store.vocab import numeric_value
@@ -36,12 +36,18 @@ def term_text(term: Identifier | None, prefixes: Prefixes = None, default_ns: st
     """A proof's term as :func:`nesy.rules.printer.format_term` prints it (as ``kb.shorten`` does).
 
     ``None``, an anonymous argument of a ground atom, prints as ``_``. ``prefixes`` and
-    ``default_ns`` are those of :func:`~nesy.rules.printer.format_term`.
+    ``default_ns`` are those of :func:`~nesy.rules.printer.format_term`. Each term's text
+    is computed once per prefix set (:func:`nesy.engine.proofjson.text_cache`).
     """
     if term is None:
         return "_"
     if isinstance(term, Identifier):
-        return format_term(term, prefixes, default_ns)  # type: ignore[arg-type]
+        cache = text_cache(prefixes, default_ns)
+        key = term_key(term)
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = format_term(term, prefixes, default_ns)  # type: ignore[arg-type]
+        return got
     return str(term)
 
 

@@ -114,17 +114,27 @@ class QueryMethods(_Base):
             max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
 
     def _triple_prover(self) -> Callable[[tuple[Identifier, Identifier, Identifier]], Proof]:
-        """:meth:`prove_triple` for the rows of one SPARQL result: one proof builder for all
-        of them (made on the first proof asked), so the sub-proofs they share are built once."""
-        prove: Callable[[int, tuple[int, ...]], Proof] | None = None
+        """:meth:`prove_triple` for the rows of one SPARQL result: the triples located in
+        bulk and proved by one builder (a :class:`~nesy.engine.prover.Prover`, made when
+        the first proof is asked), so the sub-proofs rows share are built once."""
+        state: dict[str, Any] = {}
+
+        def ids(triple: tuple[Identifier, Identifier, Identifier]) -> tuple[int, tuple[int, int]]:
+            s, p, o = triple
+            return self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o))
+
+        def prover() -> Any:
+            if "prover" not in state:
+                state["prover"] = self.reasoner.prover()
+            return state["prover"]
 
         def prove_triple(triple: tuple[Identifier, Identifier, Identifier]) -> Proof:
-            nonlocal prove
-            if prove is None:
-                prove = self.reasoner.prover()
-            s, p, o = triple
-            return prove(self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o)))
+            return prover()(*ids(triple))
 
+        def prefetch(triples: list[tuple[Identifier, Identifier, Identifier]]) -> None:
+            prover().prefetch([ids(t) for t in triples])
+
+        prove_triple.prefetch = prefetch  # type: ignore[attr-defined]
         return prove_triple
 
     def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:

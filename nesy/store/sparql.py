@@ -290,6 +290,16 @@ class Sparql:
         scores, graphs = self._best(flat, codes)
         rows, at = [], 0
         prove = self.prove
+        # The derived triples of every row, looked up together when the first row's proofs
+        # are asked (a prover that can: ``prove.prefetch``), then proved one by one.
+        pending: list[tuple[Identifier, Identifier, Identifier]] = []
+
+        def explain(derived: list[tuple[Identifier, Identifier, Identifier]]) -> list[Any]:
+            if pending and hasattr(prove, "prefetch"):
+                prove.prefetch(pending)  # type: ignore[union-attr]
+                pending.clear()
+            return [prove(t) for t in derived]  # type: ignore[misc]
+
         for bindings, grounds in zip(solutions, per_row):
             sc, gr = scores[at:at + len(grounds)], graphs[at:at + len(grounds)]
             at += len(grounds)
@@ -298,8 +308,9 @@ class Sparql:
             if matched:
                 self._restore_forms(bindings, patterns, {m[:3] for m in matched})
             derived = [m[:3] for m in matched if m[3] == "inferred"]
-            explain = (lambda d=derived: [prove(t) for t in d]) if prove is not None else None
-            rows.append(SparqlRow(bindings, float(np.prod(sc[hit])) if hit.any() else 1.0, matched, explain))
+            pending.extend(derived)
+            why = (lambda d=derived: explain(d)) if prove is not None else None
+            rows.append(SparqlRow(bindings, float(np.prod(sc[hit])) if hit.any() else 1.0, matched, why))
         return rows
 
     def _written_form(self, triple: tuple[Identifier, ...]) -> str | None:
