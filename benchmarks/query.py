@@ -13,11 +13,12 @@ Datasets:
 Measured in the steady state, on a KB that has been loaded and materialised once
 (``kb.materialize()``), each query asked repeatedly after one untimed warm-up run:
 
-* ``rule``: ``kb.ask("?- ...")``; with explanation also every answer's ``proof`` as a
-  dict, all of them serialised together with :func:`nesy.engine.proofs.proof_dicts` (what
-  ``nesy query --explain --format json`` and the server do);
+* ``rule``: ``kb.ask("?- ...")``; with explanation also every answer's proof as a dict,
+  all written together with :func:`nesy.engine.proofdata.answer_proof_dicts` (what
+  ``nesy query --explain --format json`` does);
 * ``SPARQL``: ``kb.sparql(query)``; with explanation also every row's ``proofs``, as
-  dicts the same way;
+  dicts, all serialised together with :func:`nesy.engine.proofs.proof_dicts` (as the CLI
+  does);
 * ``rdflib SPARQL``: ``list(rdflib.Graph.query(query))`` on an in-memory ``Graph`` holding
   nesy's asserted and inferred triples (exported as N-Triples by the nesy process).
 
@@ -267,6 +268,7 @@ def bench(fn: Callable[[], int], repeat: int, budget: float, cap: float) -> dict
 
 # -- workers (child processes, one system each) ----------------------------------------------
 def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
+    from nesy.engine.proofdata import answer_proof_dicts
     from nesy.engine.proofs import proof_dicts
     from nesy.kb import KnowledgeBase
 
@@ -286,9 +288,9 @@ def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
     def rule_explained(q: str) -> Callable[[], int]:
         def run() -> int:
             answers = kb.ask(q)
-            # Every answer's proof as a dict, serialised as `nesy query --explain --format json`
-            # and the server serialise them: all of one query's proofs together.
-            proof_dicts((a.proof for a in answers), prefixes, default_ns=default_ns)
+            # Every answer's proof as a dict, as `nesy query --explain --format json` writes
+            # them: all of one query's proofs together, from the derivation records.
+            answer_proof_dicts(answers, prefixes, default_ns=default_ns)
             return len(answers)
         return run
 
@@ -519,9 +521,9 @@ def report(datasets: Sequence[Dataset], repeat: int, budget: float, cap: float) 
         "rule: `kb.ask(\"?- ...\")` (parsing included; on the materialised model). SPARQL: `kb.sparql(query)` "
         "(Oxigraph plus nesy's per-row scoring; the triple patterns of a query text are cached after the "
         "warm-up). With explanation: the same call plus every answer's `proof` (rule) or every row's "
-        "`proofs` (SPARQL: proofs of the inferred triples the row matched), serialised as dicts all "
-        "together (`proof_dicts`, as `nesy query --explain --format json` does). Overhead = median with "
-        "explanation / median without − 1.",
+        "`proofs` (SPARQL: proofs of the inferred triples the row matched), as dicts, all of a query's "
+        "together, as `nesy query --explain --format json` writes them (`answer_proof_dicts`, "
+        "`proof_dicts`). Overhead = median with explanation / median without − 1.",
         "rdflib SPARQL: `list(graph.query(query, initNs=kb.prefixes))` on an in-memory rdflib `Graph` "
         "holding nesy's asserted and inferred triples (parsed from an N-Triples export); the query is parsed "
         "on every call, as nesy's is. It has no scores and no explanation.",

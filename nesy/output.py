@@ -24,6 +24,7 @@ from typing import Any
 
 import click
 
+from nesy.engine.proofdata import answer_proof_dicts
 from nesy.engine.proofjson import ProofSerializer, paused_gc
 
 
@@ -49,15 +50,18 @@ def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
     # One serialiser for every proof of the answers: terms rendered once, shared sub-proofs once.
     ser = ProofSerializer(kb.prefixes, kb.default_namespace)
     short = ser.text  # kb.shorten, with each term's text computed once
+    rule_answers = not hasattr(answers, "rows")
+    # Rule answers' proofs are written straight from the derivation records, all together.
+    proofs = answer_proof_dicts(items, kb.prefixes, default_ns=kb.default_namespace) \
+        if explain and rule_answers else None
     out = []
     with paused_gc() if explain else nullcontext():
-        for a in items:
+        for i, a in enumerate(items):
             item: dict[str, Any] = {"bindings": {k: short(v) for k, v in a.bindings.items()}, "score": a.score}
-            if explain:
-                if hasattr(a, "proofs"):
-                    item["proofs"] = ser.many(a.proofs)
-                else:
-                    item["proof"] = ser.to_dict(a.proof)
+            if proofs is not None:
+                item["proof"] = proofs[i]
+            elif explain:
+                item["proofs"] = ser.many(a.proofs)
             out.append(item)
     return out
 

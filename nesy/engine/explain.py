@@ -135,6 +135,12 @@ class ProofBuilder:
         described = getattr(self.ev.shared.link_predictor, "source", None)
         return {"model": "link predictor", **(described or {}), "neural": True}
 
+    def application(self, rel: Relation, rule_id: int, deriv: int) -> tuple[CRule, list[int]]:
+        """The compiled rule of a derivation of a fact of ``rel`` and its premise handles."""
+        owner = rel.owner
+        derivs = self._derivs if owner is self.ev else owner.derivs
+        return owner.rules[rule_id], derivs[rule_id].data[deriv].tolist()
+
     def derivation(self, rel: Relation, row: int, rule_id: int, deriv: int, score: float) -> Proof:
         """The proof of a row through one given derivation (rule id -1: an input fact)."""
         cols = rel.cols[row].tolist()
@@ -144,10 +150,7 @@ class ProofBuilder:
                 return Proof(fact, "predicted", score, source=self.predictor_source())
             kind, source = self.input_info(base_key(rel.key), deriv)
             return Proof(fact, kind, score, source=source)
-        owner = rel.owner
-        rule = owner.rules[rule_id]
-        derivs = self._derivs if owner is self.ev else owner.derivs
-        prem = derivs[rule_id].data[deriv].tolist()
+        rule, prem = self.application(rel, rule_id, deriv)
         if rule.copy_edb:
             return self.handle(int(prem[0]))
         b: dict[str, int] = {}
