@@ -17,8 +17,8 @@ Measured in the steady state, on a KB that has been loaded and materialised once
   all written together with :func:`nesy.engine.proofdata.answer_proof_dicts` (what
   ``nesy query --explain --format json`` does);
 * ``SPARQL``: ``kb.sparql(query)``; with explanation also every row's ``proofs``, as
-  dicts, all serialised together with :func:`nesy.engine.proofs.proof_dicts` (as the CLI
-  does);
+  dicts, all written together with :func:`nesy.engine.proofdata.row_proof_dicts` (as the
+  CLI does);
 * ``rdflib SPARQL``: ``list(rdflib.Graph.query(query))`` on an in-memory ``Graph`` holding
   nesy's asserted and inferred triples (exported as N-Triples by the nesy process).
 
@@ -268,8 +268,7 @@ def bench(fn: Callable[[], int], repeat: int, budget: float, cap: float) -> dict
 
 # -- workers (child processes, one system each) ----------------------------------------------
 def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
-    from nesy.engine.proofdata import answer_proof_dicts
-    from nesy.engine.proofs import proof_dicts
+    from nesy.engine.proofdata import answer_proof_dicts, row_proof_dicts
     from nesy.kb import KnowledgeBase
 
     with Timer() as t_load:
@@ -300,7 +299,7 @@ def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
     def sparql_explained(q: str) -> Callable[[], int]:
         def run() -> int:
             result = kb.sparql(q)
-            proof_dicts((p for row in result.rows for p in row.proofs), prefixes, default_ns=default_ns)
+            row_proof_dicts(result.rows, prefixes, default_ns=default_ns)
             return len(result.rows)
         return run
 
@@ -523,7 +522,7 @@ def report(datasets: Sequence[Dataset], repeat: int, budget: float, cap: float) 
         "warm-up). With explanation: the same call plus every answer's `proof` (rule) or every row's "
         "`proofs` (SPARQL: proofs of the inferred triples the row matched), as dicts, all of a query's "
         "together, as `nesy query --explain --format json` writes them (`answer_proof_dicts`, "
-        "`proof_dicts`). Overhead = median with explanation / median without − 1.",
+        "`row_proof_dicts`). Overhead = median with explanation / median without − 1.",
         "rdflib SPARQL: `list(graph.query(query, initNs=kb.prefixes))` on an in-memory rdflib `Graph` "
         "holding nesy's asserted and inferred triples (parsed from an N-Triples export); the query is parsed "
         "on every call, as nesy's is. It has no scores and no explanation.",

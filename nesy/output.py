@@ -61,7 +61,7 @@ def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
             if proofs is not None:
                 item["proof"] = proofs[i]
             elif explain:
-                item["proofs"] = ser.many(a.proofs)
+                item["proofs"] = a.proof_dicts(ser) if hasattr(a, "proof_dicts") else ser.many(a.proofs)
             out.append(item)
     return out
 

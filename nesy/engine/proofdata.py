@@ -189,4 +189,14 @@ def answer_proof_dicts(answers: Iterable[Any], prefixes: Prefixes = None, *,
     return out
 
 
-__all__ = ["ProofWriter", "answer_proof_dicts"]
+def row_proof_dicts(rows: Iterable[Any], prefixes: Prefixes = None, *,
+                    default_ns: str | None = None) -> list[list[dict[str, Any]]]:
+    """The ``proofs`` of each SPARQL row as :meth:`Proof.to_dict` writes them, all written
+    together (as ``nesy query --explain --format json`` does): from the reasoner's records
+    where the rows can (``row.proof_dicts``), else from their proofs."""
+    ser = ProofSerializer(prefixes, default_ns)
+    with paused_gc():
+        return [row.proof_dicts(ser) if hasattr(row, "proof_dicts") else ser.many(row.proofs) for row in rows]
+
+
+__all__ = ["ProofWriter", "answer_proof_dicts", "row_proof_dicts"]

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nesy.engine.explain import ProofBuilder
+from nesy.engine.proofdata import ProofWriter
+from nesy.engine.proofjson import ProofSerializer
 from nesy.engine.proofs import Proof
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ class Prover:
         self.new_builder = new_builder
         self.builder: ProofBuilder | None = None
         self.found: dict[Fact, tuple[Any, int]] = {}
+        self.writers: dict[int, tuple[ProofSerializer, ProofWriter]] = {}
 
     def prefetch(self, facts: Iterable[Fact]) -> None:
         """Look up where these facts are in the model, all at once (those that do not hold
@@ -54,10 +57,11 @@ class Prover:
                 where = self.reasoner.locate(pred, np.asarray(unique, dtype=np.int64))
                 self.found.update(((pred, row), hit) for row, hit in zip(unique, where, strict=True) if hit is not None)
         if self.builder is None:
-            self.builder = self.new_builder()
+            self.builder, self.writers = self.new_builder(), {}
 
-    def __call__(self, pred: int, row: tuple[int, ...]) -> Proof:
-        """The best proof of ``pred(row)`` (ids); QueryError when it does not hold."""
+    def locate(self, pred: int, row: tuple[int, ...]) -> tuple[ProofBuilder, Any, int]:
+        """A builder for the current model and where ``pred(row)`` is in it (QueryError
+        when it does not hold)."""
         hit = self.found.get((pred, row))
         if hit is None or self.builder is None or not self.builder.knows(hit[0]):
             # Not looked up yet, or looked up in a model that has changed since.
@@ -65,8 +69,22 @@ class Prover:
                 hit = self.reasoner.locate_one(pred, row)
             self.found[(pred, row)] = hit
         if self.builder is None or not self.builder.knows(hit[0]):
-            self.builder = self.new_builder()
-        return self.builder.fact(*hit)
+            self.builder, self.writers = self.new_builder(), {}
+        return self.builder, hit[0], hit[1]
+
+    def __call__(self, pred: int, row: tuple[int, ...]) -> Proof:
+        """The best proof of ``pred(row)`` (ids); QueryError when it does not hold."""
+        builder, rel, at = self.locate(pred, row)
+        return builder.fact(rel, at)
+
+    def write(self, pred: int, row: tuple[int, ...], ser: ProofSerializer) -> dict[str, Any]:
+        """``self(pred, row)`` as the dict ``ser`` would write, written from the records
+        (:class:`~nesy.engine.proofdata.ProofWriter`, one per serialiser)."""
+        builder, rel, at = self.locate(pred, row)
+        got = self.writers.get(id(ser))
+        if got is None:  # the serialiser is kept with its writer, so its id stays its own
+            got = self.writers[id(ser)] = (ser, ProofWriter(builder, ser))
+        return dict(got[1].node(rel, at))
 
 
 __all__ = ["Prover"]

@@ -134,7 +134,11 @@ class QueryMethods(_Base):
         def prefetch(triples: list[tuple[Identifier, Identifier, Identifier]]) -> None:
             prover().prefetch([ids(t) for t in triples])
 
+        def write(triple: tuple[Identifier, Identifier, Identifier], ser: Any) -> dict[str, Any]:
+            return prover().write(*ids(triple), ser)
+
         prove_triple.prefetch = prefetch  # type: ignore[attr-defined]
+        prove_triple.write = write  # type: ignore[attr-defined]
         return prove_triple
 
     def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:

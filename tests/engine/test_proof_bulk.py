@@ -121,3 +121,16 @@ def test_proofs_written_from_the_records_equal_the_built_ones() -> None:
         mixed = answer_proof_dicts(answers, kb.prefixes, default_ns=kb.default_namespace)
         built = [a.proof.to_dict(kb.prefixes, default_ns=kb.default_namespace) for a in answers]
         assert json.dumps(written) == json.dumps(built) == json.dumps(mixed), q
+
+
+def test_sparql_row_proofs_written_from_the_records_equal_the_built_ones() -> None:
+    from proof_golden import FAMILY_SPARQL
+
+    from nesy.engine.proofdata import row_proof_dicts
+
+    kb = _kb()
+    for q in FAMILY_SPARQL:
+        written = row_proof_dicts(kb.sparql(q).rows, kb.prefixes, default_ns=kb.default_namespace)
+        rows = kb.sparql(q).rows
+        built = [[p.to_dict(kb.prefixes, default_ns=kb.default_namespace) for p in row.proofs] for row in rows]
+        assert any(written) and json.dumps(written) == json.dumps(built), q
