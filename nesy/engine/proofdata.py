@@ -43,6 +43,7 @@ class ProofWriter:
         self._preds: dict[Key, tuple[str, str, bool]] = {}
         self._done: dict[tuple[int, int], dict[str, Any]] = {}
         self._open: set[tuple[int, int]] = set()
+        self._plain: dict[int, tuple[CRule, bool]] = {}
 
     def text(self, i: int) -> str:
         """Term ``i`` as :func:`~nesy.engine.proofs.term_text` prints it (``_`` for -1)."""
@@ -66,12 +67,22 @@ class ProofWriter:
             iri = RDF_TYPE if key[0] == "c" else self.vocab.term(key[1])
             pred = self._preds[key] = (self.ser.text(iri), str(iri), iri == RDF_TYPE)
         args = [cols[0], key[1]] if key[0] == "c" else cols
-        text = self.text
+        # The caches read inline: this runs for every fact of every proof.
+        texts, n3s = self._texts, self._n3
+        shown = [texts[a] if a in texts else self.text(a) for a in args]
         if pred[2] and len(args) == 2 and args[1] >= 0 and isinstance(self.vocab.term(args[1]), URIRef):
-            rendered = f"{text(args[1])}({text(args[0])})"  # rdf:type as the class atom C(x)
+            rendered = f"{shown[1]}({shown[0]})"  # rdf:type as the class atom C(x)
         else:
-            rendered = f"{pred[0]}({', '.join([text(a) for a in args])})"
-        return rendered, pred[1], [self.n3(a) for a in args]
+            rendered = f"{pred[0]}({', '.join(shown)})"
+        return rendered, pred[1], [n3s[a] if a in n3s else self.n3(a) for a in args]
+
+    def plain(self, rule: CRule) -> bool:
+        """Whether this writer writes the applications of ``rule`` itself: no copy of an
+        input relation, no steps in the body."""
+        got = self._plain.get(id(rule))
+        if got is None:
+            got = self._plain[id(rule)] = (rule, not rule.copy_edb and not self.b.layout(rule)[1])
+        return got[1]
 
     def node(self, rel: Relation, row: int) -> dict[str, Any]:
         """The dict of the proof of row ``row`` of ``rel`` (a fact seen before: the same dict)."""
@@ -84,7 +95,7 @@ class ProofWriter:
             out = self.leaf(rel, row, int(rel.deriv[row]))
         else:
             app = self.b.application(rel, rule_id, int(rel.deriv[row])) if rule_id >= 0 else None
-            if app is None or app[0].copy_edb or self.b.layout(app[0])[1] or k in self._open:
+            if app is None or not self.plain(app[0]) or k in self._open:
                 # Predicted facts, copies, steps (and cycles, which strict improvement rules
                 # out): the builder's node, serialised.
                 out = self.ser.node(self.b.fact(rel, row))
