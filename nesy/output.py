@@ -19,9 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import nullcontext
 from typing import Any
 
 import click
+
+from nesy.engine.proofdata import answer_proof_dicts
+from nesy.engine.proofjson import ProofSerializer, paused_gc
 
 
 def rows_of(kb: Any, answers: Any) -> tuple[list[str], list[dict[str, str]], list[float]]:
@@ -43,15 +47,22 @@ def to_json(kb: Any, answers: Any, explain: bool) -> list[dict[str, Any]]:
     if getattr(answers, "form", "SELECT") in ("CONSTRUCT", "DESCRIBE"):
         return [{"triple": [kb.shorten(x) for x in t[:3]], "score": t[3]} for t in answers.triples]
     items = answers.rows if hasattr(answers, "rows") else list(answers)
+    # One serialiser for every proof of the answers: terms rendered once, shared sub-proofs once.
+    ser = ProofSerializer(kb.prefixes, kb.default_namespace)
+    short = ser.text  # kb.shorten, with each term's text computed once
+    rule_answers = not hasattr(answers, "rows")
+    # Rule answers' proofs are written straight from the derivation records, all together.
+    proofs = answer_proof_dicts(items, kb.prefixes, default_ns=kb.default_namespace) \
+        if explain and rule_answers else None
     out = []
-    for a in items:
-        item: dict[str, Any] = {"bindings": {k: kb.shorten(v) for k, v in a.bindings.items()}, "score": a.score}
-        if explain:
-            if hasattr(a, "proofs"):
-                item["proofs"] = [p.to_dict(kb.prefixes, default_ns=kb.default_namespace) for p in a.proofs]
-            else:
-                item["proof"] = a.proof.to_dict(kb.prefixes, default_ns=kb.default_namespace)
-        out.append(item)
+    with paused_gc() if explain else nullcontext():
+        for i, a in enumerate(items):
+            item: dict[str, Any] = {"bindings": {k: short(v) for k, v in a.bindings.items()}, "score": a.score}
+            if proofs is not None:
+                item["proof"] = proofs[i]
+            elif explain:
+                item["proofs"] = a.proof_dicts(ser) if hasattr(a, "proof_dicts") else ser.many(a.proofs)
+            out.append(item)
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rdflib.term import Identifier
@@ -28,6 +29,9 @@ class Answer:
     bindings: dict[str, Identifier]
     score: float
     build: Callable[[], Proof] | None = field(default=None, repr=False, compare=False)
+    #: ``(builder, compiled query, matches, row, score)``: where the proof is read from
+    #: (:func:`nesy.engine.proofdata.answer_proof_dicts` writes it without building it).
+    data: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
     _proof: Proof | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -36,6 +40,11 @@ class Answer:
         if self._proof is None and self.build is not None:
             self._proof = self.build()
         return self._proof
+
+    @property
+    def built(self) -> bool:
+        """Whether :attr:`proof` has been built (or was given)."""
+        return self._proof is not None
 
     def __getitem__(self, name: str) -> Identifier:
         return self.bindings[name]
@@ -104,7 +113,7 @@ def collect_answers(ev: object, rule: CRule, table: Table, builder: object, semi
         row = int(best_row[g])
         score = -neg
         out.append(Answer(dict(zip(names, terms, strict=True)), score,
-                          _builder(builder, rule, table, row, score)))
+                          _builder(builder, rule, table, row, score), (builder, rule, table, row, score)))
     return out
 
 

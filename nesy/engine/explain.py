@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from rdflib import RDF
 
 from nesy.engine.compile import (
     TYPE_ANY,
@@ -29,6 +28,7 @@ from nesy.engine.compile import (
 from nesy.engine.evaluator import Evaluator
 from nesy.engine.ops import apply
 from nesy.engine.planner import make_plan
+from nesy.engine.proofjson import RDF_TYPE
 from nesy.engine.proofs import GroundAtom, Proof, RuleInfo, rule_info, term_text
 from nesy.engine.relation import HANDLE_MASK, HANDLE_SHIFT, Relation
 from nesy.engine.table import Table
@@ -48,9 +48,10 @@ def base_key(key: Key) -> Key:
 def fact_of(vocab: Any, key: Key, cols: Any) -> GroundAtom:
     """The ground atom stored as ``cols`` (ids, -1 = anonymous) in the relation ``key``."""
     key = base_key(key)
-    terms = tuple(None if int(c) < 0 else vocab.term(int(c)) for c in cols)
+    term = vocab.term
+    terms = tuple([None if c < 0 else term(c) for c in (cols.tolist() if isinstance(cols, np.ndarray) else cols)])
     if key[0] == "c":
-        return GroundAtom(RDF.type, (terms[0], vocab.term(key[1])))
+        return GroundAtom(RDF_TYPE, (terms[0], vocab.term(key[1])))
     return GroundAtom(vocab.term(key[1]), terms)
 
 
@@ -69,17 +70,26 @@ class ProofBuilder:
         # recomputed a stratum (new relation and derivation objects); the old ones stay intact.
         self._by_id = dict(ev.by_id)
         self._derivs = dict(ev.derivs)
+        self._clock = ev.shared.clock
         self.vocab = ev.vocab
         self.input_info = input_info
         self.prefixes = prefixes or {}
         self._memo: dict[tuple[int, int], Proof] = {}
         self._open: set[tuple[int, int]] = set()
         self._infos: dict[int, RuleInfo] = {}
+        self._notes: dict[int, tuple[CRule, str | None]] = {}
+        self._layouts: dict[int, tuple[CRule, list[tuple[int, int, tuple, bool, bool]], list[int]]] = {}
+        self._tables: dict[int, tuple[Table, dict[str, list[int]], dict[int, list[int]]]] = {}
 
     def handle(self, handle: int) -> Proof:
         """The proof of the fact a premise handle points at."""
         rel, row = self.resolve(handle)
         return self.fact(rel, row)
+
+    def knows(self, rel: Relation) -> bool:
+        """Whether ``rel`` is the relation this builder saw under its id and the evaluator
+        has run no round since (the proofs it built are still those of the model)."""
+        return self._by_id.get(rel.rel_id) is rel and self.ev.shared.clock == self._clock
 
     def resolve(self, handle: int) -> tuple[Relation, int]:
         """The relation and row a premise handle points at (as of this builder's creation)."""
@@ -91,17 +101,33 @@ class ProofBuilder:
     def fact(self, rel: Relation, row: int) -> Proof:
         """The proof of row ``row`` of ``rel`` through its best derivation."""
         key = (rel.rel_id, row)
-        if key in self._memo:
-            return self._memo[key]
+        got = self._memo.get(key)
+        if got is not None:
+            return got
+        rule_id = int(rel.rule[row])
+        if rule_id < 0:  # an input fact: a leaf, no recursion
+            node = self._memo[key] = self.derivation(rel, row, rule_id, int(rel.deriv[row]), float(rel.score[row]))
+            return node
         if key in self._open:  # cannot happen with strict improvements; stay safe anyway
             return Proof(fact_of(self.vocab, rel.key, rel.cols[row]), "derived", float(rel.score[row]), note="cycle")
         self._open.add(key)
         try:
-            node = self.derivation(rel, row, int(rel.rule[row]), int(rel.deriv[row]), float(rel.score[row]))
+            node = self.derivation(rel, row, rule_id, int(rel.deriv[row]), float(rel.score[row]))
         finally:
             self._open.discard(key)
         self._memo[key] = node
         return node
+
+    def alternatives(self, rel: Relation, row: int) -> list[Proof]:
+        """The proofs of row ``row`` of ``rel`` through each derivation ``topk`` kept, best
+        first (just the best proof under another semiring)."""
+        alts = self.ev.alts.get(rel.rel_id)
+        if alts is None:
+            return [self.fact(rel, row)]
+        rows, rules, derivs, scores = alts
+        lo, hi = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
+        return [self.derivation(rel, row, int(rules[i]), int(derivs[i]), float(scores[i]))
+                for i in range(lo, hi)] or [self.fact(rel, row)]
 
     def predictor_source(self) -> dict[str, object]:
         """Source fields of a predicted leaf: the link predictor's own ``source`` dict
@@ -109,23 +135,26 @@ class ProofBuilder:
         described = getattr(self.ev.shared.link_predictor, "source", None)
         return {"model": "link predictor", **(described or {}), "neural": True}
 
+    def application(self, rel: Relation, rule_id: int, deriv: int) -> tuple[CRule, list[int]]:
+        """The compiled rule of a derivation of a fact of ``rel`` and its premise handles."""
+        owner = rel.owner
+        derivs = self._derivs if owner is self.ev else owner.derivs
+        return owner.rules[rule_id], derivs[rule_id].data[deriv].tolist()
+
     def derivation(self, rel: Relation, row: int, rule_id: int, deriv: int, score: float) -> Proof:
         """The proof of a row through one given derivation (rule id -1: an input fact)."""
-        fact = fact_of(self.vocab, rel.key, rel.cols[row])
+        cols = rel.cols[row].tolist()
+        fact = fact_of(self.vocab, rel.key, cols)
         if rule_id < 0:
             if base_key(rel.key)[0] == "n":
                 return Proof(fact, "predicted", score, source=self.predictor_source())
             kind, source = self.input_info(base_key(rel.key), deriv)
             return Proof(fact, kind, score, source=source)
-        owner = rel.owner
-        rule = owner.rules[rule_id]
-        derivs = self._derivs if owner is self.ev else owner.derivs
-        prem = derivs[rule_id].data[deriv]
+        rule, prem = self.application(rel, rule_id, deriv)
         if rule.copy_edb:
             return self.handle(int(prem[0]))
         b: dict[str, int] = {}
         head = rule.head_args
-        cols = [int(c) for c in rel.cols[row]]
         if rule.head_key == TYPE_ANY:
             cols = cols + [base_key(rel.key)[1]]
         for a, c in zip(head, cols, strict=False):
@@ -135,21 +164,36 @@ class ProofBuilder:
         orig = rule.origin or rule
         return Proof(fact, orig.kind, score, self.info(orig), self.visible(b), premises)
 
-    def body(self, rule: CRule, prem: np.ndarray, b: dict[str, int]) -> list[Proof]:
+    def layout(self, rule: CRule) -> tuple[list[tuple[int, int, tuple, bool, bool]], list[int]]:
+        """The (cached) shape of a rule body: its matched atoms as ``(index, premise slot,
+        args, rdf:type of any class, hidden)`` and the indices of its steps."""
+        got = self._layouts.get(id(rule))
+        if got is None:
+            atoms = [(i, lit.slot, tuple(lit.args), lit.key == TYPE_ANY, bool(lit.hidden))
+                     for i, lit in enumerate(rule.body) if isinstance(lit, CAtom) and not lit.negated and lit.slot >= 0]
+            steps = [i for i, lit in enumerate(rule.body) if not (isinstance(lit, CAtom) and not lit.negated)]
+            got = self._layouts[id(rule)] = (rule, atoms, steps)
+        return got[1], got[2]
+
+    def body(self, rule: CRule, prem: list[int], b: dict[str, int]) -> list[Proof]:
         """Premise and step nodes of one rule application, in body order; completes ``b``."""
+        atoms, steps = self.layout(rule)
         nodes: dict[int, Proof] = {}
-        for i, lit in enumerate(rule.body):
-            if isinstance(lit, CAtom) and not lit.negated and lit.slot >= 0 and prem[lit.slot] >= 0:
-                rel, row = self.resolve(int(prem[lit.slot]))
-                cols = [int(c) for c in rel.cols[row]]
-                if lit.key == TYPE_ANY:
-                    cols.append(base_key(rel.key)[1])
-                for a, c in zip(lit.args, cols, strict=False):
-                    if isinstance(a, str):
-                        b[a] = c
-                if not lit.hidden:
-                    nodes[i] = self.fact(rel, row)
-        todo = [i for i, lit in enumerate(rule.body) if not (isinstance(lit, CAtom) and not lit.negated)]
+        for i, slot, args, type_any, hidden in atoms:
+            if prem[slot] < 0:
+                continue
+            rel, row = self.resolve(prem[slot])
+            cols = rel.cols[row].tolist()
+            if type_any:
+                cols.append(base_key(rel.key)[1])
+            for a, c in zip(args, cols, strict=False):
+                if isinstance(a, str):
+                    b[a] = c
+            if not hidden:
+                nodes[i] = self.fact(rel, row)
+        if not steps:  # atoms only: the nodes are in body order already
+            return list(nodes.values())
+        todo = list(steps)
         while todo:
             ready = [i for i in todo if binds(rule.body[i], set(b)) is not None] or todo[:1]
             i = ready[0]
@@ -164,7 +208,7 @@ class ProofBuilder:
             cols = [b.get(a, -1) if isinstance(a, str) else a for a in lit.args]
             key = lit.key
             if key == TYPE_ANY:
-                key, cols = ("p", self.vocab.id(RDF.type), 2), cols
+                key, cols = ("p", self.vocab.id(RDF_TYPE), 2), cols
             return Proof(fact_of(self.vocab, key, cols), "negation", 1.0, note="no such fact")
         # In a derivation every step held; re-run it only to recover a value the head and
         # premises did not bind (an assignment or aggregate result used nowhere else).
@@ -197,19 +241,36 @@ class ProofBuilder:
             got = self._infos[id(rule)] = rule_info(src, self.prefixes)
         return got
 
+    def body_text(self, rule: CRule) -> str | None:
+        """The (cached) body of a query or constraint in rule syntax, the note of its root node."""
+        if id(rule) not in self._notes:
+            src = rule.source
+            self._notes[id(rule)] = (rule, ", ".join(format_literal(x, self.prefixes) for x in src.body)
+                                     if src is not None else None)
+        return self._notes[id(rule)][1]
+
     def visible(self, b: dict[str, int]) -> dict[str, Any]:
         """User-visible bindings (no anonymous or internal variables) as terms."""
         return {v: self.vocab.term(c) for v, c in b.items() if not v.startswith(("_", "#"))}
 
+    def table_lists(self, table: Table) -> tuple[dict[str, list[int]], dict[int, list[int]]]:
+        """The binding and premise-handle columns of ``table`` as Python lists, converted
+        once per table (the answers of a query read one row each)."""
+        got = self._tables.get(id(table))
+        if got is None:
+            got = self._tables[id(table)] = (table, {v: c.tolist() for v, c in table.cols.items()},
+                                             {s: h.tolist() for s, h in table.prem.items()})
+        return got[1], got[2]
+
     def matches(self, rule: CRule, table: Table, row: int, score: float, root_kind: str) -> Proof:
         """A root node for one match of a query or constraint body (row ``row`` of ``table``)."""
-        b = {v: int(c[row]) for v, c in table.cols.items()}
-        prem = np.array([table.prem[s][row] if s in table.prem else -1 for s in range(rule.slots)], dtype=np.int64)
+        cols, handles = self.table_lists(table)
+        b = {v: c[row] for v, c in cols.items()}
+        prem = [handles[s][row] if s in handles else -1 for s in range(rule.slots)]
         premises = self.body(rule, prem, b)
         if root_kind == "query" and len(rule.body) == 1 and len(premises) == 1:
             return premises[0]
-        src = rule.source
-        note = ", ".join(format_literal(x, self.prefixes) for x in src.body) if src is not None else None
+        note = self.body_text(rule)
         info = self.info(rule) if root_kind != "query" else None
         return Proof(None, root_kind, score, info, self.visible(b), premises, note=note)
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from rdflib import RDF, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.term import Identifier
 
+from nesy.engine.proofjson import RDF_TYPE, ProofSerializer, term_key, text_cache
 from nesy.rules import ast
 from nesy.rules.printer import format_literal, format_rule, format_term
 from nesy.store.vocab import numeric_value
@@ -35,12 +36,18 @@ def term_text(term: Identifier | None, prefixes: Prefixes = None, default_ns: st
     """A proof's term as :func:`nesy.rules.printer.format_term` prints it (as ``kb.shorten`` does).
 
     ``None``, an anonymous argument of a ground atom, prints as ``_``. ``prefixes`` and
-    ``default_ns`` are those of :func:`~nesy.rules.printer.format_term`.
+    ``default_ns`` are those of :func:`~nesy.rules.printer.format_term`. Each term's text
+    is computed once per prefix set (:func:`nesy.engine.proofjson.text_cache`).
     """
     if term is None:
         return "_"
     if isinstance(term, Identifier):
-        return format_term(term, prefixes, default_ns)  # type: ignore[arg-type]
+        cache = text_cache(prefixes, default_ns)
+        key = term_key(term)
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = format_term(term, prefixes, default_ns)  # type: ignore[arg-type]
+        return got
     return str(term)
 
 
@@ -52,7 +59,7 @@ class GroundAtom(NamedTuple):
 
     def render(self, prefixes: Prefixes = None, default_ns: str | None = None) -> str:
         """``p(a, b)``; an ``rdf:type`` triple renders as the class atom ``C(x)``."""
-        if self.predicate == RDF.type and len(self.args) == 2 and isinstance(self.args[1], URIRef):
+        if self.predicate == RDF_TYPE and len(self.args) == 2 and isinstance(self.args[1], URIRef):
             cls, member = self.args[1], self.args[0]
             return f"{term_text(cls, prefixes, default_ns)}({term_text(member, prefixes, default_ns)})"
         inner = ", ".join(term_text(a, prefixes, default_ns) for a in self.args)
@@ -169,23 +176,13 @@ class Proof:
         return "\n".join(lines)
 
     def to_dict(self, prefixes: Prefixes = None, *, default_ns: str | None = None) -> dict[str, Any]:
-        """A JSON-ready nested dict (terms as :meth:`to_text` prints them)."""
-        out: dict[str, Any] = {"kind": self.kind, "score": self.score}
-        if self.fact is not None:
-            out["fact"] = self.fact.render(prefixes, default_ns)
-            out["predicate"] = str(self.fact.predicate)
-            out["args"] = [None if a is None else (a.n3() if isinstance(a, Identifier) else str(a)) for a in self.fact.args]
-        if self.note:
-            out["note"] = self.note
-        if self.rule is not None:
-            out["rule"] = {k: v for k, v in vars(self.rule).items() if v is not None}
-        if self.bindings:
-            out["bindings"] = {k: term_text(v, prefixes, default_ns) for k, v in self.bindings.items()}
-        if self.source:
-            out["source"] = {k: _json_value(v) for k, v in self.source.items()}
-        if self.premises:
-            out["premises"] = [p.to_dict(prefixes, default_ns=default_ns) for p in self.premises]
-        return out
+        """A JSON-ready nested dict (terms as :meth:`to_text` prints them).
+
+        A sub-proof that appears twice is one dict appearing twice; to serialise many
+        proofs at once, use :class:`nesy.engine.proofjson.ProofSerializer` (or
+        :func:`proof_dicts`), which shares that work between them.
+        """
+        return ProofSerializer(prefixes, default_ns).to_dict(self)
 
     def to_json(self, prefixes: Prefixes = None, indent: int | None = 2, *, default_ns: str | None = None) -> str:
         """The proof as JSON text (see :meth:`to_dict`)."""
@@ -218,15 +215,10 @@ class Proof:
         return proof_rich(self)
 
 
-def _json_value(v: Any) -> Any:
-    """``v`` as JSON: numbers, strings, lists (spans) and dicts (extra fields) kept, the rest as text."""
-    if isinstance(v, (int, float, str, bool, type(None))):
-        return v
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    return str(v)
+def proof_dicts(proofs: Iterable[Proof], prefixes: Prefixes = None, *, default_ns: str | None = None) -> list[dict[str, Any]]:
+    """Many proofs as :meth:`Proof.to_dict` writes each, serialised together: every term
+    rendered once and every shared sub-proof once."""
+    return ProofSerializer(prefixes, default_ns).many(proofs)
 
 
 def rule_info(rule: ast.Rule, prefixes: Prefixes = None, default_ns: str | None = None) -> RuleInfo:

@@ -26,6 +26,7 @@ from nesy.engine.inputs import InputStore
 from nesy.engine.limits import Limits, Watch
 from nesy.engine.magic import goal_directed as _goal_directed
 from nesy.engine.proofs import Proof, term_text
+from nesy.engine.prover import Prover
 from nesy.engine.retract import drop_inputs, plan_removals, retract
 from nesy.engine.semirings import get_semiring
 from nesy.engine.shared import Shared
@@ -387,35 +388,37 @@ class Reasoner:
         table = ev.run_body(qr)
         return collect_answers(ev, qr, table, self._builder(ev), self._shared.semiring, limit)
 
-    def _find(self, pred: int, row: tuple[int, ...]) -> tuple:
+    def locate(self, pred: int, rows: np.ndarray) -> list[tuple[Any, int] | None]:
+        """Where each fact ``pred(row)`` of ``rows`` (int64 ids) is in the model: ``(relation, row)``, else None."""
         self._ensure()
-        rows = np.asarray([row], dtype=np.int64)
-        for key, krows, _ in self._key_rows(pred, rows):
+        out: list[tuple[Any, int] | None] = [None] * len(rows)
+        for key, krows, pos in self._key_rows(pred, rows):
             rel = self._main.relation(key)
             if rel is not None:
-                at = int(rel.find(krows)[0])
-                if at >= 0:
-                    return rel, at
+                for p, at in zip(pos.tolist(), rel.find(krows).tolist(), strict=True):
+                    out[p] = (rel, at) if at >= 0 and out[p] is None else out[p]
+        return out
+
+    def locate_one(self, pred: int, row: tuple[int, ...]) -> tuple:
+        """Where the fact ``pred(row)`` (ids) is in the model: ``(relation, row)``; QueryError when it does not hold."""
+        if (found := self.locate(pred, np.asarray([row], dtype=np.int64))[0]) is not None:
+            return found
         args = ", ".join(term_text(self.vocab.term(i), self.prefixes) if 0 <= i < len(self.vocab) else f"#{i}"
                          for i in row)
         raise QueryError(f"{self._name(('p', pred, len(row)))}({args}) is not in the model")
 
     def proof(self, pred: int, row: tuple[int, ...]) -> Proof:
         """The best proof of the fact ``pred(row)`` (ids); QueryError when it does not hold."""
-        with self.limited("proof"):
-            rel, at = self._find(pred, row)
-        return self._builder(self._main).fact(rel, at)
+        return self.prover()(pred, row)
+
+    def prover(self) -> Prover:
+        """:meth:`proof` for many facts (SPARQL rows): found in bulk, built by one builder (:class:`Prover`)."""
+        return Prover(self, lambda: self._builder(self._main))
 
     def proofs(self, pred: int, row: tuple[int, ...]) -> list[Proof]:
         """Up to ``k`` alternative proofs (``topk:K`` semiring; otherwise just the best)."""
-        rel, at = self._find(pred, row)
-        b = self._builder(self._main)
-        alts = self._main.alts.get(rel.rel_id)
-        if alts is None:
-            return [b.fact(rel, at)]
-        rows, rules, derivs, scores = alts
-        lo, hi = np.searchsorted(rows, at, "left"), np.searchsorted(rows, at, "right")
-        return [b.derivation(rel, at, int(rules[i]), int(derivs[i]), float(scores[i])) for i in range(lo, hi)] or [b.fact(rel, at)]
+        rel, at = self.locate_one(pred, row)
+        return self._builder(self._main).alternatives(rel, at)
 
     def why_not(self, atom: Atom) -> WhyNotReport:
         """Why ``atom`` is not derived: per rule that could derive it, the first body literal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, Literal, URIRef
@@ -108,9 +109,37 @@ class QueryMethods(_Base):
         left = max(budget - (time.monotonic() - started), 0.001) if budget else budget
         # The prefixes every rule and printout knows (rdf, rdfs, owl, xsd, nesy), then the KB's own.
         prefixes = {**DEFAULT_PREFIXES, **self.prefixes}
-        return Sparql(self.store, prefixes, self.prove_triple).run(
+        return Sparql(self.store, prefixes, self._triple_prover()).run(
             query, base=base, predicted=predicted, graph=graph, allow_service=allow_service, timeout=left,
             max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
+
+    def _triple_prover(self) -> Callable[[tuple[Identifier, Identifier, Identifier]], Proof]:
+        """:meth:`prove_triple` for the rows of one SPARQL result: the triples located in
+        bulk and proved by one builder (a :class:`~nesy.engine.prover.Prover`, made when
+        the first proof is asked), so the sub-proofs rows share are built once."""
+        state: dict[str, Any] = {}
+
+        def ids(triple: tuple[Identifier, Identifier, Identifier]) -> tuple[int, tuple[int, int]]:
+            s, p, o = triple
+            return self.vocab.id(p), (self.vocab.id(s), self.vocab.id(o))
+
+        def prover() -> Any:
+            if "prover" not in state:
+                state["prover"] = self.reasoner.prover()
+            return state["prover"]
+
+        def prove_triple(triple: tuple[Identifier, Identifier, Identifier]) -> Proof:
+            return prover()(*ids(triple))
+
+        def prefetch(triples: list[tuple[Identifier, Identifier, Identifier]]) -> None:
+            prover().prefetch([ids(t) for t in triples])
+
+        def write(triple: tuple[Identifier, Identifier, Identifier], ser: Any) -> dict[str, Any]:
+            return prover().write(*ids(triple), ser)
+
+        prove_triple.prefetch = prefetch  # type: ignore[attr-defined]
+        prove_triple.write = write  # type: ignore[attr-defined]
+        return prove_triple
 
     def check_proof(self, proof: Proof, *, extra_rules: Any = ()) -> Any:
         """Re-validate a proof step by step against the rules and the stored facts, without

@@ -55,12 +55,18 @@ class SparqlRow:
     bindings: dict[str, Identifier]
     score: float
     matched: list[tuple[Identifier, Identifier, Identifier, str]] = field(default_factory=list)
-    explain: Callable[[], list[Any]] | None = field(default=None, repr=False, compare=False)
+    explain: Callable[..., list[Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def proofs(self) -> list[Any]:
         """Proofs of the derived (``inferred``) triples this row depends on."""
         return self.explain() if self.explain is not None else []
+
+    def proof_dicts(self, ser: Any) -> list[dict[str, Any]]:
+        """:attr:`proofs` as dicts, written by ``ser`` (a
+        :class:`~nesy.engine.proofjson.ProofSerializer` the rows of a result share) from
+        the reasoner's records where it can, without building the proofs."""
+        return self.explain(ser) if self.explain is not None else []
 
     def __getitem__(self, name: str) -> Identifier:
         return self.bindings[name]
@@ -290,6 +296,19 @@ class Sparql:
         scores, graphs = self._best(flat, codes)
         rows, at = [], 0
         prove = self.prove
+        # The derived triples of every row, looked up together when the first row's proofs
+        # are asked (a prover that can: ``prove.prefetch``), then proved one by one.
+        pending: list[tuple[Identifier, Identifier, Identifier]] = []
+
+        def explain(derived: list[tuple[Identifier, Identifier, Identifier]], ser: Any = None) -> list[Any]:
+            if pending and hasattr(prove, "prefetch"):
+                prove.prefetch(pending)  # type: ignore[union-attr]
+                pending.clear()
+            if ser is None:
+                return [prove(t) for t in derived]  # type: ignore[misc]
+            write = getattr(prove, "write", None)
+            return [write(t, ser) for t in derived] if write is not None else ser.many([prove(t) for t in derived])  # type: ignore[misc]
+
         for bindings, grounds in zip(solutions, per_row):
             sc, gr = scores[at:at + len(grounds)], graphs[at:at + len(grounds)]
             at += len(grounds)
@@ -298,8 +317,9 @@ class Sparql:
             if matched:
                 self._restore_forms(bindings, patterns, {m[:3] for m in matched})
             derived = [m[:3] for m in matched if m[3] == "inferred"]
-            explain = (lambda d=derived: [prove(t) for t in d]) if prove is not None else None
-            rows.append(SparqlRow(bindings, float(np.prod(sc[hit])) if hit.any() else 1.0, matched, explain))
+            pending.extend(derived)
+            why = (lambda ser=None, d=derived: explain(d, ser)) if prove is not None else None
+            rows.append(SparqlRow(bindings, float(np.prod(sc[hit])) if hit.any() else 1.0, matched, why))
         return rows
 
     def _written_form(self, triple: tuple[Identifier, ...]) -> str | None:
