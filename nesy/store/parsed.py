@@ -63,14 +63,17 @@ class ParsedFile:
 
     def ntriples(self, start: int = 0, stop: int | None = None) -> bytes:
         """The triples ``start:stop`` serialized as N-Triples (fast path for TSV, whose terms
-        are IRIs: one string per distinct term, joined by rows)."""
+        are IRIs: each distinct term written once as a subject or predicate and once as an
+        object, and the rows picked out of those with numpy and joined in one call)."""
         if self.format != "tsv":
             return ox.serialize(self.triples()[start:stop], format=ox.RdfFormat.N_TRIPLES)
         rows = self.index[start:stop]
-        if not len(rows):
-            return b""
-        nt = np.array([f"<{t}>" for t in self.terms], dtype=object)
-        return ("\n".join(map(" ".join, nt[rows].tolist())).replace("\n", " .\n") + " .\n").encode("utf-8")
+        head = np.array([f"<{t}> " for t in self.terms], dtype=object)
+        tail = np.array([f"<{t}> .\n" for t in self.terms], dtype=object)
+        out = np.empty(rows.shape, dtype=object)
+        out[:, :2] = head[rows[:, :2]]
+        out[:, 2] = tail[rows[:, 2]]
+        return "".join(out.ravel().tolist()).encode("utf-8")
 
     def quads_to(self, targets: Sequence[Any], size: int = CHUNK) -> Iterator[list[ox.Quad]]:
         """Every triple as an Oxigraph quad in ``targets[k]`` (``k``: its graph's position in
