@@ -6,7 +6,9 @@ Loads FB15k-237 train (272,115 TSV triples) and LUBM(1) (15 RDF/XML files plus t
 * ``nesy``: ``KnowledgeBase(dir).load(...)`` on disk, then ``close()``;
 * ``rdflib``: an in-memory ``Graph`` (``parse``; for TSV, ``add`` of the same IRIs nesy makes);
 * ``pyoxigraph``: ``Store(dir).bulk_load(...)`` on disk (TSV converted to N-Triples beforehand,
-  outside the timed region).
+  outside the timed region);
+* ``nesy CLI``: ``python -m nesy load DIR FILE...`` in a process of its own, timed from its start
+  to its exit (interpreter start-up and imports included).
 
 Every (system, dataset, run) is a fresh child process, so the peak RSS is that system's own.
 Prints one markdown table, the machine it ran on, and whether the goal is met::
@@ -41,7 +43,9 @@ from _common import (  # noqa: E402 - the helpers sit next to this script
     run_child,
 )
 
-SYSTEMS = ("nesy", "pyoxigraph", "rdflib")
+SYSTEMS = ("nesy", "nesy CLI", "pyoxigraph", "rdflib")
+#: The systems the goal is judged on (the CLI row is shown for reference).
+GOAL_SYSTEMS = ("nesy", "pyoxigraph", "rdflib")
 TSV_NAMESPACE = "http://fb15k/"
 QUICK_TSV_LINES = 20_000
 QUICK_LUBM_FILES = 2
@@ -133,6 +137,26 @@ def _worker_nesy(files: list[Path], tsv: bool, work: Path) -> dict[str, Any]:
     return {"seconds": t.seconds, "triples": n, "disk_mib": dir_size_mib(kb_dir)}
 
 
+def _worker_nesy_cli(files: list[Path], tsv: bool, work: Path) -> dict[str, Any]:
+    import resource
+    import subprocess
+
+    kb_dir = work / "nesy-kb"
+    argv = [sys.executable, "-m", "nesy", "load", str(kb_dir), *map(str, files)]
+    if tsv:
+        argv += ["--namespace", TSV_NAMESPACE]
+    with Timer() as t:
+        proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"nesy load exited with {proc.returncode}: {proc.stderr[-2000:]}")
+    from nesy.kb import KnowledgeBase
+
+    with KnowledgeBase(kb_dir) as kb:
+        n = len(kb)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
+    return {"seconds": t.seconds, "triples": n, "disk_mib": dir_size_mib(kb_dir), "cli_peak_rss_mib": peak}
+
+
 def _worker_rdflib(files: list[Path], tsv: bool, work: Path) -> dict[str, Any]:
     from rdflib import Graph, URIRef
 
@@ -172,7 +196,8 @@ def _worker_pyoxigraph(files: list[Path], tsv: bool, work: Path) -> dict[str, An
     return {"seconds": t.seconds, "triples": n, "disk_mib": dir_size_mib(db)}
 
 
-WORKERS = {"nesy": _worker_nesy, "rdflib": _worker_rdflib, "pyoxigraph": _worker_pyoxigraph}
+WORKERS = {"nesy": _worker_nesy, "nesy CLI": _worker_nesy_cli, "rdflib": _worker_rdflib,
+           "pyoxigraph": _worker_pyoxigraph}
 
 
 def worker_main(system: str, spec_path: str) -> None:
@@ -195,7 +220,7 @@ def measure(ds: Dataset, system: str, repeat: int, tmp: Path) -> dict[str, Any]:
     runs = []
     for _ in range(repeat):
         result = run_child([__file__, "--worker", system, str(spec)], timeout=CHILD_TIMEOUT_S)
-        peak = result["peak_rss_mib"]
+        peak = result["peak_rss_mib"] = result.get("cli_peak_rss_mib", result["peak_rss_mib"])
         runs.append(result)
         print(f"  {ds.name} / {system}: {result['triples']:,} triples in {result['seconds']:.2f} s, "
               f"peak {peak:.0f} MiB", file=sys.stderr)
@@ -212,7 +237,7 @@ def goal_line(datasets: list[Dataset]) -> str:
     verdicts = []
     for ds in datasets:
         r = ds.results
-        if not all(s in r for s in SYSTEMS):
+        if not all(s in r for s in GOAL_SYSTEMS):
             verdicts.append(f"{ds.name}: not measured")
             continue
         vs_ox = r["nesy"]["seconds"] / r["pyoxigraph"]["seconds"]
@@ -221,7 +246,9 @@ def goal_line(datasets: list[Dataset]) -> str:
         verdicts.append(
             f"{ds.name}: {'met' if ok_ox and ok_rdflib else 'not met'} "
             f"(time {vs_ox:.2f}x pyoxigraph's, {'met' if ok_ox else 'not met'}; "
-            f"speed-up {vs_rdflib:.2f}x over rdflib, {'met' if ok_rdflib else 'not met'})"
+            f"speed-up {vs_rdflib:.2f}x over rdflib, {'met' if ok_rdflib else 'not met'}"
+            + (f"; the CLI {r['nesy CLI']['seconds'] / r['pyoxigraph']['seconds']:.2f}x pyoxigraph's"
+               if "nesy CLI" in r else "") + ")"
         )
     return (f"Goal: nesy within {GOAL_VS_OXIGRAPH}x of pyoxigraph bulk load, ≥{GOAL_VS_RDFLIB:g}x faster "
             f"than rdflib in memory — " + "; ".join(verdicts))
@@ -263,7 +290,9 @@ def report(datasets: list[Dataset], repeat: int) -> str:
         "nesy: on-disk `KnowledgeBase(dir).load(...)` per file, opening and `close()` included "
         "(RDF store + term vocabulary + id table with provenance). rdflib: in-memory `Graph`, "
         "nothing on disk. pyoxigraph: on-disk `Store(dir).bulk_load(path=...)` per file, into the "
-        "default graph (nesy writes a named graph, which Oxigraph indexes 6 ways instead of 3).",
+        "default graph, where nesy's `asserted` graph lives too (each file a commit of its own for nesy).",
+        "nesy CLI: `python -m nesy load DIR FILE...` as a process of its own, from its start to its "
+        "exit (interpreter start-up and imports included; its peak RSS is that process's).",
         "FB15k-237 for pyoxigraph was converted from TSV to N-Triples (same IRIs) before the "
         "timed region; nesy and rdflib read the TSV inside it.",
     ]

@@ -161,15 +161,16 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods, Re
             namespace = self.config.get("tsv_namespace") or self.default_namespace
         parsed = read_file(path, format, namespace=namespace, progress=progress)
         fields = {"file": str(Path(path).resolve()), "format": parsed.format}
-        with self.changing():
+        # One commit for the triples and the prefixes (or TSV namespace) the file brings.
+        with self.changing(), self.store.transaction():
             added = self.store.add_parsed(parsed, graph, fields, score=score)
-        known = dict(self.config["prefixes"])
-        self.config["prefixes"].update(parsed.prefixes)
-        tsv = parsed.format == "tsv" and self.config.get("tsv_namespace") != namespace
-        if tsv:
-            self.config["tsv_namespace"] = namespace
-        if tsv or known != self.config["prefixes"]:
-            self.save_config()
+            known = dict(self.config["prefixes"])
+            self.config["prefixes"].update(parsed.prefixes)
+            tsv = parsed.format == "tsv" and self.config.get("tsv_namespace") != namespace
+            if tsv:
+                self.config["tsv_namespace"] = namespace
+            if tsv or known != self.config["prefixes"]:
+                self.save_config()
         if added and self.config.get("ontology_profile"):
             from nesy.ontologies.packs import apply_ontology
 

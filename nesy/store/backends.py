@@ -13,9 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset
 
-from nesy.errors import LoadError, StoreError
-from nesy.store.formats import FORMATS, ParsedFile
-from nesy.store.gz import GZIP_ERRORS, open_data
+from nesy.errors import StoreError
 
 #: Triples per HTTP request when writing to a remote endpoint.
 BATCH = 20_000
@@ -58,29 +56,6 @@ class OxigraphBackend:
 
     def drop_graph(self, iri: str) -> None:
         self.native.remove_graph(ox.NamedNode(iri))  # type: ignore[union-attr]
-
-    def load_parsed(self, parsed: ParsedFile, target: ox.NamedNode) -> None:
-        """Write a parsed file into graph ``target`` by the fastest path that keeps ids in step."""
-        native = self.native
-        assert native is not None
-        if parsed.format == "tsv":
-            native.bulk_load(input=parsed.ntriples(), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
-            return
-        fmt = FORMATS.get(parsed.format)
-        if fmt is not None and parsed.path is not None and not parsed.blank_nodes \
-                and not fmt.supports_datasets:  # type: ignore[union-attr]
-            # Oxigraph re-reads the file in Rust: the quads never become Python objects again.
-            # Blank nodes get fresh labels on every parse, so those files take the other path;
-            # so do converted formats (OWL/XML), which leave no file Oxigraph could re-read.
-            path = parsed.path
-            try:
-                with open_data(path) as fh:
-                    native.bulk_load(input=fh, format=fmt, base_iri=parsed.base_iri, to_graph=target)
-            except (*GZIP_ERRORS, SyntaxError, OSError) as exc:  # the file changed since it was parsed
-                raise LoadError(f"{path} changed while it was being loaded ({exc}); nothing was loaded",
-                                file=str(path)) from None
-            return
-        native.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in parsed.triples()])
 
     def flush(self) -> None:
         self.native.flush()  # type: ignore[union-attr]
@@ -172,9 +147,6 @@ class RemoteBackend:
 
     def drop_graph(self, iri: str) -> None:
         self.update(f"DROP SILENT GRAPH <{iri}>")
-
-    def load_parsed(self, parsed: ParsedFile, target: ox.NamedNode) -> None:
-        self.add([ox.Quad(t.subject, t.predicate, t.object, target) for t in parsed.triples()])
 
     def construct(self, query: str) -> bytes:
         """The N-Triples answer of a CONSTRUCT query."""

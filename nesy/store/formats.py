@@ -11,10 +11,9 @@ import io
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote, unquote
 
 import numpy as np
 import pyoxigraph as ox
@@ -23,6 +22,8 @@ from nesy.errors import LoadError, excerpt_of
 from nesy.namespaces import INPUT_BASE
 from nesy.store.depth import NestingCounter, check_json_depth
 from nesy.store.gz import GZIP_ERRORS, open_data
+from nesy.store.parsed import ParsedFile
+from nesy.store.tsv import check_namespace, parse_tsv, tsv_iri, tsv_name
 
 #: Format names users may give, mapped to Oxigraph formats (``tsv`` is nesy's own).
 FORMATS: dict[str, ox.RdfFormat | str] = {
@@ -55,11 +56,23 @@ _EXTENSIONS = {
 #: (a literal, an IRI) in any syntax: Oxigraph's parser buffer stops at 16 MiB.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _LINE_BASED = ("ntriples", "nquads", "tsv")
+#: Bytes :class:`_Guard` reads and checks at a time (below :data:`MAX_LINE_BYTES`, so a
+#: long line is always seen across a block boundary).
+BLOCK = 1 << 20
+#: Files of at most this many triples keep the parser's quads for the store (about 0.4 KB
+#: each); larger ones have them rebuilt from the term table in chunks.
+KEEP_QUADS = 2_000_000
+#: Quads taken from the parser at a time while numbering terms.
+NUMBER_CHUNK = 100_000
 
 
 class _Guard(io.RawIOBase):
     """A byte stream that counts lines as it is read and, for line-based formats, stops at
-    a line longer than :data:`MAX_LINE_BYTES` before the parser buffers it."""
+    a line longer than :data:`MAX_LINE_BYTES` before the parser buffers it.
+
+    It reads :data:`BLOCK` bytes at a time and checks each block once (lines, nesting)
+    before the parser gets any of it: parsers ask for a few KiB per call, and checking
+    every small read would cost more than the parse."""
 
     def __init__(self, inner: IO[bytes], file: str | None, limit_lines: bool, canon: str = "") -> None:
         super().__init__()
@@ -67,14 +80,31 @@ class _Guard(io.RawIOBase):
         self.newlines = 0
         self.since_newline = 0
         self.nesting = NestingCounter(canon, file)
+        # The block being handed out, how far, and the line it starts on.
+        self.block, self.pos, self.block_line = b"", 0, 1
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        chunk = self.inner.read(len(buffer))
+        if self.pos >= len(self.block):
+            self.block_line = self.newlines + 1
+            self.block, self.pos = self._checked(self.inner.read(BLOCK)), 0
+        n = min(len(buffer), len(self.block) - self.pos)
+        buffer[:n] = memoryview(self.block)[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+    def readall(self) -> bytes:
+        parts = [self.block[self.pos:]]
+        self.pos = len(self.block)
+        while chunk := self._checked(self.inner.read(BLOCK)):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _checked(self, chunk: bytes) -> bytes:
+        """Count and check ``chunk``, the next bytes of the input."""
         n = len(chunk)
-        buffer[:n] = chunk
         self.nesting.feed(chunk, self.newlines + 1, self.since_newline + 1)
         first = chunk.find(b"\n")
         if first < 0:
@@ -85,7 +115,7 @@ class _Guard(io.RawIOBase):
             self.newlines += chunk.count(b"\n")
             self.since_newline = n - chunk.rfind(b"\n") - 1
         self._check()
-        return n
+        return chunk
 
     def _check(self) -> None:
         if self.limit_lines and self.since_newline > MAX_LINE_BYTES:
@@ -95,50 +125,8 @@ class _Guard(io.RawIOBase):
 
     @property
     def line(self) -> int:
-        """The line being read (1-based)."""
-        return self.newlines + 1
-
-
-@dataclass
-class ParsedFile:
-    """The complete content of one data file, as a table of its distinct terms.
-
-    Attributes:
-        format: The format name used.
-        terms: The file's distinct terms: Oxigraph terms, or IRI strings for TSV.
-        index: int64 ``(n, 3)``: positions in ``terms`` of each triple's subject, predicate, object.
-        graph_names: The distinct named graphs inside the file (Oxigraph ``DefaultGraph`` or IRIs).
-        graph_index: int64 ``(n,)``: position in ``graph_names`` of each triple's graph.
-        prefixes: Prefixes the file declared (name -> namespace).
-        path: The file, when read from one.
-        base_iri: The base IRI relative IRIs were resolved against.
-        blank_nodes: Whether any term is a blank node (their labels are fresh per parse).
-    """
-
-    format: str
-    terms: list[Any] = field(default_factory=list)
-    index: np.ndarray = field(default_factory=lambda: np.empty((0, 3), dtype=np.int64))
-    graph_names: list[Any] = field(default_factory=list)
-    graph_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    prefixes: dict[str, str] = field(default_factory=dict)
-    path: Path | None = None
-    base_iri: str | None = None
-    blank_nodes: bool = False
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def triples(self) -> list[ox.Triple]:
-        """The triples as Oxigraph objects (TSV IRIs become named nodes)."""
-        terms = [ox.NamedNode(t) if isinstance(t, str) else t for t in self.terms]
-        return [ox.Triple(terms[a], terms[b], terms[c]) for a, b, c in self.index.tolist()]
-
-    def ntriples(self) -> bytes:
-        """The triples serialized as N-Triples (fast path for TSV, whose terms are IRIs)."""
-        if self.format != "tsv":
-            return ox.serialize(self.triples(), format=ox.RdfFormat.N_TRIPLES)
-        nt = [f"<{t}>" for t in self.terms]
-        return "".join(f"{nt[a]} {nt[b]} {nt[c]} .\n" for a, b, c in self.index.tolist()).encode("utf-8")
+        """The line the parser is reading (1-based)."""
+        return self.block_line + self.block.count(b"\n", 0, self.pos)
 
 
 def format_names() -> list[str]:
@@ -277,21 +265,12 @@ def _parse_rdf(
     if canon == "jsonld":
         stream = io.BytesIO(_checked_jsonld(guard, where))
     parser = ox.parse(stream, format=fmt, base_iri=base)
-    local: dict[Any, int] = {}
-    graphs: dict[Any, int] = {}
-    flat: list[int] = []
-    gidx: list[int] = []
+    numbering = _Numbering(fmt.supports_datasets)
     try:
-        for q in parser:
-            for term in (q.subject, q.predicate, q.object):
-                i = local.get(term)
-                if i is None:
-                    i = local[term] = len(local)
-                flat.append(i)
-            g = graphs.get(q.graph_name)
-            if g is None:
-                g = graphs[q.graph_name] = len(graphs)
-            gidx.append(g)
+        # In chunks, each taken from the parser in one call: a file never holds more than one
+        # chunk of quads beyond those it keeps for the store.
+        while chunk := list(islice(parser, NUMBER_CHUNK)):
+            numbering.add(chunk)
     except SyntaxError as exc:
         raise _syntax_error(exc, canon, file, text) from None
     except MemoryError:  # Oxigraph's parser buffer is full: one token is longer than it
@@ -302,17 +281,69 @@ def _parse_rdf(
         raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=where) from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise LoadError(f"invalid {canon}: {exc}", file=where) from None
-    terms = list(local)
-    return ParsedFile(
-        format=canon,
-        terms=terms,
-        index=np.asarray(flat, dtype=np.int64).reshape(-1, 3),
-        graph_names=list(graphs),
-        graph_index=np.asarray(gidx, dtype=np.int64),
-        prefixes=dict(parser.prefixes or {}),
-        base_iri=base,
-        blank_nodes=any(isinstance(t, ox.BlankNode) for t in terms),
-    )
+    return numbering.parsed(canon, base, dict(parser.prefixes or {}))
+
+
+class _Numbering:
+    """Numbers the distinct terms (and graphs) of a file's quads as the parser gives them,
+    and keeps the quads for the store (up to :data:`KEEP_QUADS`)."""
+
+    def __init__(self, datasets: bool) -> None:
+        self.datasets = datasets
+        self.local: dict[Any, int] = {}
+        self.graphs: dict[Any, int] = {}
+        self.flat: list[int] = []
+        self.gidx: list[int] = []
+        self.n = 0
+        self.quads: list[ox.Quad] | None = []
+
+    def add(self, chunk: list[ox.Quad]) -> None:
+        """Number the terms of the next ``chunk`` of quads."""
+        self.n += len(chunk)
+        if self.quads is not None:
+            self.quads += chunk
+            if len(self.quads) > KEEP_QUADS:
+                self.quads = None
+        local, extend = self.local, self.flat.extend
+        get = local.get
+        # Unrolled: this loop runs once per triple of every file loaded.
+        for s, p, o, _ in chunk:
+            a = get(s)
+            if a is None:
+                a = local[s] = len(local)
+            b = get(p)
+            if b is None:
+                b = local[p] = len(local)
+            c = get(o)
+            if c is None:
+                c = local[o] = len(local)
+            extend((a, b, c))
+        if self.datasets:
+            graphs = self.graphs
+            for q in chunk:
+                g = graphs.get(q.graph_name)
+                if g is None:
+                    g = graphs[q.graph_name] = len(graphs)
+                self.gidx.append(g)
+
+    def parsed(self, canon: str, base: str, prefixes: dict[str, str]) -> ParsedFile:
+        """The file as a :class:`ParsedFile`."""
+        terms = list(self.local)
+        if self.datasets:
+            graph_names, gidx = list(self.graphs), np.asarray(self.gidx, dtype=np.int64)
+        else:  # a triples syntax: everything is in the default graph
+            graph_names, gidx = [ox.DefaultGraph()] if self.n else [], np.zeros(self.n, dtype=np.int64)
+        return ParsedFile(
+            format=canon,
+            terms=terms,
+            index=np.asarray(self.flat, dtype=np.int64).reshape(-1, 3),
+            graph_names=graph_names,
+            graph_index=gidx,
+            prefixes=prefixes,
+            base_iri=base,
+            blank_nodes=any(isinstance(t, ox.BlankNode) for t in terms),
+            quads=self.quads,
+        )
 
 
 def _syntax_error(exc: SyntaxError, canon: str, file: str | None, text: str | None) -> LoadError:
@@ -410,56 +441,17 @@ def _line_of(file: str | None, line: int) -> str | None:
     return None
 
 
-def tsv_iri(namespace: str, name: str) -> ox.NamedNode:
-    """The IRI a TSV name maps to: the namespace plus the name, percent-encoded where needed."""
-    return ox.NamedNode(namespace + quote(name, safe="-._~"))
-
-
-def tsv_name(namespace: str, iri: str) -> str | None:
-    """Inverse of :func:`tsv_iri`: the TSV name of an IRI in ``namespace``, else ``None``."""
-    if not iri.startswith(namespace):
-        return None
-    return unquote(iri[len(namespace):])
-
-
 def read_tsv(fh: IO[bytes], namespace: str, *, file: str | None = None) -> ParsedFile:
     """Parse ``head<TAB>relation<TAB>tail`` lines (blank lines and ``#`` comments skipped)."""
-    if not (namespace.endswith(("#", "/", ":"))):
-        raise LoadError(f"TSV namespace {namespace!r} should end with '#', '/' or ':'", file=file)
-    try:
-        ox.NamedNode(namespace + "x")
-    except ValueError as exc:
-        raise LoadError(f"TSV namespace {namespace!r} is not a valid IRI: {exc}", file=file) from None
+    check_namespace(namespace, file)
     try:
         text = _Guard(fh, file, True).read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LoadError(f"TSV file is not UTF-8: {exc}", file=file) from None
     except GZIP_ERRORS as exc:
         raise LoadError(f"truncated or corrupt gzip file ({exc}); nothing was loaded", file=file) from None
-    local: dict[str, int] = {}
-    flat: list[int] = []
-    for lineno, line in enumerate(text.split("\n"), 1):
-        line = line.rstrip("\r")
-        if not line or line.startswith("#") or not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3 or not all(parts):
-            raise LoadError(
-                f"expected head<TAB>relation<TAB>tail, found {len(parts)} field(s)"
-                + (" (an empty field)" if len(parts) == 3 else ""),
-                file=file, line=lineno, column=1, excerpt=line,
-            )
-        for part in parts:
-            i = local.get(part)
-            if i is None:
-                i = local[part] = len(local)
-            flat.append(i)
-    terms = [namespace + quote(name, safe="-._~") for name in local]
-    n = len(flat) // 3
-    return ParsedFile(
-        format="tsv",
-        terms=terms,
-        index=np.asarray(flat, dtype=np.int64).reshape(-1, 3),
-        graph_names=[ox.DefaultGraph()],
-        graph_index=np.zeros(n, dtype=np.int64),
-    )
+    return parse_tsv(text, namespace, file=file)
+
+
+__all__ = ["BLOCK", "FORMATS", "KEEP_QUADS", "MAX_LINE_BYTES", "ParsedFile", "detect_format", "format_names",
+           "parse_text", "read_file", "read_tsv", "sniff_owl", "tsv_iri", "tsv_name"]

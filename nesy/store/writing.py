@@ -20,9 +20,9 @@ from rdflib.term import Identifier
 from nesy.errors import StoreError
 from nesy.namespaces import GRAPH_NS
 from nesy.store.backends import Backend
-from nesy.store.formats import ParsedFile
 from nesy.store.graphs import USER_CODE_BASE, check_graph, kind_of
 from nesy.store.lexical import changed_forms
+from nesy.store.parsed import CHUNK, ParsedFile
 from nesy.store.sources import Source
 from nesy.store.terms import from_ox, to_ox
 from nesy.store.triples import TripleTable
@@ -74,6 +74,17 @@ class StoreWriting:
                 col[i] = self._ox_id(term)
         return s, p, o
 
+    def ox_ids(self, terms: list[Any]) -> np.ndarray:
+        """Ids of Oxigraph terms (int64 ``(n,)``), each converted to rdflib once per store."""
+        cache = self._ox_ids
+        ids = list(map(cache.get, terms))
+        if None in ids:
+            vocab_id = self.vocab.id
+            for k, term in enumerate(terms):
+                if ids[k] is None:
+                    ids[k] = cache[term] = vocab_id(from_ox(term))
+        return np.asarray(ids, dtype=np.int64)
+
     def _ox_id(self, term: Any) -> int:
         k = self._ox_ids.get(term)
         if k is None:
@@ -96,12 +107,9 @@ class StoreWriting:
         mark = self.savepoint()
         try:
             if parsed.format == "tsv":
-                vocab_id = self.vocab.id
-                term_ids = np.fromiter((vocab_id(URIRef(t)) for t in parsed.terms), dtype=np.int64,
-                                       count=len(parsed.terms))
+                term_ids = self.vocab.ids(map(URIRef, parsed.terms))
             else:
-                term_ids = np.fromiter((self._ox_id(t) for t in parsed.terms), dtype=np.int64,
-                                       count=len(parsed.terms))
+                term_ids = self.ox_ids(parsed.terms)
             idx = parsed.index
             s, p, o = term_ids[idx[:, 0]], term_ids[idx[:, 1]], term_ids[idx[:, 2]]
             forms = changed_forms(parsed.terms, parsed.index) if parsed.format != "tsv" else {}
@@ -140,15 +148,19 @@ class StoreWriting:
         return np.asarray(codes, dtype=np.int64), np.asarray(src_ids, dtype=np.int64)
 
     def _load_into(self, parsed: ParsedFile, codes: np.ndarray, default: int) -> None:
-        """Write a parsed file to Oxigraph, each triple into its graph's Oxigraph graph."""
-        targets = [self.graphs.target(int(c)) for c in codes]
-        if len({str(t) for t in targets}) <= 1:
-            target = targets[0] if targets else self.graphs.target(default)
-            self.backend.load_parsed(parsed, target)  # type: ignore[arg-type]
+        """Write a parsed file to Oxigraph, each triple into its graph's Oxigraph graph: the
+        quads of the one parse the ids came from (Oxigraph does not read the file again)."""
+        targets = [self.graphs.target(int(c)) for c in codes] or [self.graphs.target(default)]
+        native = self.backend.native
+        if parsed.format == "tsv" and native is not None:
+            # TSV has no quads of its own: N-Triples text of its IRIs is cheaper to build than
+            # Python quads, and Oxigraph reads it without holding Python's lock.
+            for start in range(0, len(parsed), CHUNK):
+                native.bulk_load(input=parsed.ntriples(start, start + CHUNK), format=ox.RdfFormat.N_TRIPLES,
+                                 to_graph=targets[0])
             return
-        gi = parsed.graph_index.tolist()
-        self.backend.add([ox.Quad(t.subject, t.predicate, t.object, targets[k])
-                          for t, k in zip(parsed.triples(), gi)])
+        for chunk in parsed.quads_to(targets):
+            self.backend.add(chunk)
 
     def add_triples(
         self,
