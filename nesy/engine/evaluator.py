@@ -275,10 +275,13 @@ class Evaluator:
         split = self.head_rows(rule, t)
         watch = self.shared.watch_now()
         watch.check_time()
+        budget = watch.limits.max_memory
         for rel, rows, which in split:
             before, held = rel.n, rel.nbytes()
             # Before the relation grows: the copy of its columns, its hash table, the derivations.
-            watch.check_memory(rel.growth_bytes(len(rows)) + 8 * prem.size, f"{self.shared.namer(rel.key)}")
+            # (Messages are only worked out when a limit is hit: naming a key is slow.)
+            if budget is not None:
+                watch.check_memory(rel.growth_bytes(len(rows)) + 8 * prem.size, self.shared.namer(rel.key))
             sc = scores if len(split) == 1 else scores[which]
             ch, chosen = rel.merge(rows, sc, rule.id, better, stamp, self.tracks_scores)
             watch.grown += rel.nbytes() - held + 8 * len(ch) * max(rule.slots, 1)
@@ -287,8 +290,9 @@ class Evaluator:
                 changed.setdefault(rel.rel_id, []).append(ch)
                 self.written.setdefault(st.nodes, set()).add(rel.key)
             self.n_derived += rel.n - before
-            watch.check_facts(self.n_derived, f"rule {rule.label or rule.id} kept deriving "
-                                              f"{self.shared.namer(rel.key)} facts")
+            if self.n_derived > watch.limits.max_facts:
+                watch.check_facts(self.n_derived, f"rule {rule.label or rule.id} kept deriving "
+                                                  f"{self.shared.namer(rel.key)} facts")
 
     def derive_all(self, rule: CRule, changed: dict[int, list[np.ndarray]], stamp: int, st: Stratum) -> None:
         """Run ``rule`` over whole relations, merging its matches chunk by chunk."""

@@ -38,8 +38,12 @@ class HashTable:
         """Bytes of the new slot arrays inserting ``extra`` more keys would allocate (0: none)."""
         if (self.size + extra) * 2 <= len(self._keys):
             return 0
-        bits = max(self._bits + 2, int((self.size + extra) * 2 - 1).bit_length() + 1)
-        return 16 << bits
+        return 16 << self._grown_bits(self.size + extra)
+
+    def _grown_bits(self, need: int) -> int:
+        # A third full after growing: rebuilding is cheap (:meth:`_place`), so growing in
+        # steps of 2x-4x keeps the table (and its page faults) small.
+        return max(self._bits + 1, int(3 * need - 1).bit_length())
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
         return ((keys.view(np.uint64) * _GOLDEN) >> np.uint64(64 - self._bits)).view(np.int64)
@@ -92,12 +96,17 @@ class HashTable:
         """Add ``keys`` -> ``vals`` (both int64 ``(n,)``); keys must be distinct and absent."""
         if len(keys) == 0:
             return
-        if (self.size + len(keys)) * 2 > len(self._keys):
-            self._grow(self.size + len(keys))
-        mask = (1 << self._bits) - 1
         keys = np.ascontiguousarray(keys, dtype=np.int64)
         vals = np.ascontiguousarray(vals, dtype=np.int64)
-        slot = self._slots(keys)
+        if (self.size + len(keys)) * 2 > len(self._keys):
+            self._grow(self.size + len(keys), keys, vals)
+            return
+        self._probe_insert(keys, vals, self._slots(keys))
+        self.size += len(keys)
+
+    def _probe_insert(self, keys: np.ndarray, vals: np.ndarray, slot: np.ndarray) -> None:
+        """Linear probing from ``slot`` for each key, all keys at once."""
+        mask = (1 << self._bits) - 1
         pending = np.arange(len(keys))
         while len(pending):
             free = self._keys[slot] == -1
@@ -112,7 +121,34 @@ class HashTable:
             lost[np.flatnonzero(free)[won]] = False
             pending = pending[lost]
             slot = (slot[lost] + 1) & mask
-        self.size += len(keys)
+
+    def _place(self, keys: np.ndarray, vals: np.ndarray) -> None:
+        """Fill the empty table with distinct ``keys`` -> ``vals`` without probing.
+
+        In home-slot order, linear probing puts key ``i`` at ``max(home_i, pos_{i-1} + 1)``,
+        that is ``i + max_{j<=i}(home_j - j)``: one sort and one running maximum. Keys that
+        would run past the end wrap round to the start, probing as usual (a handful).
+        """
+        n = len(keys)
+        if n == 0:
+            return
+        home = self._slots(keys)
+        row_bits = max(1, (n - 1).bit_length())
+        if self._bits + row_bits <= 63:
+            comp = (home << row_bits) | np.arange(n, dtype=np.int64)
+            comp.sort()
+            order, home = comp & ((1 << row_bits) - 1), comp >> row_bits
+        else:
+            order = np.argsort(home)
+            home = home[order]
+        at = np.arange(n, dtype=np.int64)
+        pos = np.maximum.accumulate(home - at) + at
+        fit = int(np.searchsorted(pos, len(self._keys)))
+        self._keys[pos[:fit]] = keys[order[:fit]]
+        self._vals[pos[:fit]] = vals[order[:fit]]
+        if fit < n:  # every slot from here to the end is taken: go on from slot 0
+            rest = order[fit:]
+            self._probe_insert(keys[rest], vals[rest], np.zeros(n - fit, dtype=np.int64))
 
     def update(self, keys: np.ndarray, vals: np.ndarray) -> None:
         """Set the values of keys already present (int64 ``(n,)`` each)."""
@@ -152,17 +188,21 @@ class HashTable:
             pending, slot = pending[~hit], (slot[~hit] + 1) & mask
         return out
 
-    def _grow(self, need: int, same: bool = False) -> None:
+    def _grow(self, need: int, keys: np.ndarray | None = None, vals: np.ndarray | None = None,
+              same: bool = False) -> None:
+        """Rebuild with room for ``need`` keys, adding ``keys`` -> ``vals`` (``same``: only
+        clearing tombstones, at the same size)."""
         used = self._keys >= 0  # tombstones go
-        keys, vals = self._keys[used], self._vals[used]
-        # Grow 4x: rehashing is as costly as inserting, so do it rarely (``same``: only
-        # clearing tombstones, at the same size).
+        old_k, old_v = self._keys[used], self._vals[used]
+        if keys is not None:
+            old_k, old_v = np.concatenate([old_k, keys]), np.concatenate([old_v, vals])
         if not same:
-            self._bits = max(self._bits + 2, int(need * 2 - 1).bit_length() + 1)
+            self._bits = self._grown_bits(need)
         self._keys = np.full(1 << self._bits, -1, dtype=np.int64)
-        self._vals = np.zeros(1 << self._bits, dtype=np.int64)
-        self.size = self.dead = 0
-        self.insert(keys, vals)
+        self._vals = np.empty(1 << self._bits, dtype=np.int64)  # read only where a key is
+        self.dead = 0
+        self.size = len(old_k)
+        self._place(old_k, old_v)
 
 
 class Interner:

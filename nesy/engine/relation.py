@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from nesy.engine.hashing import HashTable, Interner, pack
+from nesy.engine.kernels import expand_ranges, stable_order
 
 #: The per-row arrays of a relation.
 _COLUMNS = ("cols", "score", "rule", "deriv", "stamp", "base")
@@ -42,14 +43,14 @@ class SortedIndex:
         if rel.n == self.n_indexed:
             return
         keys = pack(rel.cols[self.n_indexed:rel.n][:, list(self.columns)], rel.interner, True)
-        order = np.argsort(keys, kind="stable")
+        order = stable_order(keys)
         self.runs.append((keys[order], order + self.n_indexed))
         self.n_indexed = rel.n
         # Merge runs of similar size so a probe searches O(log n) runs.
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
             (k1, r1), (k2, r2) = self.runs[-2], self.runs[-1]
             keys = np.concatenate([k1, k2])
-            order = np.argsort(keys, kind="stable")
+            order = stable_order(keys)
             self.runs[-2:] = [(keys[order], np.concatenate([r1, r2])[order])]
 
     def nbytes(self) -> int:
@@ -71,10 +72,9 @@ class SortedIndex:
             total = int(cnt.sum())
             if total == 0:
                 continue
-            pidx = np.repeat(np.arange(len(keys)), cnt)
-            starts = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
+            pidx, at = expand_ranges(lo, cnt, total)
             outs_p.append(pidx)
-            outs_r.append(rrows[starts + np.arange(total)])
+            outs_r.append(rrows[at])
         if not outs_p:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         if len(outs_p) == 1:
@@ -355,7 +355,7 @@ def _best_per_key(keys: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> tupl
     Returns:
         ``(ids, keys)`` of the chosen candidates, int64 ``(g,)`` each, in key order.
     """
-    order = np.argsort(keys, kind="stable")
+    order = stable_order(keys)
     sk = keys[order]
     first = np.ones(len(sk), dtype=bool)
     first[1:] = sk[1:] != sk[:-1]

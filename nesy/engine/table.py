@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from nesy.engine.compile import CAtom, CLit, Key
+from nesy.engine.kernels import expand_ranges, stable_order
 from nesy.engine.relation import Relation, pack
 
 _E = np.empty(0, dtype=np.int64)
@@ -150,16 +151,33 @@ def _match(table: Table, rel: Relation, args: tuple, bound: list[int],
         for total, lo, cnt, ends, rrows in runs:
             lo_r, hi_r = max(a - base, 0), min(b - base, total)
             if lo_r < hi_r:
-                pos = np.arange(lo_r, hi_r, dtype=np.int64)
-                pi = np.searchsorted(ends, pos, "right")
+                pi, at = _pair_range(lo, cnt, ends, lo_r, hi_r)
                 outs_p.append(pi)
-                outs_r.append(rrows[lo[pi] + pos - (ends[pi] - cnt[pi])])
+                outs_r.append(rrows[at])
             base += total
         if len(outs_p) == 1:
             return outs_p[0], outs_r[0]
         return (np.concatenate(outs_p), np.concatenate(outs_r)) if outs_p else (_E, _E)
 
     return sum(r[0] for r in runs), probed
+
+
+def _pair_range(lo: np.ndarray, cnt: np.ndarray, ends: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``a..b-1`` of one sorted run's matches: (probe row, position in the run).
+
+    Probe row ``i`` matches positions ``lo[i] .. lo[i] + cnt[i] - 1``; ``ends`` is the
+    running total of ``cnt``, so pair ``j`` belongs to the first row whose end exceeds ``j``.
+    """
+    if a == 0 and b == int(ends[-1]):
+        return expand_ranges(lo, cnt, b)
+    first = int(np.searchsorted(ends, a, "right"))
+    last = int(np.searchsorted(ends, b - 1, "right")) + 1
+    starts = ends[first:last] - cnt[first:last]
+    # Clip the first and last row's ranges to the pairs asked for.
+    skip = np.maximum(starts, a) - starts
+    take = np.minimum(ends[first:last], b) - starts - skip
+    owner, at = expand_ranges(lo[first:last] + skip, take, b - a)
+    return owner + first, at
 
 
 def _joined(ctx: Context, table: Table, rel: Relation, args: tuple, free: list[int], pi: np.ndarray,
@@ -265,7 +283,7 @@ def join_atom(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None,
 def group_rows(values: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """``(value, row indices)`` for each distinct value of int64 ``values`` (one sort, not
     one scan per value)."""
-    order = np.argsort(values, kind="stable")
+    order = stable_order(values)
     sv = values[order]
     cuts = np.flatnonzero(sv[1:] != sv[:-1]) + 1
     starts = np.concatenate([[0], cuts])

@@ -1,0 +1,80 @@
+"""Join and merge kernels: each must agree exactly with the plain numpy it replaces."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nesy.engine.hashing import HashTable
+from nesy.engine.kernels import expand_ranges, stable_order
+from nesy.engine.table import _pair_range
+
+# Keys as the engine packs them (``hi << 32 | lo``), with small and huge spreads alike.
+packed = st.builds(lambda hi, lo: (hi << 32) | lo, st.integers(0, 2**30), st.integers(0, 2**32 - 1))
+small = st.integers(0, 20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(packed, small, st.integers(2**62, 2**63 - 1)), max_size=400))
+def test_stable_order_is_a_stable_argsort(keys: list[int]) -> None:
+    arr = np.array(keys, dtype=np.int64)
+    assert np.array_equal(stable_order(arr), np.argsort(arr, kind="stable"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-5, 5), max_size=100))
+def test_stable_order_negative_keys(keys: list[int]) -> None:
+    arr = np.array(keys, dtype=np.int64)
+    assert np.array_equal(stable_order(arr), np.argsort(arr, kind="stable"))
+
+
+def test_stable_order_many_ties_keeps_row_order() -> None:
+    rng = np.random.default_rng(3)
+    keys = (rng.integers(0, 50, 100_000) << 32) | rng.integers(0, 3, 100_000)
+    assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), max_size=40), st.data())
+def test_pair_ranges_match_brute_force(ranges: list[tuple[int, int]], data: st.DataObject) -> None:
+    lo = np.array([r[0] for r in ranges], dtype=np.int64)
+    cnt = np.array([r[1] for r in ranges], dtype=np.int64)
+    total = int(cnt.sum())
+    owner, pos = expand_ranges(lo, cnt, total)
+    want = [(i, lo[i] + j) for i in range(len(ranges)) for j in range(cnt[i])]
+    assert list(zip(owner.tolist(), pos.tolist(), strict=True)) == want
+    if total:
+        a = data.draw(st.integers(0, total - 1))
+        b = data.draw(st.integers(a + 1, total))
+        pi, at = _pair_range(lo, cnt, np.cumsum(cnt), a, b)
+        assert list(zip(pi.tolist(), at.tolist(), strict=True)) == want[a:b]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**40), max_size=200), max_size=6))
+def test_hash_table_growth_keeps_every_key(batches: list[list[int]]) -> None:
+    table, ref = HashTable(capacity=2), {}
+    for batch in batches:
+        new = list(dict.fromkeys(k for k in batch if k not in ref))
+        table.insert(np.array(new, dtype=np.int64), np.arange(len(ref), len(ref) + len(new), dtype=np.int64))
+        ref.update({k: len(ref) + i for i, k in enumerate(new)})
+        assert 2 * table.size <= len(table._keys)
+    keys = np.array(list(ref), dtype=np.int64)
+    assert table.lookup(keys).tolist() == list(ref.values())
+    assert table.contains(keys).all()
+
+
+def test_hash_table_rebuild_wraps_round() -> None:
+    # Keys whose home slots crowd the end of the table: a rebuild must wrap them to slot 0.
+    table = HashTable(capacity=8)
+    bits = table._bits
+    cand = np.arange(1, 200_000, dtype=np.int64)
+    home = table._slots(cand)
+    tail = cand[home >= (1 << bits) - 2][:6]
+    table.insert(tail, tail * 10)
+    table._grow(table.size, same=True)  # rebuild at the same size: the wrap path
+    assert table.lookup(tail).tolist() == (tail * 10).tolist()
+    assert (table._keys[:4] >= 0).sum() == 4  # four of them wrapped to the start
+    others = np.setdiff1d(cand[:1000], tail)
+    assert (table.lookup(others) == -1).all()
