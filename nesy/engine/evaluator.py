@@ -256,13 +256,15 @@ class Evaluator:
         out = self.semiring.conjoin(rule.weight, [np.ones(t.n) if t.score is None else t.score])
         return np.ones(t.n) if out is None else out
 
-    def premises(self, rule: CRule, t: Table) -> np.ndarray:
-        """int64 ``(n, slots)`` premise handles of matches ``t``."""
+    def premises(self, rule: CRule, t: Table, which: np.ndarray | None = None) -> np.ndarray:
+        """int64 ``(n, slots)`` premise handles of matches ``t`` (of rows ``which`` only)."""
+        n = t.n if which is None else len(which)
         if not rule.slots:
-            return np.zeros((t.n, 0), dtype=np.int64)
-        out = np.empty((t.n, rule.slots), dtype=np.int64)
+            return np.zeros((n, 0), dtype=np.int64)
+        out = np.empty((n, rule.slots), dtype=np.int64)
         for s in range(rule.slots):
-            out[:, s] = t.prem[s] if s in t.prem else -1
+            h = t.prem.get(s)
+            out[:, s] = -1 if h is None else (h if which is None else h[which])
         return out
 
     def derive(self, rule: CRule, t: Table, changed: dict[int, list[np.ndarray]], stamp: int, st: Stratum) -> None:
@@ -270,7 +272,8 @@ class Evaluator:
         if t.n == 0:
             return
         scores = self.scores_of(rule, t)
-        prem = self.premises(rule, t)
+        # Premises are gathered for the kept candidates only (most are known facts).
+        prem_bytes = 8 * t.n * rule.slots
         better = self.semiring.improved
         split = self.head_rows(rule, t)
         watch = self.shared.watch_now()
@@ -281,12 +284,13 @@ class Evaluator:
             # Before the relation grows: the copy of its columns, its hash table, the derivations.
             # (Messages are only worked out when a limit is hit: naming a key is slow.)
             if budget is not None:
-                watch.check_memory(rel.growth_bytes(len(rows)) + 8 * prem.size, self.shared.namer(rel.key))
+                watch.check_memory(rel.growth_bytes(len(rows)) + prem_bytes, self.shared.namer(rel.key))
             sc = scores if len(split) == 1 else scores[which]
             ch, chosen = rel.merge(rows, sc, rule.id, better, stamp, self.tracks_scores)
             watch.grown += rel.nbytes() - held + 8 * len(ch) * max(rule.slots, 1)
             if len(ch):
-                rel.deriv[ch] = self.derivs[rule.id].append(prem[chosen if len(split) == 1 else which[chosen]])
+                rel.deriv[ch] = self.derivs[rule.id].append(
+                    self.premises(rule, t, chosen if len(split) == 1 else which[chosen]))
                 changed.setdefault(rel.rel_id, []).append(ch)
                 self.written.setdefault(st.nodes, set()).add(rel.key)
             self.n_derived += rel.n - before

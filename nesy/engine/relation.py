@@ -37,6 +37,8 @@ class SortedIndex:
         self.columns = columns
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []
         self.n_indexed = 0
+        #: Per run, its directory (see :func:`_directory`), built on first probe.
+        self._dirs: list[np.ndarray | None] = []
 
     def catch_up(self, rel: Relation) -> None:
         """Index the rows added to ``rel`` since the last call."""
@@ -45,6 +47,7 @@ class SortedIndex:
         keys = pack(rel.cols[self.n_indexed:rel.n][:, list(self.columns)], rel.interner, True)
         order = stable_order(keys)
         self.runs.append((keys[order], order + self.n_indexed))
+        self._dirs = self._dirs[: len(self.runs) - 1] + [None]
         self.n_indexed = rel.n
         # Merge runs of similar size so a probe searches O(log n) runs.
         while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
@@ -52,10 +55,34 @@ class SortedIndex:
             keys = np.concatenate([k1, k2])
             order = stable_order(keys)
             self.runs[-2:] = [(keys[order], np.concatenate([r1, r2])[order])]
+            self._dirs[-2:] = [None]
 
     def nbytes(self) -> int:
-        """Bytes of the sorted runs."""
-        return sum(k.nbytes + r.nbytes for k, r in self.runs)
+        """Bytes of the sorted runs (and their directories)."""
+        return sum(k.nbytes + r.nbytes for k, r in self.runs) + sum(d.nbytes for d in self._dirs if d is not None)
+
+    def ranges(self, keys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Where each of ``keys`` (int64 ``(m,)``) sits in each run: ``(lo, cnt, run rows)``.
+
+        Key ``i`` matches the run rows at positions ``lo[i] .. lo[i] + cnt[i] - 1``.
+        """
+        if len(self._dirs) != len(self.runs):  # runs set from outside (a compacted copy)
+            self._dirs = [None] * len(self.runs)
+        out = []
+        for i, (rkeys, rrows) in enumerate(self.runs):
+            d = self._dirs[i]
+            if d is None:
+                d = self._dirs[i] = _directory(rkeys)
+            if len(d):
+                # Dense directory: offsets of every key value from the run's first key on;
+                # keys outside it (below, above, or -1) land on the last slot, an empty range.
+                at = np.minimum((keys - rkeys[0]).view(np.uint64), np.uint64(len(d) - 2)).view(np.int64)
+                lo = d[at]
+                out.append((lo, d[at + 1] - lo, rrows))
+            else:
+                lo = np.searchsorted(rkeys, keys, "left")
+                out.append((lo, np.searchsorted(rkeys, keys, "right") - lo, rrows))
+        return out
 
     def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All matches of ``keys`` (int64 ``(m,)``).
@@ -65,10 +92,7 @@ class SortedIndex:
             ``rows[i]``.
         """
         outs_p, outs_r = [], []
-        for rkeys, rrows in self.runs:
-            lo = np.searchsorted(rkeys, keys, "left")
-            hi = np.searchsorted(rkeys, keys, "right")
-            cnt = hi - lo
+        for lo, cnt, rrows in self.ranges(keys):
             total = int(cnt.sum())
             if total == 0:
                 continue
@@ -84,9 +108,30 @@ class SortedIndex:
     def count(self, keys: np.ndarray) -> np.ndarray:
         """Number of matches of each key (int64 ``(m,)``)."""
         out = np.zeros(len(keys), dtype=np.int64)
-        for rkeys, _ in self.runs:
-            out += np.searchsorted(rkeys, keys, "right") - np.searchsorted(rkeys, keys, "left")
+        for _, cnt, _ in self.ranges(keys):
+            out += cnt
         return out
+
+
+def _directory(rkeys: np.ndarray) -> np.ndarray:
+    """Offsets of a sorted run by key value, when its keys are dense enough; else empty.
+
+    Entry ``v`` is the first position holding a key ``>= rkeys[0] + v``, for every value up
+    to the last key and one past it, then an extra copy of the run's length: so the range
+    of key ``k`` is ``d[k - k0] .. d[k - k0 + 1]`` from two lookups instead of two binary
+    searches, and any key outside maps to the last (empty) range. Only when the values
+    span at most a few times as many slots as the run has keys (ids of one kind usually do).
+    """
+    n = len(rkeys)
+    if n == 0:
+        return np.empty(0, np.int64)
+    k0, k1 = int(rkeys[0]), int(rkeys[-1])
+    if k0 < 0 or k1 - k0 > 4 * n + 64:
+        return np.empty(0, np.int64)
+    d = np.empty(k1 - k0 + 3, dtype=np.int64)
+    d[: k1 - k0 + 2] = np.searchsorted(rkeys, np.arange(k0, k1 + 2, dtype=np.int64), "left")
+    d[-1] = n
+    return d
 
 
 class DerivTable:
@@ -101,7 +146,9 @@ class DerivTable:
         """Store ``prem`` (int64 ``(m, slots)``); returns the new entries' indices ``(m,)``."""
         m = len(prem)
         if self.n + m > len(self.data):
-            grown = np.empty((max(2 * len(self.data), self.n + m), self.slots), dtype=np.int64)
+            # Grow 4x: capacity not yet written costs no memory (untouched pages), while each
+            # copy writes every row again.
+            grown = np.empty((max(4 * len(self.data), self.n + m), self.slots), dtype=np.int64)
             grown[: self.n] = self.data[: self.n]
             self.data = grown
         self.data[self.n:self.n + m] = prem

@@ -139,9 +139,7 @@ def _match(table: Table, rel: Relation, args: tuple, bound: list[int],
         return len(hit), lambda a, b: (hit[a:b], found[hit[a:b]])
     keys = pack(probe, rel.interner, False)
     runs = []
-    for rkeys, rrows in rel.index(tuple(bound)).runs:
-        lo = np.searchsorted(rkeys, keys, "left")
-        cnt = np.searchsorted(rkeys, keys, "right") - lo
+    for lo, cnt, rrows in rel.index(tuple(bound)).ranges(keys):
         ends = np.cumsum(cnt)
         if len(ends) and ends[-1]:
             runs.append((int(ends[-1]), lo, cnt, ends, rrows))
