@@ -63,8 +63,12 @@ SYSTEMS = ("nesy-boolean", "nesy-maxprod", "clingo", "nemo", "duckdb")
 REFERENCE = "nesy-boolean"
 #: The goal: faster than clingo everywhere, at most this multiple of nemo's time ...
 GOAL_VS_NEMO = 3.0
-#: ... and goal queries under this median latency.
+#: ... and goal queries under this median latency ...
 GOAL_QUERY_MS = 50.0
+#: ... and the three closures (TC random, TC chain, same generation) within this multiple
+#: of DuckDB's time, with both nesy semirings.
+GOAL_VS_DUCKDB = 1.5
+CLOSURES = ("TC random graph", "TC chain", "same generation")
 N_QUERIES = 50
 CHILD_TIMEOUT_S = 900.0
 #: IRIs nesy gives the benchmark's predicates and entities.
@@ -383,12 +387,14 @@ class _NesyProgram:
             return Atom(self.pred[a[0]], tuple(Var(v) for v in a[1]))
 
         self.rules = [Rule(head=atom(h), body=tuple(atom(b) for b in body)) for h, body in spec["rules"]]
+        # Imported here, before any timer starts, as the other systems' modules are.
+        from nesy.engine.reasoner import Reasoner
+
+        self.reasoner_class = Reasoner
         self.idb = list(dict.fromkeys(h[0] for h, _ in spec["rules"]))
 
     def reasoner(self, semiring: str) -> Any:
-        from nesy.engine.reasoner import Reasoner
-
-        return Reasoner(self.vocab, semiring=semiring)
+        return self.reasoner_class(self.vocab, semiring=semiring)
 
     def load(self, r: Any) -> None:
         for p, rows in self.edb.items():
@@ -528,7 +534,7 @@ def goal_lines(workloads: list[Workload], query_ms: float | None, wrong: int = 0
     lines = []
     verdict_all = True
     for variant in ("nesy-boolean", "nesy-maxprod"):
-        slow_clingo, slow_nemo = [], []
+        slow_clingo, slow_nemo, slow_duckdb = [], [], []
         measured = True
         for wl in workloads:
             r = wl.results
@@ -543,12 +549,17 @@ def goal_lines(workloads: list[Workload], query_ms: float | None, wrong: int = 0
                                    f"{f'{clingo:.2f} s' if clingo is not None else 'no clingo time'}")
             if nemo is None or mine > GOAL_VS_NEMO * nemo:
                 slow_nemo.append(f"{wl.name.split(' (')[0]} {f'{mine / nemo:.1f}x' if nemo else 'no nemo time'}")
-        ok = measured and not slow_clingo and not slow_nemo
+            duck = r.get("duckdb", {}).get("seconds")
+            if wl.name.startswith(CLOSURES) and (duck is None or mine > GOAL_VS_DUCKDB * duck):
+                slow_duckdb.append(f"{wl.name.split(' (')[0]} {f'{mine / duck:.2f}x' if duck else 'no DuckDB time'}")
+        ok = measured and not slow_clingo and not slow_nemo and not slow_duckdb
         verdict_all &= ok
         detail = "not measured" if not measured else (
             ("faster than clingo everywhere" if not slow_clingo else "slower than clingo: " + ", ".join(slow_clingo))
             + "; " + (f"within {GOAL_VS_NEMO:g}x of nemo everywhere" if not slow_nemo
-                      else f"over {GOAL_VS_NEMO:g}x nemo: " + ", ".join(slow_nemo)))
+                      else f"over {GOAL_VS_NEMO:g}x nemo: " + ", ".join(slow_nemo))
+            + "; " + (f"closures within {GOAL_VS_DUCKDB:g}x of DuckDB" if not slow_duckdb
+                      else f"over {GOAL_VS_DUCKDB:g}x DuckDB: " + ", ".join(slow_duckdb)))
         lines.append(f"- {variant}: {'met' if ok else 'not met'} ({detail})")
     q_ok = query_ms is not None and query_ms < GOAL_QUERY_MS and not wrong
     verdict_all &= q_ok
@@ -557,7 +568,8 @@ def goal_lines(workloads: list[Workload], query_ms: float | None, wrong: int = 0
         q_detail += f", but {wrong} wrong answer sets"
     lines.append(f"- goal queries: {'met' if q_ok else 'not met'} ({q_detail})")
     head = (f"Goal: faster than clingo on every workload, within {GOAL_VS_NEMO:g}x of nemo; "
-            f"goal queries < {GOAL_QUERY_MS:g} ms median — {'met' if verdict_all else 'not met'}")
+            f"the three closures within {GOAL_VS_DUCKDB:g}x of DuckDB, with scores (nesy-maxprod as well "
+            f"as nesy-boolean); goal queries < {GOAL_QUERY_MS:g} ms median — {'met' if verdict_all else 'not met'}")
     return [head, *lines]
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Below this many keys a stable argsort is cheaper than working out a packing.
+_SMALL = 2048
 #: Low 32 bits of a packed key (see :func:`nesy.engine.hashing.pack`).
 _LOW = np.int64(0xFFFFFFFF)
 
@@ -43,8 +45,8 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     and the row numbers fit in 63 bits together (nearly always: see :func:`_compact`).
     """
     n = len(keys)
-    if n < 2:
-        return np.arange(n, dtype=np.int64)
+    if n < _SMALL:
+        return np.argsort(keys, kind="stable")
     packed = _compact(keys)
     if packed is not None:
         comp, span = packed
