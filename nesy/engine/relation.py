@@ -259,8 +259,9 @@ class Relation:
             rule: The rule id recorded as their derivation (-1: input facts).
             better: ``Semiring.improved``-like ``(new, old) -> bool mask``.
             stamp: The current round, recorded on changed rows.
-            improvable: False when known facts can never improve (boolean semiring): then
-                only new tuples are looked for, which is cheaper.
+            improvable: False when known facts can never improve and all scores are equal
+                (boolean semiring): then only new tuples are looked for, the first candidate
+                of each kept, which is cheaper.
 
         Returns:
             ``(changed_rows, chosen)``: int64 indices of the rows that are new or improved,
@@ -272,9 +273,8 @@ class Relation:
             return e, e
         keys = self.keys(rows, create=True)
         if not improvable:
-            # -2: known (its row does not matter, it cannot improve); -1: new.
-            existing = np.where(self._table.contains(keys), -2, -1)
-            return self._add_new(rows, scores, rule, stamp, keys, existing)
+            # Known tuples cannot improve: only the new ones matter, and all scores tie.
+            return self._add_new(rows, scores, rule, stamp, keys, np.flatnonzero(~self._table.contains(keys)), True)
         existing = self._table.lookup(keys)
         # Known tuples: most candidates in late rounds; only strict improvements survive,
         # so the costly grouping below runs on few rows.
@@ -287,17 +287,17 @@ class Relation:
             self.score[old_rows] = scores[old]
             self.rule[old_rows] = rule
             self.stamp[old_rows] = stamp
-        changed, chosen = self._add_new(rows, scores, rule, stamp, keys, existing)
+        changed, chosen = self._add_new(rows, scores, rule, stamp, keys, np.flatnonzero(existing == -1))
         if len(old):
             self.last_change = stamp
         return np.concatenate([old_rows, changed]), np.concatenate([old, chosen])
 
     def _add_new(self, rows: np.ndarray, scores: np.ndarray, rule: int, stamp: int, keys: np.ndarray,
-                 existing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Append the candidates whose tuple is unknown (``existing == -1``), best per tuple."""
-        add = np.flatnonzero(existing == -1)
+                 add: np.ndarray, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Append the candidates ``add`` (whose tuples are unknown), best per tuple (the first
+        per tuple when ``ties``: all scores are equal)."""
         if len(add):
-            add, new_keys = _best_per_key(keys[add], scores[add], add)
+            add, new_keys = _best_per_key(keys[add], None if ties else scores[add], add)
         else:
             new_keys = keys[add]
         k = len(add)
@@ -391,12 +391,12 @@ class Relation:
         return np.flatnonzero(self.stamp[: self.n] > stamp)
 
 
-def _best_per_key(keys: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _best_per_key(keys: np.ndarray, scores: np.ndarray | None, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One candidate per distinct key: the highest-scoring, first on ties.
 
     Args:
         keys: int64 ``(m,)`` group keys.
-        scores: float64 ``(m,)``.
+        scores: float64 ``(m,)``; None when all are equal (the first per key wins).
         ids: int64 ``(m,)`` candidate ids carried along.
 
     Returns:
@@ -408,6 +408,8 @@ def _best_per_key(keys: np.ndarray, scores: np.ndarray, ids: np.ndarray) -> tupl
     first[1:] = sk[1:] != sk[:-1]
     if first.all():
         return ids[order], sk
+    if scores is None:
+        return ids[order[first]], sk[first]
     ss = scores[order]
     starts = np.flatnonzero(first)
     gmax = np.maximum.reduceat(ss, starts)
