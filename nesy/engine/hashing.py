@@ -60,12 +60,16 @@ class HashTable:
         if self.size == 0 or len(keys) == 0:
             return out
         mask = (1 << self._bits) - 1
-        pending = np.flatnonzero(keys >= 0)
-        slot = self._slots(keys[pending])
+        # The first probe settles most keys: done on the whole array, without an index.
+        slot = self._slots(keys)
+        found = self._keys[slot]
+        hit = (found == keys) & (keys >= 0)  # a negative key never matches (-1 marks free)
+        out[hit] = self._vals[slot[hit]]
+        pending = np.flatnonzero(~hit & (found != -1) & (keys >= 0))
+        slot = (slot[pending] + 1) & mask
         while len(pending):
             found = self._keys[slot]
-            want = keys[pending]
-            hit = found == want
+            hit = found == keys[pending]
             out[pending[hit]] = self._vals[slot[hit]]
             go_on = ~hit & (found != -1)
             pending = pending[go_on]
@@ -86,7 +90,7 @@ class HashTable:
         found = self._keys[slot]
         hit = found == keys
         out[hit] = True
-        pending = np.flatnonzero(~hit & (found != -1))
+        pending = np.flatnonzero(~hit & (found != -1) & (keys >= 0))
         slot = (slot[pending] + 1) & mask
         while len(pending):
             found = self._keys[slot]

@@ -276,6 +276,9 @@ class Relation:
             # Known tuples cannot improve: only the new ones matter, and all scores tie.
             return self._add_new(rows, scores, rule, stamp, keys, np.flatnonzero(~self._table.contains(keys)), True)
         existing = self._table.lookup(keys)
+        # All candidates scoring the same (hard rules over hard facts): the first per tuple
+        # is the best, without grouping by score.
+        ties = bool(scores.min() == scores.max())
         # Known tuples: most candidates in late rounds; only strict improvements survive,
         # so the costly grouping below runs on few rows.
         old = np.flatnonzero(existing >= 0)
@@ -283,11 +286,11 @@ class Relation:
         up = better(scores[old], self.score[old_rows])
         old, old_rows = old[up], old_rows[up]
         if len(old):
-            old, old_rows = _best_per_key(old_rows, scores[old], old)
+            old, old_rows = _best_per_key(old_rows, None if ties else scores[old], old)
             self.score[old_rows] = scores[old]
             self.rule[old_rows] = rule
             self.stamp[old_rows] = stamp
-        changed, chosen = self._add_new(rows, scores, rule, stamp, keys, np.flatnonzero(existing == -1))
+        changed, chosen = self._add_new(rows, scores, rule, stamp, keys, np.flatnonzero(existing == -1), ties)
         if len(old):
             self.last_change = stamp
         return np.concatenate([old_rows, changed]), np.concatenate([old, chosen])

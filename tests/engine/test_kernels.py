@@ -78,3 +78,12 @@ def test_hash_table_rebuild_wraps_round() -> None:
     assert (table._keys[:4] >= 0).sum() == 4  # four of them wrapped to the start
     others = np.setdiff1d(cand[:1000], tail)
     assert (table.lookup(others) == -1).all()
+
+
+def test_hash_table_lookup_of_negative_keys_finds_nothing() -> None:
+    table = HashTable()
+    keys = np.arange(0, 4000, 3, dtype=np.int64)
+    table.insert(keys, np.arange(len(keys), dtype=np.int64))
+    table.drop(keys[:500], np.arange(len(keys), dtype=np.int64))  # tombstones (key -2 in their slots)
+    got = table.lookup(np.array([-1, -2, 3, 0, 1500, 1501], dtype=np.int64))
+    assert got.tolist() == [-1, -1, -1, -1, 500, -1]
