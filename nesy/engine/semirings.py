@@ -65,8 +65,12 @@ class Semiring:
         """
         if not self.tracks_scores:
             return None
-        out = np.full(len(factors[0]), weight) if factors else None
-        for f in factors:
+        if not factors:
+            return None
+        # weight × f1 × f2 ... in that order (the same rounding as multiplying into a
+        # column of weights), without making the column first.
+        out = weight * factors[0]
+        for f in factors[1:]:
             out = out * f
         return out
 
