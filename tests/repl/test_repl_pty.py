@@ -141,6 +141,7 @@ def test_train_shows_a_live_bar_with_the_validation_mrr(terminal: Terminal, tmp_
     t.expect(r"120 triples added")
     t.send_line(":train model=distmult dim=8 epochs=60 eval_every=1 patience=100 device=cpu")
     # The bar is redrawn while training runs: an epoch before the last, with its valid MRR.
-    t.expect(r"training .* epoch ([1-9]|[1-5][0-9])/60 loss \d\.\d{4} valid MRR 0\.\d{4}")
-    t.expect(r"distmult: 60 epochs in")
+    # Importing torch and training on a busy CI machine may take a while: a longer wait.
+    t.expect(r"training .* epoch ([1-9]|[1-5][0-9])/60 loss \d\.\d{4} valid MRR 0\.\d{4}", timeout=180)
+    t.expect(r"distmult: 60 epochs in", timeout=180)
     assert "Traceback" not in t.text

@@ -42,7 +42,9 @@ def epoch_progress(s: Session, label: str, total: int) -> Iterator[Callable[[dic
             fields["loss"] = f"loss {record['loss']:.4f}"
         if record.get("valid_mrr") is not None:
             fields["mrr"] = f"valid MRR {record['valid_mrr']:.4f}"
-        bar.update(task, **fields)
+        # Drawn now, not by the bar's timer thread: a busy training loop may starve the
+        # thread, and each epoch's figures should reach the terminal as they happen.
+        bar.update(task, refresh=True, **fields)
 
     with bar:
         yield on_epoch
