@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from nesy.engine.compile import Key
+from nesy.engine.kernels import unique
 from nesy.engine.relation import Relation
 from nesy.engine.shared import Shared
 from nesy.errors import SourceLocation
@@ -173,10 +174,10 @@ class InputStore:
         _, first = np.unique(pi, return_index=True)
         one = np.zeros(len(pi), dtype=bool)
         one[first] = True
-        kill = np.unique(ci[every | one])
+        kill = unique(ci[every | one])
         if not len(kill):
             return None
-        tuples = np.unique(self._keys[key].data[kill])
+        tuples = unique(self._keys[key].data[kill])
         ti, cj = self._matches(key, tuples)
         stay = ~np.isin(cj, kill)
         ti, cj = ti[stay], cj[stay]

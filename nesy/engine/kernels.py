@@ -1,4 +1,4 @@
-"""Whole-array kernels under the joins and merges: stable key order and range expansion.
+"""Whole-array kernels under the joins and merges: stable key order, range expansion, distinct values.
 
 numpy sorts plain int64 arrays with vectorised (SIMD) code but argsorts them, above all
 stably, several times slower. When a key's spread and a row number fit in one int64
@@ -71,4 +71,21 @@ def expand_ranges(lo: np.ndarray, cnt: np.ndarray, total: int) -> tuple[np.ndarr
     return owner, shift[owner] + np.arange(total, dtype=np.int64)
 
 
-__all__ = ["expand_ranges", "stable_order"]
+def unique(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-D array (what ``np.unique(values)`` returns).
+
+    numpy 2.4's ``np.unique`` of integers uses a hash table that is slow when most values
+    are distinct: 0.84 s for a million distinct int64 here, against 6 ms for a sort and a
+    comparison of neighbours, which is what this does.
+    """
+    flat = np.asarray(values).ravel()
+    if flat.dtype.kind not in "iub" or len(flat) < 2:
+        return np.unique(flat)
+    out = np.sort(flat)
+    keep = np.empty(len(out), dtype=bool)
+    keep[0] = True
+    np.not_equal(out[1:], out[:-1], out=keep[1:])
+    return out[keep]
+
+
+__all__ = ["expand_ranges", "stable_order", "unique"]

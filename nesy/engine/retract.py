@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nesy.engine.compile import TYPE_ANY, CAggregate, CAtom, CRule, Key
+from nesy.engine.kernels import unique
 from nesy.engine.provenance import keep_alternatives
 from nesy.engine.relation import Relation
 from nesy.engine.rowspace import RowSpace, renumber_premises
@@ -121,14 +122,14 @@ class Retraction:
 
     def _close(self, seeds: np.ndarray) -> None:
         """Add ``seeds`` and everything that depends on them to the affected facts."""
-        frontier = np.unique(seeds[seeds >= 0])
+        frontier = unique(seeds[seeds >= 0])
         frontier = frontier[~self.affected[frontier]]
         self.affected[frontier] = True
         watch = self.ev.shared.watch_now()
         while len(frontier):
             watch.check_time()
             found = self._joined(frontier) if self.every else self._recorded(frontier)
-            frontier = np.unique(found[found >= 0])
+            frontier = unique(found[found >= 0])
             frontier = frontier[~self.affected[frontier]]
             self.affected[frontier] = True
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from nesy.engine.compile import CAtom, CLit, Key
-from nesy.engine.kernels import expand_ranges, stable_order
+from nesy.engine.kernels import expand_ranges, stable_order, unique
 from nesy.engine.relation import Relation, pack
 
 _E = np.empty(0, dtype=np.int64)
@@ -304,7 +304,7 @@ def _join_neural(ctx: Context, table: Table, atom: CAtom, keep: set[str] | None)
     def values(a: str | int) -> np.ndarray | None:
         if isinstance(a, int):
             return np.array([a], dtype=np.int64)
-        return np.unique(table.cols[a]) if a in table.cols else None
+        return unique(table.cols[a]) if a in table.cols else None
 
     rel = ctx.neural_relation(atom.key[1], values(h), values(t))
     return join_relation(ctx, table, rel, atom.args, atom.slot, keep)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nesy.engine.kernels import unique
 from nesy.errors import NesyError
 from nesy.linkpred.kge import KGEModel
 from nesy.ml.data import as_array
@@ -142,7 +143,7 @@ def _sampled_scores(model: KGEModel, valid: Any, known: Any, num_entities: int, 
             np.concatenate([t, h])
         kh, kr, kt = np.concatenate([kh, kt]), np.concatenate([kr, kr + num_base_relations]), \
             np.concatenate([kt, kh])
-    known_keys = np.unique(key(kh, kr, kt))
+    known_keys = unique(key(kh, kr, kt))
     rng = np.random.default_rng(seed)
     nh, nr, nt = _corrupt_tails(h, r, num_entities, negatives, known_keys, key, rng)
 

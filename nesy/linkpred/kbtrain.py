@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nesy.engine.kernels import unique
 from nesy.errors import NesyError, QueryError
 from nesy.linkpred.predictor import KGData, LinkPredictor
 from nesy.ml.tracking import METRICS_FILE, RunTracker
@@ -392,7 +393,7 @@ def predicted_links(kb: KBView, *, relation: Any = None, threshold: float = 0.5,
     rows: list[tuple[int, int, int]] = []
     probs: list[float] = []
     for pid in rels.tolist():
-        heads = np.unique(t.s[(t.p == pid) & (t.g != GRAPH_CODE["predicted"])])
+        heads = unique(t.s[(t.p == pid) & (t.g != GRAPH_CODE["predicted"])])
         pairs, p = predictor.top(heads, pid, k=k, threshold=threshold)
         for (h, o), prob in zip(pairs.tolist(), p.tolist(), strict=True):
             if (h, pid, o) not in held:

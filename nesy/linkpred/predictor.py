@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nesy.engine.kernels import unique
 from nesy.errors import NesyError
 
 if TYPE_CHECKING:
@@ -70,9 +71,9 @@ class KGData:
         if not len(triples):
             raise NesyError("the knowledge base has no triples between entities to train on; load data first")
         both = triples if extra is None else np.concatenate([triples, extra.reshape(-1, 3)])
-        seen = np.unique(np.concatenate([both[:, 0], both[:, 2]]))
+        seen = unique(np.concatenate([both[:, 0], both[:, 2]]))
         ents = seen if entities is None else np.concatenate([entities, np.setdiff1d(seen, entities)])
-        rels = np.unique(both[:, 1])
+        rels = unique(both[:, 1])
         if relations is not None:
             extra = np.setdiff1d(rels, relations)
             if len(extra):
@@ -249,7 +250,7 @@ class LinkPredictor:
             return pairs[:, ::-1].copy(), p
         if heads is None:
             r = self.relation(pred)
-            heads = self.data.entity_ids[np.unique(self.data.triples[self.data.triples[:, 1] == r][:, 0])]
+            heads = self.data.entity_ids[unique(self.data.triples[self.data.triples[:, 1] == r][:, 0])]
         return self.top(heads, pred)
 
 

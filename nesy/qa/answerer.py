@@ -20,6 +20,7 @@ import numpy as np
 from rdflib import URIRef
 from rdflib.term import Identifier
 
+from nesy.engine.kernels import unique
 from nesy.engine.proofs import GroundAtom, Proof, RuleInfo
 from nesy.errors import TextError
 from nesy.namespaces import QA_NS
@@ -160,7 +161,7 @@ class QuestionAnswerer:
             states = {k: v / total for k, v in sorted(grown.items(), key=lambda kv: -kv[1])[: self.beam]}
             for key in states:
                 if key not in frontier:
-                    frontier[key] = np.unique(g.step(frontier[key[:-1]], key[-1])[1])[: g.max_frontier]
+                    frontier[key] = unique(g.step(frontier[key[:-1]], key[-1])[1])[: g.max_frontier]
         return {k: v for k, v in states.items() if k}
 
     def _zero_shot(self, q: Any, topic: int) -> dict[tuple[int, ...], float]:
@@ -174,7 +175,7 @@ class QuestionAnswerer:
                 for op in g.ops_from(nodes).tolist():
                     if path and op == (path[-1] + R) % (2 * R):
                         continue  # straight back the way it came
-                    nxt.append((path + (op,), np.unique(g.step(nodes, op)[1])[: g.max_frontier]))
+                    nxt.append((path + (op,), unique(g.step(nodes, op)[1])[: g.max_frontier]))
             paths += [p for p, _ in nxt]
             layer = nxt[:500]
         if not paths:

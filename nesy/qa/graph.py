@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import numpy as np
 from rdflib import Literal, URIRef
 
+from nesy.engine.kernels import unique
 from nesy.namespaces import QA_NS
 from nesy.store.store import GRAPH_CODE
 from nesy.text.encoder import COMMENT_PREDICATES, LABEL_PREDICATES, label_index, local_name, words
@@ -67,8 +68,8 @@ class QAGraph:
         skip |= {i for i in np.unique(t.p).tolist() if str(vocab.term(i)).startswith(QA_NS)}
         keep = (t.g != GRAPH_CODE["predicted"]) & ~np.isin(t.p, list(skip))
         s, p, o, sc = t.s[keep], t.p[keep], t.o[keep], t.score[keep].astype(np.float64)
-        self.nodes = np.unique(np.concatenate([s, o]))        # vocabulary ids, (E,)
-        self.relations = np.unique(p)                         # vocabulary ids, (R,)
+        self.nodes = unique(np.concatenate([s, o]))        # vocabulary ids, (E,)
+        self.relations = unique(p)                         # vocabulary ids, (R,)
         src = np.searchsorted(self.nodes, s)
         dst = np.searchsorted(self.nodes, o)
         rel = np.searchsorted(self.relations, p)
@@ -89,7 +90,7 @@ class QAGraph:
         self._key = adj_key[order]
         self._nbr = np.concatenate([self.dst, self.src])[order]
         self._eid = np.concatenate([np.arange(n), np.arange(n)])[order]
-        self._ukey = np.unique(self._key)
+        self._ukey = unique(self._key)
         self._names: dict[tuple[str, ...], set[int]] | None = None
         self._written: dict[str, set[int]] | None = None
         self._exact: set[str] = set()
@@ -128,7 +129,7 @@ class QAGraph:
         if not len(nodes):
             return np.empty(0, dtype=np.int64)
         idx = np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
-        return np.unique(self._ukey[idx.astype(np.int64)] % K)
+        return unique(self._ukey[idx.astype(np.int64)] % K)
 
     def step(self, nodes: np.ndarray, op: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Edges of operator ``op`` out of ``nodes`` (m,): ``(position in nodes, neighbour, edge id)``."""
@@ -146,7 +147,7 @@ class QAGraph:
         for op in path:
             if op == self.identity:
                 continue
-            cur = np.unique(self.step(cur, op)[1])[: self.max_frontier]
+            cur = unique(self.step(cur, op)[1])[: self.max_frontier]
         return cur
 
     def execute(self, start: int, path: tuple[int, ...]) -> dict[int, tuple[float, list[tuple[int, bool]]]]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nesy.engine.kernels import unique
 from nesy.errors import NesyError
 from nesy.kbview import LEARNED_HEADER
 from nesy.linkpred.predictor import IdIndex, KGData
@@ -331,7 +332,7 @@ def _soft_edges(kb: KBView, data: KGData, rels: list[int]) -> dict[int, tuple[np
     out = {}
     for r in rels:
         pid = int(data.relation_ids[r])
-        heads = data.entity_ids[np.unique(data.triples[data.triples[:, 1] == r][:, 0])]
+        heads = data.entity_ids[unique(data.triples[data.triples[:, 1] == r][:, 0])]
         try:
             pairs, probs = lp.top(heads, pid)
         except NesyError:

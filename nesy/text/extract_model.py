@@ -21,6 +21,7 @@ import numpy as np
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import OWL
 
+from nesy.engine.kernels import unique
 from nesy.text.encoder import COMMENT_PREDICATES, LABEL_PREDICATES, label_index, local_name, words
 from nesy.text.mentions import Gazetteer
 
@@ -207,7 +208,7 @@ def kb_properties(kb: KBView) -> list[URIRef]:
     """Properties to extract: predicates used in the asserted/extracted graphs, and declared
     properties (rdf:Property, owl:ObjectProperty, owl:DatatypeProperty), less RDF/OWL vocabulary."""
     table, vocab = kb.store.table, kb.vocab
-    used = {vocab.term(p) for p in np.unique(table.p[table.g <= 1]).tolist()}
+    used = {vocab.term(p) for p in unique(table.p[table.g <= 1]).tolist()}
     type_id = vocab.get(RDF.type)
     if type_id is not None:
         rows = table.select(p=type_id)
@@ -222,7 +223,7 @@ def kb_gazetteer(kb: KBView) -> Gazetteer:
     gaz, table, vocab = Gazetteer(), kb.store.table, kb.vocab
     skip = {vocab.get(p) for p in SKIP_PREDICATES} - {None}
     rows = np.nonzero((table.g <= 1) & ~np.isin(table.p, list(skip)))[0]
-    ids = np.unique(np.concatenate([table.s[rows], table.o[rows]])).tolist()
+    ids = unique(np.concatenate([table.s[rows], table.o[rows]])).tolist()
     labels = label_index(kb)
     for i in ids:
         term = vocab.term(i)

@@ -24,6 +24,7 @@ import numpy as np
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDFS, SKOS
 
+from nesy.engine.kernels import unique
 from nesy.errors import TextError
 from nesy.linkpred.predictor import TRAIN_GRAPHS
 from nesy.text.encoder import local_name, words
@@ -94,7 +95,7 @@ def entity_terms(kb: KBView) -> list[URIRef]:
     t, vocab = kb.store.table, kb.vocab
     ent = np.isin(t.g, [GRAPH_CODE[g] for g in TRAIN_GRAPHS]) & ~vocab.is_literal(t.o)
     labelled = np.isin(t.p, [i for i in (vocab.get(p) for p in _EXACT + _ALIAS) if i is not None])
-    ids = np.unique(np.concatenate([t.s[ent], t.o[ent], t.s[labelled]]))
+    ids = unique(np.concatenate([t.s[ent], t.o[ent], t.s[labelled]]))
     return [x for x in vocab.terms(ids) if _entity(x)]
 
 
@@ -170,7 +171,7 @@ class EntityLinker:
         g, s, p, o = t.g[start:], t.s[start:], t.p[start:], t.o[start:]
         if self._fixed is None:
             ent = np.isin(g, [GRAPH_CODE[x] for x in TRAIN_GRAPHS]) & ~vocab.is_literal(o)
-            for term in vocab.terms(np.unique(np.concatenate([s[ent], o[ent]]))):
+            for term in vocab.terms(unique(np.concatenate([s[ent], o[ent]]))):
                 if _entity(term):
                     self._add_term(term)
         for rank, pred in enumerate(_EXACT + _ALIAS):

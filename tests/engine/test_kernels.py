@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nesy.engine.hashing import HashTable
-from nesy.engine.kernels import expand_ranges, stable_order
+from nesy.engine.kernels import expand_ranges, stable_order, unique
 from nesy.engine.table import _pair_range
 
 # Keys as the engine packs them (``hi << 32 | lo``), with small and huge spreads alike.
@@ -87,3 +87,17 @@ def test_hash_table_lookup_of_negative_keys_finds_nothing() -> None:
     table.drop(keys[:500], np.arange(len(keys), dtype=np.int64))  # tombstones (key -2 in their slots)
     got = table.lookup(np.array([-1, -2, 3, 0, 1500, 1501], dtype=np.int64))
     assert got.tolist() == [-1, -1, -1, -1, 500, -1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-(2**62), max_value=2**62), max_size=300),
+       st.sampled_from([np.int64, np.int32, np.uint8, bool]))
+def test_unique_is_np_unique(values: list[int], dtype: type) -> None:
+    a = np.asarray(values, dtype=np.int64).astype(dtype)
+    got, want = unique(a), np.unique(a)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_unique_of_other_arrays_is_np_unique() -> None:
+    for a in (np.array([1.5, np.nan, 1.5, -0.0, 0.0]), np.array(["b", "a", "b"]), np.arange(12).reshape(3, 4) % 5):
+        assert np.array_equal(unique(a), np.unique(a), equal_nan=a.dtype.kind == "f")
