@@ -34,6 +34,7 @@ bench: venv
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/reasoning.py
 	$(BIN)/python benchmarks/query.py
+	$(BIN)/python benchmarks/cli_start.py
 	$(BIN)/python benchmarks/owl.py
 
 bench-neural: venv

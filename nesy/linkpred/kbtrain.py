@@ -7,6 +7,7 @@ see :mod:`nesy.linkpred.checkpoint`; an in-memory KB keeps ``(model, meta)`` in 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 from collections.abc import Callable
@@ -86,14 +87,12 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
             their trained neighbours.
         nproc: Data-parallel worker processes (torchrun; gloo on CPU, NCCL on CUDA).
         progress: Show the progress bar (default: on a terminal).
-        log_dir: Also write TensorBoard events there (needs the tensorboard package). The
-            per-epoch records always go to ``DIR/models/NAME/metrics.jsonl`` (a KB on disk).
-        tune: Search hyper-parameters with this many Optuna trials (see
-            :mod:`nesy.linkpred.tune`) and keep the best; the study goes to
-            ``DIR/models/NAME/tune.json`` (and ``result["tune"]``).
+        log_dir: Also write TensorBoard events there (needs tensorboard); the per-epoch records
+            always go to ``DIR/models/NAME/metrics.jsonl`` (a KB on disk).
+        tune: Search hyper-parameters with this many Optuna trials (:mod:`nesy.linkpred.tune`),
+            keep the best; the study goes to ``DIR/models/NAME/tune.json`` and ``result["tune"]``.
         timeout: With ``tune``: start no trial after this many seconds.
-        on_epoch: Called with each epoch's record (epoch, loss, lr, valid_mrr...) as it is
-            made, when training runs in this process without tuning (the REPL's progress).
+        on_epoch: Called with each epoch's record when training runs here untuned (REPL bar).
         options: :class:`~nesy.linkpred.train.TrainConfig` fields (model, dim, epochs, lr...).
 
     Returns:
@@ -141,8 +140,6 @@ def train_kb(kb: KBView, *, name: str | None = None, valid: str | Path | None = 
         offset = max((int(h.get("epoch", 0)) for h in old_meta.get("history") or []), default=0)
         meta["history"] = list(old_meta.get("history") or []) + [
             {**h, "epoch": h["epoch"] + offset} for h in meta.get("history") or []]
-    import datetime as dt
-
     meta.update(data.meta(kb.vocab), name=name, triples=int(len(train_set)), valid=int(len(valid_set)),
                 created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     where = _keep(kb, name, model, meta)
