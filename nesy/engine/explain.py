@@ -8,7 +8,7 @@ premise (assignments, built-ins, aggregates) are re-run on the one-row binding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,11 +175,10 @@ class ProofBuilder:
             got = self._layouts[id(rule)] = (rule, atoms, steps)
         return got[1], got[2]
 
-    def body(self, rule: CRule, prem: list[int], b: dict[str, int]) -> list[Proof]:
-        """Premise and step nodes of one rule application, in body order; completes ``b``."""
-        atoms, steps = self.layout(rule)
-        nodes: dict[int, Proof] = {}
-        for i, slot, args, type_any, hidden in atoms:
+    def premises(self, rule: CRule, prem: list[int], b: dict[str, int]) -> Iterator[tuple[int, Any, int]]:
+        """``(body position, relation, row)`` of each shown premise fact of one rule
+        application, in body order; binds the atoms' variables into ``b`` as it goes."""
+        for i, slot, args, type_any, hidden in self.layout(rule)[0]:
             if prem[slot] < 0:
                 continue
             rel, row = self.resolve(prem[slot])
@@ -190,7 +189,12 @@ class ProofBuilder:
                 if isinstance(a, str):
                     b[a] = c
             if not hidden:
-                nodes[i] = self.fact(rel, row)
+                yield i, rel, row
+
+    def body(self, rule: CRule, prem: list[int], b: dict[str, int]) -> list[Proof]:
+        """Premise and step nodes of one rule application, in body order; completes ``b``."""
+        steps = self.layout(rule)[1]
+        nodes: dict[int, Proof] = {i: self.fact(rel, row) for i, rel, row in self.premises(rule, prem, b)}
         if not steps:  # atoms only: the nodes are in body order already
             return list(nodes.values())
         todo = list(steps)

@@ -144,20 +144,7 @@ class ProofWriter:
 
     def body(self, rule: CRule, prem: list[int], b: dict[str, int]) -> list[dict[str, Any]]:
         """The premise dicts of one application of an atoms-only body; completes ``b``."""
-        out = []
-        for _, slot, args, type_any, hidden in self.b.layout(rule)[0]:
-            if prem[slot] < 0:
-                continue
-            rel, row = self.b.resolve(prem[slot])
-            cols = rel.cols[row].tolist()
-            if type_any:
-                cols.append(base_key(rel.key)[1])
-            for a, c in zip(args, cols, strict=False):
-                if isinstance(a, str):
-                    b[a] = c
-            if not hidden:
-                out.append(self.node(rel, row))
-        return out
+        return [self.node(rel, row) for _, rel, row in self.b.premises(rule, prem, b)]
 
     def answer(self, rule: CRule, table: Table, row: int, score: float) -> dict[str, Any]:
         """The dict of the proof of one query answer (row ``row`` of the query's matches)."""
