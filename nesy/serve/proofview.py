@@ -34,11 +34,20 @@ def trimmed(proof: Any, max_nodes: int, max_depth: int = MAX_DEPTH) -> tuple[Any
     return go(proof, 0), cut[0]
 
 
-def proof_dict(kb: Any, proof: Any, max_nodes: int) -> dict[str, Any]:
+def serializer(kb: Any) -> Any:
+    """One :class:`~nesy.engine.proofjson.ProofSerializer` for a response's proofs: each
+    term's text is made once for all of them."""
+    from nesy.engine.proofjson import ProofSerializer
+
+    return ProofSerializer(kb.prefixes, kb.default_namespace)
+
+
+def proof_dict(kb: Any, proof: Any, max_nodes: int, ser: Any = None) -> dict[str, Any]:
     """``proof`` as :meth:`~nesy.engine.proofs.Proof.to_dict` writes it (the CLI's JSON),
-    with ``"truncated": true`` at the top when it had to be trimmed."""
+    with ``"truncated": true`` at the top when it had to be trimmed; ``ser`` (see
+    :func:`serializer`) is shared by the proofs of one response."""
     shown, cut = trimmed(proof, max_nodes)
-    out = shown.to_dict(kb.prefixes, default_ns=kb.default_namespace)
+    out = (ser or serializer(kb)).to_dict(shown)
     if cut:
         out["truncated"] = True
     return out
@@ -62,4 +71,4 @@ def matched_leaves(kb: Any, row: Any) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["MAX_DEPTH", "matched_leaves", "proof_dict", "trimmed"]
+__all__ = ["MAX_DEPTH", "matched_leaves", "proof_dict", "serializer", "trimmed"]

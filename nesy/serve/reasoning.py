@@ -20,7 +20,7 @@ from nesy import output
 from nesy.namespaces import DEFAULT_PREFIXES, QA_NS
 from nesy.serve.host import KBHost
 from nesy.serve.problems import RequestError
-from nesy.serve.proofview import matched_leaves, proof_dict
+from nesy.serve.proofview import matched_leaves, proof_dict, serializer
 from nesy.serve.protocol import FORM, SparqlRequest, decode, form_fields, media_type, read_body
 from nesy.serve.respond import guarded, json_response
 from nesy.store.sparql_text import is_sparql
@@ -101,8 +101,9 @@ def _rule_work(host: KBHost, text: str, limit: int | None, with_proofs: int, _pr
         truncated = len(answers) > most
         answers = answers[:most]
         items = output.to_json(kb, answers, False)
+        ser = serializer(kb)
         for item, answer in zip(items[:with_proofs], answers):
-            item["proof"] = proof_dict(kb, answer.proof, nodes)
+            item["proof"] = proof_dict(kb, answer.proof, nodes, ser)
     variables = list(answers[0].bindings) if answers else []
     return {"kind": "rule", "form": "SELECT", "variables": variables, "answers": items, "count": len(items),
             "proofs_for": min(with_proofs, len(items)), "truncated": truncated}
@@ -118,8 +119,9 @@ def _sparql_work(host: KBHost, text: str, _limit: int | None, with_proofs: int, 
            "count": len(items), "proofs_for": 0, "truncated": False}
     if result.form == "SELECT" and with_proofs:
         with host.reasoning(deadline):
+            ser = serializer(kb)
             for item, row in zip(items[:with_proofs], result.rows):
-                item["proofs"] = [proof_dict(kb, p, nodes) for p in row.proofs]
+                item["proofs"] = [proof_dict(kb, p, nodes, ser) for p in row.proofs]
                 item["matched"] = matched_leaves(kb, row)
         doc["proofs_for"] = min(with_proofs, len(items))
     return doc

@@ -163,3 +163,19 @@ def test_a_query_by_post_body_and_by_form(server: Any, http: Any) -> None:
     assert direct[0] == form[0] == 200
     assert json.loads(direct[2])["results"] == json.loads(form[2])["results"]
     assert json.loads(direct[2])["results"]["bindings"]
+
+
+def test_the_reasoning_api_sends_the_proofs_the_cli_prints(server: Any, http: Any) -> None:
+    import subprocess
+    import sys
+
+    query = "?- fam:grandparent(X, Y)."
+    status, _, body = http("POST", server.url + "api/query", json.dumps({"query": query, "proofs": 100}),
+                           {"Content-Type": "application/json"})
+    assert status == 200, body
+    sent = {json.dumps(a["bindings"], sort_keys=True): a["proof"] for a in json.loads(body)["answers"]}
+    # The CLI opens the served KB read-only (the server holds its writer lock).
+    out = subprocess.run([sys.executable, "-m", "nesy", "query", str(server.directory), query, "--explain",
+                          "--format", "json"], capture_output=True, text=True, check=True)
+    printed = {json.dumps(a["bindings"], sort_keys=True): a["proof"] for a in json.loads(out.stdout)}
+    assert len(sent) == len(EXPECTED_PAIRS) and sent == printed
