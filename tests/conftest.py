@@ -39,3 +39,27 @@ def family_kb() -> object:
     kb.load(EXAMPLES / "family" / "family.ttl")
     kb.add_rules(EXAMPLES / "family" / "family.rules")
     return kb
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session (``local[2]``) for the whole test run: the JVM starts once.
+    CI installs pyspark (the [scale] extra) and has Java 17: a missing one fails, never skips."""
+    from nesy.engine.outofcore.spark import SparkExecutor
+
+    owner = SparkExecutor(master="local[2]")
+    # Tests send many small, different statements: compiling each to Java code costs more
+    # than it saves (a third of the Spark tests' time); results are the same.
+    owner.spark.conf.set("spark.sql.codegen.wholeStage", "false")
+    yield owner.spark
+    owner.close()
+
+
+@pytest.fixture(scope="module")
+def spark_executor(spark_session, tmp_path_factory):
+    """A Spark executor on the shared session, working in a fresh folder."""
+    from nesy.engine.outofcore.spark import SparkExecutor
+
+    ex = SparkExecutor(tmp_path_factory.mktemp("spark"), session=spark_session)
+    yield ex
+    ex.close()

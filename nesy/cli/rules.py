@@ -100,22 +100,40 @@ def _print_rule_sets(sets: list[dict[str, Any]], fmt: str) -> None:
 
 
 def _report_materialize(stats: dict[str, Any]) -> None:
-    click.echo(f"{stats['facts']} facts derived in {stats['seconds']:.3f} s; "
+    engine = f" on {stats['engine']}" if stats.get("engine") else ""
+    click.echo(f"{stats['facts']} facts derived in {stats['seconds']:.3f} s{engine}; "
                f"{stats['stored']} triples in the inferred graph")
+
+
+def _progress(step: dict[str, Any]) -> None:
+    click.echo(f"  stratum {step['stratum'] + 1}/{step['strata']}, round {step['round']}: "
+               f"{step['new']:,} new facts ({step['seconds']:.1f} s)", err=True)
 
 
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--semiring", help="boolean, maxprod (default), noisyor, topk or topk:K (remembered).")
+@click.option("--engine", default="memory", show_default=True,
+              help="Where the rules run: memory (this process), duckdb (embedded, spills to disk) or "
+                   "spark (see docs/scale.md).")
+@click.option("--master", help="Spark master URL for --engine spark (default local[2]).")
+@click.option("--memory-limit", help="Memory the duckdb / spark engine may use, e.g. 4GB.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Report each round of an out-of-core engine on stderr.")
 @limit_options()
 @friendly
-def materialize(directory: str, semiring: str | None) -> None:
+def materialize(directory: str, semiring: str | None, engine: str, master: str | None, memory_limit: str | None,
+                progress: bool) -> None:
     """Derive everything the rules entail and store it in the inferred graph."""
     with open_kb(directory) as kb:
         apply_limits(kb)
         if semiring:
             kb.semiring = semiring
-        _report_materialize(kb.materialize())
+        if engine.strip().lower() == "memory":
+            _report_materialize(kb.materialize())
+        else:
+            _report_materialize(kb.materialize(engine=engine, master=master, memory_limit=memory_limit,
+                                               progress=_progress if progress else None))
 
 
 #: ``--format`` of ``nesy query``: nesy's own (table, json with proofs) and the W3C ones.

@@ -73,6 +73,7 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods, Re
         #: The one home of this KB's models (``DIR/models/NAME``, or in memory).
         self.models = ModelSlots(self.path)
         self._reasoner: Reasoner | None = None
+        self._outofcore: Any = None  # the model an out-of-core engine computed, for `why`
         self._predictor: Any = None
         self._registry: Registry | None = None
         self._limits: reasoning.KBLimits | None = None
@@ -97,6 +98,9 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods, Re
     # -- lifecycle and settings -----------------------------------------------------------
     def close(self) -> None:
         """Persist everything and release the directory's writer lock."""
+        if self._outofcore is not None:
+            self._outofcore.close()
+            self._outofcore = None
         self.store.close()
 
     def __enter__(self) -> KnowledgeBase:
@@ -112,6 +116,9 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods, Re
 
     def _set_stale(self, stale: bool = True) -> None:
         """Record whether the ``inferred`` graph lags behind the data and rules."""
+        if stale and self._outofcore is not None:
+            self._outofcore.close()
+            self._outofcore = None
         if self.config.get("inferred_stale") != stale:
             self.config["inferred_stale"] = stale
             self.save_config()
@@ -300,15 +307,33 @@ class KnowledgeBase(RuleMethods, QueryMethods, FeatureMethods, UpdateMethods, Re
             self._limits = reasoning.KBLimits(self)
         return self._limits
 
-    def materialize(self, **limits: Any) -> dict[str, Any]:
+    def materialize(self, *, engine: str = "memory", master: str | None = None, memory_limit: str | None = None,
+                    progress: Any = None, **limits: Any) -> dict[str, Any]:
         """Derive everything the rules entail and store the binary facts in ``inferred``.
 
         Returns the reasoner's statistics (derived facts per predicate, iterations, seconds)
         plus ``stored``: how many triples the ``inferred`` graph now holds. ``limits``
         (``timeout=``, ``max_facts=``, ``max_iterations=``, ``max_memory=``) override
         :attr:`limits` for this call; when one stops it, nothing is stored.
+
+        ``engine`` picks where the rules run (registry kind ``engine``): ``memory`` (this
+        process), ``duckdb`` (embedded, spills to disk beyond ``memory_limit``) or ``spark``
+        (``master``: ``local[2]`` by default, or a cluster URL); ``progress`` is called
+        after every round of an out-of-core engine. See docs/scale.md.
         """
-        stats = reasoning.materialize(self, **limits)
+        from nesy.plugins.registry import resolve
+
+        resolve("engine", engine, self.registry)  # an unknown name fails with suggestions
+        if engine.strip().lower() != "memory":
+            from nesy.kb import outofcore
+
+            if self._outofcore is not None:
+                self._outofcore.close()
+                self._outofcore = None
+            stats, self._outofcore = outofcore.materialize(self, engine.strip().lower(), master=master,
+                                                           memory_limit=memory_limit, progress=progress)
+        else:
+            stats = reasoning.materialize(self, **limits)
         if not self.store.read_only:
             self._set_stale(False)
         return stats

@@ -63,6 +63,10 @@ class QueryMethods(_Base):
         a = a.triple_form() if a.arity == 1 else a
         if any(isinstance(t, Var) for t in a.args):
             raise QueryError("`why` needs a ground atom; use ask() for a query with variables")
+        ooc = getattr(self, "_outofcore", None)
+        if ooc is not None and not self.config.get("inferred_stale", True):
+            # The model an out-of-core engine computed: the proof fetches what it needs from there.
+            return ooc.why(self.vocab.id(a.predicate), tuple(self.vocab.id(t) for t in a.args))
         with reasoning.limited(self, f"why {atom}", limits) as r:
             return r.proof(self.vocab.id(a.predicate), tuple(self.vocab.id(t) for t in a.args))
 

@@ -193,12 +193,13 @@ def materialize(kb: KBView, **limits: Any) -> dict[str, Any]:
         stats = r.materialize()
         if kb.store.read_only:
             return stats
-        _store_model(kb, r, stats, watch.check_time)
+        store_model(kb, r, stats, watch.check_time)
     return stats
 
 
-def _store_model(kb: KBView, r: Reasoner, stats: dict[str, Any], check: Callable[[], None]) -> None:
-    """Store the binary facts of the reasoner's model in ``inferred``; ``stats`` gets
+def store_model(kb: KBView, r: Any, stats: dict[str, Any], check: Callable[[], None]) -> None:
+    """Store the binary facts of a model in ``inferred`` (``r``: the reasoner, or an
+    out-of-core model: anything with ``derived(pred) -> (rows, scores)``); ``stats`` gets
     ``stored`` and ``not_stored``."""
     vocab = kb.vocab
     preds = {vocab.id(rule.head.predicate if rule.head.arity != 1 else RDF.type)
@@ -291,4 +292,4 @@ def check_proof(kb: KBView, proof: Proof, extra_rules: Any = ()) -> Any:
 
 
 __all__ = ["DeferredPredictor", "KBLimits", "build_reasoner", "check_proof", "feed", "follow", "kind_of", "limited",
-           "materialize", "retract", "store_inferred"]
+           "materialize", "retract", "store_inferred", "store_model"]

@@ -50,6 +50,13 @@ LAZY_COMPONENTS: dict[str, dict[str, str]] = {
     "text_encoder": {
         "all-MiniLM-L6-v2": "nesy.text.encoder:bundled_minilm",
     },
+    # The reasoner's execution engines: `memory` evaluates in this process (the default),
+    # `duckdb` and `spark` run the same program out of core (nesy.engine.outofcore).
+    "engine": {
+        "memory": "nesy.engine.reasoner:Reasoner",
+        "duckdb": "nesy.engine.outofcore.driver:duckdb_executor",
+        "spark": "nesy.engine.outofcore.driver:spark_executor",
+    },
     "extractor": {
         "zero-shot": "nesy.text.extract:zero_shot_extractor",
         "trained": "nesy.text.extract:trained_extractor",
