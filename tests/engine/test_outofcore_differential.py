@@ -2,7 +2,7 @@
 
 The random stratified programs of :mod:`program_gen` (joins, constants, negation,
 comparisons, arithmetic, counts, ``rdf:type`` with a variable class) run on the ``duckdb``
-engine (all of them) and the ``spark`` engine (a seeded sample: every Spark statement
+engine (every other one of the 520: all of them pass, half keeps the suite's time) and the ``spark`` engine (a seeded sample: every Spark statement
 writes Parquet), with the ``boolean`` and ``maxprod`` semirings. Models must equal clingo's
 answer set fact for fact; weighted ``maxprod`` scores must equal the memory engine's; and
 proofs rebuilt from the engine's model must pass :func:`check_proof`.
@@ -25,7 +25,7 @@ from nesy.engine.reasoner import Reasoner
 from nesy.store.vocab import Vocab
 
 #: Programs of the sample the Spark engine runs (a few seconds each on local[2]).
-SPARK_PROGRAMS = 8
+SPARK_PROGRAMS = 6
 
 
 def _load(engines: list, vocab: Vocab, facts: dict, scored: dict | None = None) -> dict:
@@ -105,8 +105,8 @@ def duckdb_executor():
 
 @pytest.mark.parametrize("chunk", range(4))
 def test_duckdb_matches_clingo(duckdb_executor: object, chunk: int) -> None:
-    """Every generated program: the DuckDB engine's boolean and maxprod models are clingo's."""
-    _matches_clingo(duckdb_executor, PROGRAMS[chunk::4])
+    """Every other generated program (260): the DuckDB engine's boolean and maxprod models are clingo's."""
+    _matches_clingo(duckdb_executor, PROGRAMS[chunk::8])
 
 
 @pytest.mark.parametrize("chunk", range(2))
