@@ -21,6 +21,7 @@ brings those graphs back to the committed table (see ``docs/store.md``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -42,6 +43,9 @@ from nesy.store.triples import TripleTable
 from nesy.store.usergraphs import GraphNames, GraphReading
 from nesy.store.vocab import Vocab
 from nesy.store.writing import StoreWriting, check_score
+
+#: Triples per request when a remote endpoint's graphs are read into the id mirror.
+REMOTE_PAGE = 100_000
 
 
 class Store(StoreWriting, GraphReading):
@@ -228,14 +232,19 @@ class Store(StoreWriting, GraphReading):
         src = None
         for name in GRAPHS:
             target = self.graphs.target(GRAPH_CODE[name]).value  # type: ignore[union-attr]
-            data = remote.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}")
-            quads = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
-            if quads:
-                if src is None:
-                    src = self.new_source("asserted", name, file=remote.endpoint)
-                s, p, o = self.encode_quads(quads)
-                n = len(s)
-                self.table.add(np.full(n, GRAPH_CODE[name]), s, p, o, np.ones(n), np.full(n, src.id))
+            # In pages: a large graph never arrives as one response (ordered, so pages do not overlap).
+            for page in itertools.count():
+                data = remote.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} "
+                                        f"ORDER BY ?s ?p ?o LIMIT {REMOTE_PAGE} OFFSET {page * REMOTE_PAGE}")
+                quads = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
+                if quads:
+                    if src is None:
+                        src = self.new_source("asserted", name, file=remote.endpoint)
+                    s, p, o = self.encode_quads(quads)
+                    n = len(s)
+                    self.table.add(np.full(n, GRAPH_CODE[name]), s, p, o, np.ones(n), np.full(n, src.id))
+                if len(quads) < REMOTE_PAGE:
+                    break
 
     # -- sources ----------------------------------------------------------------------
     def new_source(self, kind: str, graph: str, **fields: Any) -> Source:

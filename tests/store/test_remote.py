@@ -78,3 +78,20 @@ def test_connect_loads_and_reads_back(endpoint: str, family_ttl: Path) -> None:
     assert other.stats()["graphs"]["asserted"] == 41
     rows2, _ = other.encoded(URIRef(FAM + "parent"))
     assert len(rows2) == 10
+
+
+def test_mirror_reads_the_endpoint_in_pages(endpoint: str, family_ttl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client reads a remote graph page by page (here 7 triples a page): every triple once."""
+    from nesy.store import store as store_module
+
+    KnowledgeBase.connect(endpoint).load(family_ttl)
+    sent: list[str] = []
+    original = store_module.RemoteBackend.construct
+    monkeypatch.setattr(store_module, "REMOTE_PAGE", 7)
+    monkeypatch.setattr(store_module.RemoteBackend, "construct",
+                        lambda self, q: sent.append(q) or original(self, q))
+    other = KnowledgeBase.connect(endpoint)
+    assert len(other) == 41 and other.stats()["graphs"]["asserted"] == 41
+    assert sum("OFFSET" in q for q in sent) >= 41 // 7 + 1
+    rows, _ = other.encoded(URIRef(FAM + "parent"))
+    assert len(rows) == 10
