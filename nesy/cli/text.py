@@ -57,16 +57,24 @@ def _print_extracted(kb: Any, rows: list[Any], fmt: str) -> None:
 @click.argument("more", nargs=-1, type=click.Path(), metavar="[FILES]...")
 @click.option("--examples", "examples", multiple=True, type=click.Path(),
               help="Labelled examples: WebNLG XML or JSONL ({\"text\":..., \"triples\": [[s, p, o], ...]}).")
+@click.option("--valid", "valid", multiple=True, type=click.Path(),
+              help="Labelled validation examples (same formats): the F1 after each epoch, the epoch kept and "
+                   "the threshold are chosen on them. Default: a held-out part of the training examples.")
 @click.option("--distant", is_flag=True,
               help="Text files (.txt, .md) among FILES are labelled with the facts already in the store.")
 @click.option("--epochs", type=int, help="Training epochs (default 6).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="A TOML file of training options (epochs, lr, batch, hidden, out, dropout, use_prior, holdout, "
+                   "seed, max_examples, patience, pairs_nil, residual, encoder); options given on the command line "
+                   "win. The resolved options are written beside the model (config.toml).")
 @friendly
-def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ...], distant: bool,
-                  epochs: int | None) -> None:
+def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ...], valid: tuple[str, ...],
+                  distant: bool, epochs: int | None, config_file: str | None) -> None:
     """Train the extractor on labelled examples (and, with --distant, on text labelled by
     the store's facts); `nesy extract DIR ...` then uses it. The model goes to DIR/models/extractor.
 
-    `--examples a.xml b.jsonl` takes several files.
+    Prints each epoch's loss, validation precision, recall and F1 (whole triples, the
+    WebNLG 2020 normalisation) and the time left. `--examples a.xml b.jsonl` takes several files.
     """
     from nesy.text.documents import TEXT_SUFFIXES
 
@@ -75,15 +83,37 @@ def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ..
     labelled = [f for f in files if f not in texts]
     if not files:
         raise NesyError("give labelled examples (--examples FILE...) or, with --distant, text files")
+    options = _train_options(config_file)
+    if epochs:
+        options["epochs"] = epochs
     with open_kb(directory, must_exist=False) as kb:
-        m = kb.train_extractor(labelled, texts=texts, config={"epochs": epochs} if epochs else None)
-    held = (f"; held-out precision {m['held_precision']:.3f}, recall {m['held_recall']:.3f}, "
-            f"F1 {m['held_f1']:.3f}" if "held_f1" in m else "")
+        m = kb.train_extractor(labelled, texts=texts, config=options, valid=list(valid), progress=True,
+                               on_epoch=_echo_epoch)
+    held = (f"; validation precision {m['valid_precision']:.3f}, recall {m['valid_recall']:.3f}, "
+            f"F1 {m['valid_f1']:.3f}" if "valid_f1" in m else "; no validation examples (fewer than 40)")
     click.echo(f"extractor trained on {m['examples']} examples ({m['labelled_examples']} labelled, "
                f"{m['distant_examples']} by distant supervision), {m['predicates']} properties, "
                f"in {m['seconds']:.1f} s{held}")
     if m.get("saved"):
-        click.echo(f"model: {m['saved']}")
+        click.echo(f"model: {m['saved']} (options: {m['saved']}/config.toml)")
+
+
+def _train_options(path: str | None) -> dict[str, Any]:
+    """The training options of the TOML file at ``path`` (none without one), keys checked."""
+    if path is None:
+        return {}
+    from nesy.ml.tomlconfig import read_config
+    from nesy.text.extract_train import DEFAULTS
+
+    return read_config(path, DEFAULTS, what="nesy extract-train")
+
+
+def _echo_epoch(e: dict[str, Any]) -> None:
+    """One line on stderr per epoch: loss, validation P/R/F1, time so far and left."""
+    valid = (f", validation P {e['valid_precision']:.3f} R {e['valid_recall']:.3f} F1 {e['valid_f1']:.3f}"
+             if "valid_f1" in e else "")
+    click.echo(f"epoch {e['epoch']}/{e['epochs']}: loss {e['loss']:.4f}{valid}; {e['seconds']:.0f} s, "
+               f"ETA {e['eta_seconds']:.0f} s", err=True)
 
 
 @click.command()

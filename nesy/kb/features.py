@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib.term import Identifier
 
+from nesy.errors import NesyError
+
 if TYPE_CHECKING:
     from nesy.kbview import KBView
     from nesy.text.ingest import ExtractReport
@@ -61,12 +63,13 @@ class FeatureMethods(_Base):
         return report
 
     def train_extractor(self, examples: Any = (), *, texts: Any = (), config: dict[str, Any] | None = None,
-                        progress: bool | None = None) -> dict[str, Any]:
+                        progress: bool | None = None, valid: Any = (), on_epoch: Any = None) -> dict[str, Any]:
         """Train the extractor's relation model on labelled examples and on ``texts`` labelled
-        with the stored facts; see :func:`nesy.text.ingest.train_from`."""
+        with the stored facts, validated on ``valid``; see :func:`nesy.text.ingest.train_from`."""
         from nesy.text.ingest import train_from
 
-        return train_from(self, examples, texts=texts, config=config, progress=progress)
+        return train_from(self, examples, texts=texts, config=config, progress=progress, valid=valid,
+                          on_epoch=on_epoch)
 
     def link(self, mention: str, k: int = 5) -> list[Any]:
         """The ``k`` KB entities ``mention`` most likely names, best first (``Candidate``:
@@ -89,23 +92,28 @@ class FeatureMethods(_Base):
         return train_kb(self, name=name, valid=valid, resume=resume, nproc=nproc, progress=progress, **options)
 
     def evaluate(self, test: PathLike, *, rules: PathLike | None = None, hybrid: bool = False,
-                 hybrid_weight: float = 0.5) -> dict[str, Any]:
+                 hybrid_weight: float = 0.5, negatives: int | None = None, seed: int = 0) -> dict[str, Any]:
         """Filtered MRR, MR and Hits@1/3/10 on a file of test triples: of the link predictor,
-        or of the chain rules of the rule file ``rules`` (plus ``hybrid_weight`` times the
-        link predictor's probability when ``hybrid``)."""
+        or of what the reasoner derives with the rule file ``rules`` (plus ``hybrid_weight``
+        times the link predictor's probability when ``hybrid``). ``negatives``: each answer
+        ranked against that many random non-answers (GraIL's protocol, seeded by ``seed``)."""
+        if negatives is not None and (isinstance(negatives, bool) or not isinstance(negatives, int) or negatives < 1):
+            raise NesyError(f"negatives must be a positive number of sampled entities, got {negatives!r}")
         if rules is not None:
-            from nesy.rulelearn.kblearn import evaluate_rules
+            from nesy.rulelearn.kbeval import evaluate_rules
 
-            return evaluate_rules(self, rules, test, hybrid=hybrid, weight=hybrid_weight)
+            return evaluate_rules(self, rules, test, hybrid=hybrid, weight=hybrid_weight, negatives=negatives,
+                                  seed=seed)
         from nesy.linkpred.kbtrain import evaluate_kb
 
-        return evaluate_kb(self, test)
+        return evaluate_kb(self, test, negatives=negatives, seed=seed)
 
     def learn(self, *, out: PathLike | None = None, relations: list[str] | None = None, train: PathLike | None = None,
-              valid: PathLike | None = None, top: int = 20, min_confidence: float = 0.0, soft_links: bool = False,
+              valid: PathLike | None = None, top: int | None = None, min_confidence: float = 0.0, soft_links: bool = False,
               progress: bool | None = None, **options: Any) -> dict[str, Any]:
-        """Learn weighted chain rules (Neural LP) and write them to ``out`` as a ``# nesy:learned``
-        rule file; see :func:`nesy.rulelearn.kblearn.learn_kb`."""
+        """Learn weighted chain rules (mined paths weighted for noisy-or by default; ``learner=
+        "neural-lp"``) and write them to ``out`` as a ``# nesy:learned`` rule file; see
+        :func:`nesy.rulelearn.kblearn.learn_kb`."""
         from nesy.rulelearn.kblearn import learn_kb
 
         return learn_kb(self, out=out, relations=relations, train=train, valid=valid, top=top,

@@ -32,14 +32,16 @@ class TrainingLog:
         desc: The bar's label.
         patience: Evaluations without a better metric before :meth:`record` says stop.
         show: Draw the bar (see :func:`show_progress`).
+        metric: The validation metric's name on the bar (``best_<metric>``).
     """
 
-    def __init__(self, epochs: int, desc: str, *, patience: int, show: bool) -> None:
+    def __init__(self, epochs: int, desc: str, *, patience: int, show: bool, metric: str = "mrr") -> None:
         self.history: list[dict[str, Any]] = []
         self.best: float | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
         self.stale = 0
         self.patience = patience
+        self.metric = metric
         self.loss: float | None = None
         self._bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not show)
 
@@ -84,7 +86,7 @@ class TrainingLog:
 
     def _postfix(self) -> None:
         loss = None if self.loss is None else f"{self.loss:.4f}"
-        self._bar.set_postfix(loss=loss, best_mrr=self.best)
+        self._bar.set_postfix({"loss": loss, f"best_{self.metric}": self.best})
 
 
 __all__ = ["TrainingLog", "evaluation_due", "show_progress", "state_copy"]

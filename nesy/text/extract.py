@@ -113,7 +113,9 @@ def trained_extractor(kb: KBView, model_dir: str | Path | None = None) -> Extrac
 
 
 def train_extractor(kb: KBView, examples: Sequence[Example], *, config: dict[str, Any] | None = None,
-                    progress: bool | None = None, out: str | Path | None = None) -> dict[str, Any]:
+                    progress: bool | None = None, out: str | Path | None = None,
+                    valid: Sequence[Example] | None = None,
+                    on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train the relation head on labelled examples and save it (safetensors + JSON) in
     ``out``, else the KB's ``extractor`` model slot (DIR/models/extractor; an in-memory KB
     keeps it in memory).
@@ -124,19 +126,28 @@ def train_extractor(kb: KBView, examples: Sequence[Example], *, config: dict[str
         config: Overrides of :data:`nesy.text.extract_train.DEFAULTS` (epochs, lr, use_prior...).
         progress: Show progress bars.
         out: Where to save the model.
+        valid: Validation examples: the F1 after each epoch, the epoch kept and the threshold
+            are chosen on them (default: a ``holdout`` part of ``examples``).
+        on_epoch: Called after each epoch with its loss, validation P/R/F1 and ``eta_seconds``.
 
     Returns:
-        Metrics: examples, mention coverage, held-out precision/recall/F1, threshold, seconds.
+        Metrics: examples, mention coverage, validation precision/recall/F1 (``valid_f1``),
+        the per-epoch ``history``, threshold, seconds.
     """
     from nesy.text.extract_train import save_model, train_model
 
-    model, metrics = train_model(kb, list(examples), config or {}, progress=progress)
+    model, metrics = train_model(kb, list(examples), config or {}, progress=progress,
+                                 valid=list(valid) if valid else None, on_epoch=on_epoch)
     slots = kb.models
     path = Path(out) if out is not None else slots.dir(SLOT)
     if path is None:
         slots.keep(SLOT, model)
     else:
+        from nesy.ml.tomlconfig import CONFIG_FILE, write_config
+
         save_model(model, path)
+        # The resolved options beside the model: `nesy extract-train --config` of it repeats the run.
+        write_config(path / CONFIG_FILE, model.config, header="nesy extract-train options (--config FILE)")
         if out is None:
             slots.touch(SLOT)
         metrics["saved"] = str(path)

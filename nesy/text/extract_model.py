@@ -187,6 +187,13 @@ def make_head(config: dict[str, Any]) -> torch.nn.Module:
             with torch.no_grad():
                 self.prior.weight.copy_(torch.tensor([[6.0, 1.0, 1.0, 1.0]]))
             self.use_prior = bool(config["use_prior"])
+            # Without the per-predicate residual and bias every predicate, trained or not, is
+            # scored by its label alone: what lets a predicate never seen in training compete.
+            self.per_predicate = bool(config.get("residual", True))
+            # The cosine of the words between the two mentions with the predicate's label, scaled:
+            # the zero-shot extractor's evidence, which carries over to labels never trained on.
+            if config.get("label_match", False):
+                self.match = nn.Parameter(torch.tensor(8.0))
 
         def forward(self, x: torch.Tensor, labels: torch.Tensor, prior: torch.Tensor | None) -> torch.Tensor:
             """Logits ``(m, P)`` for pair inputs ``x`` ``(m, 5d)``, label vectors ``(P, d)``
@@ -194,9 +201,16 @@ def make_head(config: dict[str, Any]) -> torch.nn.Module:
             n_known, n_pred = self.bias.shape[0], labels.shape[0]
             pred = self.label(labels)
             extra = n_pred - n_known
-            pred = pred + torch.cat([self.residual.weight, pred.new_zeros(extra, pred.shape[1])])
-            bias = torch.cat([self.bias, self.bias.mean().expand(extra)])
+            if self.per_predicate:
+                pred = pred + torch.cat([self.residual.weight, pred.new_zeros(extra, pred.shape[1])])
+                bias = torch.cat([self.bias, self.bias.mean().expand(extra)])
+            else:
+                bias = self.bias.mean().expand(n_pred)
             dot = self.pair(x) @ pred.T / pred.shape[1] ** 0.5 + bias
+            if hasattr(self, "match"):
+                d = labels.shape[1]
+                between = nn.functional.normalize(x[:, 2 * d:3 * d], dim=1)
+                dot = dot + self.match * (between @ nn.functional.normalize(labels, dim=1).T)
             if not self.use_prior or prior is None:
                 return dot
             return dot + self.prior(prior).squeeze(-1)

@@ -108,8 +108,10 @@ class ZeroShotExtractor(_Pipeline):
 
     name = "zero-shot"
 
-    def __init__(self, kb: KBView, encoder: Any = None) -> None:
+    def __init__(self, kb: KBView, encoder: Any = None, *, use_prior: bool = True) -> None:
         super().__init__(kb, kb_gazetteer(kb), encoder or get_encoder())
+        if not use_prior:  # the text alone: no triple is believed more for being stored
+            self.prior = StorePrior(None)
         self.preds = kb_properties(kb)
         self.labels = self.encoder.encode(term_texts(kb, self.preds)) if self.preds else None
         self.pred_ids = [kb.vocab.get(p) for p in self.preds]
@@ -159,6 +161,8 @@ class TrainedExtractor(_Pipeline):
         encoder = get_encoder(model.encoder)
         super().__init__(kb, model.gazetteer.merge(kb_gazetteer(kb)), encoder)
         self.model = model
+        # Models before the option never related two new entities.
+        self.pairs_nil = bool(model.config.get("pairs_nil", False))
         known = [URIRef(p) for p in model.predicates]
         extra = [p for p in kb_properties(kb) if p not in set(known)]
         self.preds = known + extra

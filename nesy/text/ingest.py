@@ -347,9 +347,10 @@ def extracted_lines(kb: KBView, rows: Sequence[Any], fmt: str = "tsv") -> list[s
 
 
 def train_from(kb: KBView, examples: Any = (), *, texts: Any = (), config: dict[str, Any] | None = None,
-               progress: bool | None = None) -> dict[str, Any]:
+               progress: bool | None = None, valid: Any = (), on_epoch: Any = None) -> dict[str, Any]:
     """:func:`nesy.text.extract.train_extractor` on labelled example files (or ``Example``
-    objects) plus, from ``texts``, distant-supervision examples labelled with the store's facts."""
+    objects) plus, from ``texts``, distant-supervision examples labelled with the store's facts;
+    ``valid`` (files or ``Example`` objects) are the validation examples."""
     from nesy.text.extract import distant_examples, read_examples, train_extractor
     from nesy.text.webnlg import Example
 
@@ -370,7 +371,10 @@ def train_from(kb: KBView, examples: Any = (), *, texts: Any = (), config: dict[
     if not found:
         raise TextError("no training examples: give labelled files, or texts whose sentences mention "
                         "entities the store already relates (distant supervision)")
-    metrics = train_extractor(kb, found, config=config, progress=progress)
+    valid = [valid] if isinstance(valid, str | os.PathLike) else list(valid)
+    held = [e for e in valid if isinstance(e, Example)]
+    held += read_examples([e for e in valid if not isinstance(e, Example)]) if len(held) < len(valid) else []
+    metrics = train_extractor(kb, found, config=config, progress=progress, valid=held or None, on_epoch=on_epoch)
     metrics["labelled_examples"] = n_labelled
     metrics["distant_examples"] = len(found) - n_labelled
     return metrics

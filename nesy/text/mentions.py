@@ -186,9 +186,12 @@ def _new_entities(text: str) -> list[Found]:
     """Capitalised names (``Aarhus Airport``, ``Frederick of Hesse``) as new entities, term ``?`` + text."""
     out = []
     for m in _CAP.finditer(text):
-        key = key_of(m.group())
+        start, name = m.start(), m.group()
+        if name.startswith("The ") and len(name) > 4:  # "The Alhambra" names the Alhambra
+            start, name = start + 4, name[4:]
+        key = key_of(name)
         if key and not all(w in STOP or w in MONTHS for w in key):
-            out.append(Found(m.start(), m.end(), m.group(), [("?" + m.group(), 0.5)], "nil"))
+            out.append(Found(start, m.end(), name, [("?" + name, 0.5)], "nil"))
     return out
 
 

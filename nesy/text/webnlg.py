@@ -163,6 +163,18 @@ def term_to_name(term: Identifier, namespace: str | None = None) -> str:
     return s
 
 
+def n3_name(n3: str, namespace: str | None = None) -> str:
+    """The name of a term given as n3 text (as extraction keeps them), or of a predicate IRI:
+    a new entity ``?text`` is its text, anything else :func:`term_to_name` of the term."""
+    from rdflib.util import from_n3
+
+    if n3.startswith("?"):
+        return n3[1:]
+    if not n3.startswith(("<", '"')):
+        return term_to_name(URIRef(n3), namespace)
+    return term_to_name(from_n3(n3), namespace)
+
+
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 _PAREN = re.compile(r"^(.*?)\s\((.*?)\)$")
 

@@ -151,7 +151,7 @@ def test_train_extract_save_reload(kb: KnowledgeBase, tmp_path: Path) -> None:
     config = {"epochs": 150, "lr": 3e-3, "hidden": 64, "out": 32, "use_prior": False}
     metrics = train_extractor(kb, EXAMPLES, config=config, out=tmp_path / "ext")
     assert metrics["examples"] == 8 and metrics["triples_reachable"] == 1.0
-    assert {p.name for p in (tmp_path / "ext").iterdir()} == {"model.json", "model.safetensors"}
+    assert {p.name for p in (tmp_path / "ext").iterdir()} == {"model.json", "model.safetensors", "config.toml"}
     ext = get_extractor(kb, model_dir=tmp_path / "ext")
     assert ext.name == "trained"
     new = sentences("Later, Gina was born in Berlin.")
