@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import URIRef
 
-from nesy.text.extract_model import N_PRIOR, StorePrior, TextFeatures, pair_inputs
+from nesy.text.extract_model import N_PRIOR, StorePrior, TextFeatures, one_per_pair, pair_inputs
 from nesy.text.webnlg import n3_name, normalise_triple
 
 if TYPE_CHECKING:
@@ -108,9 +108,10 @@ def _batches(n: int, size: int, rng: random.Random) -> list[list[int]]:
     return [order[i:i + size] for i in range(0, n, size)]
 
 
-def validate(head: Any, data: TrainingSet, hold: list[int], ns: str) -> tuple[float, dict[str, float]]:
+def validate(head: Any, data: TrainingSet, hold: list[int], ns: str, one: bool = False) -> tuple[float, dict[str, float]]:
     """The logit threshold with the best F1 on the texts ``hold`` (whole triples, WebNLG
-    2020 normalisation; every property the store knows scored), and that P/R/F1."""
+    2020 normalisation; every property the store knows scored; with ``one``, only each
+    pair's best predicate, as extraction does), and that P/R/F1."""
     import torch
 
     scored, n_gold = [], 0
@@ -118,6 +119,7 @@ def validate(head: Any, data: TrainingSet, hold: list[int], ns: str) -> tuple[fl
         for lo in range(0, len(hold), 64):
             idx = hold[lo:lo + 64]
             logits, _ = data.forward(head, idx)
+            logits = one_per_pair(logits) if one else logits
             base = 0
             for i in idx:
                 f, best = data.feats[i], {}
@@ -174,7 +176,7 @@ def fit(head: Any, data: TrainingSet, train: list[int], hold: list[int], cfg: di
         losses.append(round(total_loss / max(1, len(train)), 4))
         head.eval()
         log.epoch_done(losses[-1])
-        held = validate(head, data, hold, ns)[1] if hold else {}
+        held = validate(head, data, hold, ns, cfg["one_per_pair"])[1] if hold else {}
         spent = time.time() - t0
         entry = {"epoch": epoch, "epochs": cfg["epochs"], "loss": losses[-1], **held,
                  "seconds": round(spent, 1), "eta_seconds": round(spent / epoch * (cfg["epochs"] - epoch), 1)}

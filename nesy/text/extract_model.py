@@ -110,6 +110,18 @@ def pair_inputs(feats: TextFeatures) -> torch.Tensor:
     return torch.cat([vec[s], vec[o], between, text, vec[s] * vec[o]], dim=1)
 
 
+def one_per_pair(logits: torch.Tensor) -> torch.Tensor:
+    """``logits`` ``(m, P)`` with all but each pair's best predicate set to -inf: a text
+    rarely states two relations between the same two things, and the runner-up label of a
+    pair is most often a near-synonym of the best one."""
+    import torch
+
+    if not logits.numel():
+        return logits
+    best = logits.argmax(1, keepdim=True)
+    return torch.full_like(logits, float("-inf")).scatter(1, best, logits.gather(1, best))
+
+
 class StorePrior:
     """Indicator features from the facts in the store's ``asserted`` and ``extracted`` graphs."""
 

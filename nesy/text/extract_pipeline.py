@@ -19,6 +19,7 @@ from nesy.text.extract_model import (
     featurize,
     kb_gazetteer,
     kb_properties,
+    one_per_pair,
     pair_inputs,
 )
 from nesy.text.extract_train import ExtractorModel, load_model
@@ -190,7 +191,10 @@ class TrainedExtractor(_Pipeline):
         with torch.inference_mode():
             x = torch.cat([pair_inputs(feats[i]) for i in todo])
             prior = torch.cat([self.prior.features(feats[i], self.columns, len(self.preds)) for i in todo])
-            conf = torch.sigmoid(self.model.head(x, self.labels, prior) - self.model.threshold)
+            logits = self.model.head(x, self.labels, prior)
+            if self.model.config.get("one_per_pair", False):
+                logits = one_per_pair(logits)
+            conf = torch.sigmoid(logits - self.model.threshold)
         rows, cols = torch.nonzero(conf >= self.floor, as_tuple=True)
         owner = np.repeat(np.array(todo), [len(feats[i].pairs) for i in todo])
         start = np.cumsum([0] + [len(feats[i].pairs) for i in todo])

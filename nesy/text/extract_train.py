@@ -27,7 +27,7 @@ FORMAT, VERSION = "nesy-extractor", 1
 DEFAULTS: dict[str, Any] = {
     "epochs": 6, "lr": 2e-3, "batch": 32, "hidden": 256, "out": 128, "dropout": 0.1, "use_prior": True,
     "holdout": 0.05, "seed": 0, "encoder": None, "max_examples": None, "patience": 3, "pairs_nil": True,
-    "residual": False, "label_match": True,
+    "residual": False, "label_match": True, "one_per_pair": True,
 }
 
 
@@ -148,7 +148,7 @@ def train_model(kb: KBView, examples: list[Example], config: dict[str, Any], *, 
                       "n_known": len(known), "use_prior": cfg["use_prior"], "residual": cfg["residual"],
                       "label_match": cfg["label_match"]})
     losses, history = fit(head, data, train, hold, cfg, ns, show=show, on_epoch=on_epoch)
-    threshold, held = validate(head, data, hold, ns) if hold else (0.0, {})
+    threshold, held = validate(head, data, hold, ns, cfg["one_per_pair"]) if hold else (0.0, {})
     metrics = {"examples": len(examples), "train": len(train), "held_out": len(hold), "predicates": len(known),
                "surface_forms": len(gaz.table), "names_aligned": round(aligned / max(1, names), 4),
                "triples_reachable": round(data.covered / max(1, data.total), 4), "loss": losses, "history": history,
