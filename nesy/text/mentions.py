@@ -36,7 +36,16 @@ _M = "|".join(m.capitalize() for m in MONTHS)
 _DATES = (re.compile(rf"\b({_M})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"),
           re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_M}),?\s+(\d{{4}})\b"),
           re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"))
-_CAP = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|de|du|la|le|van|von|der|del|da)\s+)?[A-Z][\w'’-]*)*")
+# A capitalised name: words that start with a capital ("Aarhus Airport", "Frederick of Hesse");
+# a house number or year just before it ("103 Colmore Row", "1955 Dodge"), a word that mixes
+# digits and a capital ("3Arena", "RS-3"), or a short number inside it ("Launch Pad 0") included.
+_CAP = re.compile(r"\b(?:(?<![\d.,])\d{1,4}\s+(?=[A-Z]))?(?:[A-Z]|\d+[A-Z])[\w'’-]*"
+                  r"(?:\s+(?:(?:of|de|du|la|le|van|von|der|del|da)\s+)?"
+                  r"(?:[A-Z][\w'’-]*|\d{1,3}\b(?![.,]\d)|\d[\w'’-]*[A-Za-z][\w'’-]*))*")
+#: Units after a number that make it a measured quantity (a decimal), not a count.
+_UNIT = re.compile(r"\s*(?:square\s+|cubic\s+)?(?:(?:kilo|centi|milli)?met(?:re|er)s?|km|cm|mm|m|inch(?:es)?|"
+                   r"feet|foot|ft|miles?|tonnes?|tons?|(?:kilo)?grams?|kg|g|pounds?|lbs?|litres?|liters?|"
+                   r"kilowatts?|kw|horsepower|hp|degrees?|°[cf]?|hectares?|acres?|km2|sq\s*km)\b", re.I)
 _NUM = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
 
 
@@ -159,14 +168,25 @@ class Gazetteer:
         def not_pronoun(span: Span[Counter[str]]) -> bool:
             return not (span.stop - span.first == 1 and toks[span.first].word in PRONOUNS)
 
-        matches = find_spans(toks, self.table.get, max_words=MAX_WORDS, accept=not_pronoun)
+        lits = literal_mentions(text) if literals else []
+        dates = [f for f in lits if f.candidates[0][0].endswith("#date>")]
+
+        def accept(span: Span[Counter[str]]) -> bool:
+            # A date is read whole: a surface form that cuts one ("October 2014") is not a mention.
+            cuts = any(d.start < span.end and span.start < d.end and not (span.start <= d.start and d.end <= span.end)
+                       for d in dates)
+            return not_pronoun(span) and not cuts
+
+        matches = find_spans(toks, self.table.get, max_words=MAX_WORDS, accept=accept)
         found = []
         for m in matches:
             total = sum(m.value.values())
             cands = [(t, c / total) for t, c in m.value.most_common(k)]
             found.append(Found(m.start, m.end, text[m.start:m.end], cands))
         spans = [(f.start, f.end) for f in found]
-        extra = (literal_mentions(text) if literals else []) + (_new_entities(text) if new_entities else [])
+        # Dates, then names (so "RS-3" is not the number -3), then the numbers left.
+        numbers = [f for f in lits if f not in dates]
+        extra = dates + (_new_entities(text) if new_entities else []) + numbers
         for f in extra:
             if not any(f.start < e and s < f.end for s, e in spans):
                 found.append(f)
@@ -214,6 +234,8 @@ def literal_mentions(text: str) -> list[Found]:
         if not any(m.start() < f.end and f.start < m.end() for f in out):
             num = m.group().replace(",", "")
             dt = "integer" if re.fullmatch(r"[-+]?\d+", num) else "decimal"
+            if dt == "integer" and _UNIT.match(text, m.end()):  # a measured quantity: 28 metres → 28.0
+                num, dt = num + ".0", "decimal"
             lit = f'"{num}"^^<http://www.w3.org/2001/XMLSchema#{dt}>'
             out.append(Found(m.start(), m.end(), m.group(), [(lit, 1.0)], "literal"))
     return out
