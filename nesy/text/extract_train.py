@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 FORMAT, VERSION = "nesy-extractor", 1
 DEFAULTS: dict[str, Any] = {
-    "epochs": 6, "lr": 2e-3, "batch": 32, "hidden": 256, "out": 128, "dropout": 0.1, "use_prior": True,
+    "epochs": 6, "lr": 2e-3, "batch": 32, "hidden": 256, "out": 128, "dropout": 0.1, "use_prior": False,
     "holdout": 0.05, "seed": 0, "encoder": None, "max_examples": None, "patience": 3, "pairs_nil": True,
     "residual": False, "label_match": True, "one_per_pair": True,
 }
