@@ -191,7 +191,7 @@ def _worker_rules(spec: dict[str, Any]) -> dict[str, Any]:
 
     from nesy.linkpred.evaluate import evaluate
     from nesy.rulelearn.decode import decode
-    from nesy.rulelearn.kblearn import RuleScorer
+    from nesy.rulelearn.kbeval import RuleScorer
     from nesy.rulelearn.neural_lp import LearnConfig, learn
 
     d = _load(spec)
@@ -226,7 +226,7 @@ def _worker_hybrid(spec: dict[str, Any]) -> dict[str, Any]:
     from nesy.linkpred.evaluate import evaluate
     from nesy.linkpred.kge import KGEModel
     from nesy.rulelearn.decode import LearnedRule
-    from nesy.rulelearn.kblearn import RuleScorer
+    from nesy.rulelearn.kbeval import RuleScorer
 
     d = _load(spec)
     rules = [LearnedRule(**{**r, "body": tuple(r["body"])})

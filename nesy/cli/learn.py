@@ -20,7 +20,10 @@ from nesy.errors import NesyError
               help="Training triples; default: every KB triple, its own edge hidden while scored.")
 @click.option("--valid", type=click.Path(exists=True, dir_okay=False), help="Validation triples (early stopping).")
 @click.option("--epochs", type=int, help="Most epochs (default 10).")
-@click.option("--top", type=int, help="Rules kept per relation (default 20).")
+@click.option("--learner", type=click.Choice(["paths", "neural-lp"]),
+              help="paths (default): mined path rules weighted for noisy-or over rules; neural-lp: "
+                   "Neural LP's operator attention, rules weighted by confidence.")
+@click.option("--top", type=int, help="Rules kept per relation (default 200 with paths, 20 with neural-lp).")
 @click.option("--min-confidence", type=float, help="Leave out rules below this confidence (default 0).")
 @click.option("--no-kge", is_flag=True, help="Do not fuse the link predictor's relation embeddings.")
 @click.option("--soft-links", is_flag=True, help="Use the link predictor's top links as soft steps.")
@@ -35,17 +38,19 @@ from nesy.errors import NesyError
 def learn(directory: str, out: str, relations: str | None, max_len: int | None, train_file: str | None,
           valid: str | None, epochs: int | None, top: int | None, min_confidence: float | None,
           no_kge: bool, soft_links: bool, seed: int | None, device: str | None,
-          config_file: str | None, tune: int | None, timeout: float | None) -> None:
-    """Learn weighted chain rules from the knowledge base (Neural LP) and write them to OUT.
+          config_file: str | None, tune: int | None, timeout: float | None, learner: str | None) -> None:
+    """Learn weighted chain rules from the knowledge base and write them to OUT.
 
     Load OUT back with `nesy rules DIR OUT`: answers it derives have proofs whose rule
-    steps say `learned`. The resolved configuration goes to OUT.config.toml (and a tuning
-    study to OUT.tune.json).
+    steps say `learned`. The default learner's weights are for the noisyor-rules semiring
+    (`nesy materialize DIR --semiring noisyor-rules`). The resolved configuration goes to
+    OUT.config.toml (and a tuning study to OUT.tune.json).
     """
     given = {"max_len": max_len, "epochs": epochs, "seed": seed, "device": device, "top": top,
              "min_confidence": min_confidence, "train": train_file, "valid": valid,
              "relations": [r.strip() for r in relations.split(",") if r.strip()] if relations else None,
-             "use_kge": False if no_kge else None, "soft_links": True if soft_links else None}
+             "use_kge": False if no_kge else None, "soft_links": True if soft_links else None,
+             "learner": learner}
     options = _with_config(config_file, {k: v for k, v in given.items() if v is not None})
     if timeout is not None and tune is None:
         raise NesyError("--timeout limits a tuning run: give --tune N too")

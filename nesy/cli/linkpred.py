@@ -109,20 +109,30 @@ def _echo_calibration(c: dict[str, Any]) -> None:
 @click.option("--hybrid", is_flag=True, help="With --rules: add the link predictor's probability.")
 @click.option("--hybrid-weight", type=float, default=0.5, show_default=True,
               help="Weight of the link predictor's probability in --hybrid ranking.")
+@click.option("--negatives", type=int,
+              help="Rank each answer against N random non-answers (GraIL's protocol) instead of all entities.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --negatives draw.")
 @friendly
-def evaluate(directory: str, test: str, fmt: str, rules: str | None, hybrid: bool, hybrid_weight: float) -> None:
-    """Rank the test triples (filtered, both directions) with the current model or rules."""
+def evaluate(directory: str, test: str, fmt: str, rules: str | None, hybrid: bool, hybrid_weight: float,
+             negatives: int | None, seed: int) -> None:
+    """Rank the test triples (filtered, both directions) with the current model or rules.
+
+    With --rules, a candidate's score is what the reasoner derives for it with that rule
+    file from the knowledge base's entity triples, in the semiring the file asks for.
+    """
     import json
 
     if hybrid and not rules:
         raise NesyError("--hybrid combines rules with the link predictor: give --rules FILE too")
     with open_kb(directory, read_only=False) as kb:
-        m = kb.evaluate(test, rules=rules, hybrid=hybrid, hybrid_weight=hybrid_weight)
+        m = kb.evaluate(test, rules=rules, hybrid=hybrid, hybrid_weight=hybrid_weight, negatives=negatives, seed=seed)
     if fmt == "json":
         click.echo(json.dumps(m, indent=2))
         return
-    click.echo(f"{m['model']} on {m['triples']} test triples ({m['skipped']} skipped: unknown entity "
-               f"or relation), {m['n']} ranked queries (head and tail), filtered")
+    against = f"against {negatives} sampled non-answers (seed {seed})" if negatives else "filtered"
+    semiring = f" ({m['semiring']} scores)" if m.get("semiring") else ""
+    click.echo(f"{m['model']}{semiring} on {m['triples']} test triples ({m['skipped']} skipped: unknown entity "
+               f"or relation), {m['n']} ranked queries (head and tail), {against}")
     click.echo("ties: rank = mean of optimistic and pessimistic rank")
     click.echo("| metric | realistic | optimistic |")
     click.echo("|---|---|---|")

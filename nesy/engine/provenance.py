@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 
 
 def noisyor_fixpoint(ev: Evaluator, st: Stratum) -> None:
-    """Iterate ``score = 1 - (1 - input) Π (1 - derivation)`` to its fixpoint."""
+    """Iterate ``score = 1 - (1 - input) Π (1 - derivation)`` to its fixpoint (with
+    ``per_rule``, the product runs over rules, each with its best derivation)."""
     for _ in range(ev.shared.max_iterations):
         logs: dict[int, np.ndarray] = {}
         for rule in st.rules:
             for rel, at, scores, _ in ev.all_derivations(rule):
+                if ev.semiring.per_rule:
+                    at, scores = _best_per_fact(at, scores)
                 with np.errstate(divide="ignore"):  # log(0) = -inf is exact: a certain derivation
                     acc = logs.setdefault(rel.rel_id, np.log1p(-rel.base[: rel.n]))
                     np.add.at(acc, at, np.log1p(-scores))
@@ -41,6 +44,14 @@ def noisyor_fixpoint(ev: Evaluator, st: Stratum) -> None:
         if delta <= ev.semiring.epsilon or not st.recursive:
             return
     raise LimitExceeded(f"noisy-or scores did not converge within {ev.shared.max_iterations} rounds")
+
+
+def _best_per_fact(at: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct facts of ``at`` (int64 (m,)) with their highest score (float64 (m,))."""
+    facts, where = np.unique(at, return_inverse=True)
+    best = np.zeros(len(facts))
+    np.maximum.at(best, where, scores)
+    return facts, best
 
 
 def keep_alternatives(ev: Evaluator, st: Stratum) -> None:

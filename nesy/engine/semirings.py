@@ -8,6 +8,10 @@ scores)``; they differ in how several derivations of one fact combine:
 * ``maxprod``: the score of the best proof (the default).
 * ``noisyor``: ``1 - Π(1 - p)`` over all distinct derivations (an independence
   assumption, as in ProbLog's noisy-or), computed as a fixpoint up to ``epsilon``.
+* ``noisyor-rules``: ``1 - Π(1 - p)`` over the *rules* that derive a fact, each with the
+  score of its best derivation (AnyBURL's and Anil et al.'s aggregation of rule evidence:
+  a rule that reaches a fact along many paths counts once). Learned rule files
+  (``nesy learn``) are weighted for it.
 * ``topk``: the score of the best proof, and the ``k`` best derivations of every fact are
   kept so that ``k`` alternative proofs can be shown.
 
@@ -45,6 +49,8 @@ class Semiring:
             (max-like), so semi-naive evaluation is exact; ``noisyor`` is not.
         k: How many derivations per fact are kept for proofs (1 except for ``topk``).
         epsilon: Convergence threshold of the ``noisyor`` fixpoint.
+        per_rule: With ``idempotent`` False: each rule contributes its best derivation once
+            (``noisyor-rules``), not every derivation.
     """
 
     name: str
@@ -52,6 +58,7 @@ class Semiring:
     idempotent: bool = True
     k: int = 1
     epsilon: float = 1e-9
+    per_rule: bool = False
 
     def conjoin(self, weight: float, factors: list[np.ndarray]) -> np.ndarray | None:
         """Score of rule applications: ``weight × Π factors``.
@@ -132,6 +139,14 @@ def noisyor_semiring(arg: str | None = None) -> Semiring:
     return Semiring("noisyor" if not arg else f"noisyor:{arg}", idempotent=False, epsilon=eps)
 
 
+def noisyor_rules_semiring(arg: str | None = None) -> Semiring:
+    """``noisyor-rules`` or ``noisyor-rules:EPSILON``: noisy-or over the rules deriving a fact,
+    each rule with its best derivation."""
+    eps = float(arg) if arg else 1e-9
+    return Semiring("noisyor-rules" if not arg else f"noisyor-rules:{arg}", idempotent=False, epsilon=eps,
+                    per_rule=True)
+
+
 def topk_semiring(arg: str | None = None) -> Semiring:
     """``topk`` or ``topk:K``: the best proof's score, keeping ``K`` (3) derivations per fact."""
     try:
@@ -149,6 +164,7 @@ SEMIRINGS: dict[str, Callable[[str | None], Semiring]] = {
     "boolean": boolean_semiring,
     "maxprod": maxprod_semiring,
     "noisyor": noisyor_semiring,
+    "noisyor-rules": noisyor_rules_semiring,
     "topk": topk_semiring,
 }
 

@@ -20,6 +20,9 @@ def evaluate(
     num_base_relations: int,
     batch_size: int = 512,
     device: str | torch.device | None = None,
+    *,
+    negatives: int | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Filtered ranking of both sides of each triple; head side as ``(t, r + R, ?)``.
 
@@ -33,6 +36,9 @@ def evaluate(
         num_base_relations: R.
         batch_size: queries scored at once.
         device: where to score; None keeps the model where it is (the model is moved).
+        negatives: GraIL's protocol: rank each answer against this many random entities that
+            are not known answers (head and tail replaced separately), seeded by ``seed``;
+            None ranks against every entity.
 
     Returns:
         ``mrr``, ``mr``, ``hits@1/3/10`` (realistic ranks), ``optimistic_mrr``,
@@ -58,7 +64,7 @@ def evaluate(
     try:
         optimistic, realistic = rank_queries(
             model.score_t, np.concatenate([h, t]), np.concatenate([r, r + num_base_relations]),
-            np.concatenate([t, h]), index, batch_size=batch_size, device=dev)
+            np.concatenate([t, h]), index, batch_size=batch_size, device=dev, negatives=negatives, seed=seed)
     finally:
         model.train(was_training)
     return ranking_report(optimistic, realistic)

@@ -311,7 +311,8 @@ def _kb_triples(kb: KBView) -> np.ndarray:
     return np.stack([t.s[keep], t.p[keep], t.o[keep]], axis=1)
 
 
-def evaluate_kb(kb: KBView, test: str | Path, *, batch_size: int = 512) -> dict[str, Any]:
+def evaluate_kb(kb: KBView, test: str | Path, *, batch_size: int = 512, negatives: int | None = None,
+                seed: int = 0) -> dict[str, Any]:
     """Filtered ranking metrics of the current model on a file of test triples.
 
     The filter is every triple the knowledge base holds (asserted, extracted), the test
@@ -321,6 +322,7 @@ def evaluate_kb(kb: KBView, test: str | Path, *, batch_size: int = 512) -> dict[
     probabilities on the test triples (ECE, Brier, reliability bins, before and after
     Platt scaling: :func:`nesy.linkpred.calibrate.calibration_report`); a KB on disk also
     keeps it in ``DIR/models/NAME/calibration.json`` for ``nesy plot --calibration``.
+    ``negatives`` ranks against that many sampled entities instead (GraIL's protocol).
     """
     from nesy.linkpred.calibrate import calibration_report
     from nesy.linkpred.evaluate import evaluate
@@ -332,7 +334,8 @@ def evaluate_kb(kb: KBView, test: str | Path, *, batch_size: int = 512) -> dict[
     if not len(tests):
         raise NesyError("no test triple uses entities and relations the model knows", file=str(test))
     known = np.concatenate([data.compact(_kb_triples(kb)), tests, _valid_of(kb, data)])
-    metrics = evaluate(predictor.model, tests, known, len(data.relation_ids), batch_size=batch_size)
+    metrics = evaluate(predictor.model, tests, known, len(data.relation_ids), batch_size=batch_size,
+                       negatives=negatives, seed=seed)
     calibration = calibration_report(predictor.model, predictor.calibrator, tests, known,
                                      len(data.entity_ids), len(data.relation_ids))
     name = kb.config.get("link_predictor")
@@ -348,13 +351,19 @@ def _valid_of(kb: KBView, data: KGData) -> np.ndarray:
     protocol filters by train + valid + test, and valid triples are not in the KB."""
     name = kb.config.get("link_predictor")
     folder = kb.models.dir(name) if name else None
-    empty = np.empty((0, 3), np.int64)
-    if folder is None or not (folder / "config.toml").is_file():
-        return empty
+    if folder is None:
+        return np.empty((0, 3), np.int64)
+    return valid_named_by(kb, data, folder / "config.toml")
+
+
+def valid_named_by(kb: KBView, data: KGData, config: Path) -> np.ndarray:
+    """The compact triples of the ``valid`` file a run's resolved ``config`` (TOML) names;
+    empty when the config or the file is gone. Read for the evaluation filter."""
     import tomllib
 
+    empty = np.empty((0, 3), np.int64)
     try:
-        valid = tomllib.loads((folder / "config.toml").read_text(encoding="utf-8")).get("valid")
+        valid = tomllib.loads(config.read_text(encoding="utf-8")).get("valid") if config.is_file() else None
     except (OSError, ValueError):
         return empty
     if not isinstance(valid, str) or not Path(valid).is_file():

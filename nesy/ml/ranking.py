@@ -102,9 +102,30 @@ def rank_metrics(ranks: Tensor, prefix: str = "") -> dict[str, float]:
     return out
 
 
+def sampled_mask(known: Tensor, targets: Tensor, negatives: int, rng: np.random.Generator) -> Tensor:
+    """bool (b, E): everything but ``negatives`` random non-answers per query (and the target).
+
+    GraIL's protocol: each query ranks its answer against ``negatives`` entities drawn
+    uniformly, without replacement, from those that are not known answers (all of them when
+    fewer are left). Used as a filter mask, it leaves exactly those candidates in the ranking.
+    """
+    b, E = known.shape
+    rows = torch.arange(b)
+    draw = torch.from_numpy(rng.random((b, E)))
+    draw[known] = 2.0
+    draw[rows, targets.cpu()] = 2.0
+    k = min(negatives, E)
+    picked = torch.topk(draw, k, dim=1, largest=False).indices
+    ok = torch.gather(draw, 1, picked) < 2.0
+    mask = torch.ones(b, E, dtype=torch.bool)
+    mask[rows.unsqueeze(1).expand(-1, k)[ok], picked[ok]] = False
+    return mask
+
+
 def rank_queries(
     score: Callable[[Tensor, Tensor], Tensor], heads: np.ndarray, relations: np.ndarray,
     answers: np.ndarray, index: AnswerIndex, *, batch_size: int, device: torch.device,
+    negatives: int | None = None, seed: int = 0,
 ) -> tuple[Tensor, Tensor]:
     """Filtered ranks of the answers of queries ``(heads[i], relations[i], ?)``.
 
@@ -115,19 +136,24 @@ def rank_queries(
         index: The known answers to filter (see :class:`AnswerIndex`).
         batch_size: Queries scored at once.
         device: Where ``score`` wants its inputs.
+        negatives: Rank each answer against this many sampled non-answers instead of all
+            entities (:func:`sampled_mask`); ``seed`` seeds the draw.
 
     Returns:
         ``(optimistic, realistic)`` ranks, float64 (n,) on the CPU.
     """
     realistic, optimistic = [], []
+    rng = np.random.default_rng(seed)
     with torch.no_grad():
         for start in range(0, len(heads), batch_size):
             sl = slice(start, start + batch_size)
             scores = score(torch.from_numpy(heads[sl]).to(device),
                            torch.from_numpy(relations[sl]).to(device))
-            mask = index.mask(heads[sl], relations[sl], scores.shape[1]).to(scores.device)
+            mask = index.mask(heads[sl], relations[sl], scores.shape[1])
+            if negatives is not None:
+                mask = sampled_mask(mask, torch.from_numpy(answers[sl]), negatives, rng)
             opt, _, real = filtered_ranks(scores, torch.from_numpy(answers[sl]).to(scores.device),
-                                          mask)
+                                          mask.to(scores.device))
             optimistic.append(opt.cpu())
             realistic.append(real.cpu())
     empty = torch.zeros(0, dtype=torch.float64)
@@ -147,4 +173,4 @@ def ranking_report(optimistic: Tensor, realistic: Tensor) -> dict[str, Any]:
 
 
 __all__ = ["HITS_AT", "TIE_RULE", "AnswerIndex", "filtered_ranks", "rank_metrics", "rank_queries",
-           "ranking_report"]
+           "ranking_report", "sampled_mask"]

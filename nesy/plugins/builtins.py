@@ -38,6 +38,7 @@ LAZY_COMPONENTS: dict[str, dict[str, str]] = {
         "boolean": "nesy.engine.semirings:boolean_semiring",
         "maxprod": "nesy.engine.semirings:maxprod_semiring",
         "noisyor": "nesy.engine.semirings:noisyor_semiring",
+        "noisyor-rules": "nesy.engine.semirings:noisyor_rules_semiring",
         "topk": "nesy.engine.semirings:topk_semiring",
     },
     "kge_model": {

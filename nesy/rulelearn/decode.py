@@ -293,8 +293,9 @@ def format_rules(
                          else f"{soft}{name_of(base)}({b}, {a})")
         weight = _number(rule.confidence)
         text = f"{name_of(rule.head)}(X, Z) :- {', '.join(atoms)}."
+        # Rules of the path learner carry a learned probability, not graph statistics.
         note = (f"  # support {rule.support}, confidence {rule.confidence:.2f}, "
-                f"attention {rule.weight:.2f}")
+                f"attention {rule.weight:.2f}") if rule.support else ""
         lines.append(f"{weight} :: {text}{note}" if float(weight) > 0 else f"# {text}{note}")
     return "\n".join(lines) + ("\n" if lines else "")
 

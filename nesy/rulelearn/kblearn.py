@@ -22,6 +22,7 @@ from nesy.engine.kernels import unique
 from nesy.errors import NesyError
 from nesy.kbview import LEARNED_HEADER
 from nesy.linkpred.predictor import IdIndex, KGData
+from nesy.rulelearn.kbeval import chain_of
 
 if TYPE_CHECKING:
     from nesy.kbview import KBView
@@ -77,31 +78,6 @@ def _text_features(kb: KBView, data: KGData) -> np.ndarray:
     return np.concatenate([vectors, vectors]).astype(np.float32)
 
 
-def _chain(kb: KBView, rule: Any, index: IdIndex, R: int) -> tuple[int, list[int] | None, str]:
-    """A rule as (head relation, operator path, ""), or (head, None, why it is not a chain
-    rule over the graph's relations); head -1 when the head is not such a relation."""
-    from nesy.rulelearn.decode import chain_path
-    from nesy.rules.ast import Atom, Var
-
-    def term(atom: Any) -> tuple[int, str, str] | None:
-        if not isinstance(atom, Atom) or atom.negated or atom.neural or atom.arity != 2:
-            return None
-        vid = kb.vocab.get(atom.predicate)
-        j = -1 if vid is None else int(index(np.array([vid]))[0])
-        if j < 0 or not all(isinstance(a, Var) for a in atom.args):
-            return None
-        return j, atom.args[0].name, atom.args[1].name
-
-    head = term(rule.head) if rule.head is not None else None
-    if head is None:
-        return -1, None, "the head is not a relation of the graph between two variables"
-    body = [term(lit) for lit in rule.body]
-    if any(b is None for b in body):
-        return head[0], None, "every body literal must be a positive binary atom of the graph between variables"
-    path, why = chain_path(head, body, R)  # type: ignore[arg-type]
-    return head[0], path, why
-
-
 def _user_paths(kb: KBView, data: KGData, relations: list[int],
                 max_len: int) -> tuple[dict[int, list[list[int]]], list[Any], list[tuple[str, str]]]:
     """The user's chain rules for ``relations`` as operator paths; the rules that are not
@@ -113,7 +89,7 @@ def _user_paths(kb: KBView, data: KGData, relations: list[int],
     paths: dict[int, list[list[int]]] = {}
     used, skipped = [], []
     for rule, kind in ((r, k) for p, k in kb.rule_programs() for r in p.rules):
-        head, path, why = _chain(kb, rule, index, len(data.relation_ids))
+        head, path, why = chain_of(kb, rule, index, len(data.relation_ids))
         if kind != "derived" or head not in wanted:
             continue
         text = format_rule(rule, kb.prefixes, kb.default_namespace)
@@ -128,11 +104,18 @@ def _user_paths(kb: KBView, data: KGData, relations: list[int],
 
 
 def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] | None = None,
-             train: str | Path | None = None, valid: str | Path | None = None, top: int = 20,
+             train: str | Path | None = None, valid: str | Path | None = None, top: int | None = None,
              min_confidence: float = 0.0, soft_links: bool = False, progress: bool | None = None,
+             learner: str = "paths",
              tune: int | None = None, timeout: float | None = None,
              on_epoch: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
-    """Learn weighted chain rules (Neural LP) and write them as a rule file.
+    """Learn weighted chain rules and write them as a rule file.
+
+    The default learner (``paths``, :mod:`nesy.rulelearn.pathlearn`) mines the bodies that
+    connect training pairs and learns their weights for noisy-or over rules (the file asks
+    for the ``noisyor-rules`` semiring); ``neural-lp`` trains the differentiable operator
+    attention of :mod:`nesy.rulelearn.neural_lp` and weighs the decoded rules by their
+    confidence (``maxprod``).
 
     Args:
         kb: The knowledge base; its entity triples are the graph the rules walk over.
@@ -141,8 +124,10 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
         train: Training triples (TSV/RDF); default: every graph triple, its own edge hidden
             while it is scored.
         valid: Validation triples for early stopping.
-        top: Rules kept per relation.
-        min_confidence: Rules below this confidence on the graph are left out.
+        top: Rules kept per relation (default 200 for ``paths``, 20 for ``neural-lp``).
+        min_confidence: Rules below this confidence on the graph (``paths``: learned
+            probability, at least 0.001) are left out.
+        learner: ``paths`` (default) or ``neural-lp``.
         soft_links: Give the link predictor's top links as soft operators.
         progress: Progress bar (default: on a terminal).
         tune: Search hyper-parameters with this many Optuna trials on ``valid`` and keep the
@@ -167,9 +152,16 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
     from nesy.rulelearn.neural_lp import LearnConfig
     from nesy.rules.printer import format_term
 
+    if learner not in LEARNERS:
+        raise NesyError(f"unknown rule learner {learner!r}: choose {' or '.join(LEARNERS)}")
+    top = top if top is not None else (200 if learner == "paths" else 20)
     config = LearnConfig.from_dict(options)
     _check_run_options(relations, top, min_confidence, soft_links, tune, timeout)
     data, rels, train_set, valid_set = _learning_data(kb, relations, train, valid)
+    if learner == "paths":
+        return _learn_paths(kb, data, rels, train, train_set if train is not None else None, valid_set,
+                            config, top, min_confidence, out, on_epoch,
+                            {"relations": relations, "valid": valid, "soft_links": soft_links, "tune": tune})
     features = _features(kb, data, config, text=options.get("use_text") is True)
     soft = _soft_edges(kb, data, rels) if soft_links else None
     show = sys.stderr.isatty() if progress is None else progress
@@ -195,7 +187,7 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
     # use_text is on in LearnConfig but adds the text only when asked for: record what ran.
     resolved = {**config.to_dict(), "use_text": "text" in features, "relations": relations,
                 "train": _absolute(train), "valid": _absolute(valid), "top": top,
-                "min_confidence": min_confidence, "soft_links": soft_links}
+                "min_confidence": min_confidence, "soft_links": soft_links, "learner": learner}
     if out is not None:
         Path(out).write_text(header + text, encoding="utf-8")
         _write_run(Path(out), resolved, study)
@@ -239,7 +231,9 @@ class _Fit:
 
 
 #: The options of `nesy learn` besides the LearnConfig fields (config files may set them).
-RUN_OPTIONS = ("relations", "train", "valid", "top", "min_confidence", "soft_links")
+RUN_OPTIONS = ("relations", "train", "valid", "top", "min_confidence", "soft_links", "learner")
+#: The rule learners of `nesy learn --learner`.
+LEARNERS = ("paths", "neural-lp")
 
 
 def _check_run_options(relations: Any, top: Any, min_confidence: Any, soft_links: Any,
@@ -357,94 +351,44 @@ def _header(kb: KBView, config: Any, facts: int, train: Any, count: int, user: l
     return "\n".join(lines) + "\n\n"
 
 
-class RuleScorer:
-    """Rules (and optionally the link predictor) as a model :func:`nesy.linkpred.evaluate.evaluate`
-    can rank with: ``score_t(h, r)`` is the rules' maxprod score, plus ``weight`` times the
-    link predictor's probability in hybrid mode."""
+def _learn_paths(kb: KBView, data: KGData, rels: list[int], train: Any, train_set: np.ndarray | None,
+                 valid_set: np.ndarray | None, config: Any, top: int, min_confidence: float,
+                 out: str | Path | None, on_epoch: Any, run: dict[str, Any]) -> dict[str, Any]:
+    """``learn_kb`` with the path learner: mine, weigh for noisy-or, write the file."""
+    from nesy.rulelearn.decode import format_rules
+    from nesy.rulelearn.pathlearn import SEMIRING, SEMIRING_HEADER, learn_paths
+    from nesy.rules.printer import format_term
 
-    def __init__(self, rules: list[Any], data: KGData, predictor: Any = None, weight: float = 0.5) -> None:
-        import torch
+    if run["soft_links"] or run["tune"] is not None:
+        raise NesyError("--soft-links and --tune belong to the neural-lp learner: add --learner neural-lp")
+    E, R = len(data.entity_ids), len(data.relation_ids)
+    result = learn_paths(data.triples, train_set, E, R, rels, valid=valid_set, max_len=config.max_len,
+                         top=top, min_weight=max(min_confidence, 0.001), seed=config.seed, on_epoch=on_epoch)
 
-        self.rules, self.data, self.predictor, self.weight = rules, data, predictor, weight
-        self.num_relations = 2 * len(data.relation_ids)
-        self.training = False
-        self._param = torch.nn.Parameter(torch.zeros(0))
-        self._index = IdIndex(data.entity_ids)
+    def name_of(r: int) -> str:
+        return format_term(kb.vocab.term(int(data.relation_ids[r])), kb.prefixes, None)
 
-    def parameters(self) -> Any:
-        return iter([self._param])
-
-    def eval(self) -> RuleScorer:
-        return self
-
-    def train(self, mode: bool = True) -> RuleScorer:
-        return self
-
-    def score_t(self, h: Any, r: Any) -> Any:
-        """float (b, E): scores of every entity for queries ``(h, r, ?)``; h, r int64 (b,)."""
-        import torch
-
-        from nesy.rulelearn.decode import rule_scores
-
-        R = len(self.data.relation_ids)
-        scores = rule_scores(self.rules, self.data.triples, len(self.data.entity_ids), R, h, r) if self.rules \
-            else torch.zeros(len(h), len(self.data.entity_ids))
-        if self.predictor is None:
-            return scores
-        extra = torch.zeros_like(scores)
-        for rel in torch.unique(r).tolist():
-            rows = (r == rel).nonzero().flatten()
-            pid = int(self.data.relation_ids[rel % R])
-            anchors = self.data.entity_ids[h[rows].numpy()]
-            try:
-                known, probs = self.predictor.probabilities(anchors, pid, tails=rel < R)
-            except NesyError:
-                continue
-            cols = self._index(self.predictor.data.entity_ids)
-            ok = cols >= 0
-            block = torch.zeros(int(known.sum()), scores.shape[1], dtype=scores.dtype)
-            block[:, torch.from_numpy(cols[ok])] = torch.from_numpy(probs[:, ok]).to(scores.dtype)
-            extra[rows[torch.from_numpy(known)]] = block
-        return scores + self.weight * extra
+    text = format_rules(result.rules, name_of, num_relations=R)
+    lines = [f"{LEARNED_HEADER} — written by `nesy learn` (paths: {result.candidates} mined bodies of at most "
+             f"{config.max_len} atoms weighed on {result.queries} training triples, seed {config.seed})",
+             f"{SEMIRING_HEADER} {SEMIRING}",
+             f"# data: {kb.path or 'in-memory knowledge base'}, {len(data.triples)} entity triples; "
+             f"training queries: {train or 'a held-out fifth of the graph'}",
+             f"# date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; {len(result.rules)} rules; the "
+             f"weight of each rule is its learned probability: scores combine as noisy-or over rules "
+             f"(`nesy materialize DIR --semiring {SEMIRING}` answers with them)"]
+    lines += [f"@prefix {p}: <{ns}> ." for p, ns in sorted(kb.prefixes.items()) if p]
+    header = "\n".join(lines) + "\n\n"
+    resolved = {**config.to_dict(), "use_text": False, "relations": run["relations"], "train": _absolute(train),
+                "valid": _absolute(run["valid"]), "top": top, "min_confidence": min_confidence,
+                "soft_links": False, "learner": "paths"}
+    if out is not None:
+        Path(out).write_text(header + text, encoding="utf-8")
+        _write_run(Path(out), resolved, None)
+    return {"config": resolved, "tune": None, "rules": header + text, "count": len(result.rules),
+            "relations": [name_of(r) for r in rels], "best_valid_mrr": result.best_valid_mrr,
+            "seconds": result.seconds, "user_rules": [], "not_chain": [], "features": ["mined paths"],
+            "semiring": SEMIRING, "out": str(out) if out is not None else None}
 
 
-def rules_from_file(kb: KBView, path: str | Path, data: KGData) -> list[Any]:
-    """The weighted chain rules of a rule file as :class:`LearnedRule` (others are skipped)."""
-    from nesy.rulelearn.decode import LearnedRule
-
-    program = kb.parse_rules(Path(path), trust=False)
-    index = IdIndex(data.relation_ids)
-    R = len(data.relation_ids)
-    out = []
-    for rule in program.rules:
-        head, path_ops, _ = _chain(kb, rule, index, R)
-        if path_ops is not None:
-            w = 1.0 if rule.weight is None else float(rule.weight)
-            out.append(LearnedRule(head, tuple(path_ops), weight=w, confidence=w, num_relations=R))
-    return out
-
-
-def evaluate_rules(kb: KBView, rules_path: str | Path, test: str | Path, *, hybrid: bool = False,
-                   weight: float = 0.5) -> dict[str, Any]:
-    """Filtered ranking metrics of a rule file's chain rules (with the link predictor when
-    ``hybrid``) on test triples; same metrics and tie rule as :func:`evaluate_kb`."""
-    from nesy.linkpred.evaluate import evaluate
-    from nesy.linkpred.kbtrain import read_triples
-
-    raw, total = read_triples(kb, test, add=True)
-    data = KGData.from_kb(kb, extra=raw)
-    rules = rules_from_file(kb, rules_path, data)
-    if not rules and not hybrid:
-        raise NesyError("the rule file has no weighted chain rules over the graph's relations", file=str(rules_path))
-    predictor = kb.link_predictor_or_fail() if hybrid else None
-    tests = data.compact(raw)
-    if not len(tests):
-        raise NesyError("no test triple uses entities and relations of the graph", file=str(test))
-    known = np.concatenate([data.triples, tests])
-    scorer = RuleScorer(rules, data, predictor, weight)
-    metrics = evaluate(scorer, tests, known, len(data.relation_ids))
-    return {**metrics, "triples": int(len(tests)), "skipped": int(total - len(tests)), "rules": len(rules),
-            "model": "rules + link predictor" if hybrid else "rules"}
-
-
-__all__ = ["RuleScorer", "evaluate_rules", "learn_kb", "rules_from_file"]
+__all__ = ["LEARNERS", "learn_kb"]

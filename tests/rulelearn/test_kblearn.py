@@ -34,7 +34,7 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[nesy.KnowledgeBas
     kb.add_rules("kin:grandparent(X, Z) :- kin:parent(X, Y), kin:parent(Y, Z).\n"  # a right chain rule
                  "kin:uncle(X, Z) :- kin:brother(X, Y), kin:brother(Y, Z), kin:parent(Z, X).\n")  # not a chain
     out = d / "learned.rules"
-    report = kb.learn(out=out, train=_tsv(d / "train.tsv", train), top=5, progress=False, **FAST)
+    report = kb.learn(out=out, train=_tsv(d / "train.tsv", train), top=5, progress=False, learner="neural-lp", **FAST)
     return kb, report, out, _tsv(d / "test.tsv", test)
 
 

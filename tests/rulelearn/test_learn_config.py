@@ -58,7 +58,7 @@ def test_tune_keeps_the_best_trial_and_writes_the_study(kb_dir: tuple[Path, Path
     kb, train, valid = kb_dir
     out = tmp_path / "t.rules"
     r = _nesy("learn", str(kb), "--out", str(out), "--train", str(train), "--valid", str(valid),
-              "--epochs", "2", "--device", "cpu", "--tune", "3")
+              "--epochs", "2", "--device", "cpu", "--tune", "3", "--learner", "neural-lp")
     assert r.returncode == 0, r.stderr
     study = json.loads(Path(str(out) + ".tune.json").read_text())
     assert len(study["trials"]) == 3

@@ -161,7 +161,7 @@ def test_in_memory_kb_keeps_the_model_in_memory(tmp_path: Path) -> None:
 def test_neural_lp_reads_relation_names_when_asked(tmp_path: Path) -> None:
     kb = nesy.KnowledgeBase()
     kb.load(Path(__file__).resolve().parents[2] / "examples" / "family" / "family.ttl")
-    fast = {"epochs": 2, "batch_size": 64, "device": "cpu", "max_len": 2, "progress": False}
+    fast = {"epochs": 2, "batch_size": 64, "device": "cpu", "max_len": 2, "progress": False, "learner": "neural-lp"}
     plain = kb.learn(**fast)
     assert "relation text" not in plain["features"]
     report = kb.learn(use_text=True, **fast)
