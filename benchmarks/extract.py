@@ -108,6 +108,7 @@ def worker(job: str, spec: dict[str, Any]) -> None:
 
     from nesy.text.extract import Sentence, get_extractor, split_sentences, train_extractor
     from nesy.text.extract_pipeline import ZeroShotExtractor
+    from nesy.text.webnlg import normalise_triple
 
     torch.set_num_threads(spec["threads"])
     split, config = job.split(":")
@@ -129,7 +130,8 @@ def worker(job: str, spec: dict[str, Any]) -> None:
                 for i, e in enumerate(test)]
         extractor.extract(docs[0], kb)  # warm-up: model load and label vectors are not throughput
         got, seconds, cpu_seconds = extract_all(extractor, kb, docs, len(test))
-    emit_result({"job": job, **score(test, got), "texts": len(test), "train_examples": len(train),
+    stored = {normalise_triple(t) for e in train for t in e.triples}
+    emit_result({"job": job, **score(test, got, stored), "texts": len(test), "train_examples": len(train),
                  "extract_s": seconds, "extract_cpu_s": cpu_seconds, "train_s": train_s,
                  "metrics": {k: v for k, v in metrics.items() if k != "history"}, "history": history})
 
@@ -150,19 +152,25 @@ def extract_all(extractor: Any, kb: Any, docs: list, n: int) -> tuple[list[set],
     return got, time.time() - t1, time.process_time() - c1
 
 
-def score(test: list, got: list[set]) -> dict[str, Any]:
-    """tp / predicted / gold per number of reference triples and per category."""
+def score(test: list, got: list[set], stored: set) -> dict[str, Any]:
+    """tp / predicted / gold per number of reference triples, per category, and over the
+    texts none of whose reference triples the store holds (``unheld``, with their count)."""
     from nesy.text.webnlg import normalise_triple
 
     per: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     cats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    unheld, n_unheld = [0, 0, 0], 0
     for e, pred in zip(test, got, strict=True):
         want = {normalise_triple(t) for t in e.triples}
-        for row in (per[len(e.triples)], cats[category(e.source)]):
+        rows = [per[len(e.triples)], cats[category(e.source)]]
+        if not want & stored:
+            rows.append(unheld)
+            n_unheld += 1
+        for row in rows:
             row[0] += len(pred & want)
             row[1] += len(pred)
             row[2] += len(want)
-    return {"per": dict(per), "cats": dict(cats)}
+    return {"per": dict(per), "cats": dict(cats), "unheld": unheld, "n_unheld": n_unheld}
 
 
 def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
@@ -204,6 +212,16 @@ def category_table(results: list[dict[str, Any]]) -> str:
             rows.append([CONFIGS[r["job"].split(":")[1]][0], c, f"{p:.3f}", f"{rec:.3f}", f"{f1:.3f}",
                          str(r["cats"].get(c, [0, 0, 0])[2])])
     return markdown_table(["system", "held-out category", "P", "R", "F1", "reference triples"], rows, "llrrrr")
+
+
+def unheld_table(results: list[dict[str, Any]]) -> str:
+    """P / R / F1 over the scored texts none of whose reference triples the store holds."""
+    rows = []
+    for r in results:
+        split, config = r["job"].split(":")
+        p, rec, f1 = prf(*r["unheld"])
+        rows.append([SPLITS[split], CONFIGS[config][0], str(r["n_unheld"]), f"{p:.3f}", f"{rec:.3f}", f"{f1:.3f}"])
+    return markdown_table(["split", "system", "texts the store holds no triple of", "P", "R", "F1"], rows, "llrrrr")
 
 
 def notes(results: list[dict[str, Any]], args: Any, spec: dict[str, Any]) -> list[str]:
@@ -268,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     if any(r["job"].startswith("lco:") for r in results):
         print()
         print(category_table(results))
+    print()
+    print(unheld_table(results))
     print()
     print("\n".join(notes(results, args, spec)))
     print()
