@@ -363,7 +363,8 @@ def _learn_paths(kb: KBView, data: KGData, rels: list[int], train: Any, train_se
         raise NesyError("--soft-links and --tune belong to the neural-lp learner: add --learner neural-lp")
     E, R = len(data.entity_ids), len(data.relation_ids)
     result = learn_paths(data.triples, train_set, E, R, rels, valid=valid_set, max_len=config.max_len,
-                         top=top, min_weight=max(min_confidence, 0.001), seed=config.seed, on_epoch=on_epoch)
+                         top=top, min_weight=max(min_confidence, 0.001), seed=config.seed, on_epoch=on_epoch,
+                         require=bool(run["relations"]))
 
     def name_of(r: int) -> str:
         return format_term(kb.vocab.term(int(data.relation_ids[r])), kb.prefixes, None)
@@ -373,7 +374,7 @@ def _learn_paths(kb: KBView, data: KGData, rels: list[int], train: Any, train_se
              f"{config.max_len} atoms weighed on {result.queries} training triples, seed {config.seed})",
              f"{SEMIRING_HEADER} {SEMIRING}",
              f"# data: {kb.path or 'in-memory knowledge base'}, {len(data.triples)} entity triples; "
-             f"training queries: {train or 'a held-out fifth of the graph'}",
+             f"training queries: {train or 'the graph itself, in five folds (each hidden while it is the queries)'}",
              f"# date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; {len(result.rules)} rules; the "
              f"weight of each rule is its learned probability: scores combine as noisy-or over rules "
              f"(`nesy materialize DIR --semiring {SEMIRING}` answers with them)"]

@@ -88,19 +88,20 @@ def decode_body(code: int, num_relations: int) -> tuple[int, ...]:
 
 
 def mine_bodies(
-    graph: np.ndarray, queries: np.ndarray, num_entities: int, num_relations: int, *,
+    parts: list[tuple[np.ndarray, np.ndarray]], num_entities: int, num_relations: int, *,
     max_len: int = 3, per_relation: int = 200, max_pairs: int = 1000, min_support: int = 2,
     cap: int = 50_000, seed: int = 0,
 ) -> dict[int, list[tuple[int, ...]]]:
     """Candidate bodies per base relation: those connecting the most training pairs.
 
     Args:
-        graph: int64 (n, 3) the facts walks go over (the training triples hidden).
-        queries: int64 (m, 3) training triples; their relations get rules.
+        parts: (graph, queries) pairs: int64 (n, 3) facts walks go over (the queries hidden)
+            and int64 (m, 3) training triples; their relations get rules. Cross-validation
+            folds of one graph are several parts.
         num_entities: E.  num_relations: R.
         max_len: Longest body (1..3).
         per_relation: Bodies kept per relation, by the number of pairs they connect.
-        max_pairs: Training pairs sampled per relation (seeded).
+        max_pairs: Training pairs sampled per relation over all parts (seeded).
         min_support: Fewest pairs a kept body connects (1 where a relation has fewer pairs).
         cap: Middle edges walked per pair for three-step bodies (sampled beyond).
         seed: Seeds the samples.
@@ -110,16 +111,17 @@ def mine_bodies(
     """
     if not 1 <= max_len <= 3:
         raise NesyError(f"path rules are mined with 1 to 3 body atoms, not {max_len}")
-    adj = Adjacency(graph, num_entities, num_relations)
     rng = np.random.default_rng(seed)
-    q = np.asarray(queries, dtype=np.int64).reshape(-1, 3)
+    adjs = [Adjacency(g, num_entities, num_relations) for g, _ in parts]
+    q = np.concatenate([np.asarray(x, dtype=np.int64).reshape(-1, 3) for _, x in parts])
+    part = np.concatenate([np.full(len(x), i) for i, (_, x) in enumerate(parts)])
     out: dict[int, list[tuple[int, ...]]] = {}
     for r in np.unique(q[:, 1]).tolist():
-        rows = q[q[:, 1] == r]
+        rows = np.flatnonzero(q[:, 1] == r)
         if len(rows) > max_pairs:
-            rows = rows[np.sort(rng.choice(len(rows), max_pairs, replace=False))]
-        found = np.concatenate([pair_bodies(adj, int(x), int(z), max_len, cap=cap, rng=rng)
-                                for x, _, z in rows])
+            rows = np.sort(rng.choice(rows, max_pairs, replace=False))
+        found = np.concatenate([pair_bodies(adjs[part[i]], int(q[i, 0]), int(q[i, 2]), max_len, cap=cap, rng=rng)
+                                for i in rows])
         codes, counts = np.unique(found, return_counts=True)
         keep = (codes != r) & (counts >= min(min_support, len(rows)))
         codes, counts = codes[keep], counts[keep]

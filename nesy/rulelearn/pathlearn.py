@@ -2,7 +2,8 @@
 
 Three steps over compact ids (see :mod:`nesy.rulelearn.mine` and :mod:`nesy.rulelearn.weights`):
 the training triples are hidden from the graph in bulk (queries whose own edge a rule could
-read off teach nothing), the bodies that connect the most training pairs become candidates,
+read off teach nothing; without a training file the graph's triples take turns in five
+folds), the bodies that connect the most training pairs become candidates,
 and a noisy-or layer learns one probability per rule on those queries. Rules below
 ``min_weight`` are dropped and at most ``top`` are kept per relation. The validation MRR is
 that of the reasoner's ``noisyor-rules`` scores of the kept rules applied to the graph.
@@ -23,8 +24,8 @@ from nesy.errors import NesyError
 SEMIRING = "noisyor-rules"
 #: Header line naming the semiring a learned rule file's weights were fitted for.
 SEMIRING_HEADER = "# nesy:semiring"
-#: Training triples kept aside per relation as queries when no training file is given.
-HOLDOUT = 0.2
+#: Folds of the graph's triples that take turns as queries when no training file is given.
+FOLDS = 5
 
 
 @dataclass
@@ -40,26 +41,32 @@ class PathResult:
     history: list[dict[str, Any]]
 
 
-def split_queries(graph: np.ndarray, train: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(graph the rules learn on, training queries): ``train`` hidden from the graph; without
-    a training file, a seeded ``HOLDOUT`` share of each relation's graph triples."""
-    E = int(graph[:, [0, 2]].max()) + 1 if len(graph) else 1
+def split_queries(graph: np.ndarray, train: np.ndarray | None, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(graph the rules learn on, training queries) parts: ``train`` hidden from the graph;
+    without a training file, ``FOLDS`` seeded folds of each relation with two or more
+    triples, each fold the queries of one part with the rest of the graph its facts, so
+    every such triple is a query once."""
     if train is None:
         rng = np.random.default_rng(seed)
-        pick = rng.random(len(graph)) < HOLDOUT
-        return graph[~pick], graph[pick]
+        order = np.lexsort((rng.random(len(graph)), graph[:, 1]))
+        rel = graph[order, 1]
+        first = np.searchsorted(rel, rel, "left")
+        size = np.searchsorted(rel, rel, "right") - first
+        fold = np.full(len(graph), -1)
+        fold[order] = np.where(size >= 2, (np.arange(len(rel)) - first) % FOLDS, -1)
+        return [(graph[fold != f], graph[fold == f]) for f in range(FOLDS) if (fold == f).any()]
+    E = int(max(graph[:, [0, 2]].max(initial=0), train[:, [0, 2]].max(initial=0))) + 1
     R = int(max(graph[:, 1].max(initial=0), train[:, 1].max(initial=0))) + 1
-    E = max(E, int(train[:, [0, 2]].max(initial=0)) + 1)
     key = (graph[:, 0] * R + graph[:, 1]) * E + graph[:, 2]
     hide = (train[:, 0] * R + train[:, 1]) * E + train[:, 2]
-    return graph[~np.isin(key, hide)], train
+    return [(graph[~np.isin(key, hide)], train)]
 
 
 def learn_paths(
     graph: np.ndarray, train: np.ndarray | None, num_entities: int, num_relations: int,
     relations: list[int], *, valid: np.ndarray | None = None, known: np.ndarray | None = None,
     max_len: int = 3, top: int = 200, min_weight: float = 0.001, seed: int = 0,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None, require: bool = True,
 ) -> PathResult:
     """Mine, weigh and prune chain rules for ``relations``.
 
@@ -75,6 +82,8 @@ def learn_paths(
         min_weight: Rules whose learned probability is below this are dropped.
         seed: Seeds the hold-out and the pair samples.
         on_epoch: Called once with the record (epoch 1, loss None, valid_mrr, seconds).
+        require: Every relation must get queries; when False, relations the hold-out leaves
+            without one (a single triple) are skipped.
     """
     import torch
 
@@ -83,7 +92,7 @@ def learn_paths(
     torch.set_num_threads(1)  # sparse products of graphs this size: a second thread only waits
     try:
         return _learn(graph, train, num_entities, num_relations, relations, valid, known, max_len, top,
-                      min_weight, seed, on_epoch, start)
+                      min_weight, seed, on_epoch, start, require)
     finally:
         torch.set_num_threads(threads)
 
@@ -91,21 +100,25 @@ def learn_paths(
 def _learn(graph: np.ndarray, train: np.ndarray | None, num_entities: int, num_relations: int,
            relations: list[int], valid: np.ndarray | None, known: np.ndarray | None, max_len: int, top: int,
            min_weight: float, seed: int, on_epoch: Callable[[dict[str, Any]], None] | None,
-           start: float) -> PathResult:
+           start: float, require: bool) -> PathResult:
     from nesy.rulelearn.decode import LearnedRule
     from nesy.rulelearn.mine import mine_bodies
     from nesy.rulelearn.weights import learn_weights
 
     if not 1 <= max_len <= 3:
         raise NesyError(f"the path rule learner mines bodies of 1 to 3 atoms, not --max-len {max_len}")
-    base, queries = split_queries(graph, train, seed)
-    queries = queries[np.isin(queries[:, 1], relations)]
+    parts = [(g, q[np.isin(q[:, 1], relations)]) for g, q in split_queries(graph, train, seed)]
+    queries = np.concatenate([q for _, q in parts]) if parts else np.zeros((0, 3), np.int64)
     missing = sorted(set(relations) - set(np.unique(queries[:, 1]).tolist()))
+    if train is None and not require:
+        # Folds of the graph: a relation with one triple has no query; it gets no rules.
+        relations, missing = [r for r in relations if r not in set(missing)], []
     if missing or not len(queries):
         raise NesyError(f"no training triples for relation(s) {missing}: rules are learned only for "
                         "relations with examples" if missing else "no training triples")
-    bodies = mine_bodies(base, queries, num_entities, num_relations, max_len=max_len, seed=seed)
-    weights = learn_weights(base, queries, np.concatenate([base, queries]), num_entities, num_relations, bodies)
+    bodies = mine_bodies(parts, num_entities, num_relations, max_len=max_len, seed=seed)
+    weights = learn_weights(parts, np.concatenate([graph] + ([train] if train is not None else [])),
+                            num_entities, num_relations, bodies)
     rules = []
     for r in relations:
         w = weights.get(r, np.zeros(0))
@@ -144,4 +157,4 @@ def valid_mrr(rules: list[Any], graph: np.ndarray, valid: np.ndarray, known: np.
     return float((1.0 / ranks).mean()) if len(ranks) else 0.0
 
 
-__all__ = ["HOLDOUT", "SEMIRING", "SEMIRING_HEADER", "PathResult", "learn_paths", "split_queries", "valid_mrr"]
+__all__ = ["FOLDS", "SEMIRING", "SEMIRING_HEADER", "PathResult", "learn_paths", "split_queries", "valid_mrr"]

@@ -22,6 +22,7 @@ import torch
 from nesy.rulelearn.decode import _rows_of, _Walker, invert
 
 _CHUNK = 4096
+DENSE_MAX = 1 << 24  # entries of a dense incidence matrix (float32: 64 MiB)
 
 
 def reach_rows(walk: _Walker, body: tuple[int, ...], starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +85,10 @@ def fit_weights(rows: np.ndarray, rules: np.ndarray, labels: np.ndarray, num_rul
     if not n or not num_rules:
         return np.zeros(num_rules)
     x = torch.sparse_coo_tensor(torch.from_numpy(np.stack([rows, rules])), torch.ones(len(rows)),
-                                (n, num_rules)).coalesce().to_sparse_csr()
+                                (n, num_rules)).coalesce()
+    # Dense when it fits in 64 MiB: BLAS beats sparse products there, and the sparse
+    # backward's per-step transposes cost memory.
+    x = x.to_dense() if n * num_rules <= DENSE_MAX else x.to_sparse_csr()
     y = torch.as_tensor(labels, dtype=torch.float32)
     theta = torch.full((num_rules,), float(np.log(np.expm1(-np.log1p(-init)))), requires_grad=True)
     opt = torch.optim.Adam([theta], lr=lr)
@@ -101,15 +105,15 @@ def fit_weights(rows: np.ndarray, rules: np.ndarray, labels: np.ndarray, num_rul
 
 
 def learn_weights(
-    graph: np.ndarray, queries: np.ndarray, known: np.ndarray, num_entities: int, num_relations: int,
+    parts: list[tuple[np.ndarray, np.ndarray]], known: np.ndarray, num_entities: int, num_relations: int,
     bodies: dict[int, list[tuple[int, ...]]], *, steps: int = 300,
     on_relation: Callable[[int], None] | None = None,
 ) -> dict[int, np.ndarray]:
     """Per relation, the noisy-or probability of each candidate body (float64 (k,)).
 
     Args:
-        graph: int64 (n, 3) the facts bodies walk over (training triples hidden).
-        queries: int64 (m, 3) training triples.
+        parts: (graph, queries) pairs: the facts bodies walk over (the queries hidden) and
+            the training triples; the candidates of every part are fitted together.
         known: int64 (j, 3) every true triple (graph, training triples): the positives.
         num_entities: E.  num_relations: R.
         bodies: relation -> operator paths (from :func:`~nesy.rulelearn.mine.mine_bodies`).
@@ -117,14 +121,23 @@ def learn_weights(
         on_relation: Called after each relation (progress).
     """
     E = num_entities
-    walk = _Walker(graph, E, num_relations)
+    walks = [(_Walker(g, E, num_relations), np.asarray(q, dtype=np.int64).reshape(-1, 3)) for g, q in parts]
     true = np.unique((known[:, 0] * num_relations + known[:, 1]) * E + known[:, 2])
     out = {}
     for r, paths in bodies.items():
-        triples, rows, rules = features(walk, r, paths, queries[queries[:, 1] == r], num_relations)
-        keys = (triples[:, 0] * num_relations + triples[:, 1]) * E + triples[:, 2]
-        labels = np.isin(keys, true).astype(np.float32)
-        out[r] = fit_weights(rows, rules, labels, len(paths), steps=steps)
+        labels, rows, rules, offset = [], [], [], 0
+        for walk, queries in walks:
+            mine = queries[queries[:, 1] == r]
+            if not len(mine):
+                continue
+            triples, at, rule = features(walk, r, paths, mine, num_relations)
+            keys = (triples[:, 0] * num_relations + triples[:, 1]) * E + triples[:, 2]
+            labels.append(np.isin(keys, true).astype(np.float32))
+            rows.append(at + offset)
+            rules.append(rule)
+            offset += len(triples)
+        out[r] = fit_weights(np.concatenate(rows), np.concatenate(rules), np.concatenate(labels), len(paths),
+                             steps=steps) if labels else np.zeros(len(paths))
         if on_relation is not None:
             on_relation(r)
     return out

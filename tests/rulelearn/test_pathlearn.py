@@ -64,7 +64,7 @@ def test_mining_finds_the_generating_body() -> None:
     rel = {"parent": 0, "sibling": 1, "grandparent": 2}
     ids = np.array([[ent[h], rel[r], ent[t]] for h, r, t in facts], dtype=np.int64)
     queries = np.array([[ent[h], rel[r], ent[t]] for h, r, t in derived], dtype=np.int64)
-    bodies = mine_bodies(ids, queries, len(names), 3, max_len=3)
+    bodies = mine_bodies([(ids, queries)], len(names), 3, max_len=3)
     assert bodies[2][0] == (0, 0)  # parent(X, Y1), parent(Y1, Z) connects every pair
     assert all(b != (2,) for b in bodies[2])  # never the head itself
     result = learn_paths(np.concatenate([ids, queries]), queries, len(names), 3, [2])
