@@ -105,7 +105,7 @@ def decode(
         att = model.attention(torch.arange(2 * R, device=model.src.device)).cpu()
     if facts is None:
         facts = torch.cat([model.graph, getattr(model, "train_triples", model.graph[:0])]).cpu()
-    walk = _Walker(facts, model.num_entities, R, model.soft_links())
+    walk = Walker(facts, model.num_entities, R, model.soft_links())
     rules = []
     for r in relations:
         found: dict[tuple[int, ...], float] = {}
@@ -128,7 +128,7 @@ def decode(
     return rules
 
 
-class _Walker:
+class Walker:
     """Sparse operator matrices of a graph, and reachability along operator paths."""
 
     def __init__(self, graph: Any, num_entities: int, num_relations: int,
@@ -186,7 +186,7 @@ def _indicator(crow: Tensor, col: Tensor, size: tuple[int, int]) -> Tensor:
         return torch.sparse_csr_tensor(crow, col, torch.ones(len(col)), size)
 
 
-def _rows_of(m: Tensor) -> Tensor:
+def rows_of(m: Tensor) -> Tensor:
     """int64 (nnz,) the row of each stored entry of CSR ``m``."""
     crow = m.crow_indices()
     return torch.repeat_interleave(torch.arange(len(crow) - 1), crow[1:] - crow[:-1])
@@ -201,11 +201,11 @@ def rule_stats(
     Body pairs include X = Z (the reasoner derives those too). A soft operator ~p walks p's
     facts plus ``soft_edges[p]`` (any probability counts as an edge).
     """
-    walk = _Walker(graph, num_entities, num_relations, soft_edges)
+    walk = Walker(graph, num_entities, num_relations, soft_edges)
     return [_measure(walk, rule) for rule in rules]
 
 
-def _measure(walk: _Walker, rule: LearnedRule) -> LearnedRule:
+def _measure(walk: Walker, rule: LearnedRule) -> LearnedRule:
     """``rule`` with its statistics on the walker's graph."""
     E, g = walk.E, walk.graph
     heads = g[g[:, 1] == rule.head]
@@ -214,7 +214,7 @@ def _measure(walk: _Walker, rule: LearnedRule) -> LearnedRule:
     pairs = support = 0
     for chunk in torch.split(starts, _CHUNK):
         reached = walk.reach(rule.body, chunk)
-        keys = chunk[_rows_of(reached)] * E + reached.col_indices()
+        keys = chunk[rows_of(reached)] * E + reached.col_indices()
         pairs += len(keys)
         support += int(torch.isin(keys, head_keys).sum())
     return replace(rule, support=support, confidence=support / pairs if pairs else 0.0,
@@ -243,7 +243,7 @@ def rule_scores(
     Returns:
         float (b, E), 0 where no rule reaches.
     """
-    walk = _Walker(graph, num_entities, num_relations, soft_edges)
+    walk = Walker(graph, num_entities, num_relations, soft_edges)
     h, r = torch.as_tensor(h, dtype=torch.long), torch.as_tensor(r, dtype=torch.long)
     R = num_relations
     scores = torch.zeros(len(h), num_entities)
@@ -255,7 +255,7 @@ def rule_scores(
             path = rule.body if q < R else tuple(invert(o, R) for o in reversed(rule.body))
             for part in torch.split(idx, _CHUNK):
                 reached = walk.reach(path, h[part])
-                rows = part[_rows_of(reached)]
+                rows = part[rows_of(reached)]
                 cols = reached.col_indices()
                 scores[rows, cols] = torch.clamp(scores[rows, cols], min=rule.confidence)
     return scores

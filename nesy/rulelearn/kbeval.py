@@ -91,14 +91,14 @@ class RuleScorer:
 
     def _rule_scores(self, h: Any, r: Any) -> Any:
         """float (b, E): the rules' combined scores of every candidate."""
-        from nesy.rulelearn.decode import _Walker, rule_scores
+        from nesy.rulelearn.decode import Walker, rule_scores
         from nesy.rulelearn.weights import scores
 
         E, R = len(self.data.entity_ids), len(self.data.relation_ids)
         if self.aggregate != "noisyor-rules":
             return rule_scores(self.rules, self.data.triples, E, R, h, r)
         if self._walk is None:
-            self._walk = _Walker(self.data.triples, E, R)
+            self._walk = Walker(self.data.triples, E, R)
         return scores(self._walk, self.rules, h, r, R)
 
     def score_t(self, h: Any, r: Any) -> Any:

@@ -148,9 +148,7 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
     """
     import sys
 
-    from nesy.rulelearn.decode import decode, format_rules
     from nesy.rulelearn.neural_lp import LearnConfig
-    from nesy.rules.printer import format_term
 
     if learner not in LEARNERS:
         raise NesyError(f"unknown rule learner {learner!r}: choose {' or '.join(LEARNERS)}")
@@ -174,6 +172,21 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
             fit, config, tune, timeout=timeout, has_valid=valid_set is not None)
     else:
         result, (paths, used, skipped) = fit(config, None)
+    run = {"relations": relations, "train": train, "valid": valid, "top": top, "min_confidence": min_confidence,
+           "soft_links": soft_links, "learner": learner}
+    return _write_neural(kb, data, rels, result, (paths, used, skipped), config, features, study, run, out)
+
+
+def _write_neural(kb: KBView, data: KGData, rels: list[int], result: Any, user_paths: tuple[Any, Any, Any],
+                  config: Any, features: dict[str, Any], study: Any, run: dict[str, Any],
+                  out: str | Path | None) -> dict[str, Any]:
+    """``learn_kb``'s Neural LP ending: decode the rules, write the file and the run."""
+    from nesy.rulelearn.decode import decode, format_rules
+    from nesy.rules.printer import format_term
+
+    paths, used, skipped = user_paths
+    relations, train, valid, top = run["relations"], run["train"], run["valid"], run["top"]
+    min_confidence, soft_links, learner = run["min_confidence"], run["soft_links"], run["learner"]
     rules = decode(result.model, rels, top=top, min_confidence=min_confidence)
 
     def name_of(r: int) -> str:

@@ -144,10 +144,10 @@ def valid_mrr(rules: list[Any], graph: np.ndarray, valid: np.ndarray, known: np.
     import torch
 
     from nesy.ml.ranking import AnswerIndex, rank_queries
-    from nesy.rulelearn.decode import _Walker
+    from nesy.rulelearn.decode import Walker
     from nesy.rulelearn.weights import scores
 
-    walk = _Walker(graph, num_entities, num_relations)
+    walk = Walker(graph, num_entities, num_relations)
     R = num_relations
     index = AnswerIndex(np.concatenate([known, valid]), 2 * R, R)
     h, r, t = valid[:, 0], valid[:, 1], valid[:, 2]

@@ -19,24 +19,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from nesy.rulelearn.decode import _rows_of, _Walker, invert
+from nesy.rulelearn.decode import Walker, invert, rows_of
 
 _CHUNK = 4096
 DENSE_MAX = 1 << 24  # entries of a dense incidence matrix (float32: 64 MiB)
 
 
-def reach_rows(walk: _Walker, body: tuple[int, ...], starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reach_rows(walk: Walker, body: tuple[int, ...], starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where ``body`` leads from each start (int64 (b,)): (index into starts, entity)."""
     rows, cols = [], []
     for lo in range(0, len(starts), _CHUNK):
         part = torch.from_numpy(starts[lo:lo + _CHUNK])
         reached = walk.reach(body, part)
-        rows.append(_rows_of(reached).numpy() + lo)
+        rows.append(rows_of(reached).numpy() + lo)
         cols.append(reached.col_indices().numpy())
     return np.concatenate(rows), np.concatenate(cols)
 
 
-def features(walk: _Walker, relation: int, bodies: list[tuple[int, ...]], queries: np.ndarray,
+def features(walk: Walker, relation: int, bodies: list[tuple[int, ...]], queries: np.ndarray,
              num_relations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (candidate, rule) incidences of a relation's queries in both directions.
 
@@ -121,7 +121,7 @@ def learn_weights(
         on_relation: Called after each relation (progress).
     """
     E = num_entities
-    walks = [(_Walker(g, E, num_relations), np.asarray(q, dtype=np.int64).reshape(-1, 3)) for g, q in parts]
+    walks = [(Walker(g, E, num_relations), np.asarray(q, dtype=np.int64).reshape(-1, 3)) for g, q in parts]
     true = np.unique((known[:, 0] * num_relations + known[:, 1]) * E + known[:, 2])
     out = {}
     for r, paths in bodies.items():
@@ -143,7 +143,7 @@ def learn_weights(
     return out
 
 
-def scores(walk: _Walker, rules: list[Any], h: torch.Tensor, r: torch.Tensor, num_relations: int) -> torch.Tensor:
+def scores(walk: Walker, rules: list[Any], h: torch.Tensor, r: torch.Tensor, num_relations: int) -> torch.Tensor:
     """float (b, E): noisy-or over rules (each rule once, weight = its probability) for the
     queries ``(h, r, ?)`` (``r + R``: heads); rules are :class:`~nesy.rulelearn.decode.LearnedRule`."""
     R = num_relations

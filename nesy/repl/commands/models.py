@@ -69,7 +69,7 @@ def _train(s: Session, args: str) -> None:
           + (f"; checkpoint {r['checkpoint']}" if r["checkpoint"] else ""), style="green")
 
 
-@command("learn", "OUT.rules [OPTION=VALUE...]", "learn weighted chain rules (Neural LP) into a rule file")
+@command("learn", "OUT.rules [OPTION=VALUE...]", "learn weighted chain rules (mined paths, or learner=neural-lp) into a rule file")
 def _learn(s: Session, args: str) -> None:
     words = shlex.split(args)
     if not words or "=" in words[0]:
