@@ -10,7 +10,7 @@ learned), dates, numbers and capitalised names (new entities). Then every ordere
 mentions is scored against the KB's properties:
 
 * ``trained`` (when ``train_extractor`` saved a model): the relation head of
-  :mod:`nesy.text.extract_model` with the store prior;
+  :mod:`nesy.text.extract_model` (the store prior optional);
 * ``zero-shot`` (no model): encoder similarity between the words between the two mentions
   and each property's label, raised when the store already holds the triple.
 

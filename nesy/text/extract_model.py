@@ -6,9 +6,11 @@ is the vector ``[h_i, h_j, between, text, h_i * h_j]`` ``(5d,)``, where ``betwee
 mean of the tokens between the two spans (what usually says the relation). The head maps
 it to ``(k,)`` and scores every predicate by a dot product with the predicate's vector,
 itself a projection of the encoder's vector of the predicate's label (so a property never
-seen in training still gets a zero-shot score) plus a learned residual for trained ones.
-The store prior adds four indicator features per (pair, predicate): the store holds
-``(s, p, o)``; holds ``(o, p, s)``; ``s`` has some ``p``; ``o`` is some subject's ``p``.
+seen in training still gets a zero-shot score), plus (``label_match``) a learned multiple
+of the cosine of ``between`` with the label's vector; with ``residual`` trained predicates
+also get a learned residual and bias of their own. The store prior (optional) adds four
+indicator features per (pair, predicate): the store holds ``(s, p, o)``; holds
+``(o, p, s)``; ``s`` has some ``p``; ``o`` is some subject's ``p``.
 """
 
 from __future__ import annotations
