@@ -23,6 +23,13 @@ from nesy.rulelearn.decode import Walker, invert, rows_of
 
 _CHUNK = 4096
 DENSE_MAX = 1 << 24  # entries of a dense incidence matrix (float32: 64 MiB)
+#: Most (candidate, rule) incidences one relation's queries may give (about 1 GiB of arrays):
+#: beyond, its queries are halved (seeded) until they fit. Hubs of large graphs need it.
+INCIDENCE_BUDGET = 1 << 25
+
+
+class _TooMany(Exception):
+    """The incidences of a relation's queries went over the budget."""
 
 
 def reach_rows(walk: Walker, body: tuple[int, ...], starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +44,7 @@ def reach_rows(walk: Walker, body: tuple[int, ...], starts: np.ndarray) -> tuple
 
 
 def features(walk: Walker, relation: int, bodies: list[tuple[int, ...]], queries: np.ndarray,
-             num_relations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             num_relations: int, budget: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (candidate, rule) incidences of a relation's queries in both directions.
 
     Args:
@@ -45,6 +52,7 @@ def features(walk: Walker, relation: int, bodies: list[tuple[int, ...]], queries
         relation: r.  bodies: its rules' operator paths (X to Z).
         queries: int64 (m, 3) training triples of r.
         num_relations: R.
+        budget: Raise ``_TooMany`` past this many incidences (None: no limit).
 
     Returns:
         ``triples`` int64 (n, 3): each reached (x, r, z) candidate triple once (tail queries
@@ -54,13 +62,16 @@ def features(walk: Walker, relation: int, bodies: list[tuple[int, ...]], queries
     R = num_relations
     keys, rules = [], []
     heads, tails = np.unique(queries[:, 0]), np.unique(queries[:, 2])
-    E = walk.E
+    E, total = walk.E, 0
     for k, body in enumerate(bodies):
         i, c = reach_rows(walk, body, heads)  # r(x, c) from heads x
         back = tuple(invert(o, R) for o in reversed(body))
         j, d = reach_rows(walk, back, tails)  # r(d, z) from tails z
         keys += [heads[i] * E + c, d * E + tails[j]]
         rules += [np.full(len(i) + len(j), k)]
+        total += len(i) + len(j)
+        if budget is not None and total > budget:
+            raise _TooMany
     key = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
     rule = np.concatenate(rules) if rules else np.zeros(0, dtype=np.int64)
     pairs, row = np.unique(key * max(len(bodies), 1) + rule, return_index=True)
@@ -130,7 +141,7 @@ def learn_weights(
             mine = queries[queries[:, 1] == r]
             if not len(mine):
                 continue
-            triples, at, rule = features(walk, r, paths, mine, num_relations)
+            triples, at, rule = _within_budget(walk, r, paths, mine, num_relations, INCIDENCE_BUDGET // len(walks))
             keys = (triples[:, 0] * num_relations + triples[:, 1]) * E + triples[:, 2]
             labels.append(np.isin(keys, true).astype(np.float32))
             rows.append(at + offset)
@@ -141,6 +152,17 @@ def learn_weights(
         if on_relation is not None:
             on_relation(r)
     return out
+
+
+def _within_budget(walk: Walker, relation: int, paths: list[tuple[int, ...]], queries: np.ndarray,
+                   num_relations: int, budget: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`features` of ``queries``, halved (a seeded sample) until they fit ``budget``."""
+    rng = np.random.default_rng(relation)
+    while True:
+        try:
+            return features(walk, relation, paths, queries, num_relations, budget if len(queries) > 1 else None)
+        except _TooMany:
+            queries = queries[np.sort(rng.choice(len(queries), len(queries) // 2, replace=False))]
 
 
 def scores(walk: Walker, rules: list[Any], h: torch.Tensor, r: torch.Tensor, num_relations: int) -> torch.Tensor:
