@@ -15,7 +15,7 @@ from nesy.store.vocab import Vocab
 
 
 def test_registry_and_names() -> None:
-    assert set(SEMIRINGS) == {"boolean", "maxprod", "noisyor", "topk"}
+    assert set(SEMIRINGS) == {"boolean", "maxprod", "noisyor", "noisyor-rules", "topk"}
     assert get_semiring("topk").k == 3 and get_semiring("topk:5").k == 5
     assert get_semiring("topk:5").name == "topk:5"
     with pytest.raises(NesyError, match="Did you mean noisyor"):

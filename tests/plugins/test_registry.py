@@ -47,7 +47,7 @@ def test_unknown_name_suggests_the_closest() -> None:
     err = info.value
     assert isinstance(err, PluginError) and isinstance(err, NesyError)
     assert err.kind == "semiring" and err.suggestions == ["maxprod"]
-    assert "Did you mean maxprod?" in str(err) and "Known: boolean, maxprod, noisyor, topk." in str(err)
+    assert "Did you mean maxprod?" in str(err) and "Known: boolean, maxprod, noisyor, noisyor-rules, topk." in str(err)
     with pytest.raises(UnknownComponentError, match="unknown kge model 'ComplX'. Did you mean complex"):
         reg.resolve("kge_model", "ComplX")
     with pytest.raises(UnknownComponentError, match="Known: none"):
