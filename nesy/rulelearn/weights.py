@@ -21,7 +21,7 @@ import torch
 
 from nesy.rulelearn.decode import Walker, invert, rows_of
 
-_CHUNK = 4096
+_CHUNK = 512  # starts walked at once: a hub-heavy graph reaches most entities in three steps
 DENSE_MAX = 1 << 24  # entries of a dense incidence matrix (float32: 64 MiB)
 #: Most (candidate, rule) incidences one relation's queries may give (about 1 GiB of arrays):
 #: beyond, its queries are halved (seeded) until they fit. Hubs of large graphs need it.
