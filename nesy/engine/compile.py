@@ -6,8 +6,11 @@ Relation keys name the relations the reasoner keeps:
 * ``("c", class_id)`` — the members of one class: unary ``C(X)`` and ``rdf:type(X, C)``.
 * ``TYPE_ANY = ("T",)`` — ``rdf:type(X, C)`` with a variable class: the union of all classes.
 * ``("n", pred_id)`` — link-predictor scores for the neural atom ``~p(X, Y)``.
-* ``("ad", key, adornment)`` / ``("mg", key, adornment)`` / ``("edb", key)`` — made by the
-  magic-sets rewriting (:mod:`nesy.engine.magic`).
+* ``("edb", key)`` — only the input (stored) facts of ``key``, never derived ones: the
+  body atoms of a rule applied once (``# nesy:apply once``), and the magic-sets rewriting's
+  copies of input facts.
+* ``("ad", key, adornment)`` / ``("mg", key, adornment)`` — made by the magic-sets rewriting
+  (:mod:`nesy.engine.magic`).
 
 Arguments are compiled to ``str`` (a variable name) or ``int`` (a constant's vocab id).
 Anonymous variables get unique names so they never join with each other.
@@ -20,10 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rdflib import RDF, Literal, URIRef
+from rdflib.term import Identifier
 
 from nesy.errors import RuleError
 from nesy.plugins.registry import BuiltinPredicate, Registry
 from nesy.rules import ast
+from nesy.rules.printer import format_literal
 
 Key = tuple
 Arg = str | int
@@ -247,10 +252,13 @@ class Compiler:
         return ast.fold_tree(e, ast.binop_children, leaf, combine)
 
     # -- rules ----------------------------------------------------------------------------
-    def rule(self, rule: ast.Rule, rid: int, kind: str = "derived") -> CRule:
-        """Compile and check a rule (safety, arities, weight)."""
+    def rule(self, rule: ast.Rule, rid: int, kind: str = "derived", *, once: bool = False) -> CRule:
+        """Compile and check a rule (safety, arities, weight); ``once``: its body atoms read
+        the input facts only, so the rule is applied once to them (see :func:`stored_view`)."""
         slots = [0]
         body = tuple(self.literal(b, slots) for b in rule.body)
+        if once:
+            body = tuple(stored_view(lit) for lit in body)
         head_key: Key | None = None
         head_args: tuple[Arg, ...] = ()
         if rule.head is not None:
@@ -268,6 +276,19 @@ class Compiler:
         body = self._group_aggregates(body, head_args)
         check_safety(body, head_args, rule)
         return CRule(rid, head_key, head_args, body, weight, slots[0], rule, kind, label=rule.label)
+
+    def fact(self, fact: ast.Fact, prefixes: dict[str, str]) -> tuple[Key, tuple[Arg, ...], float]:
+        """A rule file's fact as ``(relation key, argument ids, score)``; RuleError when it is
+        not a plain ground atom or its score is outside (0, 1]."""
+        atom, loc = fact.atom, fact.loc
+        if any(not isinstance(a, Identifier) for a in atom.args) or atom.negated or atom.neural:
+            raise RuleError(f"a fact must be a plain ground atom: {format_literal(atom, prefixes)}",
+                            file=loc.file, line=loc.line or None, column=loc.column or None)
+        score = 1.0 if fact.score is None else float(fact.score)
+        if not 0 < score <= 1:
+            raise RuleError(f"fact score must be in (0, 1], got {score}", file=loc.file, line=loc.line or None)
+        key, args = self.key_of(atom, tuple(self.vocab.id(a) for a in atom.args))
+        return key, args, score
 
     def query(self, query: ast.Query, rid: int) -> CRule:
         """Compile a query as a headless rule whose ``names`` are the answer variables."""
@@ -294,6 +315,17 @@ class Compiler:
 
     def _err(self, atom: ast.Atom, msg: str) -> RuleError:
         return RuleError(msg, **_where(atom))
+
+
+def stored_view(lit: CLit) -> CLit:
+    """``lit`` reading only the input facts of its relation (``("edb", key)``), never what
+    rules derive; built-ins, comparisons, neural atoms and ``rdf:type`` with a variable class
+    are left as they are."""
+    if isinstance(lit, CAtom) and not lit.neural and lit.key[0] in ("p", "c"):
+        return replace(lit, key=("edb", lit.key))
+    if isinstance(lit, CAggregate):
+        return replace(lit, body=tuple(stored_view(b) for b in lit.body))
+    return lit
 
 
 def _where(node: object) -> dict:

@@ -32,7 +32,7 @@ from nesy.engine.semirings import get_semiring
 from nesy.engine.shared import Shared
 from nesy.engine.stratify import TYPE_HEAD, stratify
 from nesy.engine.table import group_rows
-from nesy.errors import NesyError, QueryError, RuleError
+from nesy.errors import NesyError, QueryError
 from nesy.plugins.registry import Registry, default_registry
 from nesy.rules.ast import Atom, Program, Query, Rule
 from nesy.rules.printer import format_literal, format_query
@@ -248,22 +248,14 @@ class Reasoner:
         Args:
             program: The parsed program.
             kind: Proof kind of what its rules derive (``derived``, or ``learned``).
+                A program marked ``# nesy:apply once`` has its rules read input facts only.
 
         Raises:
             RuleError: an unsafe rule, a non-ground fact, ...; StratificationError.
         """
-        pending = self._prepare(program.rules, kind)
+        pending = self._prepare(program.rules, kind, once=program.applied_once)
         for fact in program.facts:
-            atom = fact.atom
-            if any(not isinstance(a, Identifier) for a in atom.args) or atom.negated or atom.neural:
-                raise RuleError(f"a fact must be a plain ground atom: {format_literal(atom, self.prefixes)}",
-                                file=fact.loc.file, line=fact.loc.line or None, column=fact.loc.column or None)
-            score = 1.0 if fact.score is None else float(fact.score)
-            if not 0 < score <= 1:
-                raise RuleError(f"fact score must be in (0, 1], got {score}", file=fact.loc.file,
-                                line=fact.loc.line or None)
-            args = tuple(self.vocab.id(a) for a in atom.args)
-            key, args = self._compiler.key_of(atom, args)
+            key, args, score = self._compiler.fact(fact, self.prefixes)
             rows, scores, locs = pending.facts.setdefault(key, ([], [], []))
             rows.append(args)
             scores.append(self._shared.semiring.fact_score(score))
@@ -275,8 +267,8 @@ class Reasoner:
         """Add rules (and constraints); all or nothing."""
         self._commit(self._prepare(list(rules), kind))
 
-    def _prepare(self, rules: list[Rule], kind: str) -> _Pending:
-        compiled = [self._compiler.rule(r, len(self._rules) + i, kind) for i, r in enumerate(rules)]
+    def _prepare(self, rules: list[Rule], kind: str, *, once: bool = False) -> _Pending:
+        compiled = [self._compiler.rule(r, len(self._rules) + i, kind, once=once) for i, r in enumerate(rules)]
         stratify(self._rules + compiled, self._name)  # raises before anything changes
         return _Pending(compiled)
 

@@ -47,17 +47,11 @@ def chain_of(kb: KBView, rule: Any, index: IdIndex, R: int) -> tuple[int, list[i
 
 def file_semiring(path: str | Path) -> str | None:
     """The semiring a rule file asks for in its header comments (``# nesy:semiring NAME``)."""
-    from nesy.rulelearn.pathlearn import SEMIRING_HEADER
+    from nesy.rules.ast import read_pragmas
 
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if not line.startswith("#"):
-                if line.strip():
-                    return None
-                continue
-            if line.startswith(SEMIRING_HEADER):
-                return line[len(SEMIRING_HEADER):].strip() or None
-    return None
+        value = dict(reversed(read_pragmas(fh))).get("semiring")
+    return value or None
 
 
 class RuleScorer:

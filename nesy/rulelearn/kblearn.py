@@ -386,6 +386,8 @@ def _learn_paths(kb: KBView, data: KGData, rels: list[int], train: Any, train_se
     lines = [f"{LEARNED_HEADER} — written by `nesy learn` (paths: {result.candidates} mined bodies of at most "
              f"{config.max_len} atoms weighed on {result.queries} training triples, seed {config.seed})",
              f"{SEMIRING_HEADER} {SEMIRING}",
+             "# nesy:apply once",
+             "# (each rule reads the facts the KB stores, not what rules derive: as it was learned, as eval ranks)",
              f"# data: {kb.path or 'in-memory knowledge base'}, {len(data.triples)} entity triples; "
              f"training queries: {train or 'the graph itself, in five folds (each hidden while it is the queries)'}",
              f"# date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; {len(result.rules)} rules; the "

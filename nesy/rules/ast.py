@@ -8,7 +8,7 @@ rules that say the same thing compare equal wherever they were written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
@@ -265,6 +265,8 @@ class Program:
         prefixes: Every prefix declared in the file or its imports (name -> namespace IRI).
         plugins: ``@plugin`` directives.
         files: The files read, the root file first.
+        pragmas: ``(name, value)`` of the ``# nesy:NAME VALUE`` lines in the root text's
+            leading comments (``# nesy:apply once``, ``# nesy:semiring noisyor-rules``).
     """
 
     rules: tuple[Rule, ...] = ()
@@ -273,9 +275,38 @@ class Program:
     prefixes: tuple[tuple[str, str], ...] = ()
     plugins: tuple[PluginDirective, ...] = ()
     files: tuple[str, ...] = ()
+    pragmas: tuple[tuple[str, str], ...] = ()
 
     def prefix_map(self) -> dict[str, str]:
         return dict(self.prefixes)
+
+    def pragma(self, name: str) -> str | None:
+        """The value of the first ``# nesy:NAME`` line, or None."""
+        return next((v for k, v in self.pragmas if k == name), None)
+
+    @property
+    def applied_once(self) -> bool:
+        """``# nesy:apply once``: each rule's body reads the input facts only (what the store
+        holds and rule files state), never derived facts, so it is applied once to them, as
+        a learned rule was learned and as ``nesy eval`` ranks with it."""
+        return self.pragma("apply") == "once"
+
+
+PRAGMA = "# nesy:"
+
+
+def read_pragmas(lines: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """``(name, value)`` of each ``# nesy:NAME VALUE`` line in the leading comment block
+    (blank lines and other comments may come between; the first other line ends it)."""
+    out = []
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            break
+        if text.startswith(PRAGMA):
+            name, _, value = text[len(PRAGMA):].partition(" ")
+            out.append((name, value.strip()))
+    return tuple(out)
 
 
 def variables_of(node: BodyLiteral | Expr | Term) -> tuple[Var, ...]:

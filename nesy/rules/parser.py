@@ -23,7 +23,7 @@ from typing import Any
 
 from nesy.errors import ParseError, excerpt_of
 from nesy.namespaces import DEFAULT_NAMESPACE, DEFAULT_PREFIXES, NESY_NS
-from nesy.rules.ast import Atom, Program, Query
+from nesy.rules.ast import Atom, Program, Query, read_pragmas
 from nesy.rules.builder import Builder, Context, ImportLink, parse_text, read_text, run_builder
 from nesy.rules.lalr import START_ATOM, START_PROGRAM, START_QUERY, drive, grammar_tables
 from nesy.rules.tokens import SyntaxFailure, Tok
@@ -162,6 +162,7 @@ def parse_sources(
         prefixes=tuple(builder.declared.items()),
         plugins=tuple(builder.plugins),
         files=tuple(ctx.files),
+        pragmas=read_pragmas(text.splitlines()),
     )
     return RuleSources(program, dict(ctx.read), tuple(ctx.links))
 

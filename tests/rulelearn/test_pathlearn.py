@@ -121,32 +121,32 @@ def test_answers_carry_the_scores_eval_ranks_by(inductive: tuple[Path, Path, Pat
     a, b, _ = inductive
     out = tmp_path / "r.rules"
     with nesy.KnowledgeBase(a) as kb:
-        kb.learn(out=out, relations=["<http://kin.org/grandparent>"], min_confidence=0.05, progress=False)
-    # Applied once (what eval ranks by) equals the reasoner's fixpoint when no rule reads its
-    # own head: keep the learned rules that do not (recursive ones are the known difference).
-    lines = out.read_text(encoding="utf-8").splitlines()
-    once = [ln for ln in lines if ":-" not in ln or "grandparent>(" not in ln.split(":-")[1]]
-    assert len(once) < len(lines) and sum(":-" in ln for ln in once) >= 3
-    out.write_text("\n".join(once) + "\n", encoding="utf-8")
+        kb.learn(out=out, min_confidence=0.05, progress=False)
+    text = out.read_text(encoding="utf-8")
+    assert "# nesy:apply once" in text
+    # Rules that read their own head (grandparent :- grandparent, sibling) are kept: applied
+    # once, the reasoner's answers are what eval ranks by.
+    recursive = [ln for ln in text.splitlines() if ":-" in ln
+                 and ln.split(":-")[0].split("::")[-1].split("(")[0].strip() in ln.split(":-")[1]]
+    assert recursive
     from nesy.linkpred.predictor import KGData
 
     with nesy.KnowledgeBase(b) as kb:
         data = KGData.from_kb(kb)
         rules = rules_from_file(kb, out, data)
-        gp = [i for i, t in enumerate(kb.vocab.terms(data.relation_ids)) if str(t) == NS + "grandparent"][0]
-        # The theorem below needs rules that do not read their own head (applied once = fixpoint).
-        assert rules and all(gp not in [o % len(data.relation_ids) for o in r.body] for r in rules)
         kb.semiring = SEMIRING
         kb.add_rules(out)
         scorer = RuleScorer(rules, data, aggregate=SEMIRING)
         index = {str(t): i for i, t in enumerate(kb.vocab.terms(data.entity_ids))}
-        answers = kb.ask(f"?- <{NS}grandparent>(X, Y).")
-        learned = [x for x in answers if x.proof.kind == "learned"]
-        assert len(learned) >= 20
+        checked = 0
         import torch
 
-        for ans in learned:
-            x, y = str(ans.bindings["X"]), str(ans.bindings["Y"])
-            row = scorer.score_t(torch.tensor([index[x]]), torch.tensor([gp]))[0]
-            assert row[index[y]].item() == pytest.approx(ans.score, rel=1e-5), (x, y)
-            assert kb.check_proof(ans.proof)
+        for r, rel in enumerate(kb.vocab.terms(data.relation_ids)):
+            learned = [x for x in kb.ask(f"?- <{rel}>(X, Y).") if x.proof.kind == "learned"]
+            for ans in learned[:40]:
+                x, y = str(ans.bindings["X"]), str(ans.bindings["Y"])
+                row = scorer.score_t(torch.tensor([index[x]]), torch.tensor([r]))[0]
+                assert row[index[y]].item() == pytest.approx(ans.score, rel=1e-5), (rel, x, y)
+                assert kb.check_proof(ans.proof)
+                checked += 1
+        assert checked >= 60

@@ -120,10 +120,10 @@ class OutOfCore:
         return rebuild_proof(self, pred, row)
 
     # -- input ---------------------------------------------------------------------------------
-    def add_rules(self, rules: Iterable[Rule], *, kind: str = "derived") -> None:
+    def add_rules(self, rules: Iterable[Rule], *, kind: str = "derived", once: bool = False) -> None:
         """Add rules (AST); constraints are kept out (the memory engine reports violations)."""
         rules = list(rules)
-        compiled = [self._compiler.rule(r, len(self._rules) + i, kind) for i, r in enumerate(rules)]
+        compiled = [self._compiler.rule(r, len(self._rules) + i, kind, once=once) for i, r in enumerate(rules)]
         compiled = [r for r in compiled if r.head_key is not None]  # constraints derive nothing
         for rule in compiled:
             check_runnable(rule)
@@ -132,13 +132,11 @@ class OutOfCore:
 
     def add_program(self, program: Program, *, kind: str = "derived") -> None:
         """Add a program's rules and ground facts."""
-        self.add_rules(program.rules, kind=kind)
+        self.add_rules(program.rules, kind=kind, once=program.applied_once)
         for fact in program.facts:
-            args = tuple(self.vocab.id(a) for a in fact.atom.args)
-            key, args = self._compiler.key_of(fact.atom, args)
+            key, args, score = self._compiler.fact(fact, {})
             table, fixed = table_of(key)
             row = list(args) + [fixed[c] for c in sorted(fixed)]
-            score = 1.0 if fact.score is None else float(fact.score)
             self._inputs.setdefault(table, []).append((np.array([row], dtype=np.int64), np.array([score])))
 
     def add_edb(self, pred: int, rows: np.ndarray, scores: np.ndarray | None = None) -> None:

@@ -325,6 +325,9 @@ def check_runnable(rule: CRule, body: tuple[CLit, ...] | None = None) -> None:
             raise RuleError(f"{where}: built-in predicates run only in the memory engine")
         if isinstance(lit, CAtom) and (lit.neural or lit.key[0] == "n"):
             raise RuleError(f"{where}: neural atoms (~p) run only in the memory engine, next to the link predictor")
+        if isinstance(lit, CAtom) and lit.key[0] == "edb":
+            raise RuleError(f"{where}: rules applied once to the input facts (# nesy:apply once) run only in "
+                            "the memory engine")
         if isinstance(lit, CAggregate):
             if lit.func not in ("count", "sum", "min", "max", "avg"):
                 raise RuleError(f"{where}: the aggregate {lit.func!r} runs only in the memory engine")
