@@ -8,7 +8,6 @@ p follows p(x, y) forwards, p + R backwards, 2R + 1 + 2p / 2R + 2 + 2p the soft 
 from __future__ import annotations
 
 import heapq
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +17,6 @@ import torch
 from torch import Tensor
 
 from nesy.errors import NesyError
-from nesy.rulelearn.operators import row_pointers
 
 _CHUNK = 4096  # start entities walked at once
 
@@ -144,7 +142,7 @@ class Walker:
                                   keys // num_entities % num_relations, keys % num_entities], 1)
         self.soft = {int(r): torch.as_tensor(np.asarray(p, dtype=np.int64)).reshape(-1, 2)
                      for r, (p, _) in (soft_edges or {}).items()}
-        self._mats: dict[int, Tensor] = {}
+        self._mats: dict[int, Any] = {}
 
     def pairs(self, op: int) -> Tensor:
         """int64 (k, 2): the (from, to) steps of operator ``op``."""
@@ -159,37 +157,34 @@ class Walker:
         rows = g[g[:, 1] == op % R][:, [0, 2]]
         return rows if op < R else rows.flip(1)
 
-    def matrix(self, op: int) -> Tensor:
-        """Sparse CSR float (E, E) with [from, to] = 1 for each step of ``op``."""
+    def matrix(self, op: int) -> Any:
+        """scipy CSR float32 (E, E) with [from, to] = 1 for each step of ``op``."""
         if op not in self._mats:
-            keys = torch.unique(self.pairs(op) @ torch.tensor([self.E, 1]))  # sorted (from, to)
-            self._mats[op] = _indicator(row_pointers(keys // self.E, self.E), keys % self.E,
-                                        (self.E, self.E))
+            from scipy import sparse
+
+            p = self.pairs(op).numpy()
+            m = sparse.csr_matrix((np.ones(len(p), np.float32), (p[:, 0], p[:, 1])), shape=(self.E, self.E))
+            m.sum_duplicates()
+            m.data[:] = 1
+            self._mats[op] = m
         return self._mats[op]
 
-    def reach(self, path: tuple[int, ...], starts: Tensor) -> Tensor:
-        """Sparse CSR (c, E), 1 where ``path`` leads from ``starts[j]`` (int64 (c,)) to the entity.
+    def reach(self, path: tuple[int, ...], starts: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Where ``path`` leads from each start (int64 (c,)): ``(rows, entities)``, int64 (k,)
+        each, ``rows`` indexing ``starts``, in row order.
 
-        Sparse products all the way: the reached sets are small next to E."""
-        c = len(starts)
-        v = _indicator(torch.arange(c + 1), starts.contiguous(), (c, self.E))
+        Sparse products all the way (the reached sets are small next to E), in scipy: torch
+        2.13's CPU CSR @ CSR keeps memory after each product (fitting umls' rule weights
+        grew the resident set by ~45 MB a relation)."""
+        from scipy import sparse
+
+        s = np.asarray(starts, dtype=np.int64)
+        c = len(s)
+        v = sparse.csr_matrix((np.ones(c, np.float32), s, np.arange(c + 1)), shape=(c, self.E))
         for op in path:
             v = v @ self.matrix(op)
-            v = _indicator(v.crow_indices(), v.col_indices(), (c, self.E))
-        return v
-
-
-def _indicator(crow: Tensor, col: Tensor, size: tuple[int, int]) -> Tensor:
-    """CSR with value 1 at each stored position (products count paths; we want existence)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-        return torch.sparse_csr_tensor(crow, col, torch.ones(len(col)), size)
-
-
-def rows_of(m: Tensor) -> Tensor:
-    """int64 (nnz,) the row of each stored entry of CSR ``m``."""
-    crow = m.crow_indices()
-    return torch.repeat_interleave(torch.arange(len(crow) - 1), crow[1:] - crow[:-1])
+            v.data[:] = 1  # products count paths; we want existence
+        return np.repeat(np.arange(c, dtype=np.int64), np.diff(v.indptr)), v.indices.astype(np.int64)
 
 
 def rule_stats(
@@ -209,14 +204,14 @@ def _measure(walk: Walker, rule: LearnedRule) -> LearnedRule:
     """``rule`` with its statistics on the walker's graph."""
     E, g = walk.E, walk.graph
     heads = g[g[:, 1] == rule.head]
-    head_keys = heads[:, 0] * E + heads[:, 2]
-    starts = walk.pairs(rule.body[0])[:, 0].unique()
+    head_keys = (heads[:, 0] * E + heads[:, 2]).numpy()
+    starts = walk.pairs(rule.body[0])[:, 0].unique().numpy()
     pairs = support = 0
-    for chunk in torch.split(starts, _CHUNK):
-        reached = walk.reach(rule.body, chunk)
-        keys = chunk[rows_of(reached)] * E + reached.col_indices()
+    for chunk in np.array_split(starts, max(1, -(-len(starts) // _CHUNK))):
+        i, c = walk.reach(rule.body, chunk)
+        keys = chunk[i] * E + c
         pairs += len(keys)
-        support += int(torch.isin(keys, head_keys).sum())
+        support += int(np.isin(keys, head_keys).sum())
     return replace(rule, support=support, confidence=support / pairs if pairs else 0.0,
                    head_coverage=support / len(heads) if len(heads) else 0.0,
                    num_relations=walk.R)
@@ -254,9 +249,8 @@ def rule_scores(
                 continue
             path = rule.body if q < R else tuple(invert(o, R) for o in reversed(rule.body))
             for part in torch.split(idx, _CHUNK):
-                reached = walk.reach(path, h[part])
-                rows = part[rows_of(reached)]
-                cols = reached.col_indices()
+                i, c = walk.reach(path, h[part].numpy())
+                rows, cols = part[torch.from_numpy(i)], torch.from_numpy(c)
                 scores[rows, cols] = torch.clamp(scores[rows, cols], min=rule.confidence)
     return scores
 

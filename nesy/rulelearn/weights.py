@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nesy.rulelearn.decode import Walker, invert, rows_of
+from nesy.rulelearn.decode import Walker, invert
 
 _CHUNK = 512  # starts walked at once: a hub-heavy graph reaches most entities in three steps
 DENSE_MAX = 1 << 24  # entries of a dense incidence matrix (float32: 64 MiB)
@@ -34,12 +34,11 @@ class _TooMany(Exception):
 
 def reach_rows(walk: Walker, body: tuple[int, ...], starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where ``body`` leads from each start (int64 (b,)): (index into starts, entity)."""
-    rows, cols = [], []
+    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for lo in range(0, len(starts), _CHUNK):
-        part = torch.from_numpy(starts[lo:lo + _CHUNK])
-        reached = walk.reach(body, part)
-        rows.append(rows_of(reached).numpy() + lo)
-        cols.append(reached.col_indices().numpy())
+        i, c = walk.reach(body, starts[lo:lo + _CHUNK])
+        rows.append(i + lo)
+        cols.append(c)
     return np.concatenate(rows), np.concatenate(cols)
 
 
