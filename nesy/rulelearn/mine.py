@@ -89,7 +89,7 @@ def decode_body(code: int, num_relations: int) -> tuple[int, ...]:
 
 def mine_bodies(
     parts: list[tuple[np.ndarray, np.ndarray]], num_entities: int, num_relations: int, *,
-    max_len: int = 3, per_relation: int = 200, max_pairs: int = 1000, min_support: int = 2,
+    max_len: int = 3, per_relation: int = 600, max_pairs: int = 1000, min_support: int = 2,
     cap: int = 50_000, seed: int = 0,
 ) -> dict[int, list[tuple[int, ...]]]:
     """Candidate bodies per base relation: those connecting the most training pairs.
