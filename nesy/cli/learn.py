@@ -1,4 +1,4 @@
-"""``nesy learn``: weighted chain rules learned from the knowledge base (Neural LP)."""
+"""``nesy learn``: weighted chain rules learned from the knowledge base."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ from nesy.errors import NesyError
                    "Neural LP's operator attention, rules weighted by confidence.")
 @click.option("--top", type=int, help="Rules kept per relation (default 200 with paths, 20 with neural-lp).")
 @click.option("--min-confidence", type=float, help="Leave out rules below this confidence (default 0).")
+@click.option("--text", "text", is_flag=True,
+              help="Also learn from the entities' labels and descriptions which entities fit each relation "
+                   "(OUT.text.safetensors; `nesy eval --rules OUT --text` adds it). With neural-lp: the "
+                   "relations' names join the query representation.")
 @click.option("--no-kge", is_flag=True, help="Do not fuse the link predictor's relation embeddings.")
 @click.option("--soft-links", is_flag=True, help="Use the link predictor's top links as soft steps.")
 @click.option("--seed", type=int, help="Random seed (default 0).")
@@ -38,7 +42,8 @@ from nesy.errors import NesyError
 def learn(directory: str, out: str, relations: str | None, max_len: int | None, train_file: str | None,
           valid: str | None, epochs: int | None, top: int | None, min_confidence: float | None,
           no_kge: bool, soft_links: bool, seed: int | None, device: str | None,
-          config_file: str | None, tune: int | None, timeout: float | None, learner: str | None) -> None:
+          config_file: str | None, tune: int | None, timeout: float | None, learner: str | None,
+          text: bool) -> None:
     """Learn weighted chain rules from the knowledge base and write them to OUT.
 
     Load OUT back with `nesy rules DIR OUT`: answers it derives have proofs whose rule
@@ -50,7 +55,7 @@ def learn(directory: str, out: str, relations: str | None, max_len: int | None, 
              "min_confidence": min_confidence, "train": train_file, "valid": valid,
              "relations": [r.strip() for r in relations.split(",") if r.strip()] if relations else None,
              "use_kge": False if no_kge else None, "soft_links": True if soft_links else None,
-             "learner": learner}
+             "learner": learner, "use_text": True if text else None}
     options = _with_config(config_file, {k: v for k, v in given.items() if v is not None})
     if timeout is not None and tune is None:
         raise NesyError("--timeout limits a tuning run: give --tune N too")

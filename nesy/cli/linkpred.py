@@ -109,12 +109,14 @@ def _echo_calibration(c: dict[str, Any]) -> None:
 @click.option("--hybrid", is_flag=True, help="With --rules: add the link predictor's probability.")
 @click.option("--hybrid-weight", type=float, default=0.5, show_default=True,
               help="Weight of the link predictor's probability in --hybrid ranking.")
+@click.option("--text", "text", is_flag=True,
+              help="With --rules: add the rule file's entity-text model (from `nesy learn --text`).")
 @click.option("--negatives", type=int,
               help="Rank each answer against N random non-answers (GraIL's protocol) instead of all entities.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --negatives draw.")
 @friendly
 def evaluate(directory: str, test: str, fmt: str, rules: str | None, hybrid: bool, hybrid_weight: float,
-             negatives: int | None, seed: int) -> None:
+             negatives: int | None, seed: int, text: bool) -> None:
     """Rank the test triples (filtered, both directions) with the current model or rules.
 
     With --rules, a candidate's score is what the reasoner derives for it with that rule
@@ -124,8 +126,11 @@ def evaluate(directory: str, test: str, fmt: str, rules: str | None, hybrid: boo
 
     if hybrid and not rules:
         raise NesyError("--hybrid combines rules with the link predictor: give --rules FILE too")
+    if text and not rules:
+        raise NesyError("--text adds the rule file's text model to its rules: give --rules FILE too")
     with open_kb(directory, read_only=False) as kb:
-        m = kb.evaluate(test, rules=rules, hybrid=hybrid, hybrid_weight=hybrid_weight, negatives=negatives, seed=seed)
+        m = kb.evaluate(test, rules=rules, hybrid=hybrid, hybrid_weight=hybrid_weight, negatives=negatives, seed=seed,
+                        text=text)
     if fmt == "json":
         click.echo(json.dumps(m, indent=2))
         return

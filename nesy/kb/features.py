@@ -92,18 +92,23 @@ class FeatureMethods(_Base):
         return train_kb(self, name=name, valid=valid, resume=resume, nproc=nproc, progress=progress, **options)
 
     def evaluate(self, test: PathLike, *, rules: PathLike | None = None, hybrid: bool = False,
-                 hybrid_weight: float = 0.5, negatives: int | None = None, seed: int = 0) -> dict[str, Any]:
+                 hybrid_weight: float = 0.5, negatives: int | None = None, seed: int = 0,
+                 text: bool = False) -> dict[str, Any]:
         """Filtered MRR, MR and Hits@1/3/10 on a file of test triples: of the link predictor,
         or of what the reasoner derives with the rule file ``rules`` (plus ``hybrid_weight``
-        times the link predictor's probability when ``hybrid``). ``negatives``: each answer
-        ranked against that many random non-answers (GraIL's protocol, seeded by ``seed``)."""
+        times the link predictor's probability when ``hybrid``; plus the rule file's
+        entity-text typing model, written by ``learn(use_text=True)``, when ``text``).
+        ``negatives``: each answer ranked against that many random non-answers (GraIL's
+        protocol, seeded by ``seed``)."""
+        if text and rules is None:
+            raise NesyError("text ranking adds the rule file's text model: give the rule file too")
         if negatives is not None and (isinstance(negatives, bool) or not isinstance(negatives, int) or negatives < 1):
             raise NesyError(f"negatives must be a positive number of sampled entities, got {negatives!r}")
         if rules is not None:
             from nesy.rulelearn.kbeval import evaluate_rules
 
             return evaluate_rules(self, rules, test, hybrid=hybrid, weight=hybrid_weight, negatives=negatives,
-                                  seed=seed)
+                                  seed=seed, text=text)
         from nesy.linkpred.kbtrain import evaluate_kb
 
         return evaluate_kb(self, test, negatives=negatives, seed=seed)

@@ -140,12 +140,15 @@ def rules_from_file(kb: KBView, path: str | Path, data: KGData) -> list[Any]:
 
 
 def evaluate_rules(kb: KBView, rules_path: str | Path, test: str | Path, *, hybrid: bool = False,
-                   weight: float = 0.5, negatives: int | None = None, seed: int = 0) -> dict[str, Any]:
+                   weight: float = 0.5, negatives: int | None = None, seed: int = 0,
+                   text: bool = False) -> dict[str, Any]:
     """Ranking metrics of a rule file's chain rules on test triples (plus the link predictor
-    when ``hybrid``): the rules applied once to the KB's entity triples, combined as the
-    semiring the file asks for (``# nesy:semiring noisyor-rules``: noisy-or over rules;
-    otherwise the best rule, as ``maxprod``); same metrics, filter and tie rule as
-    :func:`~nesy.linkpred.kbtrain.evaluate_kb`, or GraIL's sampled protocol with ``negatives``."""
+    when ``hybrid``, or the file's entity-text typing model, ``RULES.text.safetensors``, at
+    the weight chosen when it was learned, when ``text``): the rules applied once to the KB's
+    entity triples, combined as the semiring the file asks for (``# nesy:semiring
+    noisyor-rules``: noisy-or over rules; otherwise the best rule, as ``maxprod``); same
+    metrics, filter and tie rule as :func:`~nesy.linkpred.kbtrain.evaluate_kb`, or GraIL's
+    sampled protocol with ``negatives``."""
     from nesy.linkpred.evaluate import evaluate
     from nesy.linkpred.kbtrain import read_triples, valid_named_by
 
@@ -159,7 +162,18 @@ def evaluate_rules(kb: KBView, rules_path: str | Path, test: str | Path, *, hybr
         raise NesyError("the rule file has no weighted chain rules over the graph's relations", file=str(rules_path))
     asked = file_semiring(rules_path) or kb.semiring
     aggregate = "noisyor-rules" if asked.split(":")[0] == "noisyor-rules" else "maxprod"
+    if hybrid and text:
+        raise NesyError("choose one of --hybrid (the link predictor) and --text (the rule file's text model)")
     predictor = kb.link_predictor_or_fail() if hybrid else None
+    if text:
+        from nesy.rulelearn.texttype import SUFFIX, TextTyping
+
+        model = Path(str(rules_path) + SUFFIX)
+        if not model.is_file():
+            raise NesyError(f"no text model next to the rule file ({model.name}): learn with `nesy learn --text`",
+                            file=str(rules_path))
+        predictor = TextTyping.load(model).bind(kb, data)
+        weight = predictor.mix
     tests = data.compact(raw)
     if not len(tests):
         raise NesyError("no test triple uses entities and relations of the graph", file=str(test))
@@ -174,7 +188,25 @@ def evaluate_rules(kb: KBView, rules_path: str | Path, test: str | Path, *, hybr
     finally:
         torch.set_num_threads(threads)
     return {**metrics, "triples": int(len(tests)), "skipped": int(total - len(tests)), "rules": len(rules),
-            "semiring": aggregate, "model": "rules + link predictor" if hybrid else "rules"}
+            "semiring": aggregate,
+            "model": "rules + link predictor" if hybrid else "rules + entity text" if text else "rules"}
 
 
-__all__ = ["RuleScorer", "chain_of", "evaluate_rules", "file_semiring", "rules_from_file"]
+def choose_mix(typing: Any, rules: list[Any], data: Any, valid: np.ndarray | None,
+               known: np.ndarray) -> float:
+    """The text weight (of :data:`~nesy.rulelearn.texttype.WEIGHTS`) with the best filtered MRR of rules (noisy-or)
+    + weight x typing on ``valid`` (compact (k, 3)); 0.1 without validation triples."""
+    if valid is None or not len(valid):
+        return 0.1
+    from nesy.linkpred.evaluate import evaluate
+    from nesy.rulelearn.pathlearn import SEMIRING
+    from nesy.rulelearn.texttype import WEIGHTS
+
+    R = len(data.relation_ids)
+    everything = np.concatenate([known, valid])
+    mrr = {w: evaluate(RuleScorer(rules, data, typing, w, aggregate=SEMIRING), valid, everything, R)["mrr"]
+           for w in WEIGHTS}
+    return max(WEIGHTS, key=lambda w: (mrr[w], -w))
+
+
+__all__ = ["RuleScorer", "chain_of", "choose_mix", "evaluate_rules", "file_semiring", "rules_from_file"]

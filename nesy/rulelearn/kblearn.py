@@ -159,7 +159,8 @@ def learn_kb(kb: KBView, *, out: str | Path | None = None, relations: list[str] 
     if learner == "paths":
         return _learn_paths(kb, data, rels, train, train_set if train is not None else None, valid_set,
                             config, top, min_confidence, out, on_epoch,
-                            {"relations": relations, "valid": valid, "soft_links": soft_links, "tune": tune})
+                            {"relations": relations, "valid": valid, "soft_links": soft_links, "tune": tune,
+                             "text": options.get("use_text") is True})
     features = _features(kb, data, config, text=options.get("use_text") is True)
     soft = _soft_edges(kb, data, rels) if soft_links else None
     show = sys.stderr.isatty() if progress is None else progress
@@ -395,16 +396,34 @@ def _learn_paths(kb: KBView, data: KGData, rels: list[int], train: Any, train_se
              f"(`nesy materialize DIR --semiring {SEMIRING}` answers with them)"]
     lines += [f"@prefix {p}: <{ns}> ." for p, ns in sorted(kb.prefixes.items()) if p]
     header = "\n".join(lines) + "\n\n"
-    resolved = {**config.to_dict(), "use_text": False, "relations": run["relations"], "train": _absolute(train),
+    resolved = {**config.to_dict(), "use_text": run["text"], "relations": run["relations"], "train": _absolute(train),
                 "valid": _absolute(run["valid"]), "top": top, "min_confidence": min_confidence,
                 "soft_links": False, "learner": "paths"}
+    typing = _typing(kb, data, result.rules, train_set, valid_set) if run["text"] else None
     if out is not None:
         Path(out).write_text(header + text, encoding="utf-8")
         _write_run(Path(out), resolved, None)
+        if typing is not None:
+            from nesy.rulelearn.texttype import SUFFIX
+
+            typing.save(str(out) + SUFFIX)
     return {"config": resolved, "tune": None, "rules": header + text, "count": len(result.rules),
             "relations": [name_of(r) for r in rels], "best_valid_mrr": result.best_valid_mrr,
-            "seconds": result.seconds, "user_rules": [], "not_chain": [], "features": ["mined paths"],
+            "seconds": result.seconds, "user_rules": [], "not_chain": [],
+            "features": ["mined paths", *(["entity text (domains and ranges)"] if typing is not None else [])],
             "semiring": SEMIRING, "out": str(out) if out is not None else None}
+
+
+def _typing(kb: KBView, data: KGData, rules: list[Any], train_set: np.ndarray | None,
+            valid_set: np.ndarray | None) -> Any:
+    """The entity-text typing model of ``nesy learn --text``, its hybrid weight chosen on valid."""
+    from nesy.rulelearn.kbeval import choose_mix
+    from nesy.rulelearn.texttype import learn_typing
+
+    typing = learn_typing(kb, data, encoder=str(kb.config.get("text_encoder") or ""))
+    known = data.triples if train_set is None else np.concatenate([data.triples, train_set])
+    typing.mix = choose_mix(typing.bind(kb, data), rules, data, valid_set, known)
+    return typing
 
 
 __all__ = ["LEARNERS", "learn_kb"]
