@@ -73,6 +73,12 @@ def _change_rules(kb: Any, files: tuple[str, ...], trust: bool, allow: tuple[str
         program = kb.add_rules(Path(f), trust=trust, name=name, allow_paths=allow)
         done.append(f"{f}: {len(program.rules)} rules, {len(program.facts)} facts "
                     f"(rule set {kb.rule_sets()[-1]['name']})")
+        asked = program.pragma("semiring")
+        if asked and asked != kb.semiring:
+            # The weights were fitted for that semiring: say so, but leave the KB's choice
+            # (it also scores the user's other rules) to the user.
+            done.append(f"note: {f} is weighted for the {asked} semiring and this knowledge base uses "
+                        f"{kb.semiring}; `nesy materialize DIR --semiring {asked}` answers as `nesy eval` ranks")
     for key in remove:
         gone = kb.remove_rules(key)
         done.append(f"removed rule set {gone['name']} ({gone['rules']} rules, {gone['facts']} facts)")

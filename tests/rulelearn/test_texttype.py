@@ -114,3 +114,6 @@ def test_text_orders_what_the_rules_leave_tied_on_new_entities(tmp_path: Path) -
     bare.write_text(out.read_text(encoding="utf-8"), encoding="utf-8")
     r = _nesy("eval", str(b), "--test", str(tmp_path / "test.tsv"), "--rules", str(bare), "--text")
     assert r.returncode != 0 and "nesy learn --text" in r.stderr and "Traceback" not in r.stderr
+    # Loading the learned file says which semiring its weights are for.
+    r = _nesy("rules", str(b), str(out))
+    assert r.returncode == 0 and "weighted for the noisyor-rules semiring" in r.stdout, r.stdout + r.stderr
