@@ -539,7 +539,8 @@ def report(results: dict[str, dict[str, Any]], stats: dict[str, str], args: Any)
         "from the training pairs, one noisy-or probability per rule fitted on train.txt's "
         "queries (hidden from the graph), ranked by noisy-or over the rules that reach a "
         "candidate (`RuleScorer(aggregate='noisyor-rules')`); the CLI row runs the same through a "
-        "knowledge base. The default learner reads no text: its text fusion is not built.",
+        "knowledge base. Its text fusion (`nesy learn --text`: relation domains and ranges from "
+        "entity labels) is measured on the inductive splits, where entities are new.",
         f"Neural LP rows: `neural_lp.learn` with LearnConfig defaults (T={lc.max_len}, rank {lc.rank}, "
         f"dim {lc.dim}, up to {lc.epochs} epochs, lr {lc.lr:g}, batch {lc.batch_size}, patience "
         f"{lc.patience}, {lc.threads} thread)" + (f", {QUICK_EPOCHS} epochs (--quick)" if args.quick else "")
