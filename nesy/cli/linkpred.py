@@ -17,7 +17,7 @@ from nesy.errors import NesyError
 @click.option("--dim", type=int, help="Embedding size (default 200).")
 @click.option("--epochs", type=int, help="Most epochs (default 100; early stopping ends sooner).")
 @click.option("--lr", type=float, help="Learning rate (default 0.1, Adagrad).")
-@click.option("--batch-size", type=int, help="Queries per step (default 1024).")
+@click.option("--batch-size", type=int, help="Queries per step (default: from the graph's size, 128-1024).")
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--device", help="auto (default: CUDA when present), cpu, cuda, cuda:N.")
 @click.option("--valid", type=click.Path(exists=True, dir_okay=False),

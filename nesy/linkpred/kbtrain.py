@@ -191,8 +191,10 @@ def _fit_kb(train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, E: 
     """Train (one process, torchrun, or an Optuna search) with per-epoch records to ``metrics``;
     returns the model, its checkpoint meta, the configuration it was trained with and the
     study (None unless tuning)."""
-    from nesy.linkpred.train import train
+    from nesy.linkpred.train import resolve_config, train
 
+    # Resolved here, so the checkpoint, config.toml and every tuning trial carry the values.
+    config = resolve_config(config, train_set, E, R)
     show = progress
     study = None
     if tune is not None:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from nesy.errors import NesyError
 from nesy.linkpred.calibrate import fit_calibrator
+from nesy.linkpred.defaults import GraphStats, resolve
 from nesy.linkpred.evaluate import evaluate
 from nesy.linkpred.kge import KGEModel
 from nesy.ml.config import Check, Config, boolean, integer, mapping, number, one_of, string
@@ -31,6 +32,11 @@ from nesy.ml.metrics import TrainingLog, evaluation_due, show_progress
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}
 
 
+def _or_auto(check: Check) -> Check:
+    """``check``, or ``None``: the field is resolved from the graph (:mod:`nesy.linkpred.defaults`)."""
+    return Check(lambda v: v is None or check.ok(v), f"{check.want} (or unset: automatic)")
+
+
 @dataclass
 class TrainConfig(Config):
     """Hyperparameters of :func:`train`; the defaults give a good model with no tuning.
@@ -44,7 +50,10 @@ class TrainConfig(Config):
     few updates. ``dim`` 200 gets most of ComplEx's quality at a cost a CPU affords. Label
     smoothing 0.1 keeps scores from growing without bound on the training facts. Early
     stopping (``patience`` evaluations, ``eval_every`` epochs apart, without a better filtered
-    validation MRR) makes ``epochs`` a ceiling rather than a guess.
+    validation MRR) makes ``epochs`` a ceiling rather than a guess. ``batch_size`` and
+    ``regularization`` are unset by default: they are resolved from the training graph's
+    size and density (:mod:`nesy.linkpred.defaults`, from the validation study of
+    ``benchmarks/kgc_defaults.py``); a value given explicitly is always kept.
 
     Checked on the ConvE splits of UMLS and Kinship (filtered test MRR, realistic ties, one
     CPU thread): these defaults give 0.959 / 0.879 in 41 s / 21 s. With N3 weight 1e-3
@@ -57,10 +66,12 @@ class TrainConfig(Config):
         model_options: Extra constructor options for the model (e.g. R-GCN layers).
         optimizer: "adagrad" or "adam".
         lr: Learning rate.
-        batch_size: Queries per step (each triple gives two queries), over all ranks.
+        batch_size: Queries per step (each triple gives two queries), over all ranks;
+            unset: :func:`nesy.linkpred.defaults.auto_batch`.
         epochs: Maximum number of passes over the training queries.
         label_smoothing: Mass spread uniformly over all entities in the target.
-        regularization: Weight of ``model.regularization`` (N3 for ComplEx) in the loss.
+        regularization: Weight of ``model.regularization`` (N3 for ComplEx) in the loss;
+            unset: :func:`nesy.linkpred.defaults.auto_regularization`.
         eval_every: Epochs between validation evaluations.
         patience: Evaluations without improvement before stopping.
         eval_batch_size: Queries per batch when ranking validation triples.
@@ -76,13 +87,13 @@ class TrainConfig(Config):
     LABEL: ClassVar[str] = "train config"
     CHECKS: ClassVar[dict[str, Check]] = {
         "model": string("a model name"),
-        **{n: integer(1) for n in ("dim", "batch_size", "epochs", "eval_every", "patience",
-                                   "eval_batch_size")},
+        **{n: integer(1) for n in ("dim", "epochs", "eval_every", "patience", "eval_batch_size")},
+        "batch_size": _or_auto(integer(1)),
         "model_options": mapping(),
         "optimizer": one_of(_OPTIMIZERS),
         "lr": number(gt=0),
         "label_smoothing": number(ge=0, lt=1),
-        "regularization": number(ge=0),
+        "regularization": _or_auto(number(ge=0)),
         "seed": integer(),
         "device": string("a device name"),
         "max_seconds": number(ge=0),
@@ -94,10 +105,10 @@ class TrainConfig(Config):
     model_options: dict[str, Any] = field(default_factory=dict)
     optimizer: str = "adagrad"
     lr: float = 0.1
-    batch_size: int = 1024
+    batch_size: int | None = None
     epochs: int = 100
     label_smoothing: float = 0.1
-    regularization: float = 1e-2
+    regularization: float | None = None
     eval_every: int = 5
     patience: int = 3
     eval_batch_size: int = 512
@@ -118,6 +129,7 @@ class TrainResult:
         epochs_run: Epochs trained in this call.
         seconds: Wall-clock time of this call.
         calibrator: Platt calibrator fit on valid, or ``None`` without valid.
+        config: The configuration trained with, automatic fields resolved.
     """
 
     model: Any
@@ -126,6 +138,14 @@ class TrainResult:
     epochs_run: int
     seconds: float
     calibrator: Any
+    config: TrainConfig | None = None
+
+
+def resolve_config(config: TrainConfig, train: Any, num_entities: int, num_relations: int) -> TrainConfig:
+    """``config`` with its automatic (unset) fields resolved from the training graph ``train``
+    (int64 (n, 3)) over ``num_entities`` and ``num_relations``; see :mod:`nesy.linkpred.defaults`."""
+    stats = GraphStats.of(train, num_entities, num_relations)
+    return TrainConfig.from_dict(resolve(config.to_dict(), stats))
 
 
 class _Objective(torch.nn.Module):
@@ -241,8 +261,9 @@ def train(
         train: int64 (n, 3) training triples, compact ids, base relations 0..R-1.
         num_entities: E; ids are 0..E-1 (must equal ``model.num_entities`` on resume).
         num_relations: R, base relations without reciprocals (the model has 2R).
-        config: Hyperparameters; ``TrainConfig()`` when omitted. On resume its ``model``,
-            ``dim`` and ``model_options`` are ignored: the given model keeps its own.
+        config: Hyperparameters; ``TrainConfig()`` when omitted. Unset (automatic) fields
+            are resolved from ``train``'s statistics (:func:`resolve_config`). On resume its
+            ``model``, ``dim`` and ``model_options`` are ignored: the given model keeps its own.
         valid: int64 (k, 3) validation triples for early stopping and calibration.
         known: int64 (m, 3) all true triples to filter when ranking valid; train + valid
             when omitted.
@@ -258,10 +279,10 @@ def train(
     Returns:
         A :class:`TrainResult`; under torch.distributed every rank returns the same one.
     """
-    config = config or TrainConfig()
     start = time.perf_counter()
-    device = resolve_device(config.device)
     data = _splits(train, valid, known, num_entities, num_relations)
+    config = resolve_config(config or TrainConfig(), data.train, num_entities, num_relations)
+    device = resolve_device(config.device)
     seed_everything(config.seed)
     resuming = model is not None
     model = _model_for(config, num_entities, num_relations, model)
@@ -281,7 +302,7 @@ def train(
         calibrator = fit_calibrator(model, data.valid, data.known, num_entities, seed=config.seed,
                                     num_base_relations=num_relations)
     return TrainResult(model, log.history, log.best, epochs, time.perf_counter() - start,
-                       calibrator)
+                       calibrator, config)
 
 
 def _fit(model: Any, data: _Splits, num_relations: int, config: TrainConfig,
@@ -346,4 +367,4 @@ def _run_epoch(
 
 
 __all__ = ["VALID_METRICS", "EpochCallback", "TrainConfig", "TrainResult", "reciprocal_queries",
-           "train"]
+           "resolve_config", "train"]

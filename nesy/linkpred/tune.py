@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from nesy.errors import NesyError
-from nesy.linkpred.train import TrainConfig, TrainResult, train
+from nesy.linkpred.train import TrainConfig, TrainResult, resolve_config, train
 from nesy.ml.tuning import Report, search
 
 #: name -> (kind, arguments) of every searched TrainConfig field. ``log`` floats are
@@ -26,7 +26,7 @@ SEARCH_SPACE: dict[str, tuple[str, tuple[Any, ...]]] = {
     "lr": ("log", (0.01, 0.5)),
     "regularization": ("log", (1e-4, 1e-1)),
     "label_smoothing": ("float", (0.0, 0.3)),
-    "batch_size": ("categorical", ((256, 512, 1024),)),
+    "batch_size": ("categorical", ((128, 256, 512, 1024),)),
 }
 
 
@@ -70,6 +70,8 @@ def tune(train_set: np.ndarray, valid_set: np.ndarray, known: np.ndarray, num_en
     """
     if valid_set is None or not len(valid_set):
         raise NesyError("tuning needs validation triples: give --valid FILE or more training triples")
+    # Trial 0 is the resolved defaults, and the other trials' unsearched fields are too.
+    base = resolve_config(base, train_set, num_entities, num_relations)
 
     def run(params: dict[str, Any], report: Report) -> tuple[float, Any]:
         config = TrainConfig.from_dict({**base.to_dict(), **params})
