@@ -12,7 +12,7 @@ is in ``docs/link-prediction.md``). It keys on statistics only, never on a datas
 * ``batch_size``: a graph with few triples takes few optimiser steps an epoch at a large
   batch (one, for a few hundred triples at 1024), so the batch is the power of two that
   gives an epoch at least :data:`STEPS_PER_EPOCH` steps, within ``[MIN_BATCH, MAX_BATCH]``:
-  1024 from about 41,000 training triples up, as before.
+  1024 from about 20,500 training triples up, as before.
 * ``regularization`` (N3 weight): a lighter penalty ranked as well or better on UMLS
   (about 115 training triples per relation) and worse on Kinship (about 340), so on a
   dense graph (mean degree at least :data:`DENSE_DEGREE`: every entity has many facts to

@@ -56,9 +56,10 @@ class TrainConfig(Config):
     ``benchmarks/kgc_defaults.py``); a value given explicitly is always kept.
 
     Checked on the ConvE splits of UMLS and Kinship (filtered test MRR, realistic ties, one
-    CPU thread): these defaults give 0.959 / 0.879 in 41 s / 21 s. With N3 weight 1e-3
-    instead: 0.949 / 0.852 (KvsAll: 0.919 / 0.803; Adam lr 0.01: 0.933 / 0.839); 5e-2
-    underfits Kinship (0.705).
+    CPU thread) with batch 1024 and N3 1e-2, before those two adapted: 0.959 / 0.879 in
+    41 s / 21 s. With N3 weight 1e-3 instead: 0.949 / 0.852 (KvsAll: 0.919 / 0.803; Adam
+    lr 0.01: 0.933 / 0.839); 5e-2 underfits Kinship (0.705). With the adaptive values
+    (2026-12-05, ``benchmarks/kgc.py``): 0.966 / 0.883.
 
     Attributes:
         model: Registry name (``nesy.linkpred.kge.model_names()``).
