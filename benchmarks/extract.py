@@ -16,7 +16,11 @@ split's *training* triples into an in-memory store, declares every WebNLG proper
 label is its name in words; no held-out fact), trains (or not), reloads the model from disk
 and extracts from the scored texts. Configurations: ``text`` (trained, no store prior: the
 text alone), ``prior`` (trained with the store prior), ``zs-text`` / ``zs-prior`` (the
-untrained zero-shot extractor without / with the store). Prints P/R/F1 overall, per number of
+untrained zero-shot extractor without / with the store). ``--model`` picks the trained model
+(``head``: the head on frozen features; ``reader``: the fine-tuned encoder; the store-prior
+configuration always trains the head, the only one with the prior), ``--options`` adds
+training options. ``--score-on valid`` is for development: it scores half of the validation
+categories' entries and validates on the other half, never touching the test categories. Prints P/R/F1 overall, per number of
 reference triples and per held-out category, texts/s, peak RSS, training minutes, the
 published figures and the goal.
 """
@@ -74,6 +78,11 @@ def load_data(split: str, root: Path, spec: dict[str, Any]) -> tuple[list, list 
     if split == "lco":
         parts = load_split(root)
         train, valid, test = parts["train"], parts["valid"], parts["test"]
+        if spec.get("score_on") == "valid":  # development: the validation categories' entries, halved
+            entries = sorted({e.source for e in valid})
+            rng.shuffle(entries)
+            scored = set(entries[:len(entries) // 2])
+            valid, test = [e for e in valid if e.source not in scored], [e for e in valid if e.source in scored]
         valid = rng.sample(valid, min(len(valid), spec["max_valid_texts"]))
     else:
         train, valid, test = read_examples(root / "train"), None, read_examples(root / "dev")
@@ -119,7 +128,10 @@ def worker(job: str, spec: dict[str, Any]) -> None:
         kb = make_store(train, root, Path(tmp))
         t0, metrics = time.time(), {}
         if CONFIGS[config][1] is not None:
-            options = {**CONFIGS[config][1], "epochs": spec["epochs"], "max_examples": spec["max_train_texts"]}
+            options = {**CONFIGS[config][1], "epochs": spec["epochs"], "max_examples": spec["max_train_texts"],
+                       "model": spec["model"], **spec["options"]}
+            if options["use_prior"]:  # the store prior is the frozen head's feature
+                options = {k: v for k, v in options.items() if k not in spec["options"]} | {"model": "head"}
             metrics = train_extractor(kb, train, config=options, out=Path(tmp) / "extractor", valid=valid,
                                       on_epoch=history.append)
             extractor = get_extractor(kb, model_dir=Path(tmp) / "extractor")
@@ -267,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-test-texts", type=int, help="scored texts, a random sample (default 2500; 300 with --quick)")
     parser.add_argument("--max-valid-texts", type=int, help="validation texts (lco; default 1000; 300 with --quick)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per child (default 1)")
+    parser.add_argument("--model", default="head", choices=["head", "reader"],
+                        help="the trained model: the fine-tuned reader or the head on frozen features "
+                             "(default %(default)s)")
+    parser.add_argument("--options", default="{}", help="more training options, a JSON object "
+                        "(e.g. '{\"tune_layers\": 3}')")
+    parser.add_argument("--score-on", default="test", choices=["test", "valid"],
+                        help="lco: score the held-out test categories (default) or, for development, half of "
+                             "the validation categories' entries (the other half validates)")
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker[0], json.loads(args.worker[1]))
@@ -276,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = {"data": str(root), "threads": args.threads, "epochs": args.epochs or (2 if q else 6),
             "max_train_texts": args.max_train_texts or (1500 if q else 8000),
             "max_test_texts": args.max_test_texts or (300 if q else 2500),
-            "max_valid_texts": args.max_valid_texts or (300 if q else 1000)}
+            "max_valid_texts": args.max_valid_texts or (300 if q else 1000), "model": args.model,
+            "options": json.loads(args.options), "score_on": args.score_on}
     results = []
     for split in args.splits.split(","):
         for config in args.configs.split(","):

@@ -100,16 +100,17 @@ def trained_extractor(kb: KBView, model_dir: str | Path | None = None) -> Extrac
     Raises:
         TextError: no trained model there.
     """
-    from nesy.text.extract_pipeline import TrainedExtractor
+    from nesy.text.extract_pipeline import make_extractor
+    from nesy.text.extract_train import load_model
 
     slots = kb.models
     if model_dir is None and slots.get(SLOT) is not None:
-        return TrainedExtractor(kb, slots.get(SLOT))
+        return make_extractor(kb, slots.get(SLOT))
     path = Path(model_dir) if model_dir is not None else slots.dir(SLOT)
     if path is None or not (path / "model.json").is_file():
         raise TextError("no trained extractor here: run `nesy extract-train` first",
                         file=str(path) if path else None)
-    return TrainedExtractor.load(kb, path)
+    return make_extractor(kb, load_model(path))
 
 
 def train_extractor(kb: KBView, examples: Sequence[Example], *, config: dict[str, Any] | None = None,

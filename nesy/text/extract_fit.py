@@ -132,7 +132,13 @@ def validate(head: Any, data: TrainingSet, hold: list[int], ns: str, one: bool =
                 base += len(f.pairs)
                 n_gold += len(data.keys[i])
                 scored += [(v, key in data.keys[i]) for key, v in best.items()]
-    scored.sort(key=lambda t: -t[0])
+    return sweep(scored, n_gold)
+
+
+def sweep(scored: list[tuple[float, bool]], n_gold: int) -> tuple[float, dict[str, float]]:
+    """The score threshold with the best F1 over ``scored`` (score, correct) triples against
+    ``n_gold`` references, and that precision, recall and F1."""
+    scored = sorted(scored, key=lambda t: -t[0])
     tp, top = 0, (0.0, 0.0, 0.0, 0.0)
     for n, (v, ok) in enumerate(scored, 1):
         tp += ok

@@ -69,26 +69,30 @@ def featurize(encoder: Any, texts: list[str], found: list[list[Found]], batch: i
         chunk = order[lo:lo + batch]
         states = encoder.token_states([texts[j] for j in chunk])
         for i, j in enumerate(chunk):
-            ments = found[j]
             n_tok = int(states.mask[i].sum())
-            hidden = states.hidden[i, :n_tok].half()
-            off = states.offsets[i, :n_tok].numpy()
-            nodes, terms, mention = [], [], []
-            for mi, f in enumerate(ments):
-                sel = np.nonzero((off[:, 1] > f.start) & (off[:, 0] < f.end) & (off[:, 1] > off[:, 0]))[0]
-                if not len(sel):  # cut off by truncation
-                    continue
-                for term, _ in f.candidates:
-                    nodes.append((int(sel[0]), int(sel[-1]) + 1))
-                    terms.append(term)
-                    mention.append(mi)
-            # A literal is never a subject; two new entities are never related by a trained model.
-            pairs = [(a, b) for a in range(len(nodes)) for b in range(len(nodes))
-                     if mention[a] != mention[b] and terms[a] != terms[b] and not terms[a].startswith('"')
-                     and not (pairs_nil is False and terms[a][0] == terms[b][0] == "?")]
-            out[j] = TextFeatures(hidden, np.array(nodes, dtype=np.int64).reshape(-1, 2), terms, mention,
-                                  np.array(pairs, dtype=np.int64).reshape(-1, 2))
+            out[j] = text_features(states.hidden[i, :n_tok].half(), states.offsets[i, :n_tok].numpy(), found[j],
+                                   pairs_nil)
     return out  # type: ignore[return-value]
+
+
+def text_features(hidden: torch.Tensor, off: np.ndarray, ments: list[Found], pairs_nil: bool = True) -> TextFeatures:
+    """The nodes and candidate pairs of one text from its token states ``hidden`` ``(L, d)``
+    and the tokens' char offsets ``off`` ``(L, 2)`` (special tokens ``(0, 0)``)."""
+    nodes, terms, mention = [], [], []
+    for mi, f in enumerate(ments):
+        sel = np.nonzero((off[:, 1] > f.start) & (off[:, 0] < f.end) & (off[:, 1] > off[:, 0]))[0]
+        if not len(sel):  # cut off by truncation
+            continue
+        for term, _ in f.candidates:
+            nodes.append((int(sel[0]), int(sel[-1]) + 1))
+            terms.append(term)
+            mention.append(mi)
+    # A literal is never a subject; two new entities are never related by a trained model.
+    pairs = [(a, b) for a in range(len(nodes)) for b in range(len(nodes))
+             if mention[a] != mention[b] and terms[a] != terms[b] and not terms[a].startswith('"')
+             and not (pairs_nil is False and terms[a][0] == terms[b][0] == "?")]
+    return TextFeatures(hidden, np.array(nodes, dtype=np.int64).reshape(-1, 2), terms, mention,
+                        np.array(pairs, dtype=np.int64).reshape(-1, 2))
 
 
 def pair_inputs(feats: TextFeatures) -> torch.Tensor:

@@ -67,11 +67,15 @@ class _Pipeline:
         """Per chunk: (subject node, object node, predicate, confidence) of its candidate pairs."""
         raise NotImplementedError
 
+    def analyse(self, texts: list[str]) -> tuple[list[list[Found]], list[TextFeatures]]:
+        """Every chunk's mentions and features (one encoder pass per chunk)."""
+        found = [self.gaz.find(text) for text in texts]
+        return found, featurize(self.encoder, texts, found, pairs_nil=self.pairs_nil)
+
     def extract(self, sentences: Sequence[Sentence], kb: KBView | None = None) -> list[Extraction]:
         chunks = _chunks(sentences)
         texts = [text for text, _ in chunks]
-        found = [self.gaz.find(text) for text in texts]
-        feats = featurize(self.encoder, texts, found, pairs_nil=self.pairs_nil)
+        found, feats = self.analyse(texts)
         out: list[Extraction] = []
         scored = self.score_many(texts, found, feats)
         for (text, members), ments, ft, hits in zip(chunks, found, feats, scored, strict=True):
@@ -184,10 +188,9 @@ class TrainedExtractor(_Pipeline):
         """All chunks' pairs through the head at once (one matrix product, not one per chunk)."""
         import torch
 
-        out: list[list[tuple[int, int, URIRef, float]]] = [[] for _ in feats]
         todo = [i for i, ft in enumerate(feats) if len(ft.pairs)]
         if not todo:
-            return out
+            return [[] for _ in feats]
         with torch.inference_mode():
             x = torch.cat([pair_inputs(feats[i]) for i in todo])
             prior = torch.cat([self.prior.features(feats[i], self.columns, len(self.preds)) for i in todo])
@@ -195,12 +198,86 @@ class TrainedExtractor(_Pipeline):
             if self.model.config.get("one_per_pair", False):
                 logits = one_per_pair(logits)
             conf = torch.sigmoid(logits - self.model.threshold)
-        rows, cols = torch.nonzero(conf >= self.floor, as_tuple=True)
-        owner = np.repeat(np.array(todo), [len(feats[i].pairs) for i in todo])
-        start = np.cumsum([0] + [len(feats[i].pairs) for i in todo])
-        first = dict(zip(todo, start[:-1].tolist(), strict=True))
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            i = int(owner[r])
-            a, b = feats[i].pairs[r - first[i]].tolist()
-            out[i].append((a, b, self.preds[c], float(conf[r, c])))
-        return out
+        return hits(conf, feats, todo, self.preds, self.floor)
+
+
+def hits(conf: Any, feats: list[TextFeatures], todo: list[int], preds: list[URIRef],
+         floor: float) -> list[list[tuple[int, int, URIRef, float]]]:
+    """Per chunk, (subject node, object node, predicate, confidence) of every entry of
+    ``conf`` ``(M, P)`` (the pairs of the chunks ``todo``, stacked) at or above ``floor``."""
+    import torch
+
+    out: list[list[tuple[int, int, URIRef, float]]] = [[] for _ in feats]
+    rows, cols = torch.nonzero(conf >= floor, as_tuple=True)
+    owner = np.repeat(np.array(todo), [len(feats[i].pairs) for i in todo])
+    start = np.cumsum([0] + [len(feats[i].pairs) for i in todo])
+    first = dict(zip(todo, start[:-1].tolist(), strict=True))
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        i = int(owner[r])
+        a, b = feats[i].pairs[r - first[i]].tolist()
+        out[i].append((a, b, preds[c], float(conf[r, c])))
+    return out
+
+
+class ReaderExtractor(_Pipeline):
+    """The fine-tuned reader (:mod:`nesy.text.reader_model`): its own encoder pass tags the
+    mentions and scores their pairs against every property's label."""
+
+    name = "reader"
+
+    def __init__(self, kb: KBView, model: ExtractorModel) -> None:
+        from nesy.text.reader_fit import all_labels
+        from nesy.text.reader_model import tokenize
+
+        encoder = get_encoder(model.encoder)
+        super().__init__(kb, model.gazetteer.merge(kb_gazetteer(kb)), encoder)
+        self.model, self.net = model, model.head.eval()
+        self.pairs_nil = bool(model.config.get("pairs_nil", True))
+        known = [URIRef(p) for p in model.predicates]
+        self.preds = known + [p for p in kb_properties(kb) if p not in set(known)]
+        # Every label through the reader's own (fine-tuned) encoder, this store's texts.
+        self.labels = all_labels(self.net, tokenize(encoder.tokenizer, term_texts(kb, self.preds, comments=True), 64))
+        self.batch = 64
+
+    @classmethod
+    def load(cls, kb: KBView, path: str | Path) -> ReaderExtractor:
+        return cls(kb, load_model(path))
+
+    def analyse(self, texts: list[str]) -> tuple[list[list[Found]], list[TextFeatures]]:
+        """One pass of the reader per chunk: tagged and rule mentions, token states."""
+        import torch
+
+        from nesy.text.reader_model import read_batch, tokenize
+
+        found: list[list[Found]] = [[] for _ in texts]
+        feats: list[TextFeatures | None] = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with torch.inference_mode():
+            for lo in range(0, len(order), self.batch):
+                chunk = order[lo:lo + self.batch]
+                part = [texts[i] for i in chunk]
+                enc = tokenize(self.encoder.tokenizer, part, self.model.config["max_tokens"])
+                _, got, ments_of = read_batch(self.net, enc, part, self.gaz, [self.gaz.find(t) for t in part],
+                                              self.pairs_nil)
+                for i, ments, ft in zip(chunk, ments_of, got, strict=True):
+                    found[i], feats[i] = ments, ft
+        return found, feats  # type: ignore[return-value]
+
+    def score_many(self, texts: list[str], found: list[list[Found]],
+                   feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
+        import torch
+
+        todo = [i for i, ft in enumerate(feats) if len(ft.pairs)]
+        if not todo:
+            return [[] for _ in feats]
+        with torch.inference_mode():
+            logits = one_per_pair(self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels))
+            conf = torch.sigmoid(logits - self.model.threshold)
+        return hits(conf, feats, todo, self.preds, self.floor)
+
+
+def make_extractor(kb: KBView, model: ExtractorModel) -> _Pipeline:
+    """The extractor of a trained model: the reader or the head on frozen features."""
+    if model.config.get("model") == "reader":
+        return ReaderExtractor(kb, model)
+    return TrainedExtractor(kb, model)

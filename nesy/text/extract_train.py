@@ -28,7 +28,13 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 6, "lr": 2e-3, "batch": 32, "hidden": 256, "out": 128, "dropout": 0.1, "use_prior": False,
     "holdout": 0.05, "seed": 0, "encoder": None, "max_examples": None, "patience": 3, "pairs_nil": True,
     "residual": False, "label_match": True, "one_per_pair": True,
+    # The model: "head" (a head on the frozen encoder's features) or "reader" (the encoder
+    # fine-tuned as mention tagger and relation scorer, nesy.text.reader_model); the options
+    # below are the reader's.
+    "model": "head", "encoder_lr": 5e-5, "tune_layers": 4, "label_negatives": 64, "tag_weight": 1.0,
+    "max_tokens": 128,
 }
+MODELS = ("head", "reader")
 
 
 @dataclass
@@ -56,7 +62,12 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise TextError(f"unknown extractor training option(s) {', '.join(sorted(unknown))}; "
                         f"known: {', '.join(sorted(DEFAULTS))}")
-    return {**DEFAULTS, **config}
+    cfg = {**DEFAULTS, **config}
+    if cfg["model"] not in MODELS:
+        raise TextError(f"unknown extractor model {cfg['model']!r}; known: {', '.join(MODELS)}")
+    if cfg["model"] == "reader" and cfg["use_prior"]:
+        raise TextError("the reader model reads the text alone: use_prior needs model = \"head\"")
+    return cfg
 
 
 def gold_triples(examples: list[Example], namespace: str) -> list[list[tuple[str, str, str]]]:
@@ -130,8 +141,11 @@ def train_model(kb: KBView, examples: list[Example], config: dict[str, Any], *, 
         examples, gold = [examples[i] for i in keep], [gold[i] for i in keep]
     known = sorted({p for triples in gold for _, p, _ in triples})
     preds = known + [str(p) for p in kb_properties(kb) if str(p) not in set(known)]
-    labels = encoder.encode(term_texts(kb, [URIRef(p) for p in preds]))
     full = gaz.merge(kb_gazetteer(kb))
+    if cfg["model"] == "reader":
+        return _train_reader(kb, examples, gold, valid, preds, len(known), gaz, full, cfg, show, on_epoch,
+                             {"t0": t0, "aligned": aligned, "names": names, "rng": rng})
+    labels = encoder.encode(term_texts(kb, [URIRef(p) for p in preds]))
     feats = _encode(encoder, full, [e.text for e in examples], bool(cfg["pairs_nil"]), show, "training")
     order = list(range(len(feats)))
     if valid:
@@ -160,11 +174,45 @@ def train_model(kb: KBView, examples: list[Example], config: dict[str, Any], *, 
     return model, metrics
 
 
+def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: list[Example] | None,
+                  preds: list[str], n_known: int, gaz: Gazetteer, full: Gazetteer, cfg: dict[str, Any], show: bool,
+                  on_epoch: Callable[[dict[str, Any]], None] | None,
+                  state: dict[str, Any]) -> tuple[ExtractorModel, dict[str, Any]]:
+    """:func:`train_model` for ``model = "reader"``: fine-tune the encoder (reader_fit)."""
+    from nesy.text.reader_fit import all_labels, evaluate, fit_reader, new_reader, reader_data
+    from nesy.text.reader_model import tokenize
+
+    ns, encoder = kb.default_namespace, get_encoder(cfg["encoder"])
+    net = new_reader(encoder, cfg)
+    label_enc = tokenize(encoder.tokenizer, term_texts(kb, [URIRef(p) for p in preds], comments=True), 64)
+    train = list(range(len(examples)))
+    if valid:
+        valid, vgold = _examples_and_gold(valid, ns, "validation")
+        examples, gold = examples + valid, gold + vgold
+        hold = list(range(len(train), len(examples)))
+    else:
+        n_hold = int(len(train) * cfg["holdout"]) if len(train) >= 40 else 0
+        state["rng"].shuffle(train)
+        hold, train = train[:n_hold], train[n_hold:]
+    data = reader_data(examples, gold, preds, full, label_enc, n_known, ns)
+    losses, history = fit_reader(net, encoder.tokenizer, data, train, hold, full, preds, cfg, ns, show=show,
+                                 on_epoch=on_epoch)
+    threshold, held = evaluate(net, encoder.tokenizer, data, hold, full, preds, cfg, ns) if hold else (0.0, {})
+    metrics = {"examples": len(train) + len(hold), "train": len(train), "held_out": len(hold),
+               "predicates": n_known, "surface_forms": len(gaz.table),
+               "names_aligned": round(state["aligned"] / max(1, state["names"]), 4), "loss": losses,
+               "history": history, "threshold": round(threshold, 3), **held,
+               "seconds": round(time.time() - state["t0"], 1)}
+    model = ExtractorModel(net, preds[:n_known], all_labels(net, label_enc)[:n_known], gaz, threshold, cfg,
+                           cfg["encoder"], metrics)
+    return model, metrics
+
 
 def save_model(model: ExtractorModel, directory: str | Path) -> Path:
     """Write ``model.safetensors`` (head + label vectors) and ``model.json`` (the rest)
     atomically (:func:`~nesy.ml.checkpoint.write_pair`)."""
-    state = {f"head.{k}": v for k, v in model.head.state_dict().items()}
+    reader = model.config.get("model") == "reader"
+    state = {f"{'reader' if reader else 'head'}.{k}": v for k, v in model.head.state_dict().items()}
     state["labels"] = model.labels
     doc = {"format": FORMAT, "version": VERSION, "predicates": model.predicates, "threshold": model.threshold,
            "config": model.config, "encoder": model.encoder, "metrics": model.metrics,
@@ -174,6 +222,9 @@ def save_model(model: ExtractorModel, directory: str | Path) -> Path:
                     "use_prior": model.config["use_prior"], "residual": model.config.get("residual", True),
                     "label_match": model.config.get("label_match", False)},
            "gazetteer": model.gazetteer.to_json()}
+    if reader:
+        doc["model"] = "reader"
+        doc["reader"] = {k: model.config[k] for k in ("hidden", "out", "dropout", "tune_layers")}
     return write_pair(directory, state, doc, what="extractor model", error=TextError)
 
 
@@ -189,9 +240,16 @@ def load_model(directory: str | Path) -> ExtractorModel:
     if doc.get("version") != VERSION:
         raise TextError(f"extractor model version {doc.get('version')!r} is not supported (this nesy reads "
                         f"version {VERSION})", file=str(directory / "model.json"))
-    head = make_head(doc["head"])
+    if doc.get("model") == "reader":
+        import copy
+
+        from nesy.text.reader_model import make_reader
+
+        head, prefix = make_reader(copy.deepcopy(get_encoder(doc.get("encoder")).model), doc["reader"]), "reader."
+    else:
+        head, prefix = make_head(doc["head"]), "head."
     try:
-        head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")}, strict=True)
+        head.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
     except RuntimeError as exc:
         raise TextError(f"weights do not fit the model description: {exc}", file=str(weights)) from None
     return ExtractorModel(head.eval(), doc["predicates"], state["labels"], Gazetteer.from_json(doc["gazetteer"]),

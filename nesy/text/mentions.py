@@ -115,6 +115,8 @@ def name_variants(name: str) -> list[str]:
         out.append(m.group(1))
     if "," in out[-1]:
         out.append(out[-1].split(",")[0])
+    if re.fullmatch(r"[-+]?\d+\.0", out[-1]):  # "28.0 (metres)" is written "28 metres"
+        out.append(out[-1][:-2])
     d = re.match(r"^(\d{4})-(\d{2})-(\d{2})$", base)
     if d and 1 <= int(d.group(2)) <= 12:
         y, mo, day = d.group(1), MONTHS[int(d.group(2)) - 1], str(int(d.group(3)))
@@ -241,6 +243,17 @@ def literal_mentions(text: str) -> list[Found]:
     return out
 
 
+def literal_of(surface: str) -> tuple[str, float] | None:
+    """The literal (n3 text, 1.0) a whole span reads as: a date, or a number with at most a
+    unit after it (``28 metres`` → ``"28.0"^^xsd:decimal``); None for anything else."""
+    surface = surface.strip()
+    for f in literal_mentions(surface):
+        rest = surface[f.end:]
+        if f.start == 0 and (not rest.strip() or (f.kind == "literal" and _UNIT.fullmatch(rest))):
+            return f.candidates[0]
+    return None
+
+
 def align(text: str, name: str, toks: Sequence[Token] | None = None) -> tuple[int, int] | None:
     """The char span of ``text`` that best matches reference ``name``: an exact word match
     of one of its :func:`name_variants`, else the word n-gram with the best word-overlap F1
@@ -272,4 +285,4 @@ def align(text: str, name: str, toks: Sequence[Token] | None = None) -> tuple[in
 
 
 __all__ = ["MAX_WORDS", "MONTHS", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "find_spans", "fold",
-           "key_of", "literal_mentions", "name_variants", "tokens"]
+           "key_of", "literal_mentions", "literal_of", "name_variants", "tokens"]

@@ -1,0 +1,225 @@
+"""The reader: MiniLM fine-tuned end to end as a mention tagger and a label-matching relation scorer.
+
+One encoder pass per text gives token states ``H`` ``(L, d)``, and the encoder is trained,
+not frozen (its lowest layers may stay fixed, ``tune_layers``):
+
+* a BIO tagger on ``H`` marks the subject and object mentions, entities and literals alike.
+  A tagged span is linked through the gazetteer when its words are a known surface form,
+  read as a literal when it is a date or a number (with its unit, ``28 metres`` →
+  ``"28.0"^^xsd:decimal``), and is otherwise a new entity named by its text. The rule
+  mentions (:meth:`~nesy.text.mentions.Gazetteer.find`) that no tagged span overlaps stay,
+  and a pronoun stands for the first entity before it;
+* every ordered pair of mentions gets the pair vector of
+  :func:`~nesy.text.extract_model.pair_inputs`, which an MLP maps to ``k`` dims; a
+  predicate's vector is the *same* encoder's mean-pooled state of its label (and
+  description) text, projected to ``k`` dims. The score is their scaled dot product, a
+  bias, and a learned multiple of the cosine of the words between the mentions with the
+  label. No predicate has a parameter of its own, so one never seen in training is scored
+  by its label like any other (as GLiREL does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nesy.text.extract_model import TextFeatures, text_features
+from nesy.text.mentions import PRONOUNS, Found, Gazetteer, key_of, literal_of
+
+if TYPE_CHECKING:
+    import torch
+
+#: Tag ids: outside, first token of a mention, inside a mention.
+O_TAG, B_TAG, I_TAG = 0, 1, 2
+IGNORE = -100
+
+
+@dataclass
+class Encoded:
+    """A tokenised batch: ``ids`` and ``mask`` ``(n, L)``; ``offsets`` ``(n, L, 2)`` char spans
+    (``(0, 0)`` for special and padding tokens)."""
+
+    ids: torch.Tensor
+    mask: torch.Tensor
+    offsets: np.ndarray
+
+    def length(self, i: int) -> int:
+        """Real tokens of text ``i`` (special tokens included)."""
+        return int(self.mask[i].sum())
+
+
+def tokenize(tokenizer: Any, texts: list[str], max_tokens: int) -> Encoded:
+    """``texts`` as one padded batch of at most ``max_tokens`` tokens each."""
+    enc = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt",
+                    return_offsets_mapping=True)
+    return Encoded(enc["input_ids"], enc["attention_mask"], enc["offset_mapping"].numpy())
+
+
+def make_reader(encoder: Any, config: dict[str, Any]) -> torch.nn.Module:
+    """The reader network around ``encoder`` (a transformers ``BertModel``, trained in place)
+    for ``config`` (``hidden``, ``out``, ``dropout``, ``tune_layers``)."""
+    import torch
+    from torch import nn
+
+    class Reader(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            d, k = int(encoder.config.hidden_size), int(config["out"])
+            self.tagger = nn.Linear(d, 3)
+            self.pair = nn.Sequential(nn.Linear(5 * d, config["hidden"]), nn.GELU(), nn.Dropout(config["dropout"]),
+                                      nn.Linear(config["hidden"], k))
+            self.label = nn.Linear(d, k)
+            # About one (pair, predicate) in a few hundred is a fact: start near that rate.
+            self.bias = nn.Parameter(torch.tensor(-5.0))
+            self.match = nn.Parameter(torch.tensor(8.0))
+            layers = list(encoder.encoder.layer)
+            self.n_fixed = max(0, len(layers) - int(config["tune_layers"]))
+            for module in [encoder.embeddings, *layers[:self.n_fixed]]:
+                # The lowest layers stay as pretrained: their output can be computed once per
+                # text (lower), so a training step runs only the tuned layers (upper).
+                for p in module.parameters():
+                    p.requires_grad_(False)
+
+        def states(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            """Token states ``(n, L, d)``."""
+            return self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+
+        def lower(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            """The states after the embeddings and the fixed layers (no gradients)."""
+            with torch.no_grad():
+                h = self.encoder.embeddings(input_ids=ids)
+                for layer in self.encoder.encoder.layer[:self.n_fixed]:
+                    h = layer(h, _additive(mask, h.dtype))
+            return h
+
+        def upper(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            """The tuned layers over the output of :meth:`lower`: :meth:`states`."""
+            for layer in self.encoder.encoder.layer[self.n_fixed:]:
+                h = layer(h, _additive(mask, h.dtype))
+            return h
+
+        def label_vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            """Mean-pooled states ``(P, d)`` of the predicates' label texts."""
+            h = self.states(ids, mask)
+            m = mask.unsqueeze(-1).to(h.dtype)
+            return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+        def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            """Logits ``(m, P)`` of pair inputs ``x`` ``(m, 5d)`` against label vectors ``(P, d)``."""
+            pred = self.label(labels)
+            dot = self.pair(x) @ pred.T / pred.shape[1] ** 0.5 + self.bias
+            d = labels.shape[1]
+            between = nn.functional.normalize(x[:, 2 * d:3 * d], dim=1)
+            return dot + self.match * (between @ nn.functional.normalize(labels, dim=1).T)
+
+    return Reader()
+
+
+def _additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The ``(n, 1, 1, L)`` additive attention mask of a ``(n, L)`` 0/1 mask."""
+    import torch
+
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def tag_targets(enc: Encoded, spans: list[list[tuple[int, int]]]) -> torch.Tensor:
+    """BIO targets ``(n, L)`` of the gold char spans of each text (special tokens ignored)."""
+    import torch
+
+    off = enc.offsets
+    out = np.full(off.shape[:2], IGNORE, dtype=np.int64)
+    for i, text_spans in enumerate(spans):
+        real = off[i, :, 1] > off[i, :, 0]
+        out[i, real] = O_TAG
+        for a, b in text_spans:
+            sel = np.nonzero(real & (off[i, :, 1] > a) & (off[i, :, 0] < b))[0]
+            if len(sel):
+                out[i, sel] = I_TAG
+                out[i, sel[0]] = B_TAG
+    return torch.from_numpy(out)
+
+
+def decode_tags(text: str, tags: np.ndarray, off: np.ndarray) -> list[tuple[int, int]]:
+    """Char spans of one text's predicted tags ``(L,)``: a ``B`` (or an ``I`` after ``O``)
+    opens a span, ``I`` continues it; a span always covers whole words."""
+    spans: list[list[int]] = []
+    prev_end, open_ = -1, False
+    for t in range(len(tags)):
+        a, b = int(off[t, 0]), int(off[t, 1])
+        if b <= a:
+            open_, prev_end = False, -1
+            continue
+        tag = int(tags[t])
+        if a == prev_end and text[a].isalnum():  # a piece of the word before: it goes where that word went
+            if open_:
+                spans[-1][1] = b
+        elif tag == B_TAG or (tag == I_TAG and not open_):
+            spans.append([a, b])
+            open_ = True
+        elif tag == I_TAG:
+            spans[-1][1] = b
+        else:
+            open_ = False
+        prev_end = b
+    return [(a, b) for a, b in spans]
+
+
+def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found | None:
+    """The mention of tagged chars ``[a, b)``: known surface form, literal, or new entity."""
+    while a < b and text[b - 1] in " ,;:.":
+        b -= 1
+    surface = text[a:b]
+    if surface.lower().startswith("the "):
+        a, surface = a + 4, surface[4:]
+    key = key_of(surface)
+    if not key or (len(key) == 1 and key[0] in PRONOUNS):
+        return None
+    hit = gaz.table.get(key)
+    if hit:
+        total = sum(hit.values())
+        return Found(a, b, surface, [(t, c / total) for t, c in hit.most_common(k)])
+    lit = literal_of(surface)
+    if lit is not None:
+        return Found(a, b, surface, [lit], "literal")
+    return Found(a, b, surface, [("?" + surface, 0.5)], "nil")
+
+
+def merge_mentions(tagged: list[Found], rule: list[Found]) -> list[Found]:
+    """The tagged mentions and the rule mentions none of them overlaps, in text order; each
+    pronoun stands for the first entity (known or new) mentioned before it."""
+    keep = list(tagged) + [f for f in rule if not any(f.start < t.end and t.start < f.end for t in tagged)]
+    keep.sort(key=lambda f: f.start)
+    first = next((f for f in keep if f.kind in ("entity", "nil")), None)
+    out = []
+    for f in keep:
+        if f.kind == "pronoun":
+            if first is None or first.start >= f.start:
+                continue
+            f = Found(f.start, f.end, f.text, first.candidates, "pronoun")
+        out.append(f)
+    return out
+
+
+def read_batch(net: Any, enc: Encoded, texts: list[str], gaz: Gazetteer, rule: list[list[Found]], pairs_nil: bool,
+               gold: list[list[Found]] | None = None,
+               h: torch.Tensor | None = None) -> tuple[torch.Tensor, list[TextFeatures], list[list[Found]]]:
+    """One encoder pass over a batch (or its states ``h`` given): token states ``(n, L, d)``,
+    every text's features and its mentions: those the network tags (``gold`` mentions
+    instead, in training) merged with the rule mentions."""
+    h = net.states(enc.ids, enc.mask) if h is None else h
+    if gold is None:
+        tags = net.tagger(h).argmax(-1).numpy()
+    feats, mentions = [], []
+    for i, text in enumerate(texts):
+        n = enc.length(i)
+        if gold is not None:
+            tagged = gold[i]
+        else:
+            tagged = [m for a, b in decode_tags(text, tags[i, :n], enc.offsets[i, :n])
+                      if (m := span_mention(text, a, b, gaz)) is not None]
+        mentions.append(merge_mentions(tagged, rule[i]))
+        feats.append(text_features(h[i, :n], enc.offsets[i, :n], mentions[-1], pairs_nil))
+    return h, feats, mentions
