@@ -15,7 +15,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from importlib import metadata
 from pathlib import Path
@@ -80,6 +80,18 @@ def run_child(argv: Sequence[str], *, timeout: float | None = None) -> dict[str,
     if proc.returncode != 0 or not lines:
         raise ChildError(f"{' '.join(argv)} exited with {proc.returncode}:\n{proc.stderr[-2000:]}")
     return json.loads(lines[-1])
+
+
+def prepared(datasets: Sequence[str], prepare: Callable[[str, Path, Path], Path | str], data: Path,
+             tmp: Path) -> Iterator[tuple[str, Path]]:
+    """``(name, folder)`` of each dataset ``prepare`` made ready in ``tmp``; one whose data is
+    absent (``prepare`` returns the reason as a string) is skipped with a line on stderr."""
+    for ds in datasets:
+        folder = prepare(ds, data, tmp)
+        if isinstance(folder, str):
+            print(f"skipping {folder}", file=sys.stderr)
+            continue
+        yield ds, folder
 
 
 def dir_size_mib(path: str | os.PathLike[str]) -> float:

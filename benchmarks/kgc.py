@@ -49,6 +49,7 @@ from _common import (  # noqa: E402 - the helpers sit next to this script
     fmt_num,
     machine_line,
     markdown_table,
+    prepared,
     run_child,
 )
 
@@ -635,11 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     stats: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="nesy-bench-kgc-") as tmp_name:
         tmp = Path(tmp_name)
-        for ds in datasets:
-            folder = prepare(ds, args.data, tmp)
-            if isinstance(folder, str):
-                print(f"skipping {folder}", file=sys.stderr)
-                continue
+        for ds, folder in prepared(datasets, prepare, args.data, tmp):
             stats[ds] = split_stats(folder)
             resolved = resolved_config(folder, {**defaults.to_dict(), **base})
             p = plans[ds]

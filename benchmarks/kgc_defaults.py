@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import bench_parser, machine_line, markdown_table  # noqa: E402
+from _common import bench_parser, machine_line, markdown_table, prepared  # noqa: E402
 from kgc import DATASETS, load_split, prepare  # noqa: E402
 
 #: The splits of the study (the small ones: CPU-sized).
@@ -142,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     grid = set(args.grid_datasets.split(","))
     results, stats = {}, {}
     with tempfile.TemporaryDirectory(prefix="nesy-bench-kgc-defaults-") as tmp:
-        for ds in datasets:
-            folder = prepare(ds, args.data, Path(tmp))
-            if isinstance(folder, str):
-                print(f"skipping {folder}", file=sys.stderr)
-                continue
+        for ds, folder in prepared(datasets, prepare, args.data, Path(tmp)):
             split = load_split(folder)
             stats[ds] = GraphStats.of(split.ids["train"], len(split.entity_to_id),
                                       len(split.relation_to_id))

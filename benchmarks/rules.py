@@ -47,6 +47,7 @@ from _common import (  # noqa: E402 - the helpers sit next to this script
     fmt_num,
     machine_line,
     markdown_table,
+    prepared,
     run_child,
 )
 
@@ -625,11 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     stats: dict[str, str] = {}
     walls: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="nesy-bench-rules-") as tmp_name:
-        for ds in datasets:
-            folder = prepare(ds, args.data, Path(tmp_name))
-            if isinstance(folder, str):
-                print(f"skipping {folder}", file=sys.stderr)
-                continue
+        for ds, folder in prepared(datasets, prepare, args.data, Path(tmp_name)):
             stats[ds] = kgc.split_stats(folder).replace("train ", "facts + train ", 1)
             print(f"{DATASETS[ds][0]}: {stats[ds]}", file=sys.stderr)
             with Timer() as t:

@@ -150,6 +150,19 @@ def sweep(scored: list[tuple[float, bool]], n_gold: int) -> tuple[float, dict[st
     return v - 1e-4, {"valid_precision": round(p, 4), "valid_recall": round(r, 4), "valid_f1": round(f1, 4)}
 
 
+def close_epoch(log: Any, model: Any, epoch: int, epochs: int, loss: float, held: dict[str, float],
+                started: float, on_epoch: Callable[[dict[str, Any]], None] | None) -> bool:
+    """Record an epoch (loss, validation figures, seconds, ETA) in the training log, which keeps
+    ``model``'s best state by validation F1, and report it; True when training should stop."""
+    spent = time.time() - started
+    entry = {"epoch": epoch, "epochs": epochs, "loss": loss, **held, "seconds": round(spent, 1),
+             "eta_seconds": round(spent / epoch * (epochs - epoch), 1)}
+    stop = log.record(entry, held.get("valid_f1"), model)
+    if on_epoch is not None:
+        on_epoch(entry)
+    return bool(stop)
+
+
 def fit(head: Any, data: TrainingSet, train: list[int], hold: list[int], cfg: dict[str, Any], ns: str, *,
         show: bool, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> tuple[list[float], list[dict]]:
     """AdamW with a one-cycle schedule, binary cross-entropy per (pair, trained predicate);
@@ -183,13 +196,7 @@ def fit(head: Any, data: TrainingSet, train: list[int], hold: list[int], cfg: di
         head.eval()
         log.epoch_done(losses[-1])
         held = validate(head, data, hold, ns, cfg["one_per_pair"])[1] if hold else {}
-        spent = time.time() - t0
-        entry = {"epoch": epoch, "epochs": cfg["epochs"], "loss": losses[-1], **held,
-                 "seconds": round(spent, 1), "eta_seconds": round(spent / epoch * (cfg["epochs"] - epoch), 1)}
-        stop = log.record(entry, held.get("valid_f1"), head)
-        if on_epoch is not None:
-            on_epoch(entry)
-        if stop:
+        if close_epoch(log, head, epoch, cfg["epochs"], losses[-1], held, t0, on_epoch):
             break
     log.restore_best(head)
     log.close()

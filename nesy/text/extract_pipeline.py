@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -186,19 +186,31 @@ class TrainedExtractor(_Pipeline):
     def score_many(self, texts: list[str], found: list[list[Found]],
                    feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
         """All chunks' pairs through the head at once (one matrix product, not one per chunk)."""
+        return score_pairs(feats, self.preds, self.floor, lambda todo: self._confidences(feats, todo))
+
+    def _confidences(self, feats: list[TextFeatures], todo: list[int]) -> Any:
         import torch
 
-        todo = [i for i, ft in enumerate(feats) if len(ft.pairs)]
-        if not todo:
-            return [[] for _ in feats]
-        with torch.inference_mode():
-            x = torch.cat([pair_inputs(feats[i]) for i in todo])
-            prior = torch.cat([self.prior.features(feats[i], self.columns, len(self.preds)) for i in todo])
-            logits = self.model.head(x, self.labels, prior)
-            if self.model.config.get("one_per_pair", False):
-                logits = one_per_pair(logits)
-            conf = torch.sigmoid(logits - self.model.threshold)
-        return hits(conf, feats, todo, self.preds, self.floor)
+        x = torch.cat([pair_inputs(feats[i]) for i in todo])
+        prior = torch.cat([self.prior.features(feats[i], self.columns, len(self.preds)) for i in todo])
+        logits = self.model.head(x, self.labels, prior)
+        if self.model.config.get("one_per_pair", False):
+            logits = one_per_pair(logits)
+        return torch.sigmoid(logits - self.model.threshold)
+
+
+def score_pairs(feats: list[TextFeatures], preds: list[URIRef], floor: float,
+                confidences: Callable[[list[int]], Any]) -> list[list[tuple[int, int, URIRef, float]]]:
+    """:func:`hits` of ``confidences(todo)`` (float ``(M, P)``, the stacked pairs of the chunks
+    ``todo`` that have any), computed without gradients; empty lists when no chunk has a pair."""
+    import torch
+
+    todo = [i for i, ft in enumerate(feats) if len(ft.pairs)]
+    if not todo:
+        return [[] for _ in feats]
+    with torch.inference_mode():
+        conf = confidences(todo)
+    return hits(conf, feats, todo, preds, floor)
 
 
 def hits(conf: Any, feats: list[TextFeatures], todo: list[int], preds: list[URIRef],
@@ -267,13 +279,11 @@ class ReaderExtractor(_Pipeline):
                    feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
         import torch
 
-        todo = [i for i, ft in enumerate(feats) if len(ft.pairs)]
-        if not todo:
-            return [[] for _ in feats]
-        with torch.inference_mode():
+        def confidences(todo: list[int]) -> Any:
             logits = one_per_pair(self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels))
-            conf = torch.sigmoid(logits - self.model.threshold)
-        return hits(conf, feats, todo, self.preds, self.floor)
+            return torch.sigmoid(logits - self.model.threshold)
+
+        return score_pairs(feats, self.preds, self.floor, confidences)
 
 
 def make_extractor(kb: KBView, model: ExtractorModel) -> _Pipeline:

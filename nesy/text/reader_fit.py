@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nesy.text.extract_fit import sweep
+from nesy.text.extract_fit import close_epoch, sweep
 from nesy.text.extract_model import one_per_pair, pair_inputs
 from nesy.text.mentions import Found, Gazetteer, align, tokens
 from nesy.text.reader_model import Encoded, make_reader, read_batch, tag_targets, tokenize
@@ -228,13 +228,7 @@ def fit_reader(net: Any, tok: Any, data: ReaderData, train: list[int], hold: lis
         losses.append(round(total / max(1, len(train)), 4))
         log.epoch_done(losses[-1])
         held = evaluate(net, tok, data, hold, gaz, preds, cfg, ns)[1] if hold else {}
-        spent = time.time() - t0
-        entry = {"epoch": epoch, "epochs": cfg["epochs"], "loss": losses[-1], **held, "seconds": round(spent, 1),
-                 "eta_seconds": round(spent / epoch * (cfg["epochs"] - epoch), 1)}
-        stop = log.record(entry, held.get("valid_f1"), net)
-        if on_epoch is not None:
-            on_epoch(entry)
-        if stop:
+        if close_epoch(log, net, epoch, cfg["epochs"], losses[-1], held, t0, on_epoch):
             break
     log.restore_best(net)
     log.close()
