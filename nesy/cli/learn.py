@@ -9,6 +9,7 @@ import click
 
 from nesy.cli.common import friendly, open_kb
 from nesy.errors import NesyError
+from nesy.ml.tuning import summary
 
 
 @click.command()
@@ -62,11 +63,7 @@ def learn(directory: str, out: str, relations: str | None, max_len: int | None, 
     with open_kb(directory) as kb:
         r = kb.learn(out=out, tune=tune, timeout=timeout, **options)
     if r.get("tune"):
-        study = r["tune"]
-        done = sum(t["state"] == "COMPLETE" for t in study["trials"])
-        click.echo(f"tuning: {len(study['trials'])} trials ({done} complete) in {study['seconds']:.1f} s; "
-                   f"best trial {study['best_trial']}: valid MRR {study['best_value']:.4f} "
-                   f"with {study['best_params']}")
+        click.echo(summary(r["tune"]))
     mrr = "n/a" if r["best_valid_mrr"] is None else f"{r['best_valid_mrr']:.4f}"
     click.echo(f"{r['count']} rules for {len(r['relations'])} relation(s) in {r['seconds']:.1f} s "
                f"(validation MRR {mrr}; query representation: {', '.join(r['features'])}) -> {out}")

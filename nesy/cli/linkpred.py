@@ -9,6 +9,7 @@ import click
 
 from nesy.cli.common import friendly, open_kb
 from nesy.errors import NesyError
+from nesy.ml.tuning import summary
 
 
 @click.command()
@@ -56,12 +57,7 @@ def train(directory: str, model: str | None, dim: int | None, epochs: int | None
         r = kb.train(valid=valid, resume=resume, nproc=nproc, name=name, log_dir=log_dir, tune=tune,
                      timeout=timeout, **options)
     if r.get("tune"):
-        study = r["tune"]
-        done = sum(t["state"] == "COMPLETE" for t in study["trials"])
-        pruned = sum(t["state"] == "PRUNED" for t in study["trials"])
-        click.echo(f"tuning: {len(study['trials'])} trials ({done} complete, {pruned} pruned) in "
-                   f"{study['seconds']:.1f} s; best trial {study['best_trial']}: valid MRR "
-                   f"{study['best_value']:.4f} with {study['best_params']}")
+        click.echo(summary(r["tune"]))
     mrr = "n/a" if r["best_valid_mrr"] is None else f"{r['best_valid_mrr']:.4f}"
     click.echo(f"{r['model']}: {r['triples']} training triples, {r['entities']} entities, "
                f"{r['relations']} relations; {r['epochs']} epochs in {r['seconds']:.1f} s; "

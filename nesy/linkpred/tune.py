@@ -3,8 +3,10 @@
 Trial 0 is always the configuration given (the defaults, or the user's options), so the
 best trial's validation MRR is at least the untuned one's. Each later trial samples
 :data:`SEARCH_SPACE`; every evaluation reports the filtered validation MRR to the pruner,
-which stops a trial whose curve falls below the median of the earlier ones at that epoch
-(the study itself is :func:`nesy.ml.tuning.search`, shared with the rule learner).
+which stops a trial whose curve falls below the median of the earlier ones at that epoch.
+From 6 trials on, part of the budget confirms the winner over further seeds and the tuned
+configuration is kept only when its mean beats the given one's (the study itself is
+:func:`nesy.ml.tuning.search`, shared with the rule learner).
 Only validation triples choose; test triples are never seen here.
 """
 
