@@ -119,3 +119,20 @@ def test_tune_two_trials_keeps_the_best_and_writes_the_study(trained: Path) -> N
     model = json.loads((trained / "models" / "tuned" / "model.json").read_text())["meta"]
     assert model["best_valid_mrr"] == pytest.approx(study["best_value"])
     assert model["train_config"]["dim"] == study["best_params"]["dim"]
+
+
+def test_tune_six_keeps_two_runs_back_for_the_seed_confirmation(trained: Path) -> None:
+    said = run(cli, "train", str(trained), "--dim", "16", "--epochs", "5", "--device", "cpu",
+               "--valid", str(EXAMPLES / "valid.tsv"), "--tune", "6", "--name", "tuned6")
+    study = json.loads((trained / "models" / "tuned6" / "tune.json").read_text())
+    assert len(study["trials"]) == 4  # 6 runs: 4 searched, 2 kept back for the confirmation
+    model = json.loads((trained / "models" / "tuned6" / "model.json").read_text())["meta"]
+    assert model["best_valid_mrr"] == pytest.approx(study["best_value"])
+    c = study["confirmation"]
+    if study["trials"][0]["value"] == max(t["value"] or 0 for t in study["trials"]):
+        assert c is None and study["best_trial"] == 0
+    else:
+        assert c["seeds"] == [0, 1] and len(c["given_values"]) == len(c["best_values"]) == 2
+        assert (c["kept"] == "best") == (c["best_mean"] > c["given_mean"])
+        assert study["best_trial"] == (c["trial"] if c["kept"] == "best" else 0)
+        assert "confirmation over seeds [0, 1]" in said
