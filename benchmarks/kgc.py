@@ -23,8 +23,11 @@ published figures), the machine and whether the goal is met::
 
     .venv/bin/python benchmarks/kgc.py [--data ../shared/data] [--datasets a,b] [--models a,b]
         [--pykeen-models a,b|none] [--epochs N] [--dim D] [--repeat N] [--quick]
-        [--device auto|cpu|cuda] [--threads N]
+        [--device auto|cpu|cuda] [--threads N] [--tune N] [--pykeen-tune-models a,b|none]
 
+With ``--tune N`` every dataset also gets tuned rows (``kgc_tune.py``): each nesy model through
+``nesy.linkpred.tune.tune`` and each ``--pykeen-tune-models`` model (ComplEx by default)
+through ``pykeen.hpo.hpo_pipeline``, N trials each, scored on test like the default rows.
 Without CUDA the default budgets are cut (``CPU_BUDGETS``) and the output says how.
 """
 
@@ -41,6 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import kgc_tune  # noqa: E402 - the tuned rows' workers and summary (--tune)
 from _common import (  # noqa: E402 - the helpers sit next to this script
     ChildError,
     Timer,
@@ -210,20 +214,23 @@ def load_split(folder: Path) -> Split:
 
 
 # -- workers (child processes, one training run each) --------------------------------
-def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
+def nesy_config(spec: dict[str, Any]) -> Any:
+    """The TrainConfig of a nesy row: the defaults, then the spec's resolved fields and model."""
+    from nesy.linkpred.train import TrainConfig
+
+    return TrainConfig.from_dict({**TrainConfig().to_dict(), **spec["config"], "model": spec["model"]})
+
+
+def nesy_test_result(result: Any, config: Any, split: Split) -> dict[str, Any]:
+    """A nesy row from a trained ``TrainResult``: test metrics (filtered by train + valid +
+    test, realistic ranks), the calibrated probabilities' ECE and the training regime."""
     import numpy as np
 
     from nesy.linkpred.calibrate import calibration_report
     from nesy.linkpred.evaluate import evaluate
-    from nesy.linkpred.train import TrainConfig, train
 
-    split = load_split(Path(spec["folder"]))
     num_e, num_r = len(split.entity_to_id), len(split.relation_to_id)
-    config = TrainConfig.from_dict({**TrainConfig().to_dict(), **spec["config"], "model": spec["model"]})
     tr, va, te = split.ids["train"], split.ids["valid"], split.ids["test"]
-    with Timer() as t:
-        result = train(tr, num_e, num_r, config, valid=va, known=np.concatenate([tr, va]),
-                       progress=False)
     device = None if config.device == "auto" else config.device
     with Timer() as ev:
         metrics = evaluate(result.model, te, np.concatenate([tr, va, te]), num_r,
@@ -232,7 +239,7 @@ def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
                                      np.concatenate([tr, va, te]), num_e, num_r)
     config = result.config or config
     return {
-        "train_s": t.seconds, "eval_s": ev.seconds, "epochs_run": result.epochs_run,
+        "eval_s": ev.seconds, "epochs_run": result.epochs_run,
         "best_valid_mrr": result.best_valid_mrr,
         "mrr": metrics["mrr"], "hits1": metrics["hits@1"], "hits10": metrics["hits@10"],
         "opt_mrr": metrics.get("optimistic_mrr"), "n": metrics["n"], "ece": calibration["ece"],
@@ -242,7 +249,22 @@ def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pykeen_device(device: str) -> str:
+def _worker_nesy(spec: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from nesy.linkpred.train import train
+
+    split = load_split(Path(spec["folder"]))
+    config = nesy_config(spec)
+    tr, va = split.ids["train"], split.ids["valid"]
+    with Timer() as t:
+        result = train(tr, len(split.entity_to_id), len(split.relation_to_id), config, valid=va,
+                       known=np.concatenate([tr, va]), progress=False)
+    return {"train_s": t.seconds, **nesy_test_result(result, config, split)}
+
+
+def pykeen_device(device: str) -> str:
+    """TrainConfig's device for PyKEEN: ``auto`` becomes cuda when present, else cpu."""
     import torch
 
     if device == "auto":
@@ -250,12 +272,12 @@ def _pykeen_device(device: str) -> str:
     return device
 
 
-def _worker_pykeen(spec: dict[str, Any]) -> dict[str, Any]:
+def pykeen_setup(spec: dict[str, Any]) -> tuple[Split, dict[str, Any]]:
+    """The split and the ``pipeline()`` keyword arguments of a PyKEEN row (the untuned
+    recipe of :data:`PYKEEN_SETUPS`), the seed and ``use_tqdm`` aside."""
     import logging
 
-    import torch
     from pykeen.evaluation import RankBasedEvaluator
-    from pykeen.pipeline import pipeline
     from pykeen.triples import TriplesFactory
 
     logging.disable(logging.WARNING)  # PyKEEN logs every step at INFO/WARNING
@@ -272,7 +294,6 @@ def _worker_pykeen(spec: dict[str, Any]) -> dict[str, Any]:
 
     # Inverse triples make LCWA's 1-N loss cover both directions, as nesy's reciprocals do.
     training = factory("train", lcwa)
-    validation, testing = factory("valid", False), factory("test", False)
     # PyKEEN sorts its triples; the set must be nesy's exactly.
     assert set(map(tuple, training.mapped_triples.tolist())) == set(map(tuple, split.ids["train"].tolist()))
     kwargs: dict[str, Any] = {}
@@ -285,16 +306,14 @@ def _worker_pykeen(spec: dict[str, Any]) -> dict[str, Any]:
         kwargs["negative_sampler_kwargs"] = {"num_negs_per_pos": SLCWA_NEGATIVES}
     if setup.get("loss"):
         kwargs["loss"] = setup["loss"]
-    device = _pykeen_device(cfg["device"])
-    best_path = Path(spec["tmp"]) / f"pykeen-best-{spec['model']}.pt"
     eval_batch = cfg["eval_batch_size"]
     if not lcwa:
         # These interactions broadcast (batch, entities, dim) when ranking all entities
         # (33 GB for RotatE on WN18RR at 512): keep that under about 1 GiB.
         per_query = len(split.entity_to_id) * cfg["dim"] * 8
         eval_batch = max(1, min(eval_batch, 2**30 // per_query))
-    result = pipeline(
-        training=training, validation=validation, testing=testing,
+    return split, dict(
+        training=training, validation=factory("valid", False), testing=factory("test", False),
         model=setup["model"],
         model_kwargs={"embedding_dim": cfg["dim"], **setup.get("model_kwargs", {})},
         training_loop=setup["loop"], optimizer=optimizer, optimizer_kwargs={"lr": lr},
@@ -303,28 +322,40 @@ def _worker_pykeen(spec: dict[str, Any]) -> dict[str, Any]:
         # nesy also validates after the last epoch; a shorter run than eval_every validates once.
         stopper_kwargs={"frequency": min(cfg["eval_every"], cfg["epochs"]), "patience": cfg["patience"],
                         "metric": "inverse_harmonic_mean_rank", "relative_delta": 0.0,
-                        "evaluation_batch_size": eval_batch, "best_model_path": best_path},
+                        "evaluation_batch_size": eval_batch,
+                        "best_model_path": Path(spec["tmp"]) / f"pykeen-best-{spec['model']}.pt"},
         evaluator=RankBasedEvaluator, evaluator_kwargs={"filtered": True},
         evaluation_kwargs={"batch_size": eval_batch},
-        random_seed=cfg["seed"], device=device, use_tqdm=False, **kwargs,
+        device=pykeen_device(cfg["device"]), **kwargs,
     )
+
+
+def pykeen_test_result(result: Any, kwargs: dict[str, Any], split: Split) -> dict[str, Any]:
+    """A PyKEEN row from the ``PipelineResult`` of ``pipeline(**kwargs)``: the best
+    validation epoch's test metrics (filtered by train + valid + test, realistic ranks)."""
+    import torch
+    from pykeen.evaluation import RankBasedEvaluator
+
     stopper = result.stopper
     epochs_run = len(result.losses)
     metrics = result.metric_results
+    best_path = kwargs["stopper_kwargs"]["best_model_path"]
     with Timer() as ev:
         # Like nesy, hand back the epoch with the best validation MRR: PyKEEN restores it
         # only when the stopper fires, not when the epoch budget runs out first.
         if not stopper.stopped and stopper.best_epoch not in (None, epochs_run) and best_path.is_file():
             result.model.load_state_dict(torch.load(best_path, weights_only=False))
             metrics = RankBasedEvaluator(filtered=True).evaluate(
-                result.model, testing.mapped_triples,
-                additional_filter_triples=[training.mapped_triples, validation.mapped_triples],
-                batch_size=eval_batch, use_tqdm=False,
+                result.model, kwargs["testing"].mapped_triples,
+                additional_filter_triples=[kwargs["training"].mapped_triples,
+                                           kwargs["validation"].mapped_triples],
+                batch_size=kwargs["evaluation_kwargs"]["batch_size"], use_tqdm=False,
             )
 
     def metric(key: str) -> float:
         return float(metrics.get_metric(f"both.{key}"))
 
+    negatives = kwargs.get("negative_sampler_kwargs", {}).get("num_negs_per_pos")
     return {
         "train_s": result.train_seconds, "eval_s": ev.seconds, "epochs_run": epochs_run,
         "best_valid_mrr": stopper.best_metric if stopper.best_epoch is not None else None,
@@ -332,9 +363,19 @@ def _worker_pykeen(spec: dict[str, Any]) -> dict[str, Any]:
         "hits1": metric("realistic.hits_at_1"), "hits10": metric("realistic.hits_at_10"),
         "opt_mrr": metric("optimistic.inverse_harmonic_mean_rank"),
         "n": 2 * len(split.ids["test"]),
-        "loop": (f"{setup['loop']}, {setup.get('loss') or 'default loss'}"
-                 + ("" if lcwa else f", {SLCWA_NEGATIVES} neg") + f", {optimizer} lr {lr:g}, batch {batch}"),
+        "loop": (f"{kwargs['training_loop']}, {kwargs.get('loss') or 'default loss'}"
+                 + (f", {negatives} neg" if negatives else "")
+                 + f", {kwargs['optimizer']} lr {kwargs['optimizer_kwargs']['lr']:g}, "
+                 f"batch {kwargs['training_kwargs']['batch_size']}"),
     }
+
+
+def _worker_pykeen(spec: dict[str, Any]) -> dict[str, Any]:
+    from pykeen.pipeline import pipeline
+
+    split, kwargs = pykeen_setup(spec)
+    result = pipeline(**kwargs, random_seed=spec["config"]["seed"], use_tqdm=False)
+    return pykeen_test_result(result, kwargs, split)
 
 
 WORKERS = {"nesy": _worker_nesy, "pykeen": _worker_pykeen}
@@ -347,7 +388,7 @@ def worker_main(system: str, spec_path: str) -> None:
         import torch
 
         torch.set_num_threads(spec["threads"])
-    emit_result(WORKERS[system](spec))
+    emit_result((WORKERS.get(system) or kgc_tune.WORKERS[system])(spec))
 
 
 # -- parent ----------------------------------------------------------------------------
@@ -383,14 +424,14 @@ def split_stats(folder: Path) -> str:
             f"valid {counts['valid']:,} / test {counts['test']:,}")
 
 
-def _best(runs: list[Run], system: str, dataset: str) -> Run | None:
+def best_run(runs: list[Run], system: str, dataset: str) -> Run | None:
     ok = [r for r in runs if r.system == system and r.dataset == dataset and r.result]
     return max(ok, key=lambda r: r.result["mrr"]) if ok else None
 
 
 def _goal_for(runs: list[Run], dataset: str) -> tuple[bool | None, str]:
     """Whether nesy meets the goal on ``dataset`` and a short reason."""
-    pk = _best(runs, "pykeen", dataset)
+    pk = best_run(runs, "pykeen", dataset)
     nesy_ok = [r for r in runs if r.system == "nesy" and r.dataset == dataset and r.result]
     if pk is None or not nesy_ok:
         return None, "not measured"
@@ -410,17 +451,17 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
     """The results table, the per-dataset summary, notes, the machine line and the goal."""
     rows = []
     for ds in datasets:
-        pk_best = _best(runs, "pykeen", ds)
+        pk_best = best_run(runs, "pykeen", ds)
         for r in (x for x in runs if x.dataset == ds):
-            label = DATASETS[ds][0]
+            label, system = DATASETS[ds][0], kgc_tune.system_label(r.system, args.tune)
             if r.result is None:
-                rows.append([label, r.system, r.model, "failed", "", "", "", "", "", "", "", "", "", ""])
+                rows.append([label, system, r.model, "failed", "", "", "", "", "", "", "", "", "", ""])
                 continue
             res = r.result
             vs = "—" if pk_best is None else f"{res['mrr'] / pk_best.result['mrr']:.2f}"
             tvs = "—" if pk_best is None else f"{res['train_s'] / pk_best.result['train_s']:.2f}"
             rows.append([
-                label, r.system, r.model, res["loop"], str(res["epochs_run"]),
+                label, system, r.model, res["loop"], str(res["epochs_run"]),
                 f"{res['mrr']:.3f}", f"{res['hits1']:.3f}", f"{res['hits10']:.3f}",
                 fmt_num(res["opt_mrr"], 3), fmt_num(res["train_s"], 1), fmt_num(res["peak_rss_mib"], 0),
                 fmt_num(res.get("ece"), 3), vs, tvs,
@@ -432,7 +473,7 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
     )
     srows = []
     for ds in datasets:
-        nb, pb = _best(runs, "nesy", ds), _best(runs, "pykeen", ds)
+        nb, pb = best_run(runs, "nesy", ds), best_run(runs, "pykeen", ds)
         ok, why = _goal_for(runs, ds)
         if ds == "wn18rr" and nb is not None:
             wn_ok = nb.result["mrr"] >= GOAL_WN18RR_MRR
@@ -446,10 +487,12 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
             "—" if nb is None or pb is None else f"{nb.result['train_s'] / pb.result['train_s']:.2f}",
             "; ".join(ANCHORS.get(ds, [])) or "—",
             {True: "met", False: "not met", None: "—"}[ok] + f" ({why})",
+            *(kgc_tune.summary_cells(runs, ds) if args.tune else []),
         ])
     summary = markdown_table(
-        ["Dataset", "nesy best", "PyKEEN best", "MRR ratio", "Time ratio", "Published MRR", "Goal"],
-        srows, align="lllrrll",
+        ["Dataset", "nesy best", "PyKEEN best", "MRR ratio", "Time ratio", "Published MRR", "Goal",
+         *(kgc_tune.SUMMARY_HEADERS if args.tune else [])],
+        srows, align="lllrrll" + ("llrl" if args.tune else ""),
     )
     nesy_cfg = next((r.result["config"] for r in runs if r.system == "nesy" and r.result), None)
     budget = ", ".join(f"{DATASETS[d][0]} {plans[d].epochs}" for d in datasets)
@@ -493,6 +536,8 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
     if cpu_notes:
         notes.append("CPU run (no CUDA), budgets of the large splits cut: " + "; ".join(cpu_notes) + " (TrainConfig: up to "
                      f"{args.default_epochs} epochs; --epochs/--models to change).")
+    if args.tune:
+        notes += kgc_tune.notes(runs, datasets, args.tune)
     notes.append(f"Threads: {args.threads_used or 'torch default'} intra-op thread(s) per child"
                  + (" (on 2 shared cores torch's 2 OpenMP threads spun against other work: the "
                     "Neural-LP kinship ComplEx run took 9 s with 2 threads, 1.3 s with 1)"
@@ -500,7 +545,7 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
     lines = [table, "", summary, "", *(f"- {n}" for n in notes), "",
              machine_line(["nesy", "torch", "torch_geometric", "pykeen", "numpy"]), ""]
     verdicts = [_goal_for(runs, d)[0] for d in datasets]
-    wn = _best(runs, "nesy", "wn18rr")
+    wn = best_run(runs, "nesy", "wn18rr")
     wn_ok = None if wn is None else wn.result["mrr"] >= GOAL_WN18RR_MRR
     all_ok = all(v is True for v in verdicts) and wn_ok is True
     met = sum(v is True for v in verdicts)
@@ -512,6 +557,8 @@ def report(runs: list[Run], datasets: list[str], stats: dict[str, str], plans: d
         + ("not run" if wn_ok is None else f"{wn.result['mrr']:.3f}, {'met' if wn_ok else 'not met'}")
         + ")"
     )
+    if args.tune:
+        lines.append(kgc_tune.goal_line(runs, datasets, args.tune))
     return "\n".join(lines)
 
 
@@ -523,18 +570,19 @@ class Plan:
     nesy: list[str]
     pykeen: list[str]
     note: str = ""
+    pykeen_tune: list[str] = field(default_factory=list)
 
 
 def plan(ds: str, args: Any, default_epochs: int, cuda: bool, models: list[str],
-         pk_models: list[str]) -> Plan:
+         pk_models: list[str], pk_tune: list[str] = ()) -> Plan:
     """The budget of dataset ``ds``: flags first, then --quick, then the CPU budgets."""
     if args.epochs:
-        return Plan(args.epochs, models, pk_models)
+        return Plan(args.epochs, models, pk_models, pykeen_tune=list(pk_tune))
     if args.quick:
-        return Plan(QUICK_EPOCHS, models, pk_models)
+        return Plan(QUICK_EPOCHS, models, pk_models, pykeen_tune=list(pk_tune))
     budget = CPU_BUDGETS.get(ds) if not cuda else None
     if budget is None:
-        return Plan(default_epochs, models, pk_models)
+        return Plan(default_epochs, models, pk_models, pykeen_tune=list(pk_tune))
     epochs = min(budget["epochs"], default_epochs)
     note = f"{DATASETS[ds][0]} {epochs} epochs"
     nesy = models
@@ -545,7 +593,8 @@ def plan(ds: str, args: Any, default_epochs: int, cuda: bool, models: list[str],
     if "pykeen" in budget and not args.pykeen_models:
         pykeen = [m for m in pk_models if m in budget["pykeen"]]
         note += f", PyKEEN {'/'.join(pykeen)} only"
-    return Plan(epochs, nesy, pykeen, note)
+    tuned = [m for m in pk_tune if args.pykeen_tune_models or m in budget.get("pykeen", pk_tune)]
+    return Plan(epochs, nesy, pykeen, note, tuned)
 
 
 def resolved_config(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
@@ -586,6 +635,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch intra-op threads per child (default: "
                         "1 on CPU, where OpenMP threads of a shared small box spin against each "
                         "other; torch's own choice on CUDA; 0 = torch's own choice)")
+    parser.add_argument("--tune", type=int, default=0, metavar="N",
+                        help="also tune every nesy model and each --pykeen-tune-models model "
+                        "with N trials (0, the default: no tuned rows)")
+    parser.add_argument("--pykeen-tune-models", help="comma-separated PyKEEN models tuned with "
+                        "--tune (default: complex; 'none' for none)")
     args = parser.parse_args(argv)
     if args.worker:
         worker_main(*args.worker)
@@ -617,6 +671,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no PyKEEN counterpart for {', '.join(bad)}; known: {', '.join(PYKEEN_SETUPS)}")
     else:
         pk_models = [m for m in models if m in PYKEEN_DEFAULT]
+    pk_tune = [m for m in (args.pykeen_tune_models or "complex").split(",") if m and m != "none"]
+    if args.tune < 0 or any(m not in PYKEEN_SETUPS for m in pk_tune):
+        parser.error(f"--tune needs N >= 0 and --pykeen-tune-models names among {', '.join(PYKEEN_SETUPS)}")
 
     defaults = TrainConfig()
     base: dict[str, Any] = {"device": args.device}
@@ -624,7 +681,8 @@ def main(argv: list[str] | None = None) -> int:
         base["dim"] = args.dim
     if args.quick:
         base["eval_every"] = 1
-    plans = {ds: plan(ds, args, defaults.epochs, cuda, models, pk_models) for ds in datasets}
+    plans = {ds: plan(ds, args, defaults.epochs, cuda, models, pk_models, pk_tune if args.tune else [])
+             for ds in datasets}
     threads = args.threads if args.threads is not None else (0 if cuda else 1)
     args.threads_used = threads
     args.dim_used = args.dim or defaults.dim
@@ -642,17 +700,20 @@ def main(argv: list[str] | None = None) -> int:
             p = plans[ds]
             print(f"{DATASETS[ds][0]}: {stats[ds]}; {p.epochs} epochs", file=sys.stderr)
             jobs = [("pykeen", m) for m in p.pykeen] + [("nesy", m) for m in p.nesy]
+            if args.tune:
+                jobs += [("nesy-tune", m) for m in p.nesy] + [("pykeen-tune", m) for m in p.pykeen_tune]
             for system, model in jobs:
                 config = {**resolved, "epochs": p.epochs, "model": model}
                 spec_path = tmp / f"{ds}-{system}-{model}.json"
                 spec_path.write_text(json.dumps({"folder": str(folder), "model": model,
                                                  "config": config, "tmp": tmp_name,
-                                                 "threads": threads}), encoding="utf-8")
+                                                 "threads": threads, "trials": args.tune}), encoding="utf-8")
                 run = Run(ds, system, model)
-                for _ in range(args.repeat):
+                tuned = system.endswith("-tune")  # one tuning run per row, whatever --repeat
+                for _ in range(1 if tuned else args.repeat):
                     try:
-                        run.runs.append(run_child([__file__, "--data", str(args.data), "--worker",
-                                                   system, str(spec_path)], timeout=CHILD_TIMEOUT_S))
+                        run.runs.append(run_child([__file__, "--data", str(args.data), "--worker", system,
+                                                   str(spec_path)], timeout=CHILD_TIMEOUT_S * (1 + tuned * args.tune)))
                     except ChildError as exc:
                         run.error = str(exc)
                         print(f"  {system} {model} failed: {exc}", file=sys.stderr)
