@@ -239,17 +239,19 @@ class ReaderExtractor(_Pipeline):
 
     def __init__(self, kb: KBView, model: ExtractorModel) -> None:
         from nesy.text.reader_fit import all_labels
-        from nesy.text.reader_model import tokenize
+        from nesy.text.reader_model import quantize_encoder, tokenize
 
         encoder = get_encoder(model.encoder)
         super().__init__(kb, model.gazetteer.merge(kb_gazetteer(kb)), encoder)
         self.model, self.net = model, model.head.eval()
+        if model.config.get("quantize", False):
+            self.net = quantize_encoder(self.net)
         self.pairs_nil = bool(model.config.get("pairs_nil", True))
         known = [URIRef(p) for p in model.predicates]
         self.preds = known + [p for p in kb_properties(kb) if p not in set(known)]
         # Every label through the reader's own (fine-tuned) encoder, this store's texts.
         self.labels = all_labels(self.net, tokenize(encoder.tokenizer, term_texts(kb, self.preds, comments=True), 64))
-        self.batch = 64
+        self.budget = 512  # padded tokens per encoder batch (reader_model.length_batches)
 
     @classmethod
     def load(cls, kb: KBView, path: str | Path) -> ReaderExtractor:
@@ -259,16 +261,15 @@ class ReaderExtractor(_Pipeline):
         """One pass of the reader per chunk: tagged and rule mentions, token states."""
         import torch
 
-        from nesy.text.reader_model import read_batch, tokenize
+        from nesy.text.reader_model import length_batches, read_batch, tokenize
 
         found: list[list[Found]] = [[] for _ in texts]
         feats: list[TextFeatures | None] = [None] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        max_tokens = self.model.config["max_tokens"]
         with torch.inference_mode():
-            for lo in range(0, len(order), self.batch):
-                chunk = order[lo:lo + self.batch]
+            for chunk in length_batches(self.encoder.tokenizer, texts, max_tokens, self.budget):
                 part = [texts[i] for i in chunk]
-                enc = tokenize(self.encoder.tokenizer, part, self.model.config["max_tokens"])
+                enc = tokenize(self.encoder.tokenizer, part, max_tokens)
                 _, got, ments_of = read_batch(self.net, enc, part, self.gaz, [self.gaz.find(t) for t in part],
                                               self.pairs_nil)
                 for i, ments, ft in zip(chunk, ments_of, got, strict=True):

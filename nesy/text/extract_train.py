@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     # below are the reader's.
     "model": "head", "encoder_lr": 5e-5, "tune_layers": 4, "label_negatives": 64, "tag_weight": 1.0,
     "max_tokens": 128,
+    # The reader at extraction: int8 dynamic quantisation of the encoder's Linear layers
+    # (~3x faster on one CPU thread, but F1 0.142 -> 0.126 on the validation half, 2026-12-05).
+    "quantize": False,
 }
 MODELS = ("head", "reader")
 

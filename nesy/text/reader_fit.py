@@ -24,7 +24,14 @@ import numpy as np
 from nesy.text.extract_fit import close_epoch, sweep
 from nesy.text.extract_model import one_per_pair, pair_inputs
 from nesy.text.mentions import Found, Gazetteer, align, tokens
-from nesy.text.reader_model import Encoded, make_reader, read_batch, tag_targets, tokenize
+from nesy.text.reader_model import (
+    Encoded,
+    length_batches,
+    make_reader,
+    read_batch,
+    tag_targets,
+    tokenize,
+)
 from nesy.text.webnlg import Example, n3_name, normalise_triple
 
 if TYPE_CHECKING:
@@ -169,10 +176,9 @@ def evaluate(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazettee
     net.eval()
     labels = all_labels(net, data.labels)
     scored, n_gold = [], 0
-    order = sorted(idx, key=lambda i: len(data.texts[i]))
     with torch.inference_mode():
-        for lo in range(0, len(order), 64):
-            chunk = order[lo:lo + 64]
+        for part in length_batches(tok, [data.texts[i] for i in idx], cfg["max_tokens"]):
+            chunk = [idx[j] for j in part]
             texts = [data.texts[i] for i in chunk]
             _, feats, _ = read_batch(net, tokenize(tok, texts, cfg["max_tokens"]), texts, gaz,
                                   [data.rule[i] for i in chunk], cfg["pairs_nil"])

@@ -57,6 +57,22 @@ def tokenize(tokenizer: Any, texts: list[str], max_tokens: int) -> Encoded:
     return Encoded(enc["input_ids"], enc["attention_mask"], enc["offset_mapping"].numpy())
 
 
+def length_batches(tokenizer: Any, texts: list[str], max_tokens: int, budget: int = 512,
+                   most: int = 64) -> list[list[int]]:
+    """The indices of ``texts`` in batches of similar token length, shortest first: a batch
+    grows while its padded size (texts × longest) stays within ``budget`` tokens (one text
+    at least, ``most`` at most). On one CPU thread small, evenly padded batches are the
+    fastest (2026-12-05: 106 texts/s at 8 texts a batch against 73 at 64)."""
+    lengths = [min(max_tokens, len(ids)) for ids in tokenizer(texts, truncation=True, max_length=max_tokens)["input_ids"]]
+    out: list[list[int]] = []
+    for i in sorted(range(len(texts)), key=lambda i: (lengths[i], i)):
+        if out and len(out[-1]) < most and (len(out[-1]) + 1) * lengths[i] <= budget:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
 def make_reader(encoder: Any, config: dict[str, Any]) -> torch.nn.Module:
     """The reader network around ``encoder`` (a transformers ``BertModel``, trained in place)
     for ``config`` (``hidden``, ``out``, ``dropout``, ``tune_layers``)."""
@@ -116,6 +132,23 @@ def make_reader(encoder: Any, config: dict[str, Any]) -> torch.nn.Module:
             return dot + self.match * (between @ nn.functional.normalize(labels, dim=1).T)
 
     return Reader()
+
+
+def quantize_encoder(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` (in place) with its encoder's Linear layers int8 dynamically quantised, for
+    extraction on CPU only (the quantised encoder cannot be trained). ``torch.ao.quantization``
+    is deprecated upstream (torch 2.13 still has it); its warnings are silenced here."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantiz.*deprecated")
+        from torch.ao.quantization import quantize_dynamic
+
+        net.encoder = quantize_dynamic(net.encoder, {torch.nn.Linear}, dtype=torch.qint8)
+    return net
 
 
 def _additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

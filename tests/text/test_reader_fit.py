@@ -1,6 +1,7 @@
 """The reader trains end to end on a tiny generated set: encoder weights change, the model
 is saved as safetensors + JSON (no pickle) and reloads, and it extracts a trained relation
-between names it never saw; a bad option is a TextError."""
+between names it never saw; a bad option is a TextError. Batching texts by length at
+extraction changes no extraction, and the int8-quantised encoder still extracts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rdflib.namespace import RDF, RDFS
 from nesy import KnowledgeBase
 from nesy.errors import TextError
 from nesy.text.extract import Example, Sentence, get_extractor, train_extractor
+from nesy.text.extract_train import load_model
 
 EX = "http://example.org/reader/"
 LABELS = {"birthPlace": "was born in", "employer": "works for"}
@@ -67,6 +69,38 @@ def test_reader_extracts_after_reload(trained: tuple[KnowledgeBase, Path, dict])
     found = extractor.extract([Sentence("t", 0, "Zed Quinn works for Acme.", 0)], kb)
     best = max(found, key=lambda x: x.confidence)
     assert (best.predicate, best.object.text) == (URIRef(EX + "employer"), "Acme")
+
+
+def _extractions(extractor: object, kb: KnowledgeBase, texts: list[str]) -> dict[tuple, float]:
+    got = extractor.extract([Sentence(f"d{i}", 0, t, 0) for i, t in enumerate(texts)], kb)  # type: ignore[attr-defined]
+    return {(x.sentence.doc, x.subject.text, str(x.predicate), x.object.text): x.confidence for x in got}
+
+
+def test_reader_batches_by_length_without_changing_extractions(trained: tuple[KnowledgeBase, Path, dict]) -> None:
+    kb, out, _ = trained
+    texts = ["Zed Quinn works for Acme.", "Mia Long, who was born in the old harbour town of Oslo, works for Globex.",
+             "Ann Lee was born in Rome.", "It is here.", "Bob Stone works for Hooli and was born in Vienna."]
+    extractor = get_extractor(kb, model_dir=out)
+    extractor.budget = 10**6  # one padded batch of every text (as before 2026-12-05)
+    whole = _extractions(extractor, kb, texts)
+    extractor.budget = 1  # one text a batch
+    single = _extractions(extractor, kb, texts)
+    extractor.budget = 64
+    mixed = _extractions(extractor, kb, texts)
+    assert whole and set(whole) == set(single) == set(mixed)
+    assert max(abs(whole[k] - single[k]) + abs(whole[k] - mixed[k]) for k in whole) < 1e-4
+
+
+def test_quantized_reader_extracts(trained: tuple[KnowledgeBase, Path, dict]) -> None:
+    from nesy.text.extract_pipeline import make_extractor
+
+    kb, out, _ = trained
+    model = load_model(out)
+    model.config["quantize"] = True
+    extractor = make_extractor(kb, model)
+    assert "quantized" in type(extractor.net.encoder.encoder.layer[0].output.dense).__module__
+    found = extractor.extract([Sentence("t", 0, "Zed Quinn works for Acme.", 0)], kb)
+    assert max(found, key=lambda x: x.confidence).predicate == URIRef(EX + "employer")
 
 
 def test_reader_options_are_checked() -> None:
