@@ -17,8 +17,8 @@ label is its name in words; no held-out fact), trains (or not), reloads the mode
 and extracts from the scored texts. Configurations: ``text`` (trained, no store prior: the
 text alone), ``prior`` (trained with the store prior), ``zs-text`` / ``zs-prior`` (the
 untrained zero-shot extractor without / with the store). ``--model`` picks the trained model
-(``head``: the head on frozen features; ``reader``: the fine-tuned encoder; the store-prior
-configuration always trains the head, the only one with the prior), ``--options`` adds
+(``reader``: the fine-tuned encoder, the extractor's default; ``head``: the head on frozen
+features; the store-prior configuration always trains the head, the only one with the prior), ``--options`` adds
 training options. ``--score-on valid`` is for development: it scores half of the validation
 categories' entries and validates on the other half, never touching the test categories. Prints P/R/F1 overall, per number of
 reference triples and per held-out category, texts/s, peak RSS, training minutes, the
@@ -129,7 +129,7 @@ def worker(job: str, spec: dict[str, Any]) -> None:
         t0, metrics = time.time(), {}
         if CONFIGS[config][1] is not None:
             options = {**CONFIGS[config][1], "epochs": spec["epochs"], "max_examples": spec["max_train_texts"],
-                       "model": spec["model"], **spec["options"]}
+                       **({"model": spec["model"]} if spec["model"] else {}), **spec["options"]}
             if options["use_prior"]:  # the store prior is the frozen head's feature
                 options = {k: v for k, v in options.items() if k not in spec["options"]} | {"model": "head"}
             metrics = train_extractor(kb, train, config=options, out=Path(tmp) / "extractor", valid=valid,
@@ -143,7 +143,7 @@ def worker(job: str, spec: dict[str, Any]) -> None:
         extractor.extract(docs[0], kb)  # warm-up: model load and label vectors are not throughput
         got, seconds, cpu_seconds = extract_all(extractor, kb, docs, len(test))
     stored = {normalise_triple(t) for e in train for t in e.triples}
-    emit_result({"job": job, **score(test, got, stored), "texts": len(test), "train_examples": len(train),
+    emit_result({"job": job, "score_on": spec.get("score_on", "test"), **score(test, got, stored), "texts": len(test), "train_examples": len(train),
                  "extract_s": seconds, "extract_cpu_s": cpu_seconds, "train_s": train_s,
                  "metrics": {k: v for k, v in metrics.items() if k != "history"}, "history": history})
 
@@ -204,13 +204,19 @@ def table(results: list[dict[str, Any]]) -> str:
         split, config = r["job"].split(":")
         p, rec, f1 = totals(r)
         bold = r is results[0]
-        rows.append([SPLITS[split], CONFIGS[config][0], f"{p:.3f}", f"{rec:.3f}", f"**{f1:.3f}**" if bold else f"{f1:.3f}",
+        rows.append([split_name(r), CONFIGS[config][0], f"{p:.3f}", f"{rec:.3f}", f"**{f1:.3f}**" if bold else f"{f1:.3f}",
                      *[f"{prf(*r['per'][str(k)])[2]:.3f}" if str(k) in r["per"] else "—" for k in sizes],
                      fmt_num(r["texts"] / r["extract_s"], 1), fmt_num(r["texts"] / r["extract_cpu_s"], 1),
                      fmt_num(r["peak_rss_mib"], 0), fmt_num(r["train_s"] / 60, 1)])
     for name, f1 in PUBLISHED:
         rows.append(["2020 test", name, "—", "—", f"{f1:.3f}", *["—"] * len(sizes), "GPU", "—", "—", "—"])
     return markdown_table(headers, rows, "ll" + "r" * (len(headers) - 2))
+
+
+def split_name(r: dict[str, Any]) -> str:
+    """A result's split in words: ``lco`` scored with ``--score-on valid`` is the validation half."""
+    split = r["job"].split(":")[0]
+    return "validation half" if split == "lco" and r.get("score_on") == "valid" else SPLITS[split]
 
 
 def category_table(results: list[dict[str, Any]]) -> str:
@@ -232,7 +238,7 @@ def unheld_table(results: list[dict[str, Any]]) -> str:
     for r in results:
         split, config = r["job"].split(":")
         p, rec, f1 = prf(*r["unheld"])
-        rows.append([SPLITS[split], CONFIGS[config][0], str(r["n_unheld"]), f"{p:.3f}", f"{rec:.3f}", f"{f1:.3f}"])
+        rows.append([split_name(r), CONFIGS[config][0], str(r["n_unheld"]), f"{p:.3f}", f"{rec:.3f}", f"{f1:.3f}"])
     return markdown_table(["split", "system", "texts the store holds no triple of", "P", "R", "F1"], rows, "llrrrr")
 
 
@@ -279,9 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-test-texts", type=int, help="scored texts, a random sample (default 2500; 300 with --quick)")
     parser.add_argument("--max-valid-texts", type=int, help="validation texts (lco; default 1000; 300 with --quick)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per child (default 1)")
-    parser.add_argument("--model", default="head", choices=["head", "reader"],
+    parser.add_argument("--model", choices=["head", "reader"],
                         help="the trained model: the fine-tuned reader or the head on frozen features "
-                             "(default %(default)s)")
+                             "(default: the extractor's, the reader)")
     parser.add_argument("--options", default="{}", help="more training options, a JSON object "
                         "(e.g. '{\"tune_layers\": 3}')")
     parser.add_argument("--score-on", default="test", choices=["test", "valid"],

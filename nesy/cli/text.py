@@ -62,10 +62,11 @@ def _print_extracted(kb: Any, rows: list[Any], fmt: str) -> None:
                    "the threshold are chosen on them. Default: a held-out part of the training examples.")
 @click.option("--distant", is_flag=True,
               help="Text files (.txt, .md) among FILES are labelled with the facts already in the store.")
-@click.option("--epochs", type=int, help="Training epochs (default 6).")
+@click.option("--epochs", type=int, help="Training epochs (default 2 for the reader, the default model; 6 for the head).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="A TOML file of training options (epochs, lr, batch, hidden, out, dropout, use_prior, holdout, "
-                   "seed, max_examples, patience, pairs_nil, residual, encoder); options given on the command line "
+              help="A TOML file of training options (model: \"reader\", the default, or \"head\"; epochs, lr, batch, "
+                   "hidden, out, dropout, use_prior (the head's), holdout, seed, max_examples, patience, pairs_nil, "
+                   "encoder, and the reader's encoder_lr, tune_layers, max_tokens, quantize); options given on the command line "
                    "win. The resolved options are written beside the model (config.toml).")
 @friendly
 def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ...], valid: tuple[str, ...],

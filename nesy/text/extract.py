@@ -117,14 +117,16 @@ def train_extractor(kb: KBView, examples: Sequence[Example], *, config: dict[str
                     progress: bool | None = None, out: str | Path | None = None,
                     valid: Sequence[Example] | None = None,
                     on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Train the relation head on labelled examples and save it (safetensors + JSON) in
-    ``out``, else the KB's ``extractor`` model slot (DIR/models/extractor; an in-memory KB
+    """Train the extractor on labelled examples — by default the fine-tuned reader
+    (``model = "reader"``; ``use_prior`` or ``model = "head"``: the head on frozen features) —
+    and save it (safetensors + JSON) in ``out``, else the KB's ``extractor`` model slot (DIR/models/extractor; an in-memory KB
     keeps it in memory).
 
     Args:
         kb: Its store gives the prior features and the names' namespace (``default_namespace``).
         examples: Texts with their triples (see :func:`read_examples`, :func:`distant_examples`).
-        config: Overrides of :data:`nesy.text.extract_train.DEFAULTS` (epochs, lr, use_prior...).
+        config: Overrides of :data:`nesy.text.extract_train.DEFAULTS` and, for the reader,
+            ``READER_DEFAULTS`` (model, epochs, lr, use_prior...).
         progress: Show progress bars.
         out: Where to save the model.
         valid: Validation examples: the F1 after each epoch, the epoch kept and the threshold

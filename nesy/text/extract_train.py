@@ -28,16 +28,20 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 6, "lr": 2e-3, "batch": 32, "hidden": 256, "out": 128, "dropout": 0.1, "use_prior": False,
     "holdout": 0.05, "seed": 0, "encoder": None, "max_examples": None, "patience": 3, "pairs_nil": True,
     "residual": False, "label_match": True, "one_per_pair": True,
-    # The model: "head" (a head on the frozen encoder's features) or "reader" (the encoder
-    # fine-tuned as mention tagger and relation scorer, nesy.text.reader_model); the options
-    # below are the reader's.
-    "model": "head", "encoder_lr": 5e-5, "tune_layers": 4, "label_negatives": 64, "tag_weight": 1.0,
-    "max_tokens": 128,
+    # The model: "reader" (the encoder fine-tuned as mention tagger and relation scorer,
+    # nesy.text.reader_model; the default) or "head" (a head on the frozen encoder's features;
+    # the default with use_prior, which only the head has); the options below are the reader's.
+    "model": "reader", "encoder_lr": 1e-4, "tune_layers": 2, "label_negatives": 64, "tag_weight": 1.0,
+    "max_tokens": 96,
     # The reader at extraction: int8 dynamic quantisation of the encoder's Linear layers
     # (~3x faster on one CPU thread, but F1 0.142 -> 0.126 on the validation half, 2026-12-05).
     "quantize": False,
 }
 MODELS = ("head", "reader")
+#: The reader's values of the options it shares with the head (which keeps :data:`DEFAULTS`):
+#: chosen on the validation half of WebNLG's validation categories (2026-12-05; docs/text.md),
+#: where 4,000 texts × 2 epochs train in 6 minutes on one CPU thread.
+READER_DEFAULTS: dict[str, Any] = {"epochs": 2, "batch": 16, "lr": 1e-3, "max_examples": 4000}
 
 
 @dataclass
@@ -56,7 +60,8 @@ class ExtractorModel:
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
-    """:data:`DEFAULTS` overridden by ``config``.
+    """:data:`DEFAULTS` (and, for the reader, :data:`READER_DEFAULTS`) overridden by
+    ``config``. Without a ``model``, ``use_prior`` chooses the head, else the reader.
 
     Raises:
         TextError: an option :data:`DEFAULTS` does not have.
@@ -65,7 +70,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise TextError(f"unknown extractor training option(s) {', '.join(sorted(unknown))}; "
                         f"known: {', '.join(sorted(DEFAULTS))}")
-    cfg = {**DEFAULTS, **config}
+    model = config.get("model") or ("head" if config.get("use_prior") else DEFAULTS["model"])
+    cfg = {**DEFAULTS, **(READER_DEFAULTS if model == "reader" else {}), **config, "model": model}
     if cfg["model"] not in MODELS:
         raise TextError(f"unknown extractor model {cfg['model']!r}; known: {', '.join(MODELS)}")
     if cfg["model"] == "reader" and cfg["use_prior"]:

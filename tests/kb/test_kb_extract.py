@@ -246,7 +246,7 @@ def test_train_extractor_by_distant_supervision_then_extract_uses_it(kb: Knowled
         kb.train_extractor([text])
     metrics = kb.train_extractor(texts=[text], config={"epochs": 1}, progress=False)
     assert metrics["distant_examples"] == 2 and metrics["labelled_examples"] == 0
-    assert kb.extract(text).extractor == "trained"
+    assert kb.extract(text).extractor == "reader"  # the trained model, by default the fine-tuned reader
 
 
 def test_ontology_reasoning_covers_extracted_facts(tmp_path: Path) -> None:

@@ -148,7 +148,7 @@ EXAMPLES = [Example(t, (tr,)) for t, tr in [
 
 
 def test_train_extract_save_reload(kb: KnowledgeBase, tmp_path: Path) -> None:
-    config = {"epochs": 150, "lr": 3e-3, "hidden": 64, "out": 32, "use_prior": False}
+    config = {"model": "head", "epochs": 150, "lr": 3e-3, "hidden": 64, "out": 32, "use_prior": False}
     metrics = train_extractor(kb, EXAMPLES, config=config, out=tmp_path / "ext")
     assert metrics["examples"] == 8 and metrics["triples_reachable"] == 1.0
     assert {p.name for p in (tmp_path / "ext").iterdir()} == {"model.json", "model.safetensors", "config.toml"}
@@ -166,7 +166,7 @@ def test_train_extract_save_reload(kb: KnowledgeBase, tmp_path: Path) -> None:
 
 
 def test_in_memory_kb_keeps_its_model_and_bad_models(kb: KnowledgeBase, tmp_path: Path) -> None:
-    train_extractor(kb, EXAMPLES[:2], config={"epochs": 1, "hidden": 16, "out": 8})
+    train_extractor(kb, EXAMPLES[:2], config={"model": "head", "epochs": 1, "hidden": 16, "out": 8})
     assert get_extractor(kb).name == "trained"
     with pytest.raises(TextError, match="no trained extractor"):
         get_extractor(KnowledgeBase(), "trained")

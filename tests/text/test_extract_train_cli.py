@@ -49,7 +49,7 @@ def _examples(path: Path, n: int, seed: int) -> Path:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     tmp = tmp_path_factory.mktemp("extract-train")
     train, valid = _examples(tmp / "train.jsonl", 40, 0), _examples(tmp / "valid.jsonl", 12, 1)
-    (tmp / "options.toml").write_text("epochs = 5\nhidden = 32\nout = 16\nlr = 0.003\nuse_prior = false\n")
+    (tmp / "options.toml").write_text("model = \"head\"\nepochs = 5\nhidden = 32\nout = 16\nlr = 0.003\nuse_prior = false\n")
     proc = run("extract-train", str(tmp / "kb"), "--examples", str(train), "--valid", str(valid),
                "--config", str(tmp / "options.toml"), "--epochs", "3")
     return tmp, proc

@@ -40,7 +40,7 @@ def trained() -> KnowledgeBase:
         for _ in range(12):
             s, o = rng.choice(PEOPLE), rng.choice(THINGS)
             examples.append(Example(f"{s} {label} {o}.", ((s.replace(" ", "_"), prop, o),)))
-    metrics = train_extractor(kb, examples, config={"epochs": 20, "lr": 3e-3, "hidden": 64, "out": 32,
+    metrics = train_extractor(kb, examples, config={"model": "head", "epochs": 20, "lr": 3e-3, "hidden": 64, "out": 32,
                                                     "use_prior": False, "holdout": 0.0, "seed": 0})
     assert metrics["predicates"] == len(TRAINED)  # mayorOf is not among the trained ones
     return kb

@@ -16,7 +16,7 @@ from rdflib.namespace import RDF, RDFS
 from nesy import KnowledgeBase
 from nesy.errors import TextError
 from nesy.text.extract import Example, Sentence, get_extractor, train_extractor
-from nesy.text.extract_train import load_model
+from nesy.text.extract_train import DEFAULTS, check_config, load_model
 
 EX = "http://example.org/reader/"
 LABELS = {"birthPlace": "was born in", "employer": "works for"}
@@ -101,6 +101,18 @@ def test_quantized_reader_extracts(trained: tuple[KnowledgeBase, Path, dict]) ->
     assert "quantized" in type(extractor.net.encoder.encoder.layer[0].output.dense).__module__
     found = extractor.extract([Sentence("t", 0, "Zed Quinn works for Acme.", 0)], kb)
     assert max(found, key=lambda x: x.confidence).predicate == URIRef(EX + "employer")
+
+
+def test_the_reader_is_the_default_model_and_the_store_prior_picks_the_head() -> None:
+    cfg = check_config({})
+    assert cfg["model"] == "reader"
+    assert (cfg["epochs"], cfg["batch"], cfg["lr"], cfg["encoder_lr"], cfg["tune_layers"], cfg["max_tokens"],
+            cfg["max_examples"], cfg["quantize"]) == (2, 16, 1e-3, 1e-4, 2, 96, 4000, False)
+    head = check_config({"use_prior": True})
+    assert head["model"] == "head" and head["use_prior"] is True
+    assert (head["epochs"], head["batch"], head["lr"], head["max_examples"]) == (
+        DEFAULTS["epochs"], DEFAULTS["batch"], DEFAULTS["lr"], None)  # the head keeps its own
+    assert check_config({"model": "reader", "epochs": 5})["epochs"] == 5  # given options win
 
 
 def test_reader_options_are_checked() -> None:
