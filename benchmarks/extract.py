@@ -52,6 +52,9 @@ SPLITS = {"lco": "held-out categories", "dev": "dev"}
 #: The issue's figures for whole triples under this scorer, WebNLG 2020 test (unseen categories included).
 PUBLISHED = [("Amazon AI (Shanghai), T5-large", 0.758), ("bt5 (T5-large)", 0.462), ("CycleGT", 0.201)]
 GOAL_NOW, GOAL_MARK, GOAL_SPEED, GOAL_TRAIN_MIN = 0.46, 0.76, 50.0, 30.0
+#: The head's training size when --epochs / --max-train-texts are not given (the reader's is
+#: its own default: nesy.text.extract_train.READER_DEFAULTS, 2 epochs on 4,000 texts).
+HEAD_SIZES = {"epochs": 6, "max_examples": 8000}
 
 
 def webnlg_dir(data: Path) -> Path:
@@ -111,6 +114,19 @@ def make_store(train: list, root: Path, tmp: Path) -> Any:
     return kb
 
 
+def train_options(config: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The training options of a trained configuration: the store-prior one always trains the
+    head (without ``--options``, which are the chosen model's); the head trains on
+    :data:`HEAD_SIZES` unless ``--epochs`` / ``--max-train-texts`` say otherwise, the reader
+    on its own defaults."""
+    sizes = {k: v for k, v in (("epochs", spec["epochs"]), ("max_examples", spec["max_train_texts"])) if v}
+    options = {**CONFIGS[config][1], **sizes, **({"model": spec["model"]} if spec["model"] else {}),
+               **spec["options"]}
+    if options["use_prior"]:  # the store prior is the frozen head's feature
+        options = {k: v for k, v in options.items() if k not in spec["options"]} | {"model": "head"}
+    return {**HEAD_SIZES, **options} if options.get("model") == "head" else options
+
+
 def worker(job: str, spec: dict[str, Any]) -> None:
     """Child: train (or not), extract from the scored texts, print one JSON result."""
     import torch
@@ -128,11 +144,8 @@ def worker(job: str, spec: dict[str, Any]) -> None:
         kb = make_store(train, root, Path(tmp))
         t0, metrics = time.time(), {}
         if CONFIGS[config][1] is not None:
-            options = {**CONFIGS[config][1], "epochs": spec["epochs"], "max_examples": spec["max_train_texts"],
-                       **({"model": spec["model"]} if spec["model"] else {}), **spec["options"]}
-            if options["use_prior"]:  # the store prior is the frozen head's feature
-                options = {k: v for k, v in options.items() if k not in spec["options"]} | {"model": "head"}
-            metrics = train_extractor(kb, train, config=options, out=Path(tmp) / "extractor", valid=valid,
+            metrics = train_extractor(kb, train, config=train_options(config, spec), out=Path(tmp) / "extractor",
+                                      valid=valid,
                                       on_epoch=history.append)
             extractor = get_extractor(kb, model_dir=Path(tmp) / "extractor")
         else:
@@ -248,7 +261,7 @@ def notes(results: list[dict[str, Any]], args: Any, spec: dict[str, Any]) -> lis
         m, h = r.get("metrics") or {}, r.get("history") or []
         curve = ", ".join(f"{e.get('valid_f1', 0):.3f}" for e in h)
         out.append(f"- {r['job']}: {r['texts']:,} scored texts, {r['train_examples']:,} training texts"
-                   + (f" (head on ≤ {spec['max_train_texts']:,}); validation F1 per epoch [{curve}], best "
+                   + (f" (the model on ≤ {m.get('train', 0):,}); validation F1 per epoch [{curve}], best "
                       f"{m.get('valid_f1')}; names aligned {m.get('names_aligned')}; reference triples reachable "
                       f"{m.get('triples_reachable')}" if m else "") + ".")
     out.append("- Whole triples compared after the WebNLG 2020 normalisation (camelCase split, '_' → space, '\"' "
@@ -279,9 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small samples, 2 epochs: a smoke run")
     parser.add_argument("--splits", default="lco,dev", help="comma-separated subset of %(default)s")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of %(default)s")
-    parser.add_argument("--epochs", type=int, help="training epochs (default 6; 2 with --quick)")
-    parser.add_argument("--max-train-texts", type=int, help="texts the head trains on, a random sample "
-                        "(default 8000; 1500 with --quick); the surface forms are learned from all")
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the reader 2, the head 6; "
+                        "2 with --quick)")
+    parser.add_argument("--max-train-texts", type=int, help="texts the model trains on, a random sample "
+                        "(default: the reader 4000, the head 8000; 1500 with --quick); the surface forms are "
+                        "learned from all")
     parser.add_argument("--max-test-texts", type=int, help="scored texts, a random sample (default 2500; 300 with --quick)")
     parser.add_argument("--max-valid-texts", type=int, help="validation texts (lco; default 1000; 300 with --quick)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per child (default 1)")
@@ -299,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     root = webnlg_dir(args.data)
     q = args.quick
-    spec = {"data": str(root), "threads": args.threads, "epochs": args.epochs or (2 if q else 6),
-            "max_train_texts": args.max_train_texts or (1500 if q else 8000),
+    spec = {"data": str(root), "threads": args.threads, "epochs": args.epochs or (2 if q else None),
+            "max_train_texts": args.max_train_texts or (1500 if q else None),
             "max_test_texts": args.max_test_texts or (300 if q else 2500),
             "max_valid_texts": args.max_valid_texts or (300 if q else 1000), "model": args.model,
             "options": json.loads(args.options), "score_on": args.score_on}
