@@ -1,4 +1,4 @@
-"""Training the extractor's relation head, and its files (safetensors weights + JSON)."""
+"""Training the extractor (the fine-tuned reader or the relation head), and its files (safetensors + JSON)."""
 
 from __future__ import annotations
 
