@@ -163,6 +163,45 @@ def close_epoch(log: Any, model: Any, epoch: int, epochs: int, loss: float, held
     return bool(stop)
 
 
+def run_epochs(model: Any, opt: Any, sched: Any, log: Any, cfg: dict[str, Any], train: list[int],
+               rng: random.Random, step_loss: Callable[[list[int]], Any],
+               held: Callable[[], dict[str, float]], on_epoch: Callable[[dict[str, Any]], None] | None,
+               clip: float | None = None) -> tuple[list[float], list[dict]]:
+    """The epoch loop both extractor models train with: shuffled batches of ``train`` (``cfg``'s
+    ``batch``), one optimiser and scheduler step per batch on ``step_loss(batch)`` (a mean
+    loss; gradients clipped to norm ``clip`` when given), then :func:`close_epoch` with the
+    validation figures ``held()``; the log's best state is restored into ``model`` at the end.
+
+    Returns:
+        The epoch losses and the per-epoch history.
+    """
+    import torch
+
+    losses, t0 = [], time.time()
+    for epoch in range(1, cfg["epochs"] + 1):
+        model.train()
+        total = 0.0
+        for positions in _batches(len(train), cfg["batch"], rng):
+            idx = [train[i] for i in positions]
+            loss = step_loss(idx)
+            opt.zero_grad()
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(round(total / max(1, len(train)), 4))
+        model.eval()
+        log.epoch_done(losses[-1])
+        if close_epoch(log, model, epoch, cfg["epochs"], losses[-1], held(), t0, on_epoch):
+            break
+    log.restore_best(model)
+    log.close()
+    model.eval()
+    return losses, log.history
+
+
 def fit(head: Any, data: TrainingSet, train: list[int], hold: list[int], cfg: dict[str, Any], ns: str, *,
         show: bool, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> tuple[list[float], list[dict]]:
     """AdamW with a one-cycle schedule, binary cross-entropy per (pair, trained predicate);
@@ -180,25 +219,9 @@ def fit(head: Any, data: TrainingSet, train: list[int], hold: list[int], cfg: di
     steps = max(1, cfg["epochs"] * ((len(train) + cfg["batch"] - 1) // cfg["batch"]))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps, pct_start=0.1)
     log = TrainingLog(cfg["epochs"], "extract-train", patience=cfg["patience"], show=show, metric="valid_f1")
-    losses, t0 = [], time.time()
-    for epoch in range(1, cfg["epochs"] + 1):
-        head.train()
-        total_loss = 0.0
-        for idx in _batches(len(train), cfg["batch"], rng):
-            logits, y = data.forward(head, [train[i] for i in idx], data.n_known)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(idx)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total_loss += float(loss.detach()) * len(idx)
-        losses.append(round(total_loss / max(1, len(train)), 4))
-        head.eval()
-        log.epoch_done(losses[-1])
-        held = validate(head, data, hold, ns, cfg["one_per_pair"])[1] if hold else {}
-        if close_epoch(log, head, epoch, cfg["epochs"], losses[-1], held, t0, on_epoch):
-            break
-    log.restore_best(head)
-    log.close()
-    head.eval()
-    return losses, log.history
+    def step_loss(idx: list[int]) -> Any:
+        logits, y = data.forward(head, idx, data.n_known)
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(idx)
+
+    return run_epochs(head, opt, sched, log, cfg, train, rng, step_loss,
+                      lambda: validate(head, data, hold, ns, cfg["one_per_pair"])[1] if hold else {}, on_epoch)

@@ -14,14 +14,13 @@ will at inference (tagged spans, every predicate the store knows) and is scored 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nesy.text.extract_fit import close_epoch, sweep
+from nesy.text.extract_fit import run_epochs, sweep
 from nesy.text.extract_model import one_per_pair, pair_inputs
 from nesy.text.mentions import Found, Gazetteer, align, tokens
 from nesy.text.reader_model import (
@@ -214,32 +213,12 @@ def fit_reader(net: Any, tok: Any, data: ReaderData, train: list[int], hold: lis
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[cfg["encoder_lr"], cfg["lr"]],
                                                 total_steps=max(1, cfg["epochs"] * per_epoch), pct_start=0.1)
     log = TrainingLog(cfg["epochs"], "extract-train", patience=cfg["patience"], show=show, metric="valid_f1")
-    losses, t0 = [], time.time()
     net.eval()
     cache = dict(zip(train, cache_lower(net, tok, [data.texts[i] for i in train], cfg["max_tokens"]), strict=True))
-    for epoch in range(1, cfg["epochs"] + 1):
-        net.train()
-        order = list(range(len(train)))
-        rng.shuffle(order)
-        total = 0.0
-        for lo in range(0, len(order), cfg["batch"]):
-            idx = [train[i] for i in order[lo:lo + cfg["batch"]]]
-            loss = _step_loss(net, data, cache, idx, cfg, rng)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        losses.append(round(total / max(1, len(train)), 4))
-        log.epoch_done(losses[-1])
-        held = evaluate(net, tok, data, hold, gaz, preds, cfg, ns)[1] if hold else {}
-        if close_epoch(log, net, epoch, cfg["epochs"], losses[-1], held, t0, on_epoch):
-            break
-    log.restore_best(net)
-    log.close()
-    net.eval()
-    return losses, log.history
+    return run_epochs(net, opt, sched, log, cfg, train, rng,
+                      lambda idx: _step_loss(net, data, cache, idx, cfg, rng),
+                      lambda: evaluate(net, tok, data, hold, gaz, preds, cfg, ns)[1] if hold else {},
+                      on_epoch, clip=5.0)
 
 
 def new_reader(encoder: Any, cfg: dict[str, Any]) -> torch.nn.Module:
