@@ -19,6 +19,8 @@ from nesy.text.extract_model import (
     featurize,
     kb_gazetteer,
     kb_properties,
+    object_ids,
+    one_per_object,
     one_per_pair,
     pair_inputs,
 )
@@ -270,7 +272,7 @@ class ReaderExtractor(_Pipeline):
             for chunk in length_batches(self.encoder.tokenizer, texts, max_tokens, self.budget):
                 part = [texts[i] for i in chunk]
                 enc = tokenize(self.encoder.tokenizer, part, max_tokens)
-                _, got, ments_of = read_batch(self.net, enc, part, self.gaz, [self.gaz.find(t) for t in part],
+                _, got, ments_of = read_batch(self.net, enc, part, self.gaz, [self.gaz.find(t, names_first=True) for t in part],
                                               self.pairs_nil)
                 for i, ments, ft in zip(chunk, ments_of, got, strict=True):
                     found[i], feats[i] = ments, ft
@@ -282,6 +284,8 @@ class ReaderExtractor(_Pipeline):
 
         def confidences(todo: list[int]) -> Any:
             logits = one_per_pair(self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels))
+            if self.model.config.get("one_per_object") is True:
+                logits = one_per_object(logits, object_ids([feats[i] for i in todo]))
             return torch.sigmoid(logits - self.model.threshold)
 
         return score_pairs(feats, self.preds, self.floor, confidences)

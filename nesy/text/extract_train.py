@@ -15,7 +15,14 @@ from rdflib import URIRef
 from nesy.errors import TextError
 from nesy.ml.checkpoint import read_pair, write_pair
 from nesy.text.encoder import get_encoder, term_texts
-from nesy.text.extract_model import TextFeatures, featurize, kb_gazetteer, kb_properties, make_head
+from nesy.text.extract_model import (
+    TextFeatures,
+    featurize,
+    kb_gazetteer,
+    kb_properties,
+    make_head,
+    repeats_objects,
+)
 from nesy.text.mentions import Gazetteer, align, name_variants, tokens
 from nesy.text.webnlg import Example, name_to_term
 
@@ -33,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # the default with use_prior, which only the head has); the options below are the reader's.
     "model": "reader", "encoder_lr": 1e-4, "tune_layers": 2, "label_negatives": 64, "tag_weight": 1.0,
     "max_tokens": 96,
+    # One subject per object mention at extraction (nesy.text.extract_model.one_per_object):
+    # "auto" turns it on when at most 2% of the training texts state two triples with one object.
+    "one_per_object": "auto",
     # The reader at extraction: int8 dynamic quantisation of the encoder's Linear layers
     # (~3x faster on one CPU thread, but F1 0.142 -> 0.126 on the validation half, 2026-12-05).
     "quantize": False,
@@ -41,7 +51,7 @@ MODELS = ("head", "reader")
 #: The reader's values of the options it shares with the head (which keeps :data:`DEFAULTS`):
 #: chosen on the validation half of WebNLG's validation categories (2026-12-05; docs/text.md),
 #: where 4,000 texts × 2 epochs train in 6 minutes on one CPU thread.
-READER_DEFAULTS: dict[str, Any] = {"epochs": 2, "batch": 16, "lr": 1e-3, "max_examples": 4000}
+READER_DEFAULTS: dict[str, Any] = {"epochs": 2, "batch": 16, "lr": 1e-3, "max_examples": 4000, "tag_weight": 3.0}
 
 
 @dataclass
@@ -74,6 +84,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     cfg = {**DEFAULTS, **(READER_DEFAULTS if model == "reader" else {}), **config, "model": model}
     if cfg["model"] not in MODELS:
         raise TextError(f"unknown extractor model {cfg['model']!r}; known: {', '.join(MODELS)}")
+    if cfg["one_per_object"] not in (True, False, "auto"):
+        raise TextError(f"one_per_object must be true, false or \"auto\", got {cfg['one_per_object']!r}")
     if cfg["model"] == "reader" and cfg["use_prior"]:
         raise TextError("the reader model reads the text alone: use_prior needs model = \"head\"")
     return cfg
@@ -192,6 +204,8 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
     from nesy.text.reader_model import tokenize
 
     ns, encoder = kb.default_namespace, get_encoder(cfg["encoder"])
+    if cfg["one_per_object"] == "auto":
+        cfg["one_per_object"] = not repeats_objects(gold)
     net = new_reader(encoder, cfg)
     label_enc = tokenize(encoder.tokenizer, term_texts(kb, [URIRef(p) for p in preds], comments=True), 64)
     train = list(range(len(examples)))

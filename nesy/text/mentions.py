@@ -38,12 +38,17 @@ _DATES = (re.compile(rf"\b({_M})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
           re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"))
 # A capitalised name: words that start with a capital ("Aarhus Airport", "Frederick of Hesse");
 # a house number or year just before it ("103 Colmore Row", "1955 Dodge"), a word that mixes
-# digits and a capital ("3Arena", "RS-3"), or a short number inside it ("Launch Pad 0") included.
-_CAP = re.compile(r"\b(?:(?<![\d.,])\d{1,4}\s+(?=[A-Z]))?(?:[A-Z]|\d+[A-Z])[\w'’-]*"
-                  r"(?:\s+(?:(?:of|de|du|la|le|van|von|der|del|da)\s+)?"
-                  r"(?:[A-Z][\w'’-]*|\d{1,3}\b(?![.,]\d)|\d[\w'’-]*[A-Za-z][\w'’-]*))*")
+# digits and a capital ("3Arena", "RS-3"), a short number inside it ("Launch Pad 0"), initials
+# ("Douglas R. Oberhelman") and a closing abbreviation ("Caterpillar Inc.") included; a
+# possessive ends it ("Italy's Gruppo Bertone" is two names).
+_W = r"(?:[\w-]|['’](?!s\b))*"
+_INITIAL = r"[A-Z]\.(?=\s+[A-Z])"
+ABBREVIATIONS = ("Inc", "Ltd", "Co", "Corp", "Jr", "Sr", "St")
+_CAP = re.compile(rf"\b(?:(?<![\d.,])\d{{1,4}}\s+(?=[A-Z]))?(?:{_INITIAL}|(?:[A-Z]|\d+[A-Z]){_W})"
+                  rf"(?:\s+(?:(?:of|de|du|la|le|van|von|der|del|da)\s+)?"
+                  rf"(?:(?:{'|'.join(ABBREVIATIONS)})\.|{_INITIAL}|[A-Z]{_W}|\d{{1,3}}\b(?![.,]\d)|\d{_W}[A-Za-z]{_W}))*")
 #: Units after a number that make it a measured quantity (a decimal), not a count.
-_UNIT = re.compile(r"\s*(?:square\s+|cubic\s+)?(?:(?:kilo|centi|milli)?met(?:re|er)s?|km|cm|mm|m|inch(?:es)?|"
+_UNIT = re.compile(r"\s*(?:square\s+|cubic\s+)?(?:(?:kilo|centi|milli)?met(?:re|er)s?|km|cm|mms?|m|inch(?:es)?|"
                    r"feet|foot|ft|miles?|tonnes?|tons?|(?:kilo)?grams?|kg|g|pounds?|lbs?|litres?|liters?|"
                    r"kilowatts?|kw|horsepower|hp|degrees?|°[cf]?|hectares?|acres?|km2|sq\s*km)\b", re.I)
 _NUM = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
@@ -160,12 +165,15 @@ class Gazetteer:
         return cls({tuple(k.split(" ")): Counter(v) for k, v in rows})
 
     def find(self, text: str, k: int = 2, *, literals: bool = True, new_entities: bool = True,
-             pronouns: bool = True) -> list[Found]:
+             pronouns: bool = True, names_first: bool = False) -> list[Found]:
         """Mentions in ``text`` in text order, longest surface form first, no overlaps; each
         with its ``k`` most frequent terms. Options add what no surface form covers:
         ``literals`` dates and numbers, ``new_entities`` capitalised names (kind ``nil``),
-        ``pronouns`` words that stand for the first entity mention's terms."""
+        ``pronouns`` words that stand for the first entity mention's terms; with
+        ``names_first`` a known surface form inside a longer capitalised name is not a
+        mention ("Lockheed Martin" is one new entity, not the known "Lockheed" and "Martin")."""
         toks = tokens(text)
+        names = capitalised_names(text) if names_first and new_entities else []
 
         def not_pronoun(span: Span[Counter[str]]) -> bool:
             return not (span.stop - span.first == 1 and toks[span.first].word in PRONOUNS)
@@ -177,7 +185,8 @@ class Gazetteer:
             # A date is read whole: a surface form that cuts one ("October 2014") is not a mention.
             cuts = any(d.start < span.end and span.start < d.end and not (span.start <= d.start and d.end <= span.end)
                        for d in dates)
-            return not_pronoun(span) and not cuts
+            inside = any(c <= span.start and span.end <= d and d - c > span.end - span.start for c, d in names)
+            return not_pronoun(span) and not cuts and not inside
 
         matches = find_spans(toks, self.table.get, max_words=MAX_WORDS, accept=accept)
         found = []
@@ -204,8 +213,9 @@ class Gazetteer:
         return found
 
 
-def _new_entities(text: str) -> list[Found]:
-    """Capitalised names (``Aarhus Airport``, ``Frederick of Hesse``) as new entities, term ``?`` + text."""
+def capitalised_names(text: str) -> list[tuple[int, int]]:
+    """Char spans of the capitalised names in ``text`` (``Aarhus Airport``, ``Frederick of
+    Hesse``, ``Mid-Atlantic Regional Spaceport Launch Pad 0``), a leading ``The`` left out."""
     out = []
     for m in _CAP.finditer(text):
         start, name = m.start(), m.group()
@@ -213,8 +223,13 @@ def _new_entities(text: str) -> list[Found]:
             start, name = start + 4, name[4:]
         key = key_of(name)
         if key and not all(w in STOP or w in MONTHS for w in key):
-            out.append(Found(start, m.end(), name, [("?" + name, 0.5)], "nil"))
+            out.append((start, m.end()))
     return out
+
+
+def _new_entities(text: str) -> list[Found]:
+    """Capitalised names as new entities, term ``?`` + text."""
+    return [Found(a, b, text[a:b], [("?" + text[a:b], 0.5)], "nil") for a, b in capitalised_names(text)]
 
 
 def literal_mentions(text: str) -> list[Found]:
@@ -284,5 +299,6 @@ def align(text: str, name: str, toks: Sequence[Token] | None = None) -> tuple[in
     return span if best >= 0.5 else None
 
 
-__all__ = ["MAX_WORDS", "MONTHS", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "find_spans", "fold",
+__all__ = ["MAX_WORDS", "MONTHS", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "capitalised_names",
+           "find_spans", "fold",
            "key_of", "literal_mentions", "literal_of", "name_variants", "tokens"]

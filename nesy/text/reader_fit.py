@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nesy.text.extract_fit import run_epochs, sweep
-from nesy.text.extract_model import one_per_pair, pair_inputs
+from nesy.text.extract_model import object_ids, one_per_object, one_per_pair, pair_inputs
 from nesy.text.mentions import Found, Gazetteer, align, tokens
 from nesy.text.reader_model import (
     Encoded,
@@ -78,7 +78,7 @@ def reader_data(examples: list[Example], gold: list[list[Key]], preds: list[str]
     data = ReaderData([], [], [], [], [], labels, n_known)
     for e, triples in zip(examples, gold, strict=True):
         data.texts.append(e.text)
-        data.rule.append(gaz.find(e.text))
+        data.rule.append(gaz.find(e.text, names_first=True))
         data.gold.append(gold_mentions(e, triples))
         data.facts.append({(s, col[p], o) for s, p, o in triples if p in col})
         data.keys.append({normalise_triple((n3_name(s, ns), n3_name(p, ns), n3_name(o, ns))) for s, p, o in triples})
@@ -186,6 +186,8 @@ def evaluate(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazettee
                 if not len(f.pairs):
                     continue
                 logits = one_per_pair(net(pair_inputs(f), labels))
+                if cfg.get("one_per_object") is True:
+                    logits = one_per_object(logits, object_ids([f]))
                 best: dict[Key, float] = {}
                 for k, c in torch.nonzero(logits > -6).tolist():
                     a, b = f.pairs[k].tolist()

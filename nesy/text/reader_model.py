@@ -20,13 +20,24 @@ not frozen (its lowest layers may stay fixed, ``tune_layers``):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nesy.text.extract_model import TextFeatures, text_features
-from nesy.text.mentions import PRONOUNS, Found, Gazetteer, key_of, literal_of
+from nesy.text.mentions import (
+    ABBREVIATIONS,
+    PRONOUNS,
+    STOP,
+    Found,
+    Gazetteer,
+    capitalised_names,
+    key_of,
+    literal_mentions,
+    literal_of,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -200,9 +211,48 @@ def decode_tags(text: str, tags: np.ndarray, off: np.ndarray) -> list[tuple[int,
     return [(a, b) for a, b in spans]
 
 
+#: Words a tagged span neither starts nor ends with ("on December 2008", "area of").
+EDGE_WORDS = STOP | {"which", "that", "who", "whose", "where"}
+_WORD = re.compile(r"[\w'’]+")
+#: A span that ends with an abbreviation or an initial keeps its full stop ("Caterpillar Inc.").
+_ABBREVIATED = re.compile(rf"\b(?:{'|'.join(ABBREVIATIONS)}|[A-Z])\.$")
+
+
+def trim_span(text: str, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` without the :data:`EDGE_WORDS` at its ends (a span of edge words only stays)."""
+    words = [(m.start() + a, m.end() + a) for m in _WORD.finditer(text[a:b])]
+    lo, hi = 0, len(words)
+    while lo < hi - 1 and text[words[lo][0]:words[lo][1]].lower() in EDGE_WORDS:
+        lo += 1
+    while hi - 1 > lo and text[words[hi - 1][0]:words[hi - 1][1]].lower() in EDGE_WORDS:
+        hi -= 1
+    if not words:
+        return a, b
+    return (words[lo][0] if lo else a), (words[hi - 1][1] if hi < len(words) else b)
+
+
+def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Tagged spans made whole: edge words trimmed (:func:`trim_span`), a span that overlaps
+    a capitalised name or a date grown to cover it, and spans that then overlap merged. A
+    token tagger often cuts a long name ("Alan" / "B Miller Hall", "Live Nation" without
+    "Entertainment", "4th" / "April 2004"); capitalisation and the date's form say where it ends."""
+    dates = [(f.start, f.end) for f in literal_mentions(text) if f.candidates[0][0].endswith("#date>")]
+    names = capitalised_names(text) + dates
+    out: list[list[int]] = []
+    for a, b in sorted(trim_span(text, a, b) for a, b in spans):
+        for c, d in names:
+            if c < b and a < d:
+                a, b = min(a, c), max(b, d)
+        if out and a < out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
 def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found | None:
     """The mention of tagged chars ``[a, b)``: known surface form, literal, or new entity."""
-    while a < b and text[b - 1] in " ,;:.":
+    while a < b and text[b - 1] in " ,;:." and not _ABBREVIATED.search(text[a:b]):
         b -= 1
     surface = text[a:b]
     if surface.lower().startswith("the "):
@@ -251,7 +301,7 @@ def read_batch(net: Any, enc: Encoded, texts: list[str], gaz: Gazetteer, rule: l
         if gold is not None:
             tagged = gold[i]
         else:
-            tagged = [m for a, b in decode_tags(text, tags[i, :n], enc.offsets[i, :n])
+            tagged = [m for a, b in snap_spans(text, decode_tags(text, tags[i, :n], enc.offsets[i, :n]))
                       if (m := span_mention(text, a, b, gaz)) is not None]
         mentions.append(merge_mentions(tagged, rule[i]))
         feats.append(text_features(h[i, :n], enc.offsets[i, :n], mentions[-1], pairs_nil))

@@ -61,3 +61,75 @@ def test_gold_mentions_align_names_and_literals() -> None:
     triples = [("<x:Alhambra>", "p:length", f'"63.0"^^<{XSD}decimal>'), ("<x:Alhambra>", "p:builder", "<x:Humphrys>")]
     got = gold_mentions(e, triples)
     assert [(f.text, f.kind) for f in got] == [("Alhambra", "entity"), ("63", "literal"), ("Humphrys", "entity")]
+
+
+def _span(text: str, words: str) -> tuple[int, int]:
+    return text.index(words), text.index(words) + len(words)
+
+
+def test_snap_spans_make_cut_names_whole_and_trim_edge_words() -> None:
+    from nesy.text.reader_model import snap_spans
+
+    text = "The Mason School of Business is in Alan B Miller Hall, owned by Live Nation Entertainment on December 2008."
+    tagged = [_span(text, "Mason School"), _span(text, "Alan"), _span(text, "B Miller Hall"),
+              _span(text, "Live Nation"), _span(text, "on December 2008")]
+    got = [text[a:b] for a, b in snap_spans(text, tagged)]
+    assert got == ["Mason School of Business", "Alan B Miller Hall", "Live Nation Entertainment", "December 2008"]
+    lower = "It has a four-stroke engine and a floor area of 500."
+    assert [lower[a:b] for a, b in snap_spans(lower, [_span(lower, "four-stroke engine"), _span(lower, "floor area of")])] \
+        == ["four-stroke engine", "floor area"]
+    date = "It was christened on the 4th April 2004."
+    assert [date[a:b] for a, b in snap_spans(date, [_span(date, "4th"), _span(date, "April 2004")])] == ["4th April 2004"]
+    assert snap_spans("in the", [(0, 6)]) == [(3, 6)]  # edge words only: one is kept
+
+
+def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives() -> None:
+    from nesy.text.mentions import capitalised_names
+
+    text = "Caterpillar Inc. is run by Douglas R. Oberhelman; Italy's Gruppo Bertone is near Launch Pad 0."
+    assert [text[a:b] for a, b in capitalised_names(text)] == [
+        "Caterpillar Inc.", "Douglas R. Oberhelman", "Italy", "Gruppo Bertone", "Launch Pad 0"]
+    gaz = Gazetteer()
+    assert span_mention(text, 0, 16, gaz).text == "Caterpillar Inc."  # the abbreviation keeps its full stop
+    assert span_mention("Built in Paris.", 9, 15, gaz).text == "Paris"
+
+
+def test_names_first_prefers_a_longer_capitalised_name_to_known_parts() -> None:
+    gaz = Gazetteer()
+    gaz.add("Lockheed", "<x:Lockheed>")
+    gaz.add("Martin", "<x:Martin>")
+    gaz.add("Bethesda", "<x:Bethesda>")
+    text = "Atlas II was built by Lockheed Martin in Bethesda."
+    assert [f.text for f in gaz.find(text)] == ["Atlas II", "Lockheed", "Martin", "Bethesda"]
+    got = gaz.find(text, names_first=True)
+    assert [(f.text, f.kind) for f in got] == [("Atlas II", "nil"), ("Lockheed Martin", "nil"), ("Bethesda", "entity")]
+
+
+def test_one_per_object_keeps_each_objects_best_subject() -> None:
+    import torch
+
+    from nesy.text.extract_model import (
+        TextFeatures,
+        object_ids,
+        one_per_object,
+        one_per_pair,
+        repeats_objects,
+    )
+
+    def feats(n_mentions: int, pairs: list[tuple[int, int]]) -> TextFeatures:
+        return TextFeatures(torch.zeros(1, 2), np.zeros((n_mentions, 2), dtype=np.int64), ["?"] * n_mentions,
+                            list(range(n_mentions)), np.array(pairs, dtype=np.int64).reshape(-1, 2))
+
+    a, b = feats(3, [(0, 2), (1, 2), (0, 1)]), feats(2, [(0, 1)])
+    ids = object_ids([a, b])
+    assert ids.tolist() == [2, 2, 1, 4]
+    logits = one_per_pair(torch.tensor([[1.0, 3.0], [2.0, 0.0], [0.5, -1.0], [-2.0, -3.0]]))
+    kept = one_per_object(logits, ids)
+    assert torch.isfinite(kept).sum(1).tolist() == [1, 0, 1, 1]  # pair 1 loses object 2 to pair 0 (3.0 > 2.0)
+    assert kept[0, 1] == 3.0 and kept[3, 0] == -2.0
+    # Two candidate terms of one subject mention score the same: the first (most frequent) is kept.
+    tie = one_per_object(torch.tensor([[1.0, float("-inf")], [1.0, float("-inf")]]), torch.tensor([0, 0]))
+    assert torch.isfinite(tie).sum(1).tolist() == [1, 0]
+    assert torch.isinf(one_per_object(torch.full((1, 2), float("-inf")), torch.tensor([0]))).all()
+    assert not repeats_objects([[("a", "p", "x"), ("a", "q", "y")]] * 99 + [[("a", "p", "x"), ("b", "q", "x")]])
+    assert repeats_objects([[("a", "p", "x"), ("b", "q", "x")]] * 3 + [[("a", "p", "y")]] * 97)
