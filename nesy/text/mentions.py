@@ -30,6 +30,8 @@ V = TypeVar("V")
 MAX_WORDS = 10
 STOP = frozenset("the a an of in on at to for and or by with from is was are be its it his her their".split())
 PRONOUNS = frozenset("it its he his she her they their them".split())
+#: Short words an acronym may spell ("US" / "us"), besides :data:`STOP` and :data:`PRONOUNS`.
+_WORDS = STOP | PRONOUNS | frozenset("us we me my am as so no do go up if he oh ok hi".split())
 MONTHS = ("january february march april may june july august september october november "
           "december").split()
 _M = "|".join(m.capitalize() for m in MONTHS)
@@ -112,7 +114,9 @@ def key_of(text: str) -> tuple[str, ...]:
 
 def name_variants(name: str) -> list[str]:
     """Surface forms a reference name may take in text, most literal first:
-    ``Abilene,_Texas`` → ``Abilene, Texas``, ``Abilene``; ``"1946-03-27"`` → ``March 27 1946``..."""
+    ``Abilene,_Texas`` → ``Abilene, Texas``, ``Abilene``; ``"1946-03-27"`` → ``March 27 1946``...;
+    a name of two to four capitalised words also by its initials (``United_States`` → ``US``,
+    ``U.S.``), and a dotted abbreviation without its dots (``Washington,_D.C.`` → ``Washington, DC``)."""
     base = name.replace("_", " ").strip().strip('"').strip()
     out = [base]
     m = re.match(r"^(.*?)\s*\((.*?)\)$", base)
@@ -122,6 +126,14 @@ def name_variants(name: str) -> list[str]:
         out.append(out[-1].split(",")[0])
     if re.fullmatch(r"[-+]?\d+\.0", out[-1]):  # "28.0 (metres)" is written "28 metres"
         out.append(out[-1][:-2])
+    words = base.split()
+    if 2 <= len(words) <= 4 and all(w[:1].isupper() and w.isalpha() for w in words):  # "US", "U.S."
+        acronym = "".join(w[0] for w in words)
+        # Surface forms are folded to lower case: an acronym that is also a word ("US" / "us")
+        # is kept with its dots only.
+        out += [".".join(acronym) + "."] if acronym.lower() in _WORDS else [acronym, ".".join(acronym) + "."]
+    if re.search(r"[A-Za-z]\.[A-Za-z]", base):  # "Washington, D.C." is also written "Washington, DC"
+        out.append(base.replace(".", ""))
     d = re.match(r"^(\d{4})-(\d{2})-(\d{2})$", base)
     if d and 1 <= int(d.group(2)) <= 12:
         y, mo, day = d.group(1), MONTHS[int(d.group(2)) - 1], str(int(d.group(3)))

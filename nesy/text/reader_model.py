@@ -261,6 +261,8 @@ def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found
     if not key or (len(key) == 1 and key[0] in PRONOUNS):
         return None
     hit = gaz.table.get(key)
+    if not hit and surface.isalpha() and surface.isupper() and 2 <= len(surface) <= 5:
+        hit = gaz.table.get(key_of(".".join(surface) + "."))  # "US" is known as "U.S." (name_variants)
     if hit:
         total = sum(hit.values())
         return Found(a, b, surface, [(t, c / total) for t, c in hit.most_common(k)])

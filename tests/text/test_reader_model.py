@@ -133,3 +133,18 @@ def test_one_per_object_keeps_each_objects_best_subject() -> None:
     assert torch.isinf(one_per_object(torch.full((1, 2), float("-inf")), torch.tensor([0]))).all()
     assert not repeats_objects([[("a", "p", "x"), ("a", "q", "y")]] * 99 + [[("a", "p", "x"), ("b", "q", "x")]])
     assert repeats_objects([[("a", "p", "x"), ("b", "q", "x")]] * 3 + [[("a", "p", "y")]] * 97)
+
+
+def test_names_are_also_known_by_their_initials_and_undotted() -> None:
+    assert name_variants("United_Kingdom") == ["United Kingdom", "UK", "U.K."]
+    assert name_variants("United_States") == ["United States", "U.S."]  # "US" folds to the word "us": dots only
+    assert name_variants("Washington,_D.C.") == ["Washington, D.C.", "Washington", "Washington, DC"]
+    assert name_variants("Abilene,_Texas") == ["Abilene, Texas", "Abilene"]  # no initials of a "city, state"
+    assert name_variants("28.0 (metres)") == ["28.0 (metres)", "28.0", "28"]
+    gaz = Gazetteer()
+    for v in name_variants("United_States"):
+        gaz.add(v, "<x:United_States>")
+    text = "It was built in the US for us."
+    assert span_mention(text, 20, 22, gaz).candidates == [("<x:United_States>", 1.0)]  # a tagged "US"
+    # The rule finder never reads "us" (or "US") as the country.
+    assert [(f.text, f.kind) for f in gaz.find(text)] == [("US", "nil")]
