@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     # The model: "reader" (the encoder fine-tuned as mention tagger and relation scorer,
     # nesy.text.reader_model; the default) or "head" (a head on the frozen encoder's features;
     # the default with use_prior, which only the head has); the options below are the reader's.
-    "model": "reader", "encoder_lr": 1e-4, "tune_layers": 2, "label_negatives": 64, "tag_weight": 1.0,
+    "model": "reader", "encoder_lr": 1e-4, "tune_layers": 3, "label_negatives": 64, "tag_weight": 1.0,
     "max_tokens": 96,
     # One subject per object mention at extraction (nesy.text.extract_model.one_per_object):
     # "auto" turns it on when at most 2% of the training texts state two triples with one object.
