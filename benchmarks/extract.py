@@ -171,8 +171,8 @@ def extract_all(extractor: Any, kb: Any, docs: list, n: int) -> tuple[list[set],
         batch = [s for d in docs[lo:lo + 64] for s in d]
         for x in extractor.extract(batch, kb):
             if x.confidence >= 0.5:
-                subj = term_to_name(x.subject.term, NS) if x.subject.term is not None else x.subject.text
-                obj = term_to_name(x.object.term, NS) if x.object.term is not None else x.object.text
+                subj = term_to_name(x.subject.term, NS) if x.subject.term is not None else x.subject.new_name
+                obj = term_to_name(x.object.term, NS) if x.object.term is not None else x.object.new_name
                 got[int(x.sentence.doc[1:])].add(normalise_triple((subj, term_to_name(x.predicate, NS), obj)))
     return got, time.time() - t1, time.process_time() - c1
 

@@ -101,8 +101,9 @@ class _Pipeline:
                                                        first.start)
 
         def mention(f: Found, term: str, score: float) -> Mention:
-            ident = None if term.startswith("?") else from_n3(term)
-            return Mention(f.text, f.start - off, f.end - off, ident, score)
+            if term.startswith("?"):  # a new entity, named by its first mention (a pronoun's referent)
+                return Mention(f.text, f.start - off, f.end - off, None, score, term[1:])
+            return Mention(f.text, f.start - off, f.end - off, from_n3(term), score)
 
         pa = next((p for t, p in fa.candidates if t == ta), 1.0)
         pb = next((p for t, p in fb.candidates if t == tb), 1.0)
@@ -241,7 +242,7 @@ class ReaderExtractor(_Pipeline):
 
     def __init__(self, kb: KBView, model: ExtractorModel) -> None:
         from nesy.text.reader_fit import all_labels
-        from nesy.text.reader_model import quantize_encoder, tokenize
+        from nesy.text.reader_model import LabelWords, quantize_encoder, tokenize
 
         encoder = get_encoder(model.encoder)
         super().__init__(kb, model.gazetteer.merge(kb_gazetteer(kb)), encoder)
@@ -253,6 +254,7 @@ class ReaderExtractor(_Pipeline):
         self.preds = known + [p for p in kb_properties(kb) if p not in set(known)]
         # Every label through the reader's own (fine-tuned) encoder, this store's texts.
         self.labels = all_labels(self.net, tokenize(encoder.tokenizer, term_texts(kb, self.preds, comments=True), 64))
+        self.words = LabelWords.of(term_texts(kb, self.preds)) if model.config.get("label_overlap") else None
         self.budget = 512  # padded tokens per encoder batch (reader_model.length_batches)
 
     @classmethod
@@ -282,8 +284,12 @@ class ReaderExtractor(_Pipeline):
                    feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
         import torch
 
+        from nesy.text.reader_model import pair_overlap
+
         def confidences(todo: list[int]) -> Any:
-            logits = one_per_pair(self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels))
+            overlap = None if self.words is None else \
+                pair_overlap([texts[i] for i in todo], [feats[i] for i in todo], self.words)
+            logits = one_per_pair(self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels, overlap))
             if self.model.config.get("one_per_object") is True:
                 logits = one_per_object(logits, object_ids([feats[i] for i in todo]))
             return torch.sigmoid(logits - self.model.threshold)

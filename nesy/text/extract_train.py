@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     # the default with use_prior, which only the head has); the options below are the reader's.
     "model": "reader", "encoder_lr": 1e-4, "tune_layers": 3, "label_negatives": 64, "tag_weight": 1.0,
     "max_tokens": 96,
+    # The reader in training: at most this many spans per text that the tagger marks beside
+    # the gold mentions join them, so that the pairs of wrongly tagged spans are negatives.
+    "tagged_negatives": 4,
+    # The reader: a learned multiple of the share of a predicate's label words in the text.
+    "label_overlap": True,
     # One subject per object mention at extraction (nesy.text.extract_model.one_per_object):
     # "auto" turns it on when at most 2% of the training texts state two triples with one object.
     "one_per_object": "auto",
@@ -201,7 +206,7 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
                   state: dict[str, Any]) -> tuple[ExtractorModel, dict[str, Any]]:
     """:func:`train_model` for ``model = "reader"``: fine-tune the encoder (reader_fit)."""
     from nesy.text.reader_fit import all_labels, evaluate, fit_reader, new_reader, reader_data
-    from nesy.text.reader_model import tokenize
+    from nesy.text.reader_model import LabelWords, tokenize
 
     ns, encoder = kb.default_namespace, get_encoder(cfg["encoder"])
     if cfg["one_per_object"] == "auto":
@@ -217,7 +222,8 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
         n_hold = int(len(train) * cfg["holdout"]) if len(train) >= 40 else 0
         state["rng"].shuffle(train)
         hold, train = train[:n_hold], train[n_hold:]
-    data = reader_data(examples, gold, preds, full, label_enc, n_known, ns)
+    words = LabelWords.of(term_texts(kb, [URIRef(p) for p in preds])) if cfg["label_overlap"] else None
+    data = reader_data(examples, gold, preds, full, label_enc, n_known, ns, words)
     losses, history = fit_reader(net, encoder.tokenizer, data, train, hold, full, preds, cfg, ns, show=show,
                                  on_epoch=on_epoch)
     threshold, held = evaluate(net, encoder.tokenizer, data, hold, full, preds, cfg, ns) if hold else (0.0, {})
@@ -248,6 +254,7 @@ def save_model(model: ExtractorModel, directory: str | Path) -> Path:
     if reader:
         doc["model"] = "reader"
         doc["reader"] = {k: model.config[k] for k in ("hidden", "out", "dropout", "tune_layers")}
+        doc["reader"]["label_overlap"] = bool(model.config.get("label_overlap", False))
     return write_pair(directory, state, doc, what="extractor model", error=TextError)
 
 

@@ -31,13 +31,20 @@ class Sentence:
 @dataclass(frozen=True)
 class Mention:
     """A span of :attr:`Sentence.text` (char offsets) and the term it names: an entity IRI,
-    a Literal, or None for a new entity (NIL) that the caller mints."""
+    a Literal, or None for a new entity (NIL) that the caller mints by :attr:`new_name`."""
 
     text: str
     start: int
     end: int
     term: Identifier | None
     score: float
+    #: A new entity's name where it is not the span's text: a pronoun's referent ("It" → "AIDAluna").
+    name: str = ""
+
+    @property
+    def new_name(self) -> str:
+        """The name a new entity (``term`` None) is minted by."""
+        return self.name or self.text
 
 
 @dataclass(frozen=True)

@@ -271,11 +271,12 @@ def _term(kb: KBView, mention: Any, minted: dict[str, URIRef], out: _Prepared, c
             raise TextError(f"subject {mention.text!r} is linked to {term!r}; a subject must be an IRI",
                             file=out.doc.id)
         return term
-    key = " ".join(mention.text.casefold().split())
+    name = mention.new_name
+    key = " ".join(name.casefold().split())
     iri = minted.get(key) or out.minted.get(key)
     if iri is None:
-        iri = out.minted[key] = _mint(kb, mention.text)
-        out.labels.append((iri, RDFS.label, Literal(" ".join(mention.text.split())), conf, fields))
+        iri = out.minted[key] = _mint(kb, name)
+        out.labels.append((iri, RDFS.label, Literal(" ".join(name.split())), conf, fields))
     return iri
 
 

@@ -37,7 +37,9 @@ MONTHS = ("january february march april may june july august september october n
 _M = "|".join(m.capitalize() for m in MONTHS)
 _DATES = (re.compile(rf"\b({_M})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"),
           re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_M}),?\s+(\d{{4}})\b"),
-          re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"))
+          re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"),
+          # 8/31/2004 (month first, as in the US) or 31/8/2004 (a first number over 12 is the day)
+          re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})\b"))
 # A capitalised name: words that start with a capital ("Aarhus Airport", "Frederick of Hesse");
 # a house number or year just before it ("103 Colmore Row", "1955 Dodge"), a word that mixes
 # digits and a capital ("3Arena", "RS-3"), a short number inside it ("Launch Pad 0"), initials
@@ -252,6 +254,12 @@ def literal_mentions(text: str) -> list[Found]:
             g = m.groups()
             if rx is _DATES[2]:
                 y, mo, d = g
+            elif rx is _DATES[3]:
+                first, second = int(g[0]), int(g[1])
+                mo_n, d_n = (second, first) if first > 12 else (first, second)
+                if not (1 <= mo_n <= 12 and 1 <= d_n <= 31):
+                    continue
+                y, mo, d = g[2], f"{mo_n:02d}", f"{d_n:02d}"
             elif rx is _DATES[0]:
                 y, mo, d = g[2], f"{MONTHS.index(g[0].lower()) + 1:02d}", f"{int(g[1]):02d}"
             else:
@@ -278,6 +286,17 @@ def literal_of(surface: str) -> tuple[str, float] | None:
         rest = surface[f.end:]
         if f.start == 0 and (not rest.strip() or (f.kind == "literal" and _UNIT.fullmatch(rest))):
             return f.candidates[0]
+    return None
+
+
+def leading_literal(text: str, a: int, b: int) -> tuple[str, float] | None:
+    """The literal (n3 text, 1.0) that chars ``[a, b)`` of ``text`` start with, read with the
+    unit that follows the number in the text, when no capitalised word follows it inside the
+    span: a tagger's span is often cut before the unit (``45000`` of "45000 millimetres") or
+    runs past it into a noun (``476 beds``, ``30843.8 square``); ``1955 Dodge`` is a name."""
+    found = sorted(literal_mentions(text[a:b + 40]), key=lambda f: f.start)
+    if found and found[0].start == 0 and not any(c.isupper() for c in text[a + found[0].end:b]):
+        return found[0].candidates[0]
     return None
 
 
@@ -311,6 +330,6 @@ def align(text: str, name: str, toks: Sequence[Token] | None = None) -> tuple[in
     return span if best >= 0.5 else None
 
 
-__all__ = ["MAX_WORDS", "MONTHS", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "capitalised_names",
+__all__ = ["MAX_WORDS", "MONTHS", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "capitalised_names", "leading_literal",
            "find_spans", "fold",
            "key_of", "literal_mentions", "literal_of", "name_variants", "tokens"]

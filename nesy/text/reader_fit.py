@@ -25,8 +25,10 @@ from nesy.text.extract_model import object_ids, one_per_object, one_per_pair, pa
 from nesy.text.mentions import Found, Gazetteer, align, tokens
 from nesy.text.reader_model import (
     Encoded,
+    LabelWords,
     length_batches,
     make_reader,
+    pair_overlap,
     read_batch,
     tag_targets,
     tokenize,
@@ -69,13 +71,15 @@ class ReaderData:
     keys: list[set[Key]]
     labels: Encoded
     n_known: int
+    #: Every predicate's label words (``label_overlap``).
+    words: LabelWords | None = None
 
 
 def reader_data(examples: list[Example], gold: list[list[Key]], preds: list[str], gaz: Gazetteer,
-                labels: Encoded, n_known: int, ns: str) -> ReaderData:
+                labels: Encoded, n_known: int, ns: str, words: LabelWords | None = None) -> ReaderData:
     """:class:`ReaderData` of ``examples`` (their triples as n3 terms in ``gold``)."""
     col = {p: c for c, p in enumerate(preds)}
-    data = ReaderData([], [], [], [], [], labels, n_known)
+    data = ReaderData([], [], [], [], [], labels, n_known, words)
     for e, triples in zip(examples, gold, strict=True):
         data.texts.append(e.text)
         data.rule.append(gaz.find(e.text, names_first=True))
@@ -141,7 +145,7 @@ def _step_loss(net: Any, data: ReaderData, cache: list[Any], idx: list[int], cfg
     low, enc = _padded([cache[i] for i in idx])
     gold = [data.gold[i] for i in idx]
     h, feats, _ = read_batch(net, enc, texts, Gazetteer(), [data.rule[i] for i in idx], cfg["pairs_nil"], gold=gold,
-                             h=net.upper(low, enc.mask))
+                             h=net.upper(low, enc.mask), negatives=cfg["tagged_negatives"])
     targets = tag_targets(enc, [[(f.start, f.end) for f in g] for g in gold])
     loss = F.cross_entropy(net.tagger(h).reshape(-1, 3), targets.reshape(-1), ignore_index=-100)
     cols = sorted({c for i in idx for _, c, _ in data.facts[i]})
@@ -161,7 +165,9 @@ def _step_loss(net: Any, data: ReaderData, cache: list[Any], idx: list[int], cfg
                 if (s, o) == (f.terms[a], f.terms[b]):
                     y[base + r, where[c]] = 1.0
         base += len(f.pairs)
-    logits = net(x, _labels(net, data.labels, cols))
+    overlap = None if data.words is None else \
+        pair_overlap([texts[k] for k in keep], [feats[k] for k in keep], data.words.columns(cols))
+    logits = net(x, _labels(net, data.labels, cols), overlap)
     rel = F.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(idx)
     return rel + cfg["tag_weight"] * loss
 
@@ -185,7 +191,8 @@ def evaluate(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazettee
                 n_gold += len(data.keys[i])
                 if not len(f.pairs):
                     continue
-                logits = one_per_pair(net(pair_inputs(f), labels))
+                overlap = None if data.words is None else pair_overlap([data.texts[i]], [f], data.words)
+                logits = one_per_pair(net(pair_inputs(f), labels, overlap))
                 if cfg.get("one_per_object") is True:
                     logits = one_per_object(logits, object_ids([f]))
                 best: dict[Key, float] = {}

@@ -260,3 +260,24 @@ def test_ontology_reasoning_covers_extracted_facts(tmp_path: Path) -> None:
     assert [leaf.kind for leaf in proof.leaves()] == ["asserted", "extracted"]
     rows = kb.sparql(f"SELECT ?x WHERE {{ ?x a <{EX}Organisation> }}").rows
     assert [str(r.bindings["x"]) for r in rows] == [EX + "acme"]
+
+
+def test_a_pronoun_for_a_new_entity_mints_the_entity_by_its_name(kb: KnowledgeBase, tmp_path: Path) -> None:
+    from rdflib import RDFS, Literal
+
+    from nesy.text.extract import Extraction, Mention
+
+    class Pronoun:
+        name = "pronoun"
+
+        def extract(self, sentences, kb):  # type: ignore[no-untyped-def]
+            s = sentences[-1]  # "It is based in Lyon.": "It" is the Zorblax Corp of the sentence before
+            return [Extraction(s, Mention("It", 0, 2, None, 1.0, "Zorblax Corp"), URIRef(EX + "basedIn"),
+                               Mention("Lyon", 15, 19, None, 1.0), 0.9, self.name)]
+
+    doc = write(tmp_path / "d.txt", "Zorblax Corp makes gears. It is based in Lyon.")
+    assert kb.extract(doc, extractor=Pronoun()).triples == 1
+    labels = {str(o) for _, _, o, _ in kb.triples("extracted") if isinstance(o, Literal)}
+    assert "Zorblax Corp" in labels and "It" not in labels
+    [(s, _, _, _)] = [t for t in kb.triples("extracted") if t[1] == URIRef(EX + "basedIn")]
+    assert (s, RDFS.label, Literal("Zorblax Corp")) in {t[:3] for t in kb.triples("extracted")}

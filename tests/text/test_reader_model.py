@@ -81,6 +81,39 @@ def test_snap_spans_make_cut_names_whole_and_trim_edge_words() -> None:
     date = "It was christened on the 4th April 2004."
     assert [date[a:b] for a, b in snap_spans(date, [_span(date, "4th"), _span(date, "April 2004")])] == ["4th April 2004"]
     assert snap_spans("in the", [(0, 6)]) == [(3, 6)]  # edge words only: one is kept
+    cut = "A four-stroke engine and a mid-size body."
+    assert [cut[a:b] for a, b in snap_spans(cut, [_span(cut, "four"), _span(cut, "stroke engine"), _span(cut, "mid")])] \
+        == ["four-stroke engine", "mid-size"]  # a hyphenated word is never cut
+
+
+def test_lists_of_places_are_cut_where_the_last_part_is_known() -> None:
+    from nesy.text.reader_model import split_lists
+
+    gaz = Gazetteer()
+    gaz.add("Australia", "<x:Australia>")
+    gaz.add("Kourou, French Guiana", "<x:Kourou>")
+    text = "It is in Perth, Australia, in Kourou, French Guiana and in Asherton, Texas."
+    spans = [_span(text, "Perth, Australia"), _span(text, "Kourou, French Guiana"), _span(text, "Asherton, Texas")]
+    got = [text[a:b] for a, b in split_lists(text, spans, gaz)]
+    # Known as a whole, or its last part unknown: one name.
+    assert got == ["Perth", "Australia", "Kourou, French Guiana", "Asherton, Texas"]
+
+
+def test_a_span_that_starts_with_a_number_reads_it_with_the_unit_after_it() -> None:
+    from nesy.text.mentions import leading_literal
+
+    text = "It is 45000 millimetres long, has 476 beds and 30843.8 square metres; the 1955 Dodge came on 8/31/2004."
+    assert leading_literal(text, *_span(text, "45000")) == (f'"45000.0"^^<{XSD}decimal>', 1.0)
+    assert leading_literal(text, *_span(text, "476 beds")) == (f'"476"^^<{XSD}integer>', 1.0)
+    assert leading_literal(text, *_span(text, "30843.8 square")) == (f'"30843.8"^^<{XSD}decimal>', 1.0)
+    assert leading_literal(text, *_span(text, "1955 Dodge")) is None  # a name
+    assert literal_of("8/31/2004") == (f'"2004-08-31"^^<{XSD}date>', 1.0)  # month first
+    assert literal_of("31/8/2004") == (f'"2004-08-31"^^<{XSD}date>', 1.0)  # a first number over 12 is the day
+    assert literal_of("13/13/2004") is None
+    gaz = Gazetteer()
+    gaz.add("1913", '"1913-01-01"^^<http://www.w3.org/2001/XMLSchema#date>')  # a stored literal aligned to "1913"
+    year = "Built in 1913."
+    assert span_mention(year, *_span(year, "1913"), gaz).candidates == [(f'"1913"^^<{XSD}integer>', 1.0)]
 
 
 def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives() -> None:
@@ -148,3 +181,17 @@ def test_names_are_also_known_by_their_initials_and_undotted() -> None:
     assert span_mention(text, 20, 22, gaz).candidates == [("<x:United_States>", 1.0)]  # a tagged "US"
     # The rule finder never reads "us" (or "US") as the country.
     assert [(f.text, f.kind) for f in gaz.find(text)] == [("US", "nil")]
+
+
+def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
+    from nesy.text.extract_model import TextFeatures
+    from nesy.text.reader_model import LabelWords, pair_overlap, stems
+
+    assert stems("The runway length of 3 metres") == {"runwa", "lengt", "metre"}
+    words = LabelWords.of(["runway length", "manufacturer", "creator of dish", "the"])
+    texts = ["The AIDA is 252 m in length and was manufactured by Meyer Werft.", "Nothing here."]
+    feats = [TextFeatures(None, np.zeros((3, 2)), ["a", "b", "c"], [0, 1, 2], np.array([[0, 1], [0, 2]])),
+             TextFeatures(None, np.zeros((0, 2)), [], [], np.zeros((0, 2), dtype=np.int64))]
+    got = pair_overlap(texts, feats, words)
+    assert got.shape == (2, 4) and got[0].tolist() == got[1].tolist() == [0.5, 1.0, 0.0, 0.0]
+    assert pair_overlap(texts[1:], feats[1:], words.columns([1, 0])).shape == (0, 2)
