@@ -55,7 +55,9 @@ _CAP = re.compile(rf"\b(?:(?<![\d.,])\d{{1,4}}\s+(?=[A-Z]))?(?:{_INITIAL}|(?:[A-
 _UNIT = re.compile(r"\s*(?:square\s+|cubic\s+)?(?:(?:kilo|centi|milli)?met(?:re|er)s?|km|cm|mms?|m|inch(?:es)?|"
                    r"feet|foot|ft|miles?|tonnes?|tons?|(?:kilo)?grams?|kg|g|pounds?|lbs?|litres?|liters?|"
                    r"kilowatts?|kw|horsepower|hp|degrees?|°[cf]?|hectares?|acres?|km2|sq\s*km)\b", re.I)
-_NUM = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
+# A number: not a part of a longer one ("8" of "8.3m"), and followed by no letter unless a
+# short unit is glued to it ("8.3m", "252m", "45kg").
+_NUM = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:(?![\w]|\.\d)|(?=(?:mm|cm|km|m|kg|ft|lbs?|kw|hp)\b))")
 
 
 class Span(NamedTuple, Generic[V]):

@@ -107,6 +107,9 @@ def test_a_span_that_starts_with_a_number_reads_it_with_the_unit_after_it() -> N
     assert leading_literal(text, *_span(text, "476 beds")) == (f'"476"^^<{XSD}integer>', 1.0)
     assert leading_literal(text, *_span(text, "30843.8 square")) == (f'"30843.8"^^<{XSD}decimal>', 1.0)
     assert leading_literal(text, *_span(text, "1955 Dodge")) is None  # a name
+    glued = "A 8.3m beam, 252m long."  # a unit glued to the number: never "8" of "8.3m"
+    assert leading_literal(glued, *_span(glued, "8.3m")) == (f'"8.3"^^<{XSD}decimal>', 1.0)
+    assert leading_literal(glued, *_span(glued, "252m")) == (f'"252.0"^^<{XSD}decimal>', 1.0)
     assert literal_of("8/31/2004") == (f'"2004-08-31"^^<{XSD}date>', 1.0)  # month first
     assert literal_of("31/8/2004") == (f'"2004-08-31"^^<{XSD}date>', 1.0)  # a first number over 12 is the day
     assert literal_of("13/13/2004") is None
