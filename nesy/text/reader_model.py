@@ -103,7 +103,8 @@ def make_reader(encoder: Any, config: dict[str, Any]) -> torch.nn.Module:
             self.bias = nn.Parameter(torch.tensor(-5.0))
             self.match = nn.Parameter(torch.tensor(8.0))
             if config.get("label_overlap", False):
-                self.overlap = nn.Parameter(torch.tensor(2.0))
+                # Its starting value counts: in two epochs Adam moves it by hundredths.
+                self.overlap = nn.Parameter(torch.tensor(float(config["label_overlap"])))
             layers = list(encoder.encoder.layer)
             self.n_fixed = max(0, len(layers) - int(config["tune_layers"]))
             for module in [encoder.embeddings, *layers[:self.n_fixed]]:

@@ -57,7 +57,7 @@ def test_reader_trains_saves_safetensors_and_reports_epochs(trained: tuple[Knowl
     _, out, got = trained
     assert sorted(p.name for p in out.iterdir()) == ["config.toml", "model.json", "model.safetensors"]
     doc = json.loads((out / "model.json").read_text())
-    assert doc["model"] == "reader" and doc["reader"]["tune_layers"] == 1 and doc["reader"]["label_overlap"] is True
+    assert doc["model"] == "reader" and doc["reader"]["tune_layers"] == 1 and doc["reader"]["label_overlap"] == 2.0
     assert doc["config"]["one_per_object"] is True  # "auto": no training text states two triples with one object
     assert [e["epoch"] for e in got["epochs"]][0] == 1 and "valid_f1" in got["epochs"][0]
     assert got["metrics"]["valid_f1"] > 0.5
@@ -123,3 +123,6 @@ def test_reader_options_are_checked() -> None:
         train_extractor(_kb(), _examples(4, 0), config={**FAST, "model": "bert"})
     with pytest.raises(TextError, match="one_per_object"):
         train_extractor(_kb(), _examples(4, 0), config={**FAST, "one_per_object": "sometimes"})
+    for bad in ({"label_overlap": True}, {"label_overlap": -1}, {"tagged_negatives": "4"}, {"tagged_negatives": 2.5}):
+        with pytest.raises(TextError, match="must be a number of at least 0"):
+            train_extractor(_kb(), _examples(4, 0), config={**FAST, **bad})
