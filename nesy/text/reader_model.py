@@ -298,7 +298,8 @@ def trim_span(text: str, a: int, b: int) -> tuple[int, int]:
 
 def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Tagged spans made whole: edge words trimmed (:func:`trim_span`), a span that overlaps
-    a capitalised name, a date or a hyphenated word grown to cover it, and spans that then overlap merged. A
+    a capitalised name, a date or a hyphenated word grown to cover it, lower-case words before
+    a name dropped, a bracket it opens closed, and spans that then overlap merged. A
     token tagger often cuts a long name ("Alan" / "B Miller Hall", "Live Nation" without
     "Entertainment", "4th" / "April 2004"); capitalisation and the date's form say where it ends."""
     dates = [(f.start, f.end) for f in literal_mentions(text) if f.candidates[0][0].endswith("#date>")]
@@ -309,11 +310,31 @@ def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
         for c, d in names:
             if c < b and a < d:
                 a, b = min(a, c), max(b, d)
+        a, b = _whole_brackets(text, _name_start(text, a, b), b)
         if out and a < out[-1][1]:
             out[-1][1] = max(out[-1][1], b)
         else:
             out.append([a, b])
     return [(a, b) for a, b in out]
+
+
+def _name_start(text: str, a: int, b: int) -> int:
+    """The start of a span that runs from lower-case words into a capitalised name ("engine
+    power AIDAluna", "bed Ampara Hospital" of "476 bed Ampara Hospital"): the name's first
+    word. Names start with a capital; the words before it are the tagger's overreach."""
+    words = list(_WORD.finditer(text, a, b))
+    lead = 0
+    while lead < len(words) - 1 and words[lead].group()[0].islower():
+        lead += 1
+    return words[lead].start() if 0 < lead < len(words) and words[lead].group()[0].isupper() else a
+
+
+def _whole_brackets(text: str, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` with the closing bracket it opens and the tagger left out ("ARA Veinticinco
+    de Mayo (V-2" + ")")."""
+    if text.count("(", a, b) > text.count(")", a, b) and text[b:b + 1] == ")":
+        return a, b + 1
+    return a, b
 
 
 def split_lists(text: str, spans: list[tuple[int, int]], gaz: Gazetteer) -> list[tuple[int, int]]:
@@ -330,7 +351,9 @@ def split_lists(text: str, spans: list[tuple[int, int]], gaz: Gazetteer) -> list
             for chunk in part.split(", "):
                 pieces.append((pos, pos + len(chunk)))
                 pos += len(chunk) + 2
-        if pieces and all(text[x:x + 1].isupper() for x, _ in pieces) and key_of(text[slice(*pieces[-1])]) in gaz.table:
+        # Each part starts a name ("Perth", "101 Ukrop Way") and the last is known.
+        named = all(text[x:x + 1].isupper() or text[x:x + 1].isdigit() for x, _ in pieces)
+        if pieces and named and key_of(text[slice(*pieces[-1])]) in gaz.table:
             out.extend(pieces)
         else:
             out.append((a, b))

@@ -84,6 +84,10 @@ def test_snap_spans_make_cut_names_whole_and_trim_edge_words() -> None:
     cut = "A four-stroke engine and a mid-size body."
     assert [cut[a:b] for a, b in snap_spans(cut, [_span(cut, "four"), _span(cut, "stroke engine"), _span(cut, "mid")])] \
         == ["four-stroke engine", "mid-size"]  # a hyphenated word is never cut
+    over = "The engine power AIDAluna and the ARA Veinticinco de Mayo (V-2) sail; a mid-size car too."
+    tagged = [_span(over, "engine power AIDAluna"), _span(over, "ARA Veinticinco de Mayo (V-2"), _span(over, "mid-size car")]
+    # Lower-case words before a name are not part of it; a bracket opened is closed.
+    assert [over[a:b] for a, b in snap_spans(over, tagged)] == ["AIDAluna", "ARA Veinticinco de Mayo (V-2)", "mid-size car"]
 
 
 def test_lists_of_places_are_cut_where_the_last_part_is_known() -> None:
@@ -92,11 +96,13 @@ def test_lists_of_places_are_cut_where_the_last_part_is_known() -> None:
     gaz = Gazetteer()
     gaz.add("Australia", "<x:Australia>")
     gaz.add("Kourou, French Guiana", "<x:Kourou>")
-    text = "It is in Perth, Australia, in Kourou, French Guiana and in Asherton, Texas."
-    spans = [_span(text, "Perth, Australia"), _span(text, "Kourou, French Guiana"), _span(text, "Asherton, Texas")]
+    gaz.add("Virginia", "<x:Virginia>")
+    text = "It is in Perth, Australia, in Kourou, French Guiana, at 101 Ukrop Way, Virginia and in Asherton, Texas."
+    spans = [_span(text, "Perth, Australia"), _span(text, "Kourou, French Guiana"),
+             _span(text, "101 Ukrop Way, Virginia"), _span(text, "Asherton, Texas")]
     got = [text[a:b] for a, b in split_lists(text, spans, gaz)]
     # Known as a whole, or its last part unknown: one name.
-    assert got == ["Perth", "Australia", "Kourou, French Guiana", "Asherton, Texas"]
+    assert got == ["Perth", "Australia", "Kourou, French Guiana", "101 Ukrop Way", "Virginia", "Asherton, Texas"]
 
 
 def test_a_span_that_starts_with_a_number_reads_it_with_the_unit_after_it() -> None:
@@ -198,3 +204,4 @@ def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
     got = pair_overlap(texts, feats, words)
     assert got.shape == (2, 4) and got[0].tolist() == got[1].tolist() == [0.5, 1.0, 0.0, 0.0]
     assert pair_overlap(texts[1:], feats[1:], words.columns([1, 0])).shape == (0, 2)
+
