@@ -384,14 +384,20 @@ def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found
 
 def merge_mentions(tagged: list[Found], rule: list[Found]) -> list[Found]:
     """The tagged mentions and the rule mentions none of them overlaps, in text order; each
-    pronoun stands for the first entity (known or new) mentioned before it."""
+    pronoun stands for the first name (a known or new entity not written in lower case)
+    mentioned before it, else the first entity."""
     keep = list(tagged) + [f for f in rule if not any(f.start < t.end and t.start < f.end for t in tagged)]
     keep.sort(key=lambda f: f.start)
-    first = next((f for f in keep if f.kind in ("entity", "nil")), None)
+    # A pronoun's referent is a name: a lower-case span before it ("The rocker Antares ...
+    # It", "The in service icebreaker ...") stands for it only when nothing else does.
+    ents = [f for f in keep if f.kind in ("entity", "nil")]
+    names = [f for f in ents if not f.text[:1].islower()]
     out = []
     for f in keep:
         if f.kind == "pronoun":
-            if first is None or first.start >= f.start:
+            first = next((g for g in names if g.start < f.start), None) or \
+                next((g for g in ents if g.start < f.start), None)
+            if first is None:
                 continue
             f = Found(f.start, f.end, f.text, first.candidates, "pronoun")
         out.append(f)

@@ -53,6 +53,11 @@ def test_merge_keeps_tagged_spans_and_resolves_pronouns() -> None:
     got = merge_mentions(tagged, rule)
     assert [f.text for f in got] == ["American Motors Corp", "It", "Eagle"]
     assert got[1].candidates == tagged[0].candidates  # the pronoun stands for the first entity
+    # "The rocker Antares was launched. It ...": a lower-case span is no referent while a name is.
+    tagged = [Found(4, 10, "rocker", [("?rocker", 0.5)], "nil"), Found(11, 18, "Antares", [("?Antares", 0.5)], "nil")]
+    got = merge_mentions(tagged, [Found(34, 36, "It", [], "pronoun")])
+    assert got[-1].candidates == [("?Antares", 0.5)]
+    assert merge_mentions(tagged[:1], [Found(34, 36, "It", [], "pronoun")])[-1].candidates == [("?rocker", 0.5)]
 
 
 def test_gold_mentions_align_names_and_literals() -> None:
