@@ -38,7 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # The model: "reader" (the encoder fine-tuned as mention tagger and relation scorer,
     # nesy.text.reader_model; the default) or "head" (a head on the frozen encoder's features;
     # the default with use_prior, which only the head has); the options below are the reader's.
-    "model": "reader", "encoder_lr": 1e-4, "tune_layers": 3, "label_negatives": 64, "tag_weight": 1.0,
+    # All six of MiniLM's layers are tuned (validation half, 2026-12-05, two seeds: 3 layers
+    # 0.283/0.299, 6 layers 0.311/0.303, for about twice the training time).
+    "model": "reader", "encoder_lr": 1e-4, "tune_layers": 6, "label_negatives": 64, "tag_weight": 1.0,
     "max_tokens": 96,
     # The reader in training: at most this many spans per text that the tagger marks beside
     # the gold mentions join them, so that the pairs of wrongly tagged spans are negatives

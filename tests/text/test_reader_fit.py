@@ -108,7 +108,7 @@ def test_the_reader_is_the_default_model_and_the_store_prior_picks_the_head() ->
     cfg = check_config({})
     assert cfg["model"] == "reader"
     assert (cfg["epochs"], cfg["batch"], cfg["lr"], cfg["encoder_lr"], cfg["tune_layers"], cfg["max_tokens"],
-            cfg["max_examples"], cfg["quantize"], cfg["tag_weight"]) == (2, 16, 1e-3, 1e-4, 3, 96, 4000, False, 3.0)
+            cfg["max_examples"], cfg["quantize"], cfg["tag_weight"]) == (2, 16, 1e-3, 1e-4, 6, 96, 4000, False, 3.0)
     head = check_config({"use_prior": True})
     assert head["model"] == "head" and head["use_prior"] is True
     assert (head["epochs"], head["batch"], head["lr"], head["max_examples"]) == (
