@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
+from urllib.parse import unquote
 
 from nesy.text.tokens import Token, fold, tokens
 
@@ -161,11 +162,26 @@ class Gazetteer:
     """Surface form key → {term (n3 text): count}."""
 
     table: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
+    _suffixes: frozenset[tuple[str, ...]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, surface: str, term: str, count: int = 1) -> None:
         key = key_of(surface)
         if key and len(key) <= MAX_WORDS and not all(w in STOP for w in key):
             self.table.setdefault(key, Counter())[term] += count
+            self._suffixes = None
+
+    def suffixes(self) -> frozenset[tuple[str, ...]]:
+        """The keys of the last parts of the known IRIs named "X, B" (``…/Williamsburg,_Virginia``
+        → ``("virginia",)``): a place that, written after a comma, is part of one name."""
+        if self._suffixes is None:
+            out = set()
+            for terms in self.table.values():
+                for term in terms:
+                    local = unquote(re.split(r"[/#:]", term[1:-1])[-1]).replace("_", " ") if term[:1] == "<" else ""
+                    if ", " in local:
+                        out.add(key_of(local.rsplit(", ", 1)[1]))
+            self._suffixes = frozenset(out)
+        return self._suffixes
 
     def merge(self, other: Gazetteer) -> Gazetteer:
         out = Gazetteer({k: Counter(v) for k, v in self.table.items()})

@@ -108,6 +108,11 @@ def test_lists_of_places_are_cut_where_the_last_part_is_known() -> None:
     got = [text[a:b] for a, b in split_lists(text, spans, gaz)]
     # Known as a whole, or its last part unknown: one name.
     assert got == ["Perth", "Australia", "Kourou, French Guiana", "101 Ukrop Way", "Virginia", "Asherton, Texas"]
+    # A known name ends in ", Virginia": a town written before it is one name with it.
+    gaz.add("Peoria, Virginia", "<http://ex.org/Peoria%2C_Virginia>")
+    assert gaz.suffixes() == {("virginia",)}
+    got = [text[a:b] for a, b in split_lists(text, spans, gaz)]
+    assert got == ["Perth", "Australia", "Kourou, French Guiana", "101 Ukrop Way, Virginia", "Asherton, Texas"]
 
 
 def test_a_span_that_starts_with_a_number_reads_it_with_the_unit_after_it() -> None:
