@@ -361,6 +361,23 @@ def split_lists(text: str, spans: list[tuple[int, int]], gaz: Gazetteer) -> list
             out.extend(pieces)
         else:
             out.append((a, b))
+    return _join_places(text, out, gaz)
+
+
+def _join_places(text: str, spans: list[tuple[int, int]], gaz: Gazetteer) -> list[tuple[int, int]]:
+    """Two tagged spans "A" ", " "B" joined where "A, B" would have stayed whole (B ends a
+    known name) and A is an unknown capitalised name: the tagger cut "Groton" from
+    "Connecticut" (validation half, same models: 0.316/0.307 → 0.317/0.308)."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out:
+            pa, pb = out[-1]
+            first = text[pa:pb]
+            if (text[pb:a] == ", " and key_of(text[a:b]) in gaz.suffixes() and first[:1].isupper()
+                    and ", " not in first and key_of(first) not in gaz.table):
+                out[-1] = (pa, b)
+                continue
+        out.append((a, b))
     return out
 
 

@@ -113,6 +113,11 @@ def test_lists_of_places_are_cut_where_the_last_part_is_known() -> None:
     assert gaz.suffixes() == {("virginia",)}
     got = [text[a:b] for a, b in split_lists(text, spans, gaz)]
     assert got == ["Perth", "Australia", "Kourou, French Guiana", "101 Ukrop Way, Virginia", "Asherton, Texas"]
+    # Tagged apart, an unknown town and such a place are joined; a known one is not.
+    gaz.add("Perth", "<x:Perth>")
+    text = "Groton, Virginia and Perth, Virginia."
+    spans = [_span(text, "Groton"), _span(text, "Virginia"), _span(text, "Perth"), (text.rindex("Virginia"), len(text) - 1)]
+    assert [text[a:b] for a, b in split_lists(text, spans, gaz)] == ["Groton, Virginia", "Perth", "Virginia"]
 
 
 def test_a_span_that_starts_with_a_number_reads_it_with_the_unit_after_it() -> None:
