@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +23,7 @@ from nesy.text.extract_model import (
     make_head,
     repeats_objects,
 )
-from nesy.text.mentions import (
-    STOP,
-    Gazetteer,
-    align,
-    capitalised_names,
-    key_of,
-    name_variants,
-    tokens,
-)
+from nesy.text.mentions import Gazetteer, align, name_variants, tokens
 from nesy.text.webnlg import Example, name_to_term
 
 if TYPE_CHECKING:
@@ -123,57 +114,21 @@ def gold_triples(examples: list[Example], namespace: str) -> list[list[tuple[str
 
 
 def learn_surface_forms(examples: list[Example], gold: list[list[tuple[str, str, str]]]) -> tuple[Gazetteer, int, int]:
-    """Surface forms of the examples' names (where a name aligns with its text, the name's
-    own variants, and the aliases :func:`count_aliases` finds); also how many names
-    aligned, of how many."""
+    """Surface forms of the examples' names (where a name aligns with its text, and the
+    name's own variants); also how many names aligned, of how many."""
     gaz, aligned, names = Gazetteer(), 0, 0
-    together: Counter[tuple[tuple[str, ...], str]] = Counter()
-    texts: Counter[tuple[str, ...]] = Counter()
     for e, triples in zip(examples, gold, strict=True):
         toks = tokens(e.text)
-        spans, unaligned = [], set()
         for (sn, _, on), (s, _, o) in zip(triples, e.triples, strict=True):
             for name, term in ((s, sn), (o, on)):
                 names += 1
                 span = align(e.text, name, toks)
                 if span:
                     aligned += 1
-                    spans.append(span)
                     gaz.add(e.text[span[0]:span[1]], term)
-                elif term.startswith("<"):
-                    unaligned.add(term)
                 for v in name_variants(name):
                     gaz.add(v, term)
-        count_aliases(e.text, spans, unaligned, together, texts)
-    for (key, term), n in together.items():
-        if n >= ALIAS_TEXTS and n >= ALIAS_SHARE * texts[key]:
-            gaz.add(" ".join(key), term, n)
     return gaz, aligned, names
-
-
-#: An alias needs this many training texts and to stand beside its name's reference in
-#: this share of the texts it is in (WebNLG's training categories: `American`, `USA` →
-#: United_States, `Irish` → Ireland, `Tories` → Conservative_Party_(UK)).
-ALIAS_TEXTS, ALIAS_SHARE = 3, 0.5
-
-
-def count_aliases(text: str, spans: list[tuple[int, int]], unaligned: set[str],
-                  together: Counter[tuple[tuple[str, ...], str]], texts: Counter[tuple[str, ...]]) -> None:
-    """Count, for one training text, each capitalised word run inside a sentence (``texts``)
-    and, where none of the reference names aligned with it (``spans``), the run beside each
-    reference IRI that aligned nowhere (``together``): "the American Atlas II" states
-    ``United_States`` without its name, and across texts `American` stands for it."""
-    keys, free = set(), set()
-    for a, b in capitalised_names(text):
-        key = key_of(text[a:b])
-        if not key or a == 0 or text[:a].rstrip()[-1:] in ".!?" or \
-                not all(w.isalpha() and w not in STOP for w in key):
-            continue
-        keys.add(key)
-        if not any(a < y and x < b for x, y in spans):
-            free.add(key)
-    texts.update(keys)
-    together.update((key, term) for key in free for term in unaligned)
 
 
 def _examples_and_gold(examples: list[Example], namespace: str, what: str) -> tuple[list[Example], list[list]]:

@@ -220,21 +220,3 @@ def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
     assert got.shape == (2, 4) and got[0].tolist() == got[1].tolist() == [0.5, 1.0, 0.0, 0.0]
     assert pair_overlap(texts[1:], feats[1:], words.columns([1, 0])).shape == (0, 2)
 
-
-
-def test_aliases_are_learned_where_a_reference_name_is_not_in_the_text() -> None:
-    from nesy.text.extract_train import gold_triples, learn_surface_forms
-
-    ns = "http://ex.org/"
-    examples = [Example("The American rocket Atlas Nine flew.", (("Atlas_Nine", "country", "United_States"),)),
-                Example("Zed Car is an American car.", (("Zed_Car", "country", "United_States"),)),
-                Example("The American ship Nora Lee sank.", (("Nora_Lee", "country", "United_States"),)),
-                Example("Bea Gold is an American singer.", (("Bea_Gold", "country", "United_States"),)),
-                Example("Ann Bell met the French Team.", (("Ann_Bell", "country", "France"),)),
-                Example("Ann Bell plays for the French Team.", (("Ann_Bell", "club", "Red_Club"),))]
-    gaz, _, _ = learn_surface_forms(examples, gold_triples(examples, ns))
-    assert gaz.table[("american",)] == {f"<{ns}United_States>": 4}
-    # In two texts only (beside France in one, the unaligned Red_Club in the other): no alias.
-    assert ("french", "team") not in gaz.table
-    # Names that align teach their own surface forms.
-    assert gaz.table[("ann", "bell")] == {f"<{ns}Ann_Bell>": 4}
