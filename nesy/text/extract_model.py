@@ -116,6 +116,16 @@ def pair_inputs(feats: TextFeatures) -> torch.Tensor:
     return torch.cat([vec[s], vec[o], between, text, vec[s] * vec[o]], dim=1)
 
 
+def add_unseen(logits: torch.Tensor, n_known: int, bonus: float) -> torch.Tensor:
+    """``logits`` ``(m, P)`` with ``bonus`` added to the columns after the first ``n_known``
+    (the predicates a trained model knows by their label only)."""
+    if not bonus or logits.shape[1] <= n_known:
+        return logits
+    out = logits.clone()
+    out[:, n_known:] += bonus
+    return out
+
+
 def one_per_pair(logits: torch.Tensor) -> torch.Tensor:
     """``logits`` ``(m, P)`` with all but each pair's best predicate set to -inf: a text
     rarely states two relations between the same two things, and the runner-up label of a

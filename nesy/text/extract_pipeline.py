@@ -16,6 +16,7 @@ from nesy.text.encoder import get_encoder, term_texts
 from nesy.text.extract_model import (
     StorePrior,
     TextFeatures,
+    add_unseen,
     featurize,
     kb_gazetteer,
     kb_properties,
@@ -289,7 +290,8 @@ class ReaderExtractor(_Pipeline):
         def confidences(todo: list[int]) -> Any:
             overlap = None if self.words is None else \
                 pair_overlap([texts[i] for i in todo], [feats[i] for i in todo], self.words)
-            logits = one_per_pair(self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels, overlap))
+            logits = self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels, overlap)
+            logits = one_per_pair(add_unseen(logits, len(self.model.predicates), self.model.unseen_bonus))
             if self.model.config.get("one_per_object") is True:
                 logits = one_per_object(logits, object_ids([feats[i] for i in todo]))
             return torch.sigmoid(logits - self.model.threshold)

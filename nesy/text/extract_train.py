@@ -68,7 +68,8 @@ READER_DEFAULTS: dict[str, Any] = {"epochs": 2, "batch": 16, "lr": 1e-3, "max_ex
 @dataclass
 class ExtractorModel:
     """A trained extractor: head, predicates (IRIs, column order), their label vectors ``(P, d)``,
-    the learned surface forms, the logit threshold (confidence 0.5) and the training config."""
+    the learned surface forms, the logit threshold (confidence 0.5), the training config and
+    (the reader's) ``unseen_bonus``, a logit added to the predicates it was not trained on."""
 
     head: Any
     predicates: list[str]
@@ -78,6 +79,7 @@ class ExtractorModel:
     config: dict[str, Any]
     encoder: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    unseen_bonus: float = 0.0
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +246,7 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
                "history": history, "threshold": round(threshold, 3), **held,
                "seconds": round(time.time() - state["t0"], 1)}
     model = ExtractorModel(net, preds[:n_known], all_labels(net, label_enc)[:n_known], gaz, threshold, cfg,
-                           cfg["encoder"], metrics)
+                           cfg["encoder"], metrics, held.get("unseen_bonus", 0.0))
     return model, metrics
 
 
@@ -255,6 +257,7 @@ def save_model(model: ExtractorModel, directory: str | Path) -> Path:
     state = {f"{'reader' if reader else 'head'}.{k}": v for k, v in model.head.state_dict().items()}
     state["labels"] = model.labels
     doc = {"format": FORMAT, "version": VERSION, "predicates": model.predicates, "threshold": model.threshold,
+           "unseen_bonus": model.unseen_bonus,
            "config": model.config, "encoder": model.encoder, "metrics": model.metrics,
            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
            "head": {"dim": int(model.labels.shape[1]), "hidden": model.config["hidden"], "out": model.config["out"],
@@ -294,4 +297,5 @@ def load_model(directory: str | Path) -> ExtractorModel:
     except RuntimeError as exc:
         raise TextError(f"weights do not fit the model description: {exc}", file=str(weights)) from None
     return ExtractorModel(head.eval(), doc["predicates"], state["labels"], Gazetteer.from_json(doc["gazetteer"]),
-                          float(doc["threshold"]), doc["config"], doc.get("encoder"), doc.get("metrics", {}))
+                          float(doc["threshold"]), doc["config"], doc.get("encoder"), doc.get("metrics", {}),
+                          float(doc.get("unseen_bonus", 0.0)))

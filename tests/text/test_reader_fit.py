@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
@@ -102,6 +103,33 @@ def test_quantized_reader_extracts(trained: tuple[KnowledgeBase, Path, dict]) ->
     assert "quantized" in type(extractor.net.encoder.encoder.layer[0].output.dense).__module__
     found = extractor.extract([Sentence("t", 0, "Zed Quinn works for Acme.", 0)], kb)
     assert max(found, key=lambda x: x.confidence).predicate == URIRef(EX + "employer")
+
+
+def test_the_unseen_bonus_is_chosen_saved_and_raises_only_untrained_predicates(
+        trained: tuple[KnowledgeBase, Path, dict], tmp_path: Path) -> None:
+    from nesy.text.extract_model import add_unseen
+    from nesy.text.extract_pipeline import make_extractor
+    from nesy.text.extract_train import save_model
+    from nesy.text.reader_fit import UNSEEN_BONUSES
+
+    kb, out, got = trained
+    # Every predicate of this store was trained: no bonus to choose, 0 is kept.
+    assert got["metrics"]["unseen_bonus"] == 0.0 and json.loads((out / "model.json").read_text())["unseen_bonus"] == 0.0
+    assert 0.0 in UNSEEN_BONUSES and len(UNSEEN_BONUSES) > 1
+    x = torch.zeros(2, 5)
+    assert add_unseen(x, 3, 1.5).tolist() == [[0, 0, 0, 1.5, 1.5]] * 2 and add_unseen(x, 3, 0.0) is x
+    wider = _kb()
+    wider.add(URIRef(EX + "mayorOf"), RDF.type, RDF.Property)
+    wider.add(URIRef(EX + "mayorOf"), RDFS.label, Literal("is the mayor of"))
+    text = [Sentence("t", 0, "Zed Quinn is the mayor of Lisbon and works for Acme.", 0)]
+    model = load_model(out)
+    before = {(x.object.text, str(x.predicate)): x.confidence for x in make_extractor(wider, model).extract(text, wider)}
+    model.unseen_bonus = 50.0
+    save_model(model, tmp_path / "m")
+    assert load_model(tmp_path / "m").unseen_bonus == 50.0
+    after = get_extractor(wider, model_dir=tmp_path / "m").extract(text, wider)
+    assert {str(x.predicate) for x in after} == {EX + "mayorOf"}  # each pair's best is now the untrained one
+    assert all(x.confidence > before.get((x.object.text, str(x.predicate)), 0.0) for x in after)
 
 
 def test_the_reader_is_the_default_model_and_the_store_prior_picks_the_head() -> None:
