@@ -46,12 +46,17 @@ _DATES = (re.compile(rf"\b({_M})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
 # digits and a capital ("3Arena", "RS-3"), a short number inside it ("Launch Pad 0"), initials
 # ("Douglas R. Oberhelman") and a closing abbreviation ("Caterpillar Inc.") included; a
 # possessive ends it ("Italy's Gruppo Bertone" is two names).
-_W = r"(?:[\w-]|['’](?!s\b))*"
+_W = r"(?:[\w-]|['’](?=\w)(?!s\b))*"
 _INITIAL = r"[A-Z]\.(?=\s+[A-Z])"
 ABBREVIATIONS = ("Inc", "Ltd", "Co", "Corp", "Jr", "Sr", "St")
 _CAP = re.compile(rf"\b(?:(?<![\d.,])\d{{1,4}}\s+(?=[A-Z]))?(?:{_INITIAL}|(?:[A-Z]|\d+[A-Z]){_W})"
                   rf"(?:\s+(?:(?:of|de|du|la|le|van|von|der|del|da)\s+)?"
                   rf"(?:(?:{'|'.join(ABBREVIATIONS)})\.|{_INITIAL}|[A-Z]{_W}|\d{{1,3}}\b(?![.,]\d)|\d{_W}[A-Za-z]{_W}))*")
+#: What a capitalised name does not start with: a capitalised stop word ("In Japan") or a
+#: person's title before at least two more names ("President Barack Obama", not "King County").
+NAME_LEAD = re.compile(r"(?:(?:The|In|On|At|From|By|With|For|Its|His|Her|Their)\s+"
+                   r"|(?:President|Queen|King|Emperor|Empress|Pope|Prime Minister|Chancellor|Senator|Governor"
+                   r"|Mayor|Sir|Dr\.?|Mr\.?|Mrs\.?|Ms\.?)\s+(?=\S+\s+\S))")
 #: Units after a number that make it a measured quantity (a decimal), not a count.
 _UNIT = re.compile(r"\s*(?:square\s+|cubic\s+)?(?:(?:kilo|centi|milli)?met(?:re|er)s?|km|cm|mms?|m|inch(?:es)?|"
                    r"feet|foot|ft|miles?|tonnes?|tons?|(?:kilo)?grams?|kg|g|pounds?|lbs?|litres?|liters?|"
@@ -115,6 +120,24 @@ def key_of(text: str) -> tuple[str, ...]:
     while words and words[0] == "the":
         words = words[1:]
     return tuple(words)
+
+
+#: A middle initial written without its full stop ("Alan B Miller Hall", "Robert A M Stern"),
+#: initials run together ("Robert A.M. Stern"), and a company's closing abbreviation ("Caterpillar Inc").
+_BARE_INITIAL = re.compile(r"(?<=[A-Za-z][a-z]\s|[A-Z]\.\s)([A-Z])(?=\s+[A-Z])")
+_RUN_INITIALS = re.compile(r"\b([A-Z])\.(?=[A-Z]\.)")
+_BARE_SUFFIX = re.compile(r"\b(Inc|Ltd|Corp|Jr|Sr)$")
+
+
+def new_entity_name(surface: str) -> str:
+    """The name of a new entity written ``surface`` in a text, as encyclopaedias write names:
+    initials with full stops and a space between them, ``Inc.`` and ``Jr.`` with theirs
+    ("Alan B Miller Hall" → "Alan B. Miller Hall", "Robert A.M. Stern" → "Robert A. M.
+    Stern"). The validation texts wrote 10% of the missed names this way (2026-12-05)."""
+    name = _RUN_INITIALS.sub(r"\1. ", surface)
+    for _ in range(2):  # "A M" → "A. M" → "A. M."
+        name = _BARE_INITIAL.sub(r"\1.", name)
+    return _BARE_SUFFIX.sub(r"\1.", name)
 
 
 def name_variants(name: str) -> list[str]:
@@ -251,8 +274,11 @@ def capitalised_names(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _CAP.finditer(text):
         start, name = m.start(), m.group()
-        if name.startswith("The ") and len(name) > 4:  # "The Alhambra" names the Alhambra
-            start, name = start + 4, name[4:]
+        # "The Alhambra" names the Alhambra, "In Japan" Japan, "Queen Elizabeth II" a person
+        # whom a knowledge base names without the title.
+        lead = NAME_LEAD.match(name)
+        if lead and lead.end() < len(name):
+            start, name = start + lead.end(), name[lead.end():]
         key = key_of(name)
         if key and not all(w in STOP or w in MONTHS for w in key):
             out.append((start, m.end()))
@@ -261,7 +287,7 @@ def capitalised_names(text: str) -> list[tuple[int, int]]:
 
 def _new_entities(text: str) -> list[Found]:
     """Capitalised names as new entities, term ``?`` + text."""
-    return [Found(a, b, text[a:b], [("?" + text[a:b], 0.5)], "nil") for a, b in capitalised_names(text)]
+    return [Found(a, b, text[a:b], [("?" + new_entity_name(text[a:b]), 0.5)], "nil") for a, b in capitalised_names(text)]
 
 
 def literal_mentions(text: str) -> list[Found]:
@@ -348,6 +374,6 @@ def align(text: str, name: str, toks: Sequence[Token] | None = None) -> tuple[in
     return span if best >= 0.5 else None
 
 
-__all__ = ["MAX_WORDS", "MONTHS", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "capitalised_names", "leading_literal",
+__all__ = ["MAX_WORDS", "MONTHS", "NAME_LEAD", "PRONOUNS", "STOP", "Found", "Gazetteer", "Span", "align", "capitalised_names", "leading_literal",
            "find_spans", "fold",
-           "key_of", "literal_mentions", "literal_of", "name_variants", "tokens"]
+           "key_of", "literal_mentions", "literal_of", "name_variants", "new_entity_name", "tokens"]

@@ -29,6 +29,7 @@ import numpy as np
 from nesy.text.extract_model import TextFeatures, text_features
 from nesy.text.mentions import (
     ABBREVIATIONS,
+    NAME_LEAD,
     PRONOUNS,
     STOP,
     Found,
@@ -37,6 +38,7 @@ from nesy.text.mentions import (
     key_of,
     leading_literal,
     literal_mentions,
+    new_entity_name,
 )
 
 if TYPE_CHECKING:
@@ -311,6 +313,11 @@ def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
             if c < b and a < d:
                 a, b = min(a, c), max(b, d)
         a, b = _whole_brackets(text, _name_start(text, a, b), b)
+        lead = NAME_LEAD.match(text, a, b)  # "Queen Elizabeth II" as the capitalised name has it
+        if lead and text[lead.end():lead.end() + 1].isupper():
+            a = lead.end()
+        while b > a + 1 and text[b - 1] in "'’ ":  # "Asilomar Conference Grounds' number"
+            b -= 1
         if out and a < out[-1][1]:
             out[-1][1] = max(out[-1][1], b)
         else:
@@ -349,7 +356,8 @@ def split_lists(text: str, spans: list[tuple[int, int]], gaz: Gazetteer) -> list
     for a, b in spans:
         part = text[a:b]
         pieces = []
-        whole = part.count(", ") == 1 and key_of(part.split(", ")[1]) in gaz.suffixes()
+        whole = (part.count(", ") == 1 and key_of(part.split(", ")[1]) in gaz.suffixes()
+                 and not _known_alone(gaz, part.split(", ")[0]))
         if ", " in part and key_of(part) not in gaz.table and not whole:
             pos = a
             for chunk in part.split(", "):
@@ -362,6 +370,17 @@ def split_lists(text: str, spans: list[tuple[int, int]], gaz: Gazetteer) -> list
         else:
             out.append((a, b))
     return _join_places(text, out, gaz)
+
+
+def _known_alone(gaz: Gazetteer, name: str) -> bool:
+    """Whether ``name`` is a known surface form of an IRI named just that, without a ", B"
+    (``Chicago``: "Chicago, Illinois" is two places, where "Akron, Illinois" is one)."""
+    key = key_of(name)
+    for term in gaz.table.get(key, ()):
+        local = re.split(r"[/#:]", term[1:-1])[-1].replace("_", " ") if term[:1] == "<" else ""
+        if local and ", " not in local and key_of(local) == key:
+            return True
+    return False
 
 
 def _join_places(text: str, spans: list[tuple[int, int]], gaz: Gazetteer) -> list[tuple[int, int]]:
@@ -400,7 +419,7 @@ def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found
     if hit:
         total = sum(hit.values())
         return Found(a, b, surface, [(t, c / total) for t, c in hit.most_common(k)])
-    return Found(a, b, surface, [("?" + surface, 0.5)], "nil")
+    return Found(a, b, surface, [("?" + new_entity_name(surface), 0.5)], "nil")
 
 
 def merge_mentions(tagged: list[Found], rule: list[Found]) -> list[Found]:

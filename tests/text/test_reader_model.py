@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nesy.text.mentions import Found, Gazetteer, literal_of, name_variants
+from nesy.text.mentions import Found, Gazetteer, literal_of, name_variants, new_entity_name
 from nesy.text.reader_fit import gold_mentions
 from nesy.text.reader_model import B_TAG, I_TAG, O_TAG, decode_tags, merge_mentions, span_mention
 from nesy.text.webnlg import Example
@@ -93,6 +93,9 @@ def test_snap_spans_make_cut_names_whole_and_trim_edge_words() -> None:
     tagged = [_span(over, "engine power AIDAluna"), _span(over, "ARA Veinticinco de Mayo (V-2"), _span(over, "mid-size car")]
     # Lower-case words before a name are not part of it; a bracket opened is closed.
     assert [over[a:b] for a, b in snap_spans(over, tagged)] == ["AIDAluna", "ARA Veinticinco de Mayo (V-2)", "mid-size car"]
+    title = "Led by Queen Elizabeth II, the Asilomar Conference Grounds' gate."
+    tagged = [_span(title, "Queen Elizabeth II"), _span(title, "Asilomar Conference Grounds' ")]
+    assert [title[a:b] for a, b in snap_spans(title, tagged)] == ["Elizabeth II", "Asilomar Conference Grounds"]
 
 
 def test_lists_of_places_are_cut_where_the_last_part_is_known() -> None:
@@ -118,6 +121,10 @@ def test_lists_of_places_are_cut_where_the_last_part_is_known() -> None:
     text = "Groton, Virginia and Perth, Virginia."
     spans = [_span(text, "Groton"), _span(text, "Virginia"), _span(text, "Perth"), (text.rindex("Virginia"), len(text) - 1)]
     assert [text[a:b] for a, b in split_lists(text, spans, gaz)] == ["Groton, Virginia", "Perth", "Virginia"]
+    # A town known by its name alone is a place of its own before such a place.
+    text = "Perth, Virginia and Akron, Virginia."
+    spans = [_span(text, "Perth, Virginia"), _span(text, "Akron, Virginia")]
+    assert [text[a:b] for a, b in split_lists(text, spans, gaz)] == ["Perth", "Virginia", "Akron, Virginia"]
 
 
 def test_a_span_that_starts_with_a_number_reads_it_with_the_unit_after_it() -> None:
@@ -146,9 +153,20 @@ def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives()
     text = "Caterpillar Inc. is run by Douglas R. Oberhelman; Italy's Gruppo Bertone is near Launch Pad 0."
     assert [text[a:b] for a, b in capitalised_names(text)] == [
         "Caterpillar Inc.", "Douglas R. Oberhelman", "Italy", "Gruppo Bertone", "Launch Pad 0"]
+    # A capitalised stop word or a person's title does not start a name; a bare apostrophe does not end one.
+    text = "In Japan, Queen Elizabeth II met President Barack Obama at Asilomar Conference Grounds' gate in King County."
+    assert [text[a:b] for a, b in capitalised_names(text)] == [
+        "Japan", "Elizabeth II", "Barack Obama", "Asilomar Conference Grounds", "King County"]
     gaz = Gazetteer()
-    assert span_mention(text, 0, 16, gaz).text == "Caterpillar Inc."  # the abbreviation keeps its full stop
+    assert span_mention("Caterpillar Inc. is", 0, 16, gaz).text == "Caterpillar Inc."  # the abbreviation keeps its full stop
     assert span_mention("Built in Paris.", 9, 15, gaz).text == "Paris"
+    # A new entity is named the way encyclopaedias write names: initials and "Inc." with their full stops.
+    hall = "Alan B Miller Hall was built by Robert A M Stern and Caterpillar Inc for A Rosa Luna."
+    got = [span_mention(hall, *_span(hall, n), gaz).candidates for n in
+           ("Alan B Miller Hall", "Robert A M Stern", "Caterpillar Inc", "A Rosa Luna")]
+    assert got == [[("?Alan B. Miller Hall", 0.5)], [("?Robert A. M. Stern", 0.5)], [("?Caterpillar Inc.", 0.5)],
+                   [("?A Rosa Luna", 0.5)]]
+    assert new_entity_name("Robert A.M. Stern") == "Robert A. M. Stern"
 
 
 def test_names_first_prefers_a_longer_capitalised_name_to_known_parts() -> None:
