@@ -219,6 +219,15 @@ class Gazetteer:
     def from_json(cls, rows: Iterable[list]) -> Gazetteer:
         return cls({tuple(k.split(" ")): Counter(v) for k, v in rows})
 
+    def lookup(self, surface: str) -> Counter[str] | None:
+        """The terms of ``surface`` (their counts), or None; an acronym not known as written
+        is looked up dotted ("US" is known as "U.S.", :func:`name_variants`, where "us"
+        is a word)."""
+        hit = self.table.get(key_of(surface))
+        if not hit and surface.isalpha() and surface.isupper() and 2 <= len(surface) <= 5:
+            hit = self.table.get(key_of(".".join(surface) + "."))
+        return hit or None
+
     def find(self, text: str, k: int = 2, *, literals: bool = True, new_entities: bool = True,
              pronouns: bool = True, names_first: bool = False) -> list[Found]:
         """Mentions in ``text`` in text order, longest surface form first, no overlaps; each
@@ -255,6 +264,9 @@ class Gazetteer:
         extra = dates + (_new_entities(text) if new_entities else []) + numbers
         for f in extra:
             if not any(f.start < e and s < f.end for s, e in spans):
+                hit = self.lookup(f.text) if f.kind == "nil" else None  # "from the US"
+                if hit:
+                    f = Found(f.start, f.end, f.text, [(t, c / sum(hit.values())) for t, c in hit.most_common(k)])
                 found.append(f)
                 spans.append((f.start, f.end))
         found.sort(key=lambda f: f.start)

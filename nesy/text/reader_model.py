@@ -413,9 +413,7 @@ def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found
     lit = leading_literal(text, a, b)
     if lit is not None:  # what the text says ("1913"), not a stored literal it was aligned to ("1913-01-01")
         return Found(a, b, surface, [lit], "literal")
-    hit = gaz.table.get(key)
-    if not hit and surface.isalpha() and surface.isupper() and 2 <= len(surface) <= 5:
-        hit = gaz.table.get(key_of(".".join(surface) + "."))  # "US" is known as "U.S." (name_variants)
+    hit = gaz.lookup(surface)
     if hit:
         total = sum(hit.values())
         return Found(a, b, surface, [(t, c / total) for t, c in hit.most_common(k)])

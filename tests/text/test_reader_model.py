@@ -169,6 +169,16 @@ def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives()
     assert new_entity_name("Robert A.M. Stern") == "Robert A. M. Stern"
 
 
+def test_an_acronym_is_known_by_its_dotted_form() -> None:
+    gaz = Gazetteer()
+    gaz.add("U.S.", "<x:United_States>")
+    text = "ALV X-1 hails from the US, as do we."
+    assert [(f.text, f.candidates[0][0]) for f in gaz.find(text, names_first=True)] == [
+        ("ALV X-1", "?ALV X-1"), ("US", "<x:United_States>")]  # a rule mention too, not only a tagged one
+    assert span_mention(text, *_span(text, "US"), gaz).candidates == [("<x:United_States>", 1.0)]
+    assert gaz.lookup("us") is None and gaz.lookup("NASA") is None
+
+
 def test_names_first_prefers_a_longer_capitalised_name_to_known_parts() -> None:
     gaz = Gazetteer()
     gaz.add("Lockheed", "<x:Lockheed>")
@@ -221,8 +231,8 @@ def test_names_are_also_known_by_their_initials_and_undotted() -> None:
         gaz.add(v, "<x:United_States>")
     text = "It was built in the US for us."
     assert span_mention(text, 20, 22, gaz).candidates == [("<x:United_States>", 1.0)]  # a tagged "US"
-    # The rule finder never reads "us" (or "US") as the country.
-    assert [(f.text, f.kind) for f in gaz.find(text)] == [("US", "nil")]
+    # The rule finder reads the capitalised "US" as the country (by its dotted form), never the word "us".
+    assert [(f.text, f.kind) for f in gaz.find(text)] == [("US", "entity")]
 
 
 def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
