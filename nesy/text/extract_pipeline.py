@@ -16,12 +16,10 @@ from nesy.text.encoder import get_encoder, term_texts
 from nesy.text.extract_model import (
     StorePrior,
     TextFeatures,
-    add_unseen,
+    decode_logits,
     featurize,
     kb_gazetteer,
     kb_properties,
-    object_ids,
-    one_per_object,
     one_per_pair,
     pair_inputs,
 )
@@ -291,9 +289,8 @@ class ReaderExtractor(_Pipeline):
             overlap = None if self.words is None else \
                 pair_overlap([texts[i] for i in todo], [feats[i] for i in todo], self.words)
             logits = self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels, overlap)
-            logits = one_per_pair(add_unseen(logits, len(self.model.predicates), self.model.unseen_bonus))
-            if self.model.config.get("one_per_object") is True:
-                logits = one_per_object(logits, object_ids([feats[i] for i in todo]))
+            logits = decode_logits(logits, [feats[i] for i in todo], len(self.model.predicates),
+                                   self.model.unseen_bonus, self.model.config)
             return torch.sigmoid(logits - self.model.threshold)
 
         return score_pairs(feats, self.preds, self.floor, confidences)

@@ -23,10 +23,7 @@ import numpy as np
 from nesy.text.extract_fit import run_epochs, sweep
 from nesy.text.extract_model import (
     TextFeatures,
-    add_unseen,
-    object_ids,
-    one_per_object,
-    one_per_pair,
+    decode_logits,
     pair_inputs,
 )
 from nesy.text.mentions import Found, Gazetteer, align, tokens
@@ -234,9 +231,7 @@ def _scored(raw: list[tuple[int, TextFeatures, torch.Tensor]], data: ReaderData,
 
     scored = []
     for i, f, logits in raw:
-        logits = one_per_pair(add_unseen(logits, data.n_known, bonus))
-        if cfg.get("one_per_object") is True:
-            logits = one_per_object(logits, object_ids([f]))
+        logits = decode_logits(logits, [f], data.n_known, bonus, cfg)
         best: dict[Key, float] = {}
         for k, c in torch.nonzero(logits > -6).tolist():
             a, b = f.pairs[k].tolist()

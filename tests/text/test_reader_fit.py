@@ -151,6 +151,7 @@ def test_reader_options_are_checked() -> None:
         train_extractor(_kb(), _examples(4, 0), config={**FAST, "model": "bert"})
     with pytest.raises(TextError, match="one_per_object"):
         train_extractor(_kb(), _examples(4, 0), config={**FAST, "one_per_object": "sometimes"})
-    for bad in ({"label_overlap": True}, {"label_overlap": -1}, {"tagged_negatives": "4"}, {"tagged_negatives": 2.5}):
+    for bad in ({"label_overlap": True}, {"label_overlap": -1}, {"tagged_negatives": "4"}, {"tagged_negatives": 2.5},
+                {"repeat_penalty": -0.5}, {"repeat_penalty": float("nan")}, {"repeat_penalty": "1"}):
         with pytest.raises(TextError, match="must be a number of at least 0"):
             train_extractor(_kb(), _examples(4, 0), config={**FAST, **bad})

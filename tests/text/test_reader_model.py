@@ -220,6 +220,39 @@ def test_one_per_object_keeps_each_objects_best_subject() -> None:
     assert repeats_objects([[("a", "p", "x"), ("b", "q", "x")]] * 3 + [[("a", "p", "y")]] * 97)
 
 
+def test_a_subjects_second_object_of_one_predicate_is_believed_less() -> None:
+    import torch
+
+    from nesy.text.extract_model import (
+        TextFeatures,
+        decode_logits,
+        one_object_per_predicate,
+        subject_ids,
+    )
+
+    def feats(terms: list[str], pairs: list[tuple[int, int]]) -> TextFeatures:
+        return TextFeatures(torch.zeros(1, 2), np.zeros((len(terms), 2), dtype=np.int64), terms,
+                            list(range(len(terms))), np.array(pairs, dtype=np.int64).reshape(-1, 2))
+
+    # Text 0: "it" and "A" both stand for <x:A>; text 1 has its own <x:A>.
+    a = feats(["<x:A>", "<x:B>", "<x:C>", "<x:A>"], [(0, 1), (3, 2), (1, 2)])
+    b = feats(["<x:A>", "<x:D>"], [(0, 1)])
+    ids = subject_ids([a, b])
+    assert ids.tolist() == [0, 0, 1, 2]
+    inf = float("-inf")
+    logits = torch.tensor([[2.0, inf], [1.0, inf], [0.5, inf], [0.0, 3.0]])
+    got = one_object_per_predicate(logits, ids, 1.0)
+    # A's second object of predicate 0 loses a logit; B's and the other text's A keep theirs.
+    assert got[:, 0].tolist() == [2.0, 0.0, 0.5, 0.0] and got[3, 1] == 3.0 and torch.isinf(got[0, 1])
+    assert torch.equal(one_object_per_predicate(logits, ids, 0.0), logits)
+    equal = torch.tensor([[1.0], [1.0]])  # two candidate terms of one object: neither is second
+    assert torch.equal(one_object_per_predicate(equal, torch.tensor([0, 0]), 1.0), equal)
+    # The reader's whole decoding: one predicate per pair, then the penalty.
+    both = torch.tensor([[2.0, 1.0], [1.5, -1.0], [0.0, 0.5], [1.0, 0.0]])
+    out = decode_logits(both, [a, b], 2, 0.0, {"one_per_object": False, "repeat_penalty": 2.0})
+    assert out[0].tolist() == [2.0, inf] and out[1].tolist() == [-0.5, inf] and out[2].tolist() == [inf, 0.5]
+
+
 def test_names_are_also_known_by_their_initials_and_undotted() -> None:
     assert name_variants("United_Kingdom") == ["United Kingdom", "UK", "U.K."]
     assert name_variants("United_States") == ["United States", "U.S."]  # "US" folds to the word "us": dots only
