@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/nesy demo
 
+# One pytest-xdist worker per core (at most four), whole test files per worker, in the order of
+# tests/conftest.py (the slowest files first, so that the workers finish together).
 test: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile --no-loadscope-reorder
 
 # ruff (private imports included) and the layer contracts in pyproject.toml; both always run.
 lint: venv

@@ -162,13 +162,15 @@ def worker(job: str, spec: dict[str, Any]) -> None:
 
 
 def extract_all(extractor: Any, kb: Any, docs: list, n: int) -> tuple[list[set], float, float]:
-    """Every text's normalised extracted triples (confidence ≥ 0.5), wall and CPU seconds."""
+    """Every text's normalised extracted triples (confidence ≥ 0.5), wall and CPU seconds; the
+    texts go to the extractor in the batches `nesy extract` makes."""
+    from nesy.text.ingest import document_batches
     from nesy.text.webnlg import normalise_triple, term_to_name
 
     t1, c1 = time.time(), time.process_time()
     got: list[set[tuple[str, str, str]]] = [set() for _ in range(n)]
-    for lo in range(0, len(docs), 64):
-        batch = [s for d in docs[lo:lo + 64] for s in d]
+    for group in document_batches(list(enumerate(docs))):
+        batch = [s for _, d in group for s in d]
         for x in extractor.extract(batch, kb):
             if x.confidence >= 0.5:
                 subj = term_to_name(x.subject.term, NS) if x.subject.term is not None else x.subject.new_name

@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDFS
 
 from nesy.errors import PluginError, TextError
 from nesy.kb import KnowledgeBase
+from nesy.text.ingest import BATCH_SENTENCES, document_batches
 
 # pytest imports tests with --import-mode=importlib: the plugin's folder goes on the path here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -206,6 +209,34 @@ def test_lines_make_one_document_per_line(kb: KnowledgeBase, tmp_path: Path) -> 
     assert docs == [f"{doc}:1", f"{doc}:3"]
     [copy] = kb.provenance(URIRef(EX + "acme"), URIRef(EX + "basedIn"), URIRef(kb.default_namespace + "Lyon"))
     assert copy["source"]["span"] == (0, 21)     # within its line
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 7), max_size=40), st.integers(1, 12))
+def test_document_batches_are_whole_documents_in_order_of_about_size_sentences(sizes: list[int], size: int) -> None:
+    docs = [(i, ["s"] * n) for i, n in enumerate(sizes)]
+    got = list(document_batches(docs, size))
+    assert [d for batch in got for d in batch] == docs
+    for batch in got[:-1]:  # each batch ends at the document that takes it to size
+        counts = [len(sents) for _, sents in batch]
+        assert sum(counts) >= size > sum(counts[:-1])
+    if got:  # the rest: fewer than size sentences before its last document
+        assert sum(len(sents) for _, sents in got[-1][:-1]) < size
+
+
+def test_many_small_documents_reach_the_extractor_together(kb: KnowledgeBase, tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    class Counting(RegexExtractor):
+        def extract(self, sentences, kb):  # type: ignore[no-untyped-def]
+            calls.append(len(sentences))
+            return super().extract(sentences, kb)
+
+    rows = write(tmp_path / "rows.txt", "".join(f"Alice Martin works for Acme{i}.\n" for i in range(BATCH_SENTENCES + 10)))
+    report = kb.extract(rows, extractor=Counting(kb), lines=True)
+    # One call per batch (the reader pads less in larger calls), not one per line.
+    assert calls == [BATCH_SENTENCES, 10] and report.documents == BATCH_SENTENCES + 10
+    assert report.triples == BATCH_SENTENCES + 10
 
 
 def test_markdown_markup_is_not_prose_and_offsets_stay_in_the_file(kb: KnowledgeBase, tmp_path: Path) -> None:
