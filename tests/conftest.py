@@ -31,7 +31,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: a worker per core, at most four (each may hold a Spark JVM and torch)."""
+    """``-n auto``: a worker per core, at most four (each may hold a Spark JVM and torch). Not
+    more than the cores: three workers on two cores saved a minute of twenty but stretched the
+    kill campaign (``tests/reliability/test_kill.py``) from 4 to 8 of its 10 minutes' timeout."""
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
