@@ -35,12 +35,20 @@ PRONOUNS = frozenset("it its he his she her they their them".split())
 _WORDS = STOP | PRONOUNS | frozenset("us we me my am as so no do go up if he oh ok hi".split())
 MONTHS = ("january february march april may june july august september october november "
           "december").split()
-_M = "|".join(m.capitalize() for m in MONTHS)
+# A month's name, or its abbreviation with or without a full stop ("Dec. 18, 2009", "5 Sept 1977").
+_M = "|".join(m.capitalize() for m in MONTHS) + r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?"
 _DATES = (re.compile(rf"\b({_M})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"),
           re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_M}),?\s+(\d{{4}})\b"),
-          re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"),
-          # 8/31/2004 (month first, as in the US) or 31/8/2004 (a first number over 12 is the day)
-          re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})\b"))
+          # 2009-03-22, 2009/03/22
+          re.compile(r"(?<![\d/.-])(\d{4})([-/])(\d{1,2})\2(\d{1,2})\b(?![/.-]\d)"),
+          # 8/31/2004 (month first, as in the US) or 31/8/2004 (a first number over 12 is the day);
+          # 31.08.2004 (day first, as in much of Europe)
+          re.compile(r"(?<![\d/.])(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b(?![/.]\d)"))
+
+
+def month_number(name: str) -> int:
+    """1-12 for a month's name or abbreviation (``"Sept."`` → 9)."""
+    return [m[:3] for m in MONTHS].index(name.lower()[:3]) + 1
 # A capitalised name: words that start with a capital ("Aarhus Airport", "Frederick of Hesse");
 # a house number or year just before it ("103 Colmore Row", "1955 Dodge"), a word that mixes
 # digits and a capital ("3Arena", "RS-3"), a short number inside it ("Launch Pad 0"), initials
@@ -166,6 +174,8 @@ def name_variants(name: str) -> list[str]:
     if d and 1 <= int(d.group(2)) <= 12:
         y, mo, day = d.group(1), MONTHS[int(d.group(2)) - 1], str(int(d.group(3)))
         out += [f"{mo} {day} {y}", f"{day} {mo} {y}", f"{day} of {mo} {y}"]
+        for short in [mo[:3]] + ["sept"] * (mo == "september"):  # "Dec. 18, 2009", "5 Sept 1977"
+            out += [f"{short} {day} {y}", f"{day} {short} {y}"]
     return [v for v in dict.fromkeys(out) if v]
 
 
@@ -309,17 +319,18 @@ def literal_mentions(text: str) -> list[Found]:
         for m in rx.finditer(text):
             g = m.groups()
             if rx is _DATES[2]:
-                y, mo, d = g
+                y, mo_n, d_n = g[0], int(g[2]), int(g[3])
             elif rx is _DATES[3]:
-                first, second = int(g[0]), int(g[1])
-                mo_n, d_n = (second, first) if first > 12 else (first, second)
-                if not (1 <= mo_n <= 12 and 1 <= d_n <= 31):
-                    continue
-                y, mo, d = g[2], f"{mo_n:02d}", f"{d_n:02d}"
+                first, second = int(g[0]), int(g[2])
+                mo_n, d_n = (second, first) if first > 12 or g[1] == "." else (first, second)
+                y = g[3]
             elif rx is _DATES[0]:
-                y, mo, d = g[2], f"{MONTHS.index(g[0].lower()) + 1:02d}", f"{int(g[1]):02d}"
+                y, mo_n, d_n = g[2], month_number(g[0]), int(g[1])
             else:
-                y, mo, d = g[2], f"{MONTHS.index(g[1].lower()) + 1:02d}", f"{int(g[0]):02d}"
+                y, mo_n, d_n = g[2], month_number(g[1]), int(g[0])
+            if not (1 <= mo_n <= 12 and 1 <= d_n <= 31):
+                continue
+            mo, d = f"{mo_n:02d}", f"{d_n:02d}"
             if not any(m.start() < f.end and f.start < m.end() for f in out):
                 lit = f'"{y}-{mo}-{d}"^^<http://www.w3.org/2001/XMLSchema#date>'
                 out.append(Found(m.start(), m.end(), m.group(), [(lit, 1.0)], "literal"))
@@ -360,6 +371,11 @@ def align(text: str, name: str, toks: Sequence[Token] | None = None) -> tuple[in
     """The char span of ``text`` that best matches reference ``name``: an exact word match
     of one of its :func:`name_variants`, else the word n-gram with the best word-overlap F1
     (words equal on their first 4 letters count; F1 ≥ 0.5, one non-stop word shared)."""
+    date = re.fullmatch(r'"?(\d{4}-\d{2}-\d{2})"?', name.strip())
+    if date:  # a date as the text writes it, whatever the form ("Dec. 18, 2009", "18.12.2009")
+        for f in literal_mentions(text):
+            if f.candidates[0][0].startswith(f'"{date.group(1)}"'):
+                return f.start, f.end
     toks = toks if toks is not None else tokens(text)
     words = [t.word for t in toks]
     for variant in name_variants(name):
