@@ -284,14 +284,17 @@ class ReaderExtractor(_Pipeline):
         import torch
 
         from nesy.text.reader_model import pair_overlap
+        from nesy.text.rescore import rescored
 
         def confidences(todo: list[int]) -> Any:
             overlap = None if self.words is None else \
                 pair_overlap([texts[i] for i in todo], [feats[i] for i in todo], self.words)
             logits = self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels, overlap)
-            logits = decode_logits(logits, [feats[i] for i in todo], len(self.model.predicates),
-                                   self.model.unseen_bonus, self.model.config)
-            return torch.sigmoid(logits - self.model.threshold)
+            n_known, bonus, chunks = len(self.model.predicates), self.model.unseen_bonus, [feats[i] for i in todo]
+            decoded = decode_logits(logits, chunks, n_known, bonus, self.model.config)
+            decoded = rescored(self.model.rescorer, logits, chunks, [texts[i] for i in todo], n_known, bonus, decoded,
+                               overlap)
+            return torch.sigmoid(decoded - self.model.threshold)
 
         return score_pairs(feats, self.preds, self.floor, confidences)
 

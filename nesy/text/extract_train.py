@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     # (nesy.text.extract_model.one_object_per_predicate; 0: none). Validation half, 2026-12-06,
     # two seeds' models, threshold and bonus chosen on the other half: 0.326/0.303 -> 0.330/0.323.
     "repeat_penalty": 1.0,
+    # The reader: a logistic re-scorer of the decoded candidates (nesy.text.rescore) fitted on
+    # the validation texts with the threshold. Validation half, 2026-12-06: see docs/text.md.
+    "rescore": True,
     # The reader at extraction: int8 dynamic quantisation of the encoder's Linear layers
     # (~3x faster on one CPU thread, but F1 0.142 -> 0.126 on the validation half, 2026-12-05).
     "quantize": False,
@@ -84,6 +87,8 @@ class ExtractorModel:
     encoder: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     unseen_bonus: float = 0.0
+    #: The reader's re-scorer (:mod:`nesy.text.rescore`), or None.
+    rescorer: dict[str, Any] | None = None
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -243,14 +248,15 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
     data = reader_data(examples, gold, preds, full, label_enc, n_known, ns, words)
     losses, history = fit_reader(net, encoder.tokenizer, data, train, hold, full, preds, cfg, ns, show=show,
                                  on_epoch=on_epoch)
-    threshold, held = evaluate(net, encoder.tokenizer, data, hold, full, preds, cfg, ns) if hold else (0.0, {})
+    threshold, held, rescorer = evaluate(net, encoder.tokenizer, data, hold, full, preds, cfg, ns) if hold \
+        else (0.0, {}, None)
     metrics = {"examples": len(train) + len(hold), "train": len(train), "held_out": len(hold),
                "predicates": n_known, "surface_forms": len(gaz.table),
                "names_aligned": round(state["aligned"] / max(1, state["names"]), 4), "loss": losses,
                "history": history, "threshold": round(threshold, 3), **held,
                "seconds": round(time.time() - state["t0"], 1)}
     model = ExtractorModel(net, preds[:n_known], all_labels(net, label_enc)[:n_known], gaz, threshold, cfg,
-                           cfg["encoder"], metrics, held.get("unseen_bonus", 0.0))
+                           cfg["encoder"], metrics, held.get("unseen_bonus", 0.0), rescorer)
     return model, metrics
 
 
@@ -261,7 +267,7 @@ def save_model(model: ExtractorModel, directory: str | Path) -> Path:
     state = {f"{'reader' if reader else 'head'}.{k}": v for k, v in model.head.state_dict().items()}
     state["labels"] = model.labels
     doc = {"format": FORMAT, "version": VERSION, "predicates": model.predicates, "threshold": model.threshold,
-           "unseen_bonus": model.unseen_bonus,
+           "unseen_bonus": model.unseen_bonus, "rescorer": model.rescorer,
            "config": model.config, "encoder": model.encoder, "metrics": model.metrics,
            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
            "head": {"dim": int(model.labels.shape[1]), "hidden": model.config["hidden"], "out": model.config["out"],
@@ -274,6 +280,25 @@ def save_model(model: ExtractorModel, directory: str | Path) -> Path:
         doc["reader"] = {k: model.config[k] for k in ("hidden", "out", "dropout", "tune_layers")}
         doc["reader"]["label_overlap"] = float(model.config.get("label_overlap", 0.0))
     return write_pair(directory, state, doc, what="extractor model", error=TextError)
+
+
+def check_rescorer(doc: Any, directory: Path) -> dict[str, Any] | None:
+    """The re-scorer of a model description, checked: None, or one finite weight per feature
+    of :data:`~nesy.text.rescore.FEATURES` and a finite bias."""
+    import math
+
+    from nesy.text.rescore import FEATURES
+
+    if doc is None:
+        return None
+    values = [*doc.get("weights", []), doc.get("bias")] if isinstance(doc, dict) and isinstance(doc.get("weights"), list) \
+        else []
+    ok = isinstance(doc, dict) and doc.get("features") == list(FEATURES) and len(values) == len(FEATURES) + 1 \
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    if not ok:
+        raise TextError(f"the re-scorer is not {len(FEATURES)} finite weights over {', '.join(FEATURES)} and a bias",
+                        file=str(directory / "model.json"))
+    return {"features": list(FEATURES), "weights": [float(v) for v in doc["weights"]], "bias": float(doc["bias"])}
 
 
 def load_model(directory: str | Path) -> ExtractorModel:
@@ -302,4 +327,4 @@ def load_model(directory: str | Path) -> ExtractorModel:
         raise TextError(f"weights do not fit the model description: {exc}", file=str(weights)) from None
     return ExtractorModel(head.eval(), doc["predicates"], state["labels"], Gazetteer.from_json(doc["gazetteer"]),
                           float(doc["threshold"]), doc["config"], doc.get("encoder"), doc.get("metrics", {}),
-                          float(doc.get("unseen_bonus", 0.0)))
+                          float(doc.get("unseen_bonus", 0.0)), check_rescorer(doc.get("rescorer"), directory))

@@ -178,33 +178,47 @@ def _step_loss(net: Any, data: ReaderData, cache: list[Any], idx: list[int], cfg
 
 #: The logits added to the predicates training never saw that :func:`evaluate` tries.
 UNSEEN_BONUSES = (0.0, 0.5, 1.0, 1.5, 2.0)
+#: One candidate triple of a validation text: the text, its normalised key, whether it is a
+#: reference triple, its decoded logit and its re-scorer features ``(F,)``.
+Candidate = tuple[int, Key, bool, float, "torch.Tensor"]
 
 
 def evaluate(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazetteer, preds: list[str],
-             cfg: dict[str, Any], ns: str) -> tuple[float, dict[str, float]]:
+             cfg: dict[str, Any], ns: str) -> tuple[float, dict[str, float], dict[str, Any] | None]:
     """Extract from the texts ``idx`` as inference does (tagged spans, every predicate,
     one per pair): the logit threshold and the ``unseen_bonus`` (one of
     :data:`UNSEEN_BONUSES`, added to the logits of the predicates after the first
-    ``n_known``) with the best F1 there, and that P/R/F1 and bonus.
+    ``n_known``) with the best F1 there, that P/R/F1 and bonus, and with ``rescore`` the
+    re-scorer (:mod:`nesy.text.rescore`) fitted on these texts' candidates, whose logits the
+    threshold then applies to (else None).
 
     Training makes the trained predicates' logits higher than those of predicates known by
     their label only; where the validation texts state facts of such predicates (held-out
     categories), the bonus that evens this out is chosen like the threshold."""
+    import torch
+
+    from nesy.text.rescore import fit
+
     raw, n_gold = held_logits(net, tok, data, idx, gaz, cfg)
     bonuses = UNSEEN_BONUSES if len(preds) > data.n_known else (0.0,)
-    best: tuple[float, dict[str, float]] | None = None
+    best: tuple[float, dict[str, float], dict[str, Any] | None] | None = None
     for bonus in bonuses:
-        threshold, held = sweep(_scored(raw, data, preds, cfg, ns, bonus), n_gold)
+        cands = _candidates(raw, data, preds, cfg, ns, bonus)
+        rescorer = None
+        if cfg.get("rescore") and cands:
+            rescorer = fit(torch.stack([c[4] for c in cands]), torch.tensor([c[2] for c in cands], dtype=torch.float32))
+        threshold, held = sweep(_scored(cands, rescorer), n_gold)
         if best is None or held["valid_f1"] > best[1]["valid_f1"]:
-            best = (threshold, {**held, "unseen_bonus": bonus})
+            best = (threshold, {**held, "unseen_bonus": bonus}, rescorer)
     assert best is not None
     return best
 
 
-def held_logits(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazetteer,
-                cfg: dict[str, Any]) -> tuple[list[tuple[int, TextFeatures, torch.Tensor]], int]:
-    """Every text of ``idx`` that has pairs: its index, features and logits ``(m, P)`` over
-    every predicate; and the number of reference triples of all of ``idx``."""
+def held_logits(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazetteer, cfg: dict[str, Any]
+                ) -> tuple[list[tuple[int, TextFeatures, torch.Tensor, torch.Tensor | None]], int]:
+    """Every text of ``idx`` that has pairs: its index, features, logits ``(m, P)`` over
+    every predicate and label word shares ``(m, P)`` (or None); and the number of reference
+    triples of all of ``idx``."""
     import torch
 
     net.eval()
@@ -220,25 +234,42 @@ def held_logits(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazet
                 n_gold += len(data.keys[i])
                 if len(f.pairs):
                     overlap = None if data.words is None else pair_overlap([data.texts[i]], [f], data.words)
-                    out.append((i, f, net(pair_inputs(f), labels, overlap)))
+                    out.append((i, f, net(pair_inputs(f), labels, overlap), overlap))
     return out, n_gold
 
 
-def _scored(raw: list[tuple[int, TextFeatures, torch.Tensor]], data: ReaderData, preds: list[str],
-            cfg: dict[str, Any], ns: str, bonus: float) -> list[tuple[float, bool]]:
-    """(best logit, correct) of every normalised triple read from ``raw`` with ``bonus``."""
-    import torch
+def _candidates(raw: list[tuple[int, TextFeatures, torch.Tensor, torch.Tensor | None]], data: ReaderData,
+                preds: list[str], cfg: dict[str, Any], ns: str, bonus: float) -> list[Candidate]:
+    """Every candidate triple decoding leaves in ``raw`` with ``bonus``."""
+    from nesy.text.extract_model import add_unseen
+    from nesy.text.rescore import candidate_features
 
-    scored = []
-    for i, f, logits in raw:
-        logits = decode_logits(logits, [f], data.n_known, bonus, cfg)
-        best: dict[Key, float] = {}
-        for k, c in torch.nonzero(logits > -6).tolist():
+    out: list[Candidate] = []
+    for i, f, logits, overlap in raw:
+        decoded = decode_logits(logits, [f], data.n_known, bonus, cfg)
+        where, x = candidate_features(add_unseen(logits, data.n_known, bonus), decoded, [f], [data.texts[i]],
+                                      data.n_known, overlap)
+        for (k, c), row in zip(where.tolist(), x, strict=True):
             a, b = f.pairs[k].tolist()
             key = normalise_triple((n3_name(f.terms[a], ns), n3_name(preds[c], ns), n3_name(f.terms[b], ns)))
-            best[key] = max(best.get(key, -99.0), float(logits[k, c]))
-        scored += [(v, key in data.keys[i]) for key, v in best.items()]
-    return scored
+            out.append((i, key, key in data.keys[i], float(decoded[k, c]), row))
+    return out
+
+
+def _scored(cands: list[Candidate], rescorer: dict[str, Any] | None) -> list[tuple[float, bool]]:
+    """(best logit, correct) of every normalised triple of ``cands``, the logits the
+    re-scorer's when there is one."""
+    import torch
+
+    from nesy.text.rescore import apply
+
+    scores = [c[3] for c in cands] if rescorer is None or not cands else \
+        apply(rescorer, torch.stack([c[4] for c in cands])).tolist()
+    best: dict[tuple[int, Key], tuple[float, bool]] = {}
+    for (i, key, ok, _, _), v in zip(cands, scores, strict=True):
+        if (i, key) not in best or v > best[i, key][0]:
+            best[i, key] = (v, ok)
+    return list(best.values())
 
 
 def fit_reader(net: Any, tok: Any, data: ReaderData, train: list[int], hold: list[int], gaz: Gazetteer,

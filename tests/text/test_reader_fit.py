@@ -155,3 +155,28 @@ def test_reader_options_are_checked() -> None:
                 {"repeat_penalty": -0.5}, {"repeat_penalty": float("nan")}, {"repeat_penalty": "1"}):
         with pytest.raises(TextError, match="must be a number of at least 0"):
             train_extractor(_kb(), _examples(4, 0), config={**FAST, **bad})
+
+
+def test_the_rescorer_is_fitted_saved_applied_and_checked(trained: tuple[KnowledgeBase, Path, dict],
+                                                          tmp_path: Path) -> None:
+    from nesy.text.extract_pipeline import make_extractor
+    from nesy.text.extract_train import save_model
+    from nesy.text.rescore import FEATURES
+
+    kb, out, _ = trained
+    doc = json.loads((out / "model.json").read_text())
+    assert doc["config"]["rescore"] is True and doc["rescorer"]["features"] == list(FEATURES)
+    assert len(doc["rescorer"]["weights"]) == len(FEATURES)
+    text = [Sentence("t", 0, "Zed Quinn works for Acme.", 0)]
+    model = load_model(out)
+    assert model.rescorer == doc["rescorer"] and make_extractor(kb, model).extract(text, kb)
+    model.rescorer = {**doc["rescorer"], "weights": [0.0] * len(FEATURES), "bias": -100.0}
+    assert make_extractor(kb, model).extract(text, kb) == []  # every candidate re-scored far below the threshold
+    model.rescorer = {**doc["rescorer"], "weights": [float("nan")] * len(FEATURES)}
+    with pytest.raises(TextError, match="JSON"):
+        save_model(model, tmp_path / "nan")  # never written
+    for bad in ({"weights": [1.0]}, {"bias": "high"}, {"weights": [True] * len(FEATURES)}, {"features": ["logit"]}):
+        model.rescorer = {**doc["rescorer"], **bad}
+        save_model(model, tmp_path / "bad")
+        with pytest.raises(TextError, match="re-scorer"):
+            load_model(tmp_path / "bad")
