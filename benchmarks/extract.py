@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -148,6 +149,9 @@ def worker(job: str, spec: dict[str, Any]) -> None:
                                       valid=valid,
                                       on_epoch=history.append)
             extractor = get_extractor(kb, model_dir=Path(tmp) / "extractor")
+            if spec.get("keep_model"):  # for benchmarks/extract_losses.py
+                shutil.copytree(Path(tmp) / "extractor", Path(spec["keep_model"]) / f"{split}-{config}",
+                                dirs_exist_ok=True)
         else:
             extractor = ZeroShotExtractor(kb, use_prior=config == "zs-prior")
         train_s = time.time() - t0
@@ -310,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--score-on", default="test", choices=["test", "valid"],
                         help="lco: score the held-out test categories (default) or, for development, half of "
                              "the validation categories' entries (the other half validates)")
+    parser.add_argument("--keep-model", type=Path, help="also save each trained model in DIR/SPLIT-CONFIG "
+                        "(for benchmarks/extract_losses.py)")
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker[0], json.loads(args.worker[1]))
@@ -320,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             "max_train_texts": args.max_train_texts or (1500 if q else None),
             "max_test_texts": args.max_test_texts or (300 if q else 2500),
             "max_valid_texts": args.max_valid_texts or (300 if q else 1000), "model": args.model,
-            "options": json.loads(args.options), "score_on": args.score_on}
+            "options": json.loads(args.options), "score_on": args.score_on,
+            "keep_model": str(args.keep_model.resolve()) if args.keep_model else None}
     results = []
     for split in args.splits.split(","):
         for config in args.configs.split(","):

@@ -28,6 +28,8 @@ from nesy.text.extract_types import Extraction, Mention, Sentence
 from nesy.text.mentions import Found, Gazetteer
 
 if TYPE_CHECKING:
+    import torch
+
     from nesy.kbview import KBView
 
 CHUNK_CHARS = 400
@@ -283,20 +285,26 @@ class ReaderExtractor(_Pipeline):
                    feats: list[TextFeatures]) -> list[list[tuple[int, int, URIRef, float]]]:
         import torch
 
-        from nesy.text.reader_model import pair_overlap
-        from nesy.text.rescore import rescored
-
         def confidences(todo: list[int]) -> Any:
-            overlap = None if self.words is None else \
-                pair_overlap([texts[i] for i in todo], [feats[i] for i in todo], self.words)
-            logits = self.net(torch.cat([pair_inputs(feats[i]) for i in todo]), self.labels, overlap)
-            n_known, bonus, chunks = len(self.model.predicates), self.model.unseen_bonus, [feats[i] for i in todo]
-            decoded = decode_logits(logits, chunks, n_known, bonus, self.model.config)
-            decoded = rescored(self.model.rescorer, logits, chunks, [texts[i] for i in todo], n_known, bonus, decoded,
-                               overlap)
+            _, decoded = self.decode([texts[i] for i in todo], [feats[i] for i in todo])
             return torch.sigmoid(decoded - self.model.threshold)
 
         return score_pairs(feats, self.preds, self.floor, confidences)
+
+    def decode(self, texts: list[str], feats: list[TextFeatures]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The reader's logits ``(M, P)`` of the stacked pairs of ``feats`` (each with pairs;
+        ``texts`` theirs) against every predicate, and the decoded, re-scored logits ``(M, P)``
+        the threshold applies to (-inf where decoding dropped a candidate)."""
+        import torch
+
+        from nesy.text.reader_model import pair_overlap
+        from nesy.text.rescore import rescored
+
+        overlap = None if self.words is None else pair_overlap(texts, feats, self.words)
+        logits = self.net(torch.cat([pair_inputs(f) for f in feats]), self.labels, overlap)
+        n_known, bonus = len(self.model.predicates), self.model.unseen_bonus
+        decoded = decode_logits(logits, feats, n_known, bonus, self.model.config)
+        return logits, rescored(self.model.rescorer, logits, feats, texts, n_known, bonus, decoded, overlap)
 
 
 def make_extractor(kb: KBView, model: ExtractorModel) -> _Pipeline:

@@ -180,3 +180,34 @@ def test_the_rescorer_is_fitted_saved_applied_and_checked(trained: tuple[Knowled
         save_model(model, tmp_path / "bad")
         with pytest.raises(TextError, match="re-scorer"):
             load_model(tmp_path / "bad")
+
+
+def test_losses_count_each_reference_triple_where_the_reader_loses_it(trained: tuple[KnowledgeBase, Path, dict]) -> None:
+    from nesy.text.losses import STAGES, reader_losses, table
+
+    kb, out, _ = trained
+    extractor = get_extractor(kb, model_dir=out)
+    texts = ["Zed Quinn works for Acme.", "Nothing here."]
+    keys = [{("zed quinn", "employer", "acme"), ("zed quinn", "birth place", "acme"), ("zed quinn", "employer", "umbrella")},
+            {("mia long", "employer", "globex")}]
+    got = reader_losses(extractor, texts, keys, EX, batch=1)
+    # What the extractor itself keeps (confidence >= 0.5, as the benchmark scores) is what is counted extracted.
+    kept = {(x.subject.text, x.predicate, x.object.text) for x in
+            extractor.extract([Sentence("t", 0, texts[0], 0)], kb) if x.confidence >= 0.5}
+    assert (("Zed Quinn", URIRef(EX + "employer"), "Acme") in kept) == (got.stages["extracted"] == 1)
+    assert got.texts == 2 and sum(got.stages.values()) == 4 and set(got.stages) <= set(STAGES)
+    # The reader ranks employer first for the pair (the extraction test above), so the other comes second.
+    assert got.stages["another predicate first (2nd)"] == 1
+    assert got.confusions == {("birth place", "employer"): 1} and got.first[True, False] == 1
+    assert got.stages["object not found"] == 1 and got.stages["neither name found"] == 1
+    assert got.names == {"not in the text": 3}  # umbrella, mia long, globex
+    assert "| another predicate first (2nd) | 1 | 25.0% |" in table(got)
+
+
+def test_a_missing_name_is_told_apart_from_a_name_found_longer_or_shorter() -> None:
+    from nesy.text.losses import name_reason
+
+    assert name_reason("chicago", {"chicago, illinois"}, "It is in Chicago, Illinois.") == "found longer"
+    assert name_reason("v12 engine", {"v12"}, "It has a V12  engine.") == "found shorter"
+    assert name_reason("rome", {"paris"}, "From Rome to Paris.") == "in the text, not found"
+    assert name_reason("antares (rocket)", {"antares"}, "The Antares rocket.") == "not in the text"
