@@ -1,0 +1,41 @@
+"""benchmarks/extract.py's leave-categories-out data: the held-out categories are never trained
+or validated on, and development scores one half of the validation entries while the other
+half validates."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import extract as bench  # noqa: E402
+
+HELD_OUT = {"CelestialBody", "City", "Monument", "University"}
+VALID = {"Building", "MeanOfTransportation"}
+
+
+def _cats(examples: list) -> set[str]:
+    return {bench.category(e.source) for e in examples}
+
+
+def test_lco_scores_only_the_held_out_categories(shared_data: Path) -> None:
+    root = bench.webnlg_dir(shared_data)
+    spec = {"score_on": "test", "max_valid_texts": 1000, "max_test_texts": None}
+    train, valid, test = bench.load_data("lco", root, spec)
+    assert valid is not None and len(valid) == 1000
+    assert _cats(test) == HELD_OUT
+    assert _cats(valid) == VALID
+    assert len(_cats(train)) == 10 and not _cats(train) & (HELD_OUT | VALID)
+
+
+def test_lco_development_halves_the_validation_entries(shared_data: Path) -> None:
+    root = bench.webnlg_dir(shared_data)
+    spec = {"score_on": "valid", "max_valid_texts": 100_000, "max_test_texts": None}
+    train, valid, scored = bench.load_data("lco", root, spec)
+    assert valid is not None
+    assert _cats(valid) == _cats(scored) == VALID
+    assert not {e.source for e in valid} & {e.source for e in scored}
+    assert not _cats(train) & (HELD_OUT | VALID)
+    assert abs(len({e.source for e in valid}) - len({e.source for e in scored})) <= 1
