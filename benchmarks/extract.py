@@ -88,6 +88,8 @@ def load_data(split: str, root: Path, spec: dict[str, Any]) -> tuple[list, list 
             scored = set(entries[:len(entries) // 2])
             valid, test = [e for e in valid if e.source not in scored], [e for e in valid if e.source in scored]
         valid = rng.sample(valid, min(len(valid), spec["max_valid_texts"]))
+        if spec.get("validate_on") == "holdout":  # as `nesy extract-train` without --valid
+            valid = None
     else:
         train, valid, test = read_examples(root / "train"), None, read_examples(root / "dev")
     if spec["max_test_texts"] and len(test) > spec["max_test_texts"]:
@@ -160,7 +162,7 @@ def worker(job: str, spec: dict[str, Any]) -> None:
         extractor.extract(docs[0], kb)  # warm-up: model load and label vectors are not throughput
         got, seconds, cpu_seconds = extract_all(extractor, kb, docs, len(test))
     stored = {normalise_triple(t) for e in train for t in e.triples}
-    emit_result({"job": job, "score_on": spec.get("score_on", "test"), **score(test, got, stored), "texts": len(test), "train_examples": len(train),
+    emit_result({"job": job, "score_on": spec.get("score_on", "test"), "validate_on": spec.get("validate_on"), **score(test, got, stored), "texts": len(test), "train_examples": len(train),
                  "extract_s": seconds, "extract_cpu_s": cpu_seconds, "train_s": train_s,
                  "metrics": {k: v for k, v in metrics.items() if k != "history"}, "history": history})
 
@@ -235,7 +237,9 @@ def table(results: list[dict[str, Any]]) -> str:
 def split_name(r: dict[str, Any]) -> str:
     """A result's split in words: ``lco`` scored with ``--score-on valid`` is the validation half."""
     split = r["job"].split(":")[0]
-    return "validation half" if split == "lco" and r.get("score_on") == "valid" else SPLITS[split]
+    name = "validation half" if split == "lco" and r.get("score_on") == "valid" else SPLITS[split]
+    return name + (" (validated on a held-out part of train)" if split == "lco" and r.get("validate_on") == "holdout"
+                   else "")
 
 
 def category_table(results: list[dict[str, Any]]) -> str:
@@ -314,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--score-on", default="test", choices=["test", "valid"],
                         help="lco: score the held-out test categories (default) or, for development, half of "
                              "the validation categories' entries (the other half validates)")
+    parser.add_argument("--validate-on", default="categories", choices=["categories", "holdout"],
+                        help="lco: choose the epoch, threshold and re-scorer on the validation categories (default) "
+                             "or, as `nesy extract-train` does without --valid, on a held-out part of the training texts")
     parser.add_argument("--keep-model", type=Path, help="also save each trained model in DIR/SPLIT-CONFIG "
                         "(for benchmarks/extract_losses.py)")
     args = parser.parse_args(argv)
@@ -326,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_train_texts": args.max_train_texts or (1500 if q else None),
             "max_test_texts": args.max_test_texts or (300 if q else 2500),
             "max_valid_texts": args.max_valid_texts or (300 if q else 1000), "model": args.model,
-            "options": json.loads(args.options), "score_on": args.score_on,
+            "options": json.loads(args.options), "score_on": args.score_on, "validate_on": args.validate_on,
             "keep_model": str(args.keep_model.resolve()) if args.keep_model else None}
     results = []
     for split in args.splits.split(","):

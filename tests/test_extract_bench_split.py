@@ -39,3 +39,11 @@ def test_lco_development_halves_the_validation_entries(shared_data: Path) -> Non
     assert not {e.source for e in valid} & {e.source for e in scored}
     assert not _cats(train) & (HELD_OUT | VALID)
     assert abs(len({e.source for e in valid}) - len({e.source for e in scored})) <= 1
+
+
+def test_lco_validated_as_extract_train_does_without_valid(shared_data: Path) -> None:
+    root = bench.webnlg_dir(shared_data)
+    spec = {"score_on": "test", "validate_on": "holdout", "max_valid_texts": 1000, "max_test_texts": None}
+    train, valid, test = bench.load_data("lco", root, spec)
+    assert valid is None  # train_extractor holds out texts of the training categories itself
+    assert _cats(test) == HELD_OUT and not _cats(train) & (HELD_OUT | VALID)

@@ -59,7 +59,9 @@ def _print_extracted(kb: Any, rows: list[Any], fmt: str) -> None:
               help="Labelled examples: WebNLG XML or JSONL ({\"text\":..., \"triples\": [[s, p, o], ...]}).")
 @click.option("--valid", "valid", multiple=True, type=click.Path(),
               help="Labelled validation examples (same formats): the F1 after each epoch, the epoch kept and "
-                   "the threshold are chosen on them. Default: a held-out part of the training examples.")
+                   "the threshold are chosen on them; texts about other predicates and entities than the "
+                   "training examples' fit them to new text. Default: about 5% of the training examples, "
+                   "those of predicates drawn at random (which training then never sees).")
 @click.option("--distant", is_flag=True,
               help="Text files (.txt, .md) among FILES are labelled with the facts already in the store.")
 @click.option("--epochs", type=int, help="Training epochs (default 2 for the reader, the default model; 6 for the head).")

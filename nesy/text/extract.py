@@ -130,7 +130,8 @@ def train_extractor(kb: KBView, examples: Sequence[Example], *, config: dict[str
         progress: Show progress bars.
         out: Where to save the model.
         valid: Validation examples: the F1 after each epoch, the epoch kept and the threshold
-            are chosen on them (default: a ``holdout`` part of ``examples``).
+            are chosen on them (default: a ``holdout`` share of ``examples``, those of
+            predicates drawn at random: ``nesy.text.extract_train.predicate_holdout``).
         on_epoch: Called after each epoch with its loss, validation P/R/F1 and ``eta_seconds``.
 
     Returns:

@@ -142,6 +142,50 @@ def learn_surface_forms(examples: list[Example], gold: list[list[tuple[str, str,
     return gaz, aligned, names
 
 
+def predicate_holdout(gold: list[list[tuple[str, str, str]]], n_hold: int,
+                      rng: random.Random) -> tuple[list[int], list[int]]:
+    """The indices of the examples to train on and of about ``n_hold`` to validate on: every
+    example that states a triple of a predicate drawn at random goes to validation, until
+    about ``n_hold`` do, so that validation meets predicates training never saw, known by
+    their labels alone, as text about new kinds of things will (a random part would hold
+    only trained predicates, and the threshold and re-scorer chosen there would reject the
+    others)."""
+    by_pred: dict[str, set[int]] = {}
+    for i, triples in enumerate(gold):
+        for _, p, _ in triples:
+            by_pred.setdefault(p, set()).add(i)
+    preds = sorted(by_pred)
+    rng.shuffle(preds)
+    hold: set[int] = set()
+    for p in preds:
+        if len(hold) >= n_hold:
+            break
+        if len(hold | by_pred[p]) <= max(n_hold * 1.25, n_hold + 1):  # no predicate that swamps the part
+            hold |= by_pred[p]
+    return [i for i in range(len(gold)) if i not in hold], sorted(hold)
+
+
+def _held_out(examples: list[Example], gold: list[list], cfg: dict[str, Any], rng: random.Random
+              ) -> tuple[Gazetteer | None, list[Example] | None, list[Example], list[list], set[str]]:
+    """:func:`predicate_holdout` of ``examples``, less the training examples that name the
+    entity a held-out example is about: the surface forms of them all (None where none is
+    held out), the held-out examples (or None), the rest with their gold triples, and the
+    entities they are about (n3 texts; none where leaving them out would cost half the data)."""
+    n = len(examples)
+    rest, hold = predicate_holdout(gold, int(n * cfg["holdout"]) if n >= 40 else 0, rng)
+    if not hold:
+        return None, None, examples, gold, set()
+    # New text is about entities training never read of: no training example names a
+    # held-out example's first subject (the entity it is about; its other names stay known).
+    about = {gold[i][0][0] for i in hold}
+    unread = [i for i in rest if not any(s in about or o in about for s, _, o in gold[i])]
+    if 2 * len(unread) < len(rest):  # not at the cost of half the data
+        unread, about = rest, set()
+    rest = unread
+    return (learn_surface_forms(examples, gold)[0], [examples[i] for i in hold],
+            [examples[i] for i in rest], [gold[i] for i in rest], about)
+
+
 def _examples_and_gold(examples: list[Example], namespace: str, what: str) -> tuple[list[Example], list[list]]:
     examples = [e for e in examples if e.triples and e.text.strip()]
     if not examples:
@@ -165,7 +209,9 @@ def train_model(kb: KBView, examples: list[Example], config: dict[str, Any], *, 
                 valid: list[Example] | None = None,
                 on_epoch: Callable[[dict[str, Any]], None] | None = None) -> tuple[ExtractorModel, dict[str, Any]]:
     """Align mentions, encode the texts once, train the head with the validation F1 after
-    every epoch (on ``valid``, else a ``holdout`` part of ``examples``), keep the best
+    every epoch (on ``valid``, else on a ``holdout`` share of the ``examples``, those of
+    predicates drawn at random, :func:`predicate_holdout`, with surface forms learned from the
+    rest), keep the best
     epoch and the threshold that gives the best validation F1.
 
     ``on_epoch(entry)`` is called after each epoch with its loss, validation P/R/F1,
@@ -183,13 +229,17 @@ def train_model(kb: KBView, examples: list[Example], config: dict[str, Any], *, 
     ns = kb.default_namespace
     examples, gold = _examples_and_gold(examples, ns, "training")
     t0, encoder = time.time(), get_encoder(cfg["encoder"])
+    saved, about = None, set()
+    if not valid:  # validation texts with predicates training never saw, as new text will have
+        saved, valid, examples, gold, about = _held_out(examples, gold, cfg, rng)
     gaz, aligned, names = learn_surface_forms(examples, gold)
-    if cfg["max_examples"] and len(examples) > cfg["max_examples"]:  # the head sees a sample; the surface forms all
+    if cfg["max_examples"] and len(examples) > cfg["max_examples"]:  # a sample; the surface forms all
         keep = sorted(rng.sample(range(len(examples)), cfg["max_examples"]))
         examples, gold = [examples[i] for i in keep], [gold[i] for i in keep]
     known = sorted({p for triples in gold for _, p, _ in triples})
     preds = known + [str(p) for p in kb_properties(kb) if str(p) not in set(known)]
-    full = gaz.merge(kb_gazetteer(kb))
+    full = gaz.merge(kb_gazetteer(kb)).without(about)  # nor does the store know them, here
+    gaz = saved if saved is not None else gaz  # the model keeps the held-out texts' surface forms too
     if cfg["model"] == "reader":
         return _train_reader(kb, examples, gold, valid, preds, len(known), gaz, full, cfg, show, on_epoch,
                              {"t0": t0, "aligned": aligned, "names": names, "rng": rng})

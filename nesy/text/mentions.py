@@ -222,6 +222,11 @@ class Gazetteer:
             out.table.setdefault(k, Counter()).update(v)
         return out
 
+    def without(self, terms: set[str]) -> Gazetteer:
+        """A copy that does not know ``terms`` (n3 texts) by any surface form."""
+        table = {k: Counter({t: c for t, c in v.items() if t not in terms}) for k, v in self.table.items()}
+        return Gazetteer({k: v for k, v in table.items() if v})
+
     def to_json(self) -> list[list]:
         return [[" ".join(k), dict(v)] for k, v in self.table.items()]
 

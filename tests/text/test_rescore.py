@@ -10,7 +10,16 @@ import pytest
 import torch
 
 from nesy.text.extract_model import TextFeatures, decode_logits
-from nesy.text.rescore import CAP, FEATURES, apply, candidate_features, fit, rescored, term_words
+from nesy.text.rescore import (
+    CAP,
+    FEATURES,
+    LEFT_OUT,
+    apply,
+    candidate_features,
+    fit,
+    rescored,
+    term_words,
+)
 
 DATE = '"2009-03-22"^^<http://www.w3.org/2001/XMLSchema#date>'
 NUM = '"28.0"^^<http://www.w3.org/2001/XMLSchema#decimal>'
@@ -21,10 +30,15 @@ def test_fit_recovers_the_weights_of_a_logistic_relation() -> None:
     x = torch.randn(6000, len(FEATURES), generator=g)
     w = torch.randn(len(FEATURES), generator=g)
     y = (torch.rand(6000, generator=g) < torch.sigmoid(x @ w - 1.0)).float()
+    w[[FEATURES.index(f) for f in LEFT_OUT]] = 0.0
     got = fit(x, y)
     assert got["features"] == list(FEATURES)
     assert float((torch.tensor(got["weights"]) - w).abs().max()) < 0.25 and abs(got["bias"] + 1.0) < 0.15
     assert torch.allclose(apply(got, x), x @ torch.tensor(got["weights"]) + got["bias"])
+    # Known entities say more where training knew the names than on new text: left out, even
+    # where they would decide.
+    y = (x[:, FEATURES.index("subject_known")] > 0).float()
+    assert [got_w for f, got_w in zip(FEATURES, fit(x, y)["weights"], strict=True) if f in LEFT_OUT] == [0.0, 0.0]
     # One class only: finite weights, the bias on that side.
     assert fit(x[:50], torch.ones(50))["bias"] > 3 and fit(x[:50], torch.zeros(50))["bias"] < -3
 
