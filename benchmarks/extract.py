@@ -269,9 +269,11 @@ def notes(results: list[dict[str, Any]], args: Any, spec: dict[str, Any]) -> lis
     out = []
     for r in results:
         m, h = r.get("metrics") or {}, r.get("history") or []
-        curve = ", ".join(f"{e.get('valid_f1', 0):.3f}" for e in h)
+        curve = ", ".join(f"{e.get('valid_f1', 0):.3f}" for e in h if "refit" not in e)
+        again = (f"; then trained again on {m['refit_examples']:,} texts of all, for "
+                 f"{sum('refit' in e for e in h)} epoch(s)") if "refit_examples" in m else ""
         out.append(f"- {r['job']}: {r['texts']:,} scored texts, {r['train_examples']:,} training texts"
-                   + (f" (the model on ≤ {m.get('train', 0):,}); validation F1 per epoch [{curve}], best "
+                   + (f" (the model on ≤ {m.get('train', 0):,}{again}); validation F1 per epoch [{curve}], best "
                       f"{m.get('valid_f1')}; names aligned {m.get('names_aligned')}; reference triples reachable "
                       f"{m.get('triples_reachable')}" if m else "") + ".")
     out.append("- Whole triples compared after the WebNLG 2020 normalisation (camelCase split, '_' → space, '\"' "
@@ -280,7 +282,9 @@ def notes(results: list[dict[str, Any]], args: Any, spec: dict[str, Any]) -> lis
     out.append("- The store holds the split's training triples only, and declares every WebNLG property "
                "(rdf:Property; its label is its name in words), so properties never seen in training are "
                "candidates by their labels. The threshold and the epoch kept are chosen on the validation "
-               "categories (lco) or 5% of train (dev), never on the scored texts.")
+               "categories (lco; with --validate-on holdout on the training texts of predicates drawn at "
+               "random, and the model then trained again on all) or 5% of train (dev), never on the scored "
+               "texts.")
     out.append(f"- Machine: {machine_line(['torch', 'transformers'])}; {args.threads} torch thread(s) per child; "
                "the CPU is shared with other jobs, so texts/s is a lower bound.")
     return out

@@ -61,14 +61,15 @@ def _print_extracted(kb: Any, rows: list[Any], fmt: str) -> None:
               help="Labelled validation examples (same formats): the F1 after each epoch, the epoch kept and "
                    "the threshold are chosen on them; texts about other predicates and entities than the "
                    "training examples' fit them to new text. Default: about 5% of the training examples, "
-                   "those of predicates drawn at random (which training then never sees).")
+                   "those of predicates drawn at random (which training then never sees); once they have chosen, "
+                   "the reader is trained again on all the examples (option refit).")
 @click.option("--distant", is_flag=True,
               help="Text files (.txt, .md) among FILES are labelled with the facts already in the store.")
 @click.option("--epochs", type=int, help="Training epochs (default 2 for the reader, the default model; 6 for the head).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="A TOML file of training options (model: \"reader\", the default, or \"head\"; epochs, lr, batch, "
                    "hidden, out, dropout, use_prior (the head's), holdout, seed, max_examples, patience, pairs_nil, "
-                   "encoder, and the reader's encoder_lr, tune_layers, max_tokens, quantize); options given on the command line "
+                   "encoder, and the reader's encoder_lr, tune_layers, max_tokens, quantize, refit); options given on the command line "
                    "win. The resolved options are written beside the model (config.toml).")
 @friendly
 def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ...], valid: tuple[str, ...],
@@ -115,7 +116,8 @@ def _echo_epoch(e: dict[str, Any]) -> None:
     """One line on stderr per epoch: loss, validation P/R/F1, time so far and left."""
     valid = (f", validation P {e['valid_precision']:.3f} R {e['valid_recall']:.3f} F1 {e['valid_f1']:.3f}"
              if "valid_f1" in e else "")
-    click.echo(f"epoch {e['epoch']}/{e['epochs']}: loss {e['loss']:.4f}{valid}; {e['seconds']:.0f} s, "
+    refit = f"trained again on {e['refit']} examples, " if "refit" in e else ""
+    click.echo(f"{refit}epoch {e['epoch']}/{e['epochs']}: loss {e['loss']:.4f}{valid}; {e['seconds']:.0f} s, "
                f"ETA {e['eta_seconds']:.0f} s", err=True)
 
 

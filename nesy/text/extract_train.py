@@ -64,6 +64,10 @@ DEFAULTS: dict[str, Any] = {
     # The reader at extraction: int8 dynamic quantisation of the encoder's Linear layers
     # (~3x faster on one CPU thread, but F1 0.142 -> 0.126 on the validation half, 2026-12-05).
     "quantize": False,
+    # The reader, validated on held-out training texts (no validation texts given): once the
+    # threshold, the unseen bonus and the re-scorer are chosen, train again on all the texts,
+    # the held-out ones included, for the epochs kept, and keep those choices. See docs/text.md.
+    "refit": True,
 }
 MODELS = ("head", "reader")
 #: The reader's values of the options it shares with the head (which keeps :data:`DEFAULTS`):
@@ -186,6 +190,18 @@ def _held_out(examples: list[Example], gold: list[list], cfg: dict[str, Any], rn
             [examples[i] for i in rest], [gold[i] for i in rest], about)
 
 
+def _sample(kb: KBView, examples: list[Example], gold: list[list], cfg: dict[str, Any], rng: random.Random
+            ) -> tuple[list[Example], list[list], list[str], int]:
+    """At most ``max_examples`` of the examples, drawn at random, with their gold triples;
+    the predicates to score (those the sample states, sorted, then the store's others) and
+    how many the sample states."""
+    if cfg["max_examples"] and len(examples) > cfg["max_examples"]:
+        keep = sorted(rng.sample(range(len(examples)), cfg["max_examples"]))
+        examples, gold = [examples[i] for i in keep], [gold[i] for i in keep]
+    known = sorted({p for triples in gold for _, p, _ in triples})
+    return examples, gold, known + [str(p) for p in kb_properties(kb) if str(p) not in set(known)], len(known)
+
+
 def _examples_and_gold(examples: list[Example], namespace: str, what: str) -> tuple[list[Example], list[list]]:
     examples = [e for e in examples if e.triples and e.text.strip()]
     if not examples:
@@ -230,19 +246,17 @@ def train_model(kb: KBView, examples: list[Example], config: dict[str, Any], *, 
     examples, gold = _examples_and_gold(examples, ns, "training")
     t0, encoder = time.time(), get_encoder(cfg["encoder"])
     saved, about = None, set()
+    everything = (examples, gold) if not valid and cfg["refit"] else None  # validated on some of them
     if not valid:  # validation texts with predicates training never saw, as new text will have
         saved, valid, examples, gold, about = _held_out(examples, gold, cfg, rng)
     gaz, aligned, names = learn_surface_forms(examples, gold)
-    if cfg["max_examples"] and len(examples) > cfg["max_examples"]:  # a sample; the surface forms all
-        keep = sorted(rng.sample(range(len(examples)), cfg["max_examples"]))
-        examples, gold = [examples[i] for i in keep], [gold[i] for i in keep]
-    known = sorted({p for triples in gold for _, p, _ in triples})
-    preds = known + [str(p) for p in kb_properties(kb) if str(p) not in set(known)]
+    examples, gold, preds, n_known = _sample(kb, examples, gold, cfg, rng)
     full = gaz.merge(kb_gazetteer(kb)).without(about)  # nor does the store know them, here
     gaz = saved if saved is not None else gaz  # the model keeps the held-out texts' surface forms too
     if cfg["model"] == "reader":
-        return _train_reader(kb, examples, gold, valid, preds, len(known), gaz, full, cfg, show, on_epoch,
-                             {"t0": t0, "aligned": aligned, "names": names, "rng": rng})
+        return _train_reader(kb, examples, gold, valid, preds, n_known, gaz, full, cfg, show, on_epoch,
+                             {"t0": t0, "aligned": aligned, "names": names, "rng": rng, "refit": everything})
+    known = preds[:n_known]
     labels = encoder.encode(term_texts(kb, [URIRef(p) for p in preds]))
     feats = _encode(encoder, full, [e.text for e in examples], bool(cfg["pairs_nil"]), show, "training")
     order = list(range(len(feats)))
@@ -278,13 +292,13 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
                   state: dict[str, Any]) -> tuple[ExtractorModel, dict[str, Any]]:
     """:func:`train_model` for ``model = "reader"``: fine-tune the encoder (reader_fit)."""
     from nesy.text.reader_fit import all_labels, evaluate, fit_reader, new_reader, reader_data
-    from nesy.text.reader_model import LabelWords, tokenize
+    from nesy.text.reader_model import LabelWords
 
     ns, encoder = kb.default_namespace, get_encoder(cfg["encoder"])
     if cfg["one_per_object"] == "auto":
         cfg["one_per_object"] = not repeats_objects(gold)
     net = new_reader(encoder, cfg)
-    label_enc = tokenize(encoder.tokenizer, term_texts(kb, [URIRef(p) for p in preds], comments=True), 64)
+    label_enc = _label_tokens(kb, encoder, preds)
     train = list(range(len(examples)))
     if valid:
         valid, vgold = _examples_and_gold(valid, ns, "validation")
@@ -296,18 +310,62 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
         hold, train = train[:n_hold], train[n_hold:]
     words = LabelWords.of(term_texts(kb, [URIRef(p) for p in preds])) if cfg["label_overlap"] else None
     data = reader_data(examples, gold, preds, full, label_enc, n_known, ns, words)
+    report = on_epoch
+    if on_epoch is not None and state["refit"] is not None and hold:  # the ETA counts the second training too
+        def report(entry: dict[str, Any]) -> None:
+            on_epoch({**entry, "eta_seconds": round(entry["eta_seconds"] + entry["seconds"] / entry["epoch"]
+                                                    * cfg["epochs"], 1)})
     losses, history = fit_reader(net, encoder.tokenizer, data, train, hold, full, preds, cfg, ns, show=show,
-                                 on_epoch=on_epoch)
+                                 on_epoch=report)
     threshold, held, rescorer = evaluate(net, encoder.tokenizer, data, hold, full, preds, cfg, ns) if hold \
         else (0.0, {}, None)
+    if state["refit"] is not None and hold:
+        net, preds, n_known, label_enc, refit = _refit(kb, state["refit"], gaz, cfg, history, show, on_epoch,
+                                                       state["rng"])
+        history = history + refit
+        state["refit_examples"] = refit[0]["refit"] if refit else 0
     metrics = {"examples": len(train) + len(hold), "train": len(train), "held_out": len(hold),
                "predicates": n_known, "surface_forms": len(gaz.table),
                "names_aligned": round(state["aligned"] / max(1, state["names"]), 4), "loss": losses,
                "history": history, "threshold": round(threshold, 3), **held,
                "seconds": round(time.time() - state["t0"], 1)}
+    if "refit_examples" in state:
+        metrics["refit_examples"] = state["refit_examples"]
     model = ExtractorModel(net, preds[:n_known], all_labels(net, label_enc)[:n_known], gaz, threshold, cfg,
                            cfg["encoder"], metrics, held.get("unseen_bonus", 0.0), rescorer)
     return model, metrics
+
+
+def _label_tokens(kb: KBView, encoder: Any, preds: list[str]) -> Any:
+    """The reader's tokenised predicate labels (with their comments), in ``preds``' order."""
+    from nesy.text.reader_model import tokenize
+
+    return tokenize(encoder.tokenizer, term_texts(kb, [URIRef(p) for p in preds], comments=True), 64)
+
+
+def _refit(kb: KBView, everything: tuple[list[Example], list[list]], gaz: Gazetteer, cfg: dict[str, Any],
+           history: list[dict], show: bool, on_epoch: Callable[[dict[str, Any]], None] | None,
+           rng: random.Random) -> tuple[Any, list[str], int, Any, list[dict]]:
+    """A new reader trained on a sample of all the examples (the held-out ones and those about
+    their entities included), with every surface form, for as many epochs as validation kept:
+    the predicates and entities held out to validate like new text are trained on too. Returns
+    the reader, its predicates, how many it trained on, their tokenised labels and its epochs'
+    history entries (``"refit"``: how many examples it trained on)."""
+    from nesy.text.reader_fit import fit_reader, new_reader, reader_data
+    from nesy.text.reader_model import LabelWords
+
+    ns, encoder = kb.default_namespace, get_encoder(cfg["encoder"])
+    examples, gold, preds, n_known = _sample(kb, *everything, cfg, rng)
+    epochs = max((e for e in history if "valid_f1" in e), key=lambda e: e["valid_f1"], default={"epoch": 1})["epoch"]
+    full = gaz.merge(kb_gazetteer(kb))
+    net, label_enc = new_reader(encoder, cfg), _label_tokens(kb, encoder, preds)
+    words = LabelWords.of(term_texts(kb, [URIRef(p) for p in preds])) if cfg["label_overlap"] else None
+    data = reader_data(examples, gold, preds, full, label_enc, n_known, ns, words)
+    n = len(examples)
+    report = None if on_epoch is None else (lambda entry: on_epoch({**entry, "refit": n}))
+    _, refit = fit_reader(net, encoder.tokenizer, data, list(range(len(examples))), [], full, preds,
+                          {**cfg, "epochs": epochs}, ns, show=show, on_epoch=report)
+    return net, preds, n_known, label_enc, [{**e, "refit": n} for e in refit]
 
 
 def save_model(model: ExtractorModel, directory: str | Path) -> Path:

@@ -150,7 +150,8 @@ def new_entity_name(surface: str) -> str:
 
 def name_variants(name: str) -> list[str]:
     """Surface forms a reference name may take in text, most literal first:
-    ``Abilene,_Texas`` → ``Abilene, Texas``, ``Abilene``; ``"1946-03-27"`` → ``March 27 1946``...;
+    ``Abilene,_Texas`` → ``Abilene, Texas``, ``Abilene`` (not a quoted string's first comma part);
+    ``"1946-03-27"`` → ``March 27 1946``...;
     a name of two to four capitalised words also by its initials (``United_States`` → ``US``,
     ``U.S.``), and a dotted abbreviation without its dots (``Washington,_D.C.`` → ``Washington, DC``)."""
     base = name.replace("_", " ").strip().strip('"').strip()
@@ -158,7 +159,9 @@ def name_variants(name: str) -> list[str]:
     m = re.match(r"^(.*?)\s*\((.*?)\)$", base)
     if m:
         out.append(m.group(1))
-    if "," in out[-1]:
+    # A string literal's first comma part is a list's first item ("Paris, New York or Hong Kong",
+    # "Ground almond, jam, butter, eggs"), not the place or thing the literal names.
+    if "," in out[-1] and not name.strip().startswith('"'):
         out.append(out[-1].split(",")[0])
     if re.fullmatch(r"[-+]?\d+\.0", out[-1]):  # "28.0 (metres)" is written "28 metres"
         out.append(out[-1][:-2])

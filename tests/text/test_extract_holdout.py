@@ -1,15 +1,20 @@
 """Without validation examples, training validates on the examples of predicates drawn at
 random (``predicate_holdout``): training never sees those predicates, as it will not see
 those of text about new kinds of things, and the surface forms training and validation use
-are learned without the held-out examples."""
+are learned without the held-out examples. Once validation has chosen, the reader is
+trained again on every example (``refit``)."""
 
 from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rdflib import URIRef
+from rdflib.namespace import RDF
 
+from nesy import KnowledgeBase
 from nesy.text.extract import Example
 from nesy.text.extract_train import (
     DEFAULTS,
@@ -17,6 +22,7 @@ from nesy.text.extract_train import (
     gold_triples,
     learn_surface_forms,
     predicate_holdout,
+    train_model,
 )
 
 NS = "http://example.org/h/"
@@ -79,3 +85,31 @@ def test_too_few_examples_hold_none_out() -> None:
     gold = gold_triples(examples, NS)
     saved, valid, rest, _, _ = _held_out(examples, gold, dict(DEFAULTS), random.Random(0))
     assert saved is None and valid is None and rest == examples
+
+
+FAST = {"model": "reader", "epochs": 2, "lr": 3e-3, "encoder_lr": 2e-4, "batch": 8, "tune_layers": 1,
+        "max_tokens": 24, "holdout": 0.2, "seed": 0}
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_the_reader_is_trained_again_on_every_example_once_validation_has_chosen(refit: bool) -> None:
+    kb = KnowledgeBase(default_namespace=NS)
+    for pred in ("livesIn", "worksIn", "memberOf", "owns"):
+        kb.add(URIRef(NS + pred), RDF.type, RDF.Property)
+    epochs: list[dict] = []
+    model, metrics = train_model(kb, [*_examples(), *_more()], {**FAST, "refit": refit}, on_epoch=epochs.append)
+    first = [e for e in epochs if "refit" not in e]
+    again = [e for e in epochs if "refit" in e]
+    assert first and all("valid_f1" in e for e in first)
+    trained = {p.rsplit("/", 1)[-1] for p in model.predicates}
+    if refit:  # every predicate trained, the held-out one too, for the epochs validation kept
+        assert trained == {"livesIn", "worksIn", "memberOf", "owns"}
+        kept = max(first, key=lambda e: e["valid_f1"])["epoch"]
+        assert [e["epoch"] for e in again] == list(range(1, kept + 1))
+        assert {e["refit"] for e in again} == {len(_examples()) + len(_more())} == {metrics["refit_examples"]}
+        assert all("valid_f1" not in e for e in again) and metrics["history"][-len(again):] == again
+        assert first[-1]["eta_seconds"] > 0  # the second training is still to come
+    else:
+        assert len(trained) < 4 and not again and "refit_examples" not in metrics
+        assert first[-1]["eta_seconds"] == 0
+    assert metrics["predicates"] == len(model.predicates) and "valid_f1" in metrics

@@ -1,6 +1,7 @@
 """`nesy extract-train` as a user runs it: progress per epoch with the validation F1 and an
 ETA, `--config FILE` (checked keys, command-line options win), and the resolved options
-written beside the model so that `--config` of that file repeats the run."""
+written beside the model so that `--config` of that file repeats the run; without `--valid`
+the reader is trained again on every example once validation has chosen."""
 
 from __future__ import annotations
 
@@ -86,3 +87,12 @@ def test_an_unknown_config_key_is_an_error_naming_it(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "unknown nesy extract-train option 'epochz'" in proc.stderr
     assert "did you mean epochs" in proc.stderr
     assert not (tmp_path / "kb" / "models" / "extractor").exists()
+
+
+def test_without_valid_the_reader_is_trained_again_on_every_example(tmp_path: Path) -> None:
+    train = _examples(tmp_path / "train.jsonl", 60, 2)
+    (tmp_path / "fast.toml").write_text("epochs = 1\nbatch = 8\ntune_layers = 1\nmax_tokens = 24\nholdout = 0.2\n")
+    proc = run("extract-train", str(tmp_path / "kb"), "--examples", str(train), "--config", str(tmp_path / "fast.toml"))
+    lines = [line for line in proc.stderr.splitlines() if "epoch 1/1" in line]
+    assert len(lines) == 2 and "validation P " in lines[0]
+    assert lines[1].startswith("trained again on 60 examples, epoch 1/1: loss ") and "validation" not in lines[1]

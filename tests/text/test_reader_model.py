@@ -259,6 +259,8 @@ def test_names_are_also_known_by_their_initials_and_undotted() -> None:
     assert name_variants("Washington,_D.C.") == ["Washington, D.C.", "Washington", "Washington, DC"]
     assert name_variants("Abilene,_Texas") == ["Abilene, Texas", "Abilene"]  # no initials of a "city, state"
     assert name_variants("28.0 (metres)") == ["28.0 (metres)", "28.0", "28"]
+    # A string's first comma part is a list's first item, not a name of the string.
+    assert name_variants('"Paris, New York or Hong Kong"') == ["Paris, New York or Hong Kong"]
     gaz = Gazetteer()
     for v in name_variants("United_States"):
         gaz.add(v, "<x:United_States>")
