@@ -93,9 +93,12 @@ def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ..
     with open_kb(directory, must_exist=False) as kb:
         m = kb.train_extractor(labelled, texts=texts, config=options, valid=list(valid), progress=True,
                                on_epoch=_echo_epoch)
-    held = (f"; validation precision {m['valid_precision']:.3f}, recall {m['valid_recall']:.3f}, "
-            f"F1 {m['valid_f1']:.3f}" if "valid_f1" in m else "; no validation examples (fewer than 40)")
-    click.echo(f"extractor trained on {m['examples']} examples ({m['labelled_examples']} labelled, "
+    again = ", then trained again on all" if "refit_examples" in m else ""
+    held = (f"; validation on {m['held_out']} examples{again}: precision {m['valid_precision']:.3f}, "
+            f"recall {m['valid_recall']:.3f}, F1 {m['valid_f1']:.3f}" if "valid_f1" in m
+            else "; no validation examples (fewer than 40)")
+    click.echo(f"extractor trained on {m.get('refit_examples', m['train'])} of "
+               f"{m['labelled_examples'] + m['distant_examples']} examples ({m['labelled_examples']} labelled, "
                f"{m['distant_examples']} by distant supervision), {m['predicates']} properties, "
                f"in {m['seconds']:.1f} s{held}")
     if m.get("saved"):

@@ -61,7 +61,8 @@ def test_progress_shows_every_epoch_with_validation_f1_and_eta(trained: tuple[Pa
     lines = [line for line in proc.stderr.splitlines() if line.startswith("epoch ")]
     assert [line.split(":")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]  # --epochs won
     assert all("validation P " in line and " F1 " in line and "ETA" in line for line in lines)
-    assert "validation precision" in proc.stdout and "F1" in proc.stdout
+    assert "extractor trained on 40 of 40 examples" in proc.stdout
+    assert "validation on 12 examples: precision" in proc.stdout and "F1" in proc.stdout
 
 
 def test_resolved_options_are_written_beside_the_model_and_repeat_the_run(
@@ -96,3 +97,5 @@ def test_without_valid_the_reader_is_trained_again_on_every_example(tmp_path: Pa
     lines = [line for line in proc.stderr.splitlines() if "epoch 1/1" in line]
     assert len(lines) == 2 and "validation P " in lines[0]
     assert lines[1].startswith("trained again on 60 examples, epoch 1/1: loss ") and "validation" not in lines[1]
+    assert "extractor trained on 60 of 60 examples" in proc.stdout
+    assert "examples, then trained again on all: precision" in proc.stdout
