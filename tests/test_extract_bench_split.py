@@ -22,7 +22,7 @@ def _cats(examples: list) -> set[str]:
 
 def test_lco_scores_only_the_held_out_categories(shared_data: Path) -> None:
     root = bench.webnlg_dir(shared_data)
-    spec = {"score_on": "test", "max_valid_texts": 1000, "max_test_texts": None}
+    spec = {"score_on": "test", "validate_on": "categories", "max_valid_texts": 1000, "max_test_texts": None}
     train, valid, test = bench.load_data("lco", root, spec)
     assert valid is not None and len(valid) == 1000
     assert _cats(test) == HELD_OUT
@@ -32,7 +32,7 @@ def test_lco_scores_only_the_held_out_categories(shared_data: Path) -> None:
 
 def test_lco_development_halves_the_validation_entries(shared_data: Path) -> None:
     root = bench.webnlg_dir(shared_data)
-    spec = {"score_on": "valid", "max_valid_texts": 100_000, "max_test_texts": None}
+    spec = {"score_on": "valid", "validate_on": "categories", "max_valid_texts": 100_000, "max_test_texts": None}
     train, valid, scored = bench.load_data("lco", root, spec)
     assert valid is not None
     assert _cats(valid) == _cats(scored) == VALID
@@ -43,7 +43,7 @@ def test_lco_development_halves_the_validation_entries(shared_data: Path) -> Non
 
 def test_lco_validated_as_extract_train_does_without_valid(shared_data: Path) -> None:
     root = bench.webnlg_dir(shared_data)
-    spec = {"score_on": "test", "validate_on": "holdout", "max_valid_texts": 1000, "max_test_texts": None}
+    spec = {"score_on": "test", "max_valid_texts": 1000, "max_test_texts": None}  # the default: holdout
     train, valid, test = bench.load_data("lco", root, spec)
     assert valid is None  # train_extractor holds out texts of the training categories itself
     assert _cats(test) == HELD_OUT and not _cats(train) & (HELD_OUT | VALID)
