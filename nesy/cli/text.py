@@ -90,6 +90,9 @@ def extract_train(directory: str, more: tuple[str, ...], examples: tuple[str, ..
     options = _train_options(config_file)
     if epochs:
         options["epochs"] = epochs
+    from nesy.text.extract_train import check_config
+
+    check_config(options)  # a bad option is refused before a store is created
     with open_kb(directory, must_exist=False) as kb:
         m = kb.train_extractor(labelled, texts=texts, config=options, valid=list(valid), progress=True,
                                on_epoch=_echo_epoch)

@@ -117,6 +117,9 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, kinds) or not value >= 0 or value == float("inf"):
             raise TextError(f"{key} must be a number of at least 0{', whole' if key == 'tagged_negatives' else ''}, "
                             f"got {value!r}")
+    for key in ("use_prior", "pairs_nil", "residual", "label_match", "one_per_pair", "rescore", "quantize", "refit"):
+        if not isinstance(cfg[key], bool):
+            raise TextError(f"{key} must be true or false, got {cfg[key]!r}")
     if cfg["model"] == "reader" and cfg["use_prior"]:
         raise TextError("the reader model reads the text alone: use_prior needs model = \"head\"")
     return cfg

@@ -99,3 +99,12 @@ def test_without_valid_the_reader_is_trained_again_on_every_example(tmp_path: Pa
     assert lines[1].startswith("trained again on 60 examples, epoch 1/1: loss ") and "validation" not in lines[1]
     assert "extractor trained on 60 of 60 examples" in proc.stdout
     assert "examples, then trained again on all: precision" in proc.stdout
+
+
+def test_a_bad_option_value_is_refused_before_a_store_is_created(tmp_path: Path) -> None:
+    train = _examples(tmp_path / "train.jsonl", 10, 3)
+    (tmp_path / "bad.toml").write_text('refit = "yes"\n')
+    proc = run("extract-train", str(tmp_path / "kb"), "--examples", str(train), "--config", str(tmp_path / "bad.toml"),
+               ok=False)
+    assert proc.returncode == 1 and "refit must be true or false, got 'yes'" in proc.stderr
+    assert not (tmp_path / "kb").exists()

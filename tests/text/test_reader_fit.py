@@ -155,6 +155,9 @@ def test_reader_options_are_checked() -> None:
                 {"repeat_penalty": -0.5}, {"repeat_penalty": float("nan")}, {"repeat_penalty": "1"}):
         with pytest.raises(TextError, match="must be a number of at least 0"):
             train_extractor(_kb(), _examples(4, 0), config={**FAST, **bad})
+    for key in ("refit", "rescore", "quantize", "pairs_nil"):  # a TOML string is not a switch
+        with pytest.raises(TextError, match=f"{key} must be true or false, got 'yes'"):
+            train_extractor(_kb(), _examples(4, 0), config={**FAST, key: "yes"})
 
 
 def test_the_rescorer_is_fitted_saved_applied_and_checked(trained: tuple[KnowledgeBase, Path, dict],
