@@ -91,6 +91,7 @@ _OPENERS = "\"'“‘(["
 # The first non-space character after a candidate, and the word that starts there.
 _NEXT = re.compile(r"\s*+([\"'“‘(\[]*+)(\S?)(\w*)")
 _INITIALS = re.compile(r"[a-z]|([a-z]\.)+[a-z]")
+_DOTTED = re.compile(r"([a-z]\.)+[a-z]")
 
 
 def _word_before(text: str, end: int) -> str:
@@ -115,7 +116,9 @@ def _is_cut(text: str, m: re.Match[str]) -> bool:
     if m.group().rstrip("\"'”’)]") != ".":
         return True
     word = _word_before(text, m.start())
-    if word in ENDING:
+    # A dotted abbreviation of two or more letters ("D.C.", "U.S.A.") is a place or a body's
+    # name that may close a sentence, as ENDING's are; a single initial ("J.") does not.
+    if word in ENDING or (word not in TITLES and _DOTTED.fullmatch(word)):
         return (first + rest).lower() in STARTERS
     return not (word in TITLES or _INITIALS.fullmatch(word))
 

@@ -31,6 +31,8 @@ V = TypeVar("V")
 MAX_WORDS = 10
 STOP = frozenset("the a an of in on at to for and or by with from is was are be its it his her their".split())
 PRONOUNS = frozenset("it its he his she her they their them".split())
+#: Words that make a part of a place's name, not a place of their own ("West Texas").
+_DIRECTIONS = frozenset("north south east west northern southern eastern western central upper lower greater new".split())
 #: Short words an acronym may spell ("US" / "us"), besides :data:`STOP` and :data:`PRONOUNS`.
 _WORDS = STOP | PRONOUNS | frozenset("us we me my am as so no do go up if he oh ok hi".split())
 MONTHS = ("january february march april may june july august september october november "
@@ -55,11 +57,15 @@ def month_number(name: str) -> int:
 # ("Douglas R. Oberhelman") and a closing abbreviation ("Caterpillar Inc.") included; a
 # possessive ends it ("Italy's Gruppo Bertone" is two names).
 _W = r"(?:[\w-]|['’](?=\w)(?!s\b))*"
-_INITIAL = r"[A-Z]\.(?=\s+[A-Z])"
+# After a full stop, a word that starts sentences begins the next one, not more of the name
+# ("in the U.S. The ship", "Honda Co. It has").
+_NOT_STARTER = r"(?!(?:The|A|An|It|Its|He|His|She|Her|They|Their|This|These|That|Those|There|In|On|At)\b)"
+_INITIAL = rf"[A-Z]\.(?=\s+{_NOT_STARTER}[A-Z])"
+_DOTTED = r"(?:[A-Z]\.){2,}"  # "U.S.", "D.C.": one word
 ABBREVIATIONS = ("Inc", "Ltd", "Co", "Corp", "Jr", "Sr", "St")
-_CAP = re.compile(rf"\b(?:(?<![\d.,])\d{{1,4}}\s+(?=[A-Z]))?(?:{_INITIAL}|(?:[A-Z]|\d+[A-Z]){_W})"
-                  rf"(?:\s+(?:(?:of|de|du|la|le|van|von|der|del|da)\s+)?"
-                  rf"(?:(?:{'|'.join(ABBREVIATIONS)})\.|{_INITIAL}|[A-Z]{_W}|\d{{1,3}}\b(?![.,]\d)|\d{_W}[A-Za-z]{_W}))*")
+_CAP = re.compile(rf"\b(?:(?<![\d.,])\d{{1,4}}\s+(?=[A-Z]))?(?:{_DOTTED}|{_INITIAL}|(?:[A-Z]|\d+[A-Z]){_W})"
+                  rf"(?:(?:(?<!\.)\s+|(?<=\.)\s+{_NOT_STARTER})(?:(?:of|de|du|la|le|van|von|der|del|da)\s+)?"
+                  rf"(?:(?:{'|'.join(ABBREVIATIONS)})\.|{_DOTTED}|{_INITIAL}|[A-Z]{_W}|\d{{1,3}}\b(?![.,]\d)|\d{_W}[A-Za-z]{_W}))*")
 #: What a capitalised name does not start with: a capitalised stop word ("In Japan") or a
 #: person's title before at least two more names ("President Barack Obama", not "King County").
 NAME_LEAD = re.compile(r"(?:(?:The|In|On|At|From|By|With|For|Its|His|Her|Their)\s+"
@@ -198,7 +204,7 @@ class Gazetteer:
     """Surface form key → {term (n3 text): count}."""
 
     table: dict[tuple[str, ...], Counter[str]] = field(default_factory=dict)
-    _suffixes: frozenset[tuple[str, ...]] | None = field(default=None, init=False, repr=False, compare=False)
+    _suffixes: dict[tuple[str, ...], int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, surface: str, term: str, count: int = 1) -> None:
         key = key_of(surface)
@@ -206,18 +212,38 @@ class Gazetteer:
             self.table.setdefault(key, Counter())[term] += count
             self._suffixes = None
 
-    def suffixes(self) -> frozenset[tuple[str, ...]]:
-        """The keys of the last parts of the known IRIs named "X, B" (``…/Williamsburg,_Virginia``
-        → ``("virginia",)``): a place that, written after a comma, is part of one name."""
+    def suffixes(self, least: int = 1) -> set[tuple[str, ...]]:
+        """The keys of the last parts of at least ``least`` known IRIs named "X, B"
+        (``…/Williamsburg,_Virginia`` → ``("virginia",)``): a place that, written after a
+        comma, is part of one name."""
         if self._suffixes is None:
-            out = set()
+            out: dict[tuple[str, ...], set[str]] = {}
             for terms in self.table.values():
                 for term in terms:
                     local = unquote(re.split(r"[/#:]", term[1:-1])[-1]).replace("_", " ") if term[:1] == "<" else ""
                     if ", " in local:
-                        out.add(key_of(local.rsplit(", ", 1)[1]))
-            self._suffixes = frozenset(out)
-        return self._suffixes
+                        out.setdefault(key_of(local.rsplit(", ", 1)[1]), set()).add(local)
+            self._suffixes = {k: len(v) for k, v in out.items()}
+        return {k for k, n in self._suffixes.items() if n >= least}
+
+    def new_name(self, surface: str) -> str:
+        """The name of a new entity written ``surface`` (:func:`new_entity_name`), with the
+        comma a text left out before a last part that ends two or more known "X, B" names
+        put back: "Buffalo New York" → ``Buffalo, New York`` as ``Albany,_New_York`` and
+        ``Troy,_New_York`` are named, "Cyrus Vance Jr" → ``Cyrus Vance, Jr.``."""
+        name = new_entity_name(surface)
+        words = name.split(" ")
+        if "," in name or len(words) < 2:
+            return name
+        ends = self.suffixes(least=2)
+        for n in range(min(3, len(words) - 1), 0, -1):
+            head = words[:-n]
+            if key_of(" ".join(words[-n:])) in ends:
+                named = head[-1][:1].isupper() or head[-1][:1].isdigit()
+                if named and not (len(head) == 1 and head[0].lower() in _DIRECTIONS):  # "West Texas"
+                    return " ".join(head) + ", " + " ".join(words[-n:])
+                break
+        return name
 
     def merge(self, other: Gazetteer) -> Gazetteer:
         out = Gazetteer({k: Counter(v) for k, v in self.table.items()})
@@ -279,7 +305,7 @@ class Gazetteer:
         spans = [(f.start, f.end) for f in found]
         # Dates, then names (so "RS-3" is not the number -3), then the numbers left.
         numbers = [f for f in lits if f not in dates]
-        extra = dates + (_new_entities(text) if new_entities else []) + numbers
+        extra = dates + (_new_entities(text, self) if new_entities else []) + numbers
         for f in extra:
             if not any(f.start < e and s < f.end for s, e in spans):
                 hit = self.lookup(f.text) if f.kind == "nil" else None  # "from the US"
@@ -315,9 +341,9 @@ def capitalised_names(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _new_entities(text: str) -> list[Found]:
+def _new_entities(text: str, gaz: Gazetteer) -> list[Found]:
     """Capitalised names as new entities, term ``?`` + text."""
-    return [Found(a, b, text[a:b], [("?" + new_entity_name(text[a:b]), 0.5)], "nil") for a, b in capitalised_names(text)]
+    return [Found(a, b, text[a:b], [("?" + gaz.new_name(text[a:b]), 0.5)], "nil") for a, b in capitalised_names(text)]
 
 
 def literal_mentions(text: str) -> list[Found]:

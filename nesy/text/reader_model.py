@@ -38,7 +38,6 @@ from nesy.text.mentions import (
     key_of,
     leading_literal,
     literal_mentions,
-    new_entity_name,
 )
 
 if TYPE_CHECKING:
@@ -417,7 +416,7 @@ def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found
     if hit:
         total = sum(hit.values())
         return Found(a, b, surface, [(t, c / total) for t, c in hit.most_common(k)])
-    return Found(a, b, surface, [("?" + new_entity_name(surface), 0.5)], "nil")
+    return Found(a, b, surface, [("?" + gaz.new_name(surface), 0.5)], "nil")
 
 
 def merge_mentions(tagged: list[Found], rule: list[Found]) -> list[Found]:

@@ -52,6 +52,10 @@ def test_abbreviations_that_close_a_sentence() -> None:
     assert [text[a:b] for a, b in split_sentences(text)] == [
         "She moved to the U.S.", "He stayed in the U.S. Army.", "We met at 5 p.m.", "The bar was shut.",
         "Fruit etc.", "Then more."]
+    # So does any dotted abbreviation of two or more letters, before a word that starts sentences.
+    text = "The capital is Washington, D.C. The mayor lives in Washington, D.C. Heights. It is U.S.A. Today."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "The capital is Washington, D.C.", "The mayor lives in Washington, D.C. Heights.", "It is U.S.A. Today."]
     # Titles and initials never close one, whatever follows.
     assert len(split_sentences("Ask Dr. He at 5. Prof. The Ninth spoke.")) == 2
 

@@ -157,6 +157,10 @@ def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives()
     text = "In Japan, Queen Elizabeth II met President Barack Obama at Asilomar Conference Grounds' gate in King County."
     assert [text[a:b] for a, b in capitalised_names(text)] == [
         "Japan", "Elizabeth II", "Barack Obama", "Asilomar Conference Grounds", "King County"]
+    # A dotted abbreviation is one word, and a name does not run on into the next sentence.
+    text = "It was built in the U.S. The AIDAluna, by Honda Co. It is in Washington, D.C. Its road is U.S. Route 83."
+    assert [text[a:b] for a, b in capitalised_names(text)] == [
+        "U.S.", "AIDAluna", "Honda Co.", "Washington", "D.C.", "U.S. Route 83"]
     gaz = Gazetteer()
     assert span_mention("Caterpillar Inc. is", 0, 16, gaz).text == "Caterpillar Inc."  # the abbreviation keeps its full stop
     assert span_mention("Built in Paris.", 9, 15, gaz).text == "Paris"
@@ -167,6 +171,23 @@ def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives()
     assert got == [[("?Alan B. Miller Hall", 0.5)], [("?Robert A. M. Stern", 0.5)], [("?Caterpillar Inc.", 0.5)],
                    [("?A Rosa Luna", 0.5)]]
     assert new_entity_name("Robert A.M. Stern") == "Robert A. M. Stern"
+
+
+def test_a_new_name_gets_the_comma_of_known_x_b_names() -> None:
+    gaz = Gazetteer()
+    for name in ("Albany,_New_York", "Troy,_New_York", "Austin,_Texas", "Waco,_Texas", "Sammy_Davis,_Jr.",
+                 "Martin_Luther_King,_Jr.", "Perth,_Australia"):
+        gaz.add(name.replace("_", " "), f"<x:{name}>")
+    assert gaz.suffixes() == {("new", "york"), ("texas",), ("jr",), ("australia",)}
+    assert gaz.suffixes(least=2) == {("new", "york"), ("texas",), ("jr",)}
+    text = "It is in Buffalo New York and Erie County New York, near Asherton Texas and West Texas, run by Cyrus Vance Jr."
+    names = [f.candidates[0][0] for f in gaz.find(text, names_first=True) if f.kind == "nil"]
+    assert names == ["?Buffalo, New York", "?Erie County, New York", "?Asherton, Texas", "?West Texas",
+                     "?Cyrus Vance, Jr."]
+    # One known name does not make a convention; a comma written stays; a name alone stays.
+    assert [gaz.new_name(n) for n in ("Canning Vale Australia", "Troy, New York", "Texas", "University of Texas")] == [
+        "Canning Vale Australia", "Troy, New York", "Texas", "University of Texas"]
+    assert span_mention(text, *_span(text, "Buffalo New York"), gaz).candidates == [("?Buffalo, New York", 0.5)]
 
 
 def test_an_acronym_is_known_by_its_dotted_form() -> None:
