@@ -20,6 +20,7 @@ from nesy.text.extract_model import (
     featurize,
     kb_gazetteer,
     kb_properties,
+    one_direction,
     one_per_pair,
     pair_inputs,
 )
@@ -304,7 +305,8 @@ class ReaderExtractor(_Pipeline):
         logits = self.net(torch.cat([pair_inputs(f) for f in feats]), self.labels, overlap)
         n_known, bonus = len(self.model.predicates), self.model.unseen_bonus
         decoded = decode_logits(logits, feats, n_known, bonus, self.model.config)
-        return logits, rescored(self.model.rescorer, logits, feats, texts, n_known, bonus, decoded, overlap)
+        return logits, one_direction(rescored(self.model.rescorer, logits, feats, texts, n_known, bonus, decoded, overlap),
+                                     feats)
 
 
 def make_extractor(kb: KBView, model: ExtractorModel) -> _Pipeline:

@@ -269,7 +269,9 @@ def _scored(cands: list[Candidate], rescorer: dict[str, Any] | None) -> list[tup
     for (i, key, ok, _, _), v in zip(cands, scores, strict=True):
         if (i, key) not in best or v > best[i, key][0]:
             best[i, key] = (v, ok)
-    return list(best.values())
+    # As extraction decodes (extract_model.one_direction): of a triple and its reverse, the higher.
+    return [(v, ok) for (i, (s, p, o)), (v, ok) in best.items()
+            if not ((r := best.get((i, (o, p, s)))) and (r[0] > v or (r[0] == v and (o, s) < (s, o))))]
 
 
 def fit_reader(net: Any, tok: Any, data: ReaderData, train: list[int], hold: list[int], gaz: Gazetteer,

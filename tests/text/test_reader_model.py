@@ -274,6 +274,30 @@ def test_a_subjects_second_object_of_one_predicate_is_believed_less() -> None:
     assert out[0].tolist() == [2.0, inf] and out[1].tolist() == [-0.5, inf] and out[2].tolist() == [inf, 0.5]
 
 
+def test_of_a_pair_read_both_ways_only_the_higher_direction_stays() -> None:
+    import torch
+
+    from nesy.text.extract_model import TextFeatures, one_direction
+    from nesy.text.reader_fit import _scored
+
+    def feats(n: int, pairs: list[tuple[int, int]]) -> TextFeatures:
+        return TextFeatures(torch.zeros(1, 2), np.zeros((n, 2), dtype=np.int64), ["?"] * n, list(range(n)),
+                            np.array(pairs, dtype=np.int64).reshape(-1, 2))
+
+    inf = float("-inf")
+    # Text 0: nodes 0 and 1 both ways, and 0 -> 2; text 1: 0 and 1 both ways with equal logits.
+    a, b = feats(3, [(0, 1), (1, 0), (0, 2)]), feats(2, [(0, 1), (1, 0)])
+    logits = torch.tensor([[2.0, inf], [1.0, 3.0], [0.5, inf], [1.0, inf], [1.0, inf]])
+    got = one_direction(logits, [a, b])
+    # Predicate 0: 0 -> 1 (2.0) beats 1 -> 0 (1.0); predicate 1 is read one way only; a tie keeps the first pair.
+    assert got.tolist() == [[2.0, inf], [inf, 3.0], [0.5, inf], [1.0, inf], [inf, inf]]
+    assert torch.equal(one_direction(torch.zeros(0, 2), []), torch.zeros(0, 2))
+    # Validation decodes the same way over normalised triples, so the threshold is chosen for it.
+    cands = [(0, ("a", "p", "b"), True, 2.0, None), (0, ("b", "p", "a"), False, 1.0, None),
+             (0, ("b", "q", "a"), False, 0.5, None), (1, ("b", "p", "a"), True, 1.0, None)]
+    assert sorted(_scored(cands, None)) == [(0.5, False), (1.0, True), (2.0, True)]
+
+
 def test_names_are_also_known_by_their_initials_and_undotted() -> None:
     assert name_variants("United_Kingdom") == ["United Kingdom", "UK", "U.K."]
     assert name_variants("United_States") == ["United States", "U.S."]  # "US" folds to the word "us": dots only
