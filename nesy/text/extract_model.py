@@ -205,18 +205,22 @@ def one_direction(logits: torch.Tensor, feats: list[TextFeatures]) -> torch.Tens
     gave both (validation half, 2026-12-06)."""
     import torch
 
-    out, row = logits.clone(), 0
+    rows, revs, base = [], [], 0
     for f in feats:
-        m = len(f.pairs)
         at = {(a, b): k for k, (a, b) in enumerate(f.pairs.tolist())}
-        block = logits[row:row + m]
-        for (x, y), k in at.items():
-            r = at.get((y, x))
-            if r is None:
-                continue
-            worse = torch.isfinite(block[k]) & ((block[r] > block[k]) | ((block[r] == block[k]) & (r < k)))
-            out[row + k][worse] = float("-inf")
-        row += m
+        for (a, b), k in at.items():
+            r = at.get((b, a))
+            if r is not None:
+                rows.append(base + k)
+                revs.append(base + r)
+        base += len(f.pairs)
+    if not rows:
+        return logits
+    k, r = torch.tensor(rows), torch.tensor(revs)
+    mine, theirs = logits[k], logits[r]
+    worse = torch.isfinite(mine) & ((theirs > mine) | ((theirs == mine) & (r < k).unsqueeze(1)))
+    out = logits.clone()
+    out[k] = torch.where(worse, torch.full_like(mine, float("-inf")), mine)
     return out
 
 
