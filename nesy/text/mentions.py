@@ -59,7 +59,7 @@ def month_number(name: str) -> int:
 _W = r"(?:[\w-]|['’](?=\w)(?!s\b))*"
 # After a full stop, a word that starts sentences begins the next one, not more of the name
 # ("in the U.S. The ship", "Honda Co. It has").
-_NOT_STARTER = r"(?!(?:The|A|An|It|Its|He|His|She|Her|They|Their|This|These|That|Those|There|In|On|At)\b)"
+_NOT_STARTER = r"(?!(?:The|A|An|It|Its|He|His|She|Her|They|Their|This|These|That|Those|There|In|On|At)\b(?!\.))"
 _INITIAL = rf"[A-Z]\.(?=\s+{_NOT_STARTER}[A-Z])"
 _DOTTED = r"(?:[A-Z]\.){2,}"  # "U.S.", "D.C.": one word
 ABBREVIATIONS = ("Inc", "Ltd", "Co", "Corp", "Jr", "Sr", "St")

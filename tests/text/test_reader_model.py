@@ -161,6 +161,8 @@ def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives()
     text = "It was built in the U.S. The AIDAluna, by Honda Co. It is in Washington, D.C. Its road is U.S. Route 83."
     assert [text[a:b] for a, b in capitalised_names(text)] == [
         "U.S.", "AIDAluna", "Honda Co.", "Washington", "D.C.", "U.S. Route 83"]
+    text = "J. A. Smith met Robert M. A. Jones in the U.S. A new ship waited."  # an initial "A." is no article
+    assert [text[a:b] for a, b in capitalised_names(text)] == ["J. A. Smith", "Robert M. A. Jones", "U.S."]
     gaz = Gazetteer()
     assert span_mention("Caterpillar Inc. is", 0, 16, gaz).text == "Caterpillar Inc."  # the abbreviation keeps its full stop
     assert span_mention("Built in Paris.", 9, 15, gaz).text == "Paris"
