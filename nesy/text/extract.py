@@ -136,7 +136,8 @@ def train_extractor(kb: KBView, examples: Sequence[Example], *, config: dict[str
 
     Returns:
         Metrics: examples, mention coverage, validation precision/recall/F1 (``valid_f1``),
-        the per-epoch ``history``, threshold, seconds.
+        for the reader the ``unseen_bonus`` chosen and the validation F1 of each bonus tried
+        (``valid_f1_by_bonus``), the per-epoch ``history``, threshold, seconds.
     """
     from nesy.text.extract_train import save_model, train_model
 

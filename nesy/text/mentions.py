@@ -199,6 +199,12 @@ class Found:
     kind: str = "entity"  # entity | literal | pronoun | nil (a new entity: term "?" + text)
 
 
+def _local_name(term: str) -> str:
+    """The words of an IRI's last part (n3 text ``<…/Williamsburg,_Virginia>`` →
+    ``Williamsburg, Virginia``); "" for a literal."""
+    return unquote(re.split(r"[/#:]", term[1:-1])[-1]).replace("_", " ") if term[:1] == "<" else ""
+
+
 @dataclass
 class Gazetteer:
     """Surface form key → {term (n3 text): count}."""
@@ -220,11 +226,17 @@ class Gazetteer:
             out: dict[tuple[str, ...], set[str]] = {}
             for terms in self.table.values():
                 for term in terms:
-                    local = unquote(re.split(r"[/#:]", term[1:-1])[-1]).replace("_", " ") if term[:1] == "<" else ""
+                    local = _local_name(term)
                     if ", " in local:
                         out.setdefault(key_of(local.rsplit(", ", 1)[1]), set()).add(local)
             self._suffixes = {k: len(v) for k, v in out.items()}
         return {k for k, n in self._suffixes.items() if n >= least}
+
+    def named(self, surface: str) -> bool:
+        """Whether a known IRI is named ``surface`` itself (``…/Chicago`` for "Chicago"), not
+        only known by it (``…/Buffalo,_New_York`` for "Buffalo")."""
+        key = key_of(surface)
+        return any(key_of(_local_name(t)) == key for t in self.lookup(surface) or ())
 
     def new_name(self, surface: str) -> str:
         """The name of a new entity written ``surface`` (:func:`new_entity_name`), with the

@@ -413,6 +413,9 @@ def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found
     if lit is not None:  # what the text says ("1913"), not a stored literal it was aligned to ("1913-01-01")
         return Found(a, b, surface, [lit], "literal")
     hit = gaz.lookup(surface)
+    head = surface.split(", ", 1)[0]
+    if not hit and head != surface and gaz.named(head):  # "Chicago, Illinois": the store names it "Chicago"
+        return span_mention(text, a, a + len(head), gaz, k)
     if hit:
         total = sum(hit.values())
         return Found(a, b, surface, [(t, c / total) for t, c in hit.most_common(k)])

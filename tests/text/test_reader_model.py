@@ -192,6 +192,22 @@ def test_a_new_name_gets_the_comma_of_known_x_b_names() -> None:
     assert span_mention(text, *_span(text, "Buffalo New York"), gaz).candidates == [("?Buffalo, New York", 0.5)]
 
 
+def test_a_tagged_x_comma_b_is_x_when_the_store_names_x_alone() -> None:
+    gaz = Gazetteer()
+    gaz.add("Chicago", "<x:Chicago>")
+    gaz.add("Buffalo", "<x:Buffalo,_New_York>")  # known by "Buffalo", named "Buffalo, New York"
+    gaz.add("Troy, New York", "<x:Troy,_New_York>")
+    assert gaz.named("Chicago") and gaz.named("Troy, New York")
+    assert not gaz.named("Buffalo") and not gaz.named("Peoria")
+    text = "It is in Chicago, Illinois and Buffalo, Erie County and Peoria, Illinois, not Troy, New York."
+    got = {n: span_mention(text, *_span(text, n), gaz) for n in
+           ("Chicago, Illinois", "Buffalo, Erie County", "Peoria, Illinois", "Troy, New York")}
+    assert (got["Chicago, Illinois"].text, got["Chicago, Illinois"].candidates) == ("Chicago", [("<x:Chicago>", 1.0)])
+    assert got["Buffalo, Erie County"].candidates == [("?Buffalo, Erie County", 0.5)]  # "Buffalo" names another
+    assert got["Peoria, Illinois"].candidates == [("?Peoria, Illinois", 0.5)]  # a new place stays whole
+    assert got["Troy, New York"].candidates == [("<x:Troy,_New_York>", 1.0)]  # a known whole stays whole
+
+
 def test_an_acronym_is_known_by_its_dotted_form() -> None:
     gaz = Gazetteer()
     gaz.add("U.S.", "<x:United_States>")
