@@ -15,7 +15,7 @@ indicator features per (pair, predicate): the store holds ``(s, p, o)``; holds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -50,6 +50,7 @@ class TextFeatures:
         terms: The candidate term (n3 text) of each node.
         mention: Index of each node's mention in the text's mention list.
         pairs: ``(m, 2)`` int node indices (subject, object), different mentions and terms.
+        starts: ``(n,)`` int char offset in the text where each node's mention starts.
     """
 
     hidden: torch.Tensor
@@ -57,6 +58,7 @@ class TextFeatures:
     terms: list[str]
     mention: list[int]
     pairs: np.ndarray
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def featurize(encoder: Any, texts: list[str], found: list[list[Found]], batch: int = 64,
@@ -78,7 +80,7 @@ def featurize(encoder: Any, texts: list[str], found: list[list[Found]], batch: i
 def text_features(hidden: torch.Tensor, off: np.ndarray, ments: list[Found], pairs_nil: bool = True) -> TextFeatures:
     """The nodes and candidate pairs of one text from its token states ``hidden`` ``(L, d)``
     and the tokens' char offsets ``off`` ``(L, 2)`` (special tokens ``(0, 0)``)."""
-    nodes, terms, mention = [], [], []
+    nodes, terms, mention, starts = [], [], [], []
     for mi, f in enumerate(ments):
         sel = np.nonzero((off[:, 1] > f.start) & (off[:, 0] < f.end) & (off[:, 1] > off[:, 0]))[0]
         if not len(sel):  # cut off by truncation
@@ -87,12 +89,13 @@ def text_features(hidden: torch.Tensor, off: np.ndarray, ments: list[Found], pai
             nodes.append((int(sel[0]), int(sel[-1]) + 1))
             terms.append(term)
             mention.append(mi)
+            starts.append(f.start)
     # A literal is never a subject; two new entities are never related by a trained model.
     pairs = [(a, b) for a in range(len(nodes)) for b in range(len(nodes))
              if mention[a] != mention[b] and terms[a] != terms[b] and not terms[a].startswith('"')
              and not (pairs_nil is False and terms[a][0] == terms[b][0] == "?")]
     return TextFeatures(hidden, np.array(nodes, dtype=np.int64).reshape(-1, 2), terms, mention,
-                        np.array(pairs, dtype=np.int64).reshape(-1, 2))
+                        np.array(pairs, dtype=np.int64).reshape(-1, 2), np.array(starts, dtype=np.int64))
 
 
 def pair_inputs(feats: TextFeatures) -> torch.Tensor:

@@ -243,8 +243,9 @@ class ReaderExtractor(_Pipeline):
     name = "reader"
 
     def __init__(self, kb: KBView, model: ExtractorModel) -> None:
+        from nesy.text.label_words import LabelWords
         from nesy.text.reader_fit import all_labels
-        from nesy.text.reader_model import LabelWords, quantize_encoder, tokenize
+        from nesy.text.reader_model import quantize_encoder, tokenize
 
         encoder = get_encoder(model.encoder)
         super().__init__(kb, model.gazetteer.merge(kb_gazetteer(kb)), encoder)
@@ -256,7 +257,8 @@ class ReaderExtractor(_Pipeline):
         self.preds = known + [p for p in kb_properties(kb) if p not in set(known)]
         # Every label through the reader's own (fine-tuned) encoder, this store's texts.
         self.labels = all_labels(self.net, tokenize(encoder.tokenizer, term_texts(kb, self.preds, comments=True), 64))
-        self.words = LabelWords.of(term_texts(kb, self.preds)) if model.config.get("label_overlap") else None
+        self.words = LabelWords.of(term_texts(kb, self.preds)) if model.config.get("label_overlap") or \
+            model.config.get("object_overlap") else None
         self.budget = 512  # padded tokens per encoder batch (reader_model.length_batches)
 
     @classmethod
@@ -296,13 +298,11 @@ class ReaderExtractor(_Pipeline):
         """The reader's logits ``(M, P)`` of the stacked pairs of ``feats`` (each with pairs;
         ``texts`` theirs) against every predicate, and the decoded, re-scored logits ``(M, P)``
         the threshold applies to (-inf where decoding dropped a candidate)."""
-        import torch
 
-        from nesy.text.reader_model import pair_overlap
+        from nesy.text.reader_model import pair_logits
         from nesy.text.rescore import rescored
 
-        overlap = None if self.words is None else pair_overlap(texts, feats, self.words)
-        logits = self.net(torch.cat([pair_inputs(f) for f in feats]), self.labels, overlap)
+        logits, overlap = pair_logits(self.net, texts, feats, self.labels, self.words, self.model.config)
         n_known, bonus = len(self.model.predicates), self.model.unseen_bonus
         decoded = decode_logits(logits, feats, n_known, bonus, self.model.config)
         return logits, one_direction(rescored(self.model.rescorer, logits, feats, texts, n_known, bonus, decoded, overlap),

@@ -51,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
     # starting at this value (0: none). Validation half, 2026-12-05: 2.0 gave F1 0.278 and
     # 0.282 over two seeds, 4.0 gave 0.269 and 0.267.
     "label_overlap": 2.0,
+    # The reader at validation and extraction: this many logits times the share of a
+    # predicate's label words among the 4 words before the object (nesy.text.label_words;
+    # 0: none). Validation half, 2026-12-07, seed 0's model decoded again: 0.326 -> 0.340.
+    "object_overlap": 2.0,
     # One subject per object mention at extraction (nesy.text.extract_model.one_per_object):
     # "auto" turns it on when at most 2% of the training texts state two triples with one object.
     "one_per_object": "auto",
@@ -112,7 +116,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         raise TextError(f"unknown extractor model {cfg['model']!r}; known: {', '.join(MODELS)}")
     if cfg["one_per_object"] not in (True, False, "auto"):
         raise TextError(f"one_per_object must be true, false or \"auto\", got {cfg['one_per_object']!r}")
-    for key, kinds in (("label_overlap", int | float), ("repeat_penalty", int | float), ("tagged_negatives", int)):
+    for key, kinds in (("label_overlap", int | float), ("object_overlap", int | float), ("repeat_penalty", int | float),
+                       ("tagged_negatives", int)):
         value = cfg[key]
         if isinstance(value, bool) or not isinstance(value, kinds) or not value >= 0 or value == float("inf"):
             raise TextError(f"{key} must be a number of at least 0{', whole' if key == 'tagged_negatives' else ''}, "
@@ -294,8 +299,8 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
                   on_epoch: Callable[[dict[str, Any]], None] | None,
                   state: dict[str, Any]) -> tuple[ExtractorModel, dict[str, Any]]:
     """:func:`train_model` for ``model = "reader"``: fine-tune the encoder (reader_fit)."""
+    from nesy.text.label_words import LabelWords
     from nesy.text.reader_fit import all_labels, evaluate, fit_reader, new_reader, reader_data
-    from nesy.text.reader_model import LabelWords
 
     ns, encoder = kb.default_namespace, get_encoder(cfg["encoder"])
     if cfg["one_per_object"] == "auto":
@@ -311,7 +316,7 @@ def _train_reader(kb: KBView, examples: list[Example], gold: list[list], valid: 
         n_hold = int(len(train) * cfg["holdout"]) if len(train) >= 40 else 0
         state["rng"].shuffle(train)
         hold, train = train[:n_hold], train[n_hold:]
-    words = LabelWords.of(term_texts(kb, [URIRef(p) for p in preds])) if cfg["label_overlap"] else None
+    words = LabelWords.of(term_texts(kb, [URIRef(p) for p in preds])) if cfg["label_overlap"] or cfg["object_overlap"] else None
     data = reader_data(examples, gold, preds, full, label_enc, n_known, ns, words)
     report = on_epoch
     if on_epoch is not None and state["refit"] is not None and hold:  # the ETA counts the second training too
@@ -354,15 +359,15 @@ def _refit(kb: KBView, everything: tuple[list[Example], list[list]], gaz: Gazett
     the predicates and entities held out to validate like new text are trained on too. Returns
     the reader, its predicates, how many it trained on, their tokenised labels and its epochs'
     history entries (``"refit"``: how many examples it trained on)."""
+    from nesy.text.label_words import LabelWords
     from nesy.text.reader_fit import fit_reader, new_reader, reader_data
-    from nesy.text.reader_model import LabelWords
 
     ns, encoder = kb.default_namespace, get_encoder(cfg["encoder"])
     examples, gold, preds, n_known = _sample(kb, *everything, cfg, rng)
     epochs = max((e for e in history if "valid_f1" in e), key=lambda e: e["valid_f1"], default={"epoch": 1})["epoch"]
     full = gaz.merge(kb_gazetteer(kb))
     net, label_enc = new_reader(encoder, cfg), _label_tokens(kb, encoder, preds)
-    words = LabelWords.of(term_texts(kb, [URIRef(p) for p in preds])) if cfg["label_overlap"] else None
+    words = LabelWords.of(term_texts(kb, [URIRef(p) for p in preds])) if cfg["label_overlap"] or cfg["object_overlap"] else None
     data = reader_data(examples, gold, preds, full, label_enc, n_known, ns, words)
     n = len(examples)
     report = None if on_epoch is None else (lambda entry: on_epoch({**entry, "refit": n}))

@@ -26,13 +26,13 @@ from nesy.text.extract_model import (
     decode_logits,
     pair_inputs,
 )
+from nesy.text.label_words import LabelWords, pair_overlap
 from nesy.text.mentions import Found, Gazetteer, align, tokens
 from nesy.text.reader_model import (
     Encoded,
-    LabelWords,
     length_batches,
     make_reader,
-    pair_overlap,
+    pair_logits,
     read_batch,
     tag_targets,
     tokenize,
@@ -237,8 +237,7 @@ def held_logits(net: Any, tok: Any, data: ReaderData, idx: list[int], gaz: Gazet
             for i, f in zip(chunk, feats, strict=True):
                 n_gold += len(data.keys[i])
                 if len(f.pairs):
-                    overlap = None if data.words is None else pair_overlap([data.texts[i]], [f], data.words)
-                    out.append((i, f, net(pair_inputs(f), labels, overlap), overlap))
+                    out.append((i, f, *pair_logits(net, [data.texts[i]], [f], labels, data.words, cfg)))
     return out, n_gold
 
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nesy.text.extract_model import TextFeatures, text_features
+from nesy.text.extract_model import TextFeatures, pair_inputs, text_features
+from nesy.text.label_words import LabelWords, object_overlap, pair_overlap
 from nesy.text.mentions import (
     ABBREVIATIONS,
     NAME_LEAD,
@@ -154,59 +155,22 @@ def make_reader(encoder: Any, config: dict[str, Any]) -> torch.nn.Module:
     return Reader()
 
 
-def stems(text: str) -> frozenset[str]:
-    """The content words of ``text`` cut to their first five letters (``manufactured`` and
-    ``manufacturer`` meet), stop words and numbers left out."""
-    return frozenset(w[:5] for w in _WORD.findall(text.lower()) if w not in STOP and not w.isdigit())
-
-
-@dataclass
-class LabelWords:
-    """The predicates' label words: ``index`` maps a stem (:func:`stems`) to a row of
-    ``matrix`` ``(V, P)``, whose column ``p`` is 1/|words of label p| on those words' rows."""
-
-    index: dict[str, int]
-    matrix: torch.Tensor
-
-    @classmethod
-    def of(cls, labels: list[str]) -> LabelWords:
-        """The label words of the label texts ``labels`` (one per predicate)."""
-        import torch
-
-        words = [stems(t) for t in labels]
-        index = {w: i for i, w in enumerate(sorted(set().union(*words)))}
-        matrix = torch.zeros(len(index), len(labels))
-        for p, ws in enumerate(words):
-            for w in ws:
-                matrix[index[w], p] = 1.0 / len(ws)
-        return cls(index, matrix)
-
-    def columns(self, cols: list[int]) -> LabelWords:
-        """Only the predicates ``cols``, in that order."""
-        return LabelWords(self.index, self.matrix[:, cols])
-
-    def shares(self, texts: list[str]) -> torch.Tensor:
-        """``(n, P)`` the share of each label's words that each of ``texts`` has."""
-        import torch
-
-        have = torch.zeros(len(texts), len(self.index))
-        for i, text in enumerate(texts):
-            rows = [self.index[w] for w in stems(text) if w in self.index]
-            have[i, rows] = 1.0
-        return have @ self.matrix
-
-
-def pair_overlap(texts: list[str], feats: list[TextFeatures], labels: LabelWords) -> torch.Tensor:
-    """``(M, P)`` for the pairs of ``feats`` (stacked in order, ``M`` in all): the share of
-    each label's words in the pair's text. A label whose words the text lacks (``runway
-    length`` for a ship, ``creator of dish`` for a car) is less likely its relation, seen in
-    training or not. (The share near the pair as well, a second feature, did worse: validation
-    half 0.261 against 0.278, 2026-12-05.)"""
+def pair_logits(net: Any, texts: list[str], feats: list[TextFeatures], labels: torch.Tensor,
+                words: LabelWords | None, config: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The logits ``(M, P)`` of the stacked pairs of ``feats`` (each with pairs; ``texts``
+    theirs) against the label vectors ``labels`` ``(P, d)`` as validation and extraction
+    decode them, and the label-word shares ``(M, P)`` the scorer took (None without
+    ``label_overlap``): the network's scores plus ``object_overlap`` times the share of each
+    label's words just before the object (:func:`~nesy.text.label_words.object_overlap`; a
+    model saved without the option has none)."""
     import torch
 
-    rows = [labels.shares([text]).expand(len(f.pairs), -1) for text, f in zip(texts, feats, strict=True)
-            if len(f.pairs)]
-    return torch.cat(rows) if rows else torch.zeros(0, labels.matrix.shape[1])
+    overlap = pair_overlap(texts, feats, words) if words is not None and config.get("label_overlap") else None
+    logits = net(torch.cat([pair_inputs(f) for f in feats]), labels, overlap)
+    weight = float(config.get("object_overlap", 0.0))
+    if words is not None and weight:
+        logits = logits + weight * object_overlap(texts, feats, words)
+    return logits, overlap
 
 
 def quantize_encoder(net: torch.nn.Module) -> torch.nn.Module:

@@ -335,7 +335,7 @@ def test_names_are_also_known_by_their_initials_and_undotted() -> None:
 
 def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
     from nesy.text.extract_model import TextFeatures
-    from nesy.text.reader_model import LabelWords, pair_overlap, stems
+    from nesy.text.label_words import LabelWords, pair_overlap, stems
 
     assert stems("The runway length of 3 metres") == {"runwa", "lengt", "metre"}
     words = LabelWords.of(["runway length", "manufacturer", "creator of dish", "the"])
