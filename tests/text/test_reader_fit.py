@@ -73,6 +73,24 @@ def test_reader_extracts_after_reload(trained: tuple[KnowledgeBase, Path, dict])
     assert (best.predicate, best.object.text) == (URIRef(EX + "employer"), "Acme")
 
 
+def test_decoding_adds_the_object_words_share_and_a_model_saved_without_it_has_none(
+        trained: tuple[KnowledgeBase, Path, dict]) -> None:
+    from nesy.text.label_words import object_overlap
+
+    kb, out, _ = trained
+    extractor = get_extractor(kb, model_dir=out)
+    assert extractor.model.config["object_overlap"] == DEFAULTS["object_overlap"] == 2.0
+    texts = ["Mia Long, who was born in Oslo, works for Globex.", "Zed Quinn works for Acme."]
+    _, feats = extractor.analyse(texts)
+    with torch.inference_mode():
+        with_it, _ = extractor.decode(texts, feats)
+        near = object_overlap(texts, feats, extractor.words)
+        del extractor.model.config["object_overlap"]  # as model.json reads before 2026-12-07
+        without, _ = extractor.decode(texts, feats)
+    assert near.shape == with_it.shape and float(near.max()) > 0  # "works for" before the employer
+    assert torch.allclose(with_it - without, 2.0 * near, atol=1e-5)
+
+
 def _extractions(extractor: object, kb: KnowledgeBase, texts: list[str]) -> dict[tuple, float]:
     got = extractor.extract([Sentence(f"d{i}", 0, t, 0) for i, t in enumerate(texts)], kb)  # type: ignore[attr-defined]
     return {(x.sentence.doc, x.subject.text, str(x.predicate), x.object.text): x.confidence for x in got}
@@ -152,7 +170,8 @@ def test_reader_options_are_checked() -> None:
         train_extractor(_kb(), _examples(4, 0), config={**FAST, "model": "bert"})
     with pytest.raises(TextError, match="one_per_object"):
         train_extractor(_kb(), _examples(4, 0), config={**FAST, "one_per_object": "sometimes"})
-    for bad in ({"label_overlap": True}, {"label_overlap": -1}, {"tagged_negatives": "4"}, {"tagged_negatives": 2.5},
+    for bad in ({"label_overlap": True}, {"label_overlap": -1}, {"object_overlap": -2}, {"object_overlap": "2"},
+                {"tagged_negatives": "4"}, {"tagged_negatives": 2.5},
                 {"repeat_penalty": -0.5}, {"repeat_penalty": float("nan")}, {"repeat_penalty": "1"}):
         with pytest.raises(TextError, match="must be a number of at least 0"):
             train_extractor(_kb(), _examples(4, 0), config={**FAST, **bad})

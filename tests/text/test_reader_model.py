@@ -331,18 +331,3 @@ def test_names_are_also_known_by_their_initials_and_undotted() -> None:
     assert span_mention(text, 20, 22, gaz).candidates == [("<x:United_States>", 1.0)]  # a tagged "US"
     # The rule finder reads the capitalised "US" as the country (by its dotted form), never the word "us".
     assert [(f.text, f.kind) for f in gaz.find(text)] == [("US", "entity")]
-
-
-def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
-    from nesy.text.extract_model import TextFeatures
-    from nesy.text.label_words import LabelWords, pair_overlap, stems
-
-    assert stems("The runway length of 3 metres") == {"runwa", "lengt", "metre"}
-    words = LabelWords.of(["runway length", "manufacturer", "creator of dish", "the"])
-    texts = ["The AIDA is 252 m in length and was manufactured by Meyer Werft.", "Nothing here."]
-    feats = [TextFeatures(None, np.zeros((3, 2)), ["a", "b", "c"], [0, 1, 2], np.array([[0, 1], [0, 2]])),
-             TextFeatures(None, np.zeros((0, 2)), [], [], np.zeros((0, 2), dtype=np.int64))]
-    got = pair_overlap(texts, feats, words)
-    assert got.shape == (2, 4) and got[0].tolist() == got[1].tolist() == [0.5, 1.0, 0.0, 0.0]
-    assert pair_overlap(texts[1:], feats[1:], words.columns([1, 0])).shape == (0, 2)
-

@@ -1,0 +1,43 @@
+"""Label words: the share of a predicate's label words in a pair's text and just before its object."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nesy.text.extract_model import TextFeatures
+from nesy.text.label_words import OBJECT_WORDS, LabelWords, object_overlap, pair_overlap, stems
+
+
+def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
+    assert stems("The runway length of 3 metres") == {"runwa", "lengt", "metre"}
+    words = LabelWords.of(["runway length", "manufacturer", "creator of dish", "the"])
+    texts = ["The AIDA is 252 m in length and was manufactured by Meyer Werft.", "Nothing here."]
+    feats = [TextFeatures(None, np.zeros((3, 2)), ["a", "b", "c"], [0, 1, 2], np.array([[0, 1], [0, 2]])),
+             TextFeatures(None, np.zeros((0, 2)), [], [], np.zeros((0, 2), dtype=np.int64))]
+    got = pair_overlap(texts, feats, words)
+    assert got.shape == (2, 4) and got[0].tolist() == got[1].tolist() == [0.5, 1.0, 0.0, 0.0]
+    assert pair_overlap(texts[1:], feats[1:], words.columns([1, 0])).shape == (0, 2)
+
+
+def _feats(starts: list[int], pairs: list[tuple[int, int]]) -> TextFeatures:
+    n = len(starts)
+    return TextFeatures(None, np.zeros((n, 2), dtype=np.int64), [f"?{i}" for i in range(n)], list(range(n)),
+                        np.array(pairs, dtype=np.int64).reshape(-1, 2), np.array(starts, dtype=np.int64))
+
+
+def test_object_overlap_tells_two_labels_apart_that_the_whole_text_has() -> None:
+    text = "200 Public Square has a floor area of 111,484 square metres and a floor count of 45."
+    words = LabelWords.of(["floor area", "floor count", "architect"])
+    feats = [_feats([0, text.index("111,484"), text.index("45")], [(0, 1), (0, 2), (1, 0)])]
+    # The whole text has every word of both floor labels: the same share for both pairs.
+    assert pair_overlap([text], feats, words).tolist() == [[1.0, 1.0, 0.0]] * 3
+    near = object_overlap([text], feats, words)
+    assert OBJECT_WORDS == 4 and near.shape == (3, 3)
+    assert near[0].tolist() == [1.0, 0.5, 0.0]  # "a floor area of" 111,484
+    assert near[1].tolist() == [0.5, 1.0, 0.0]  # "a floor count of" 45
+    assert near[2].tolist() == [0.0, 0.0, 0.0]  # nothing is written before the text's first word
+    # Only the last words before the object count, however long the text before it is.
+    far = "The floor area is large. " + "Then it rained for a long time at " + "Oslo"
+    got = object_overlap([far], [_feats([0, far.index("Oslo")], [(0, 1)])], words, words=4)
+    assert got.tolist() == [[0.0, 0.0, 0.0]]
+    assert object_overlap([far], [_feats([0, far.index("Oslo")], [])], words).shape == (0, 3)
