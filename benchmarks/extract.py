@@ -136,7 +136,7 @@ def worker(job: str, spec: dict[str, Any]) -> None:
     """Child: train (or not), extract from the scored texts, print one JSON result."""
     import torch
 
-    from nesy.text.extract import Sentence, get_extractor, split_sentences, train_extractor
+    from nesy.text.extract import get_extractor, train_extractor
     from nesy.text.extract_pipeline import ZeroShotExtractor
     from nesy.text.webnlg import normalise_triple
 
@@ -159,14 +159,21 @@ def worker(job: str, spec: dict[str, Any]) -> None:
         else:
             extractor = ZeroShotExtractor(kb, use_prior=config == "zs-prior")
         train_s = time.time() - t0
-        docs = [[Sentence(f"t{i}", j, e.text[a:b], a) for j, (a, b) in enumerate(split_sentences(e.text))]
-                for i, e in enumerate(test)]
+        docs = sentence_docs(test)
         extractor.extract(docs[0], kb)  # warm-up: model load and label vectors are not throughput
         got, seconds, cpu_seconds = extract_all(extractor, kb, docs, len(test))
     stored = {normalise_triple(t) for e in train for t in e.triples}
     emit_result({"job": job, "score_on": spec.get("score_on", "test"), "validate_on": spec.get("validate_on", "holdout"), **score(test, got, stored), "texts": len(test), "train_examples": len(train),
                  "extract_s": seconds, "extract_cpu_s": cpu_seconds, "train_s": train_s,
                  "metrics": {k: v for k, v in metrics.items() if k != "history"}, "history": history})
+
+
+def sentence_docs(examples: list) -> list[list]:
+    """Each example's text as its sentences (``split_sentences``), the document ``t<i>``."""
+    from nesy.text.extract import Sentence, split_sentences
+
+    return [[Sentence(f"t{i}", j, e.text[a:b], a) for j, (a, b) in enumerate(split_sentences(e.text))]
+            for i, e in enumerate(examples)]
 
 
 def extract_all(extractor: Any, kb: Any, docs: list, n: int) -> tuple[list[set], float, float]:

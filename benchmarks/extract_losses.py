@@ -12,7 +12,8 @@ every WebNLG property declared), runs the reader over the scored texts of the le
 split (``--score-on valid``, the default: the half of the validation categories that
 ``extract.py --score-on valid`` scores) and counts every reference triple at the first stage
 it is lost at (:mod:`nesy.text.losses`), then why reference names are missing, how often a
-found pair's reference predicate comes first, and the commonest confusions.
+found pair's reference predicate comes first, and the commonest confusions; last, it extracts
+as ``extract.py`` does and sorts the false triples (another predicate, a name cut or grown...).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import bench_parser, machine_line  # noqa: E402
-from extract import NS, load_data, make_store, webnlg_dir  # noqa: E402
+from extract import NS, extract_all, load_data, make_store, sentence_docs, webnlg_dir  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from nesy.text.extract import get_extractor
-    from nesy.text.losses import reader_losses, table
+    from nesy.text.losses import false_table, reader_losses, table
     from nesy.text.webnlg import normalise_triple
 
     torch.set_num_threads(args.threads)
@@ -54,10 +55,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.model} holds a {extractor.name!r} model; this counts the reader's losses")
         keys = [{normalise_triple(t) for t in e.triples} for e in scored]
         losses = reader_losses(extractor, [e.text for e in scored], keys, NS)
+        got, _, _ = extract_all(extractor, kb, sentence_docs(scored), len(scored))
     which = "the validation half" if args.score_on == "valid" else "the held-out test categories"
     print(f"{args.model}, {which}")
     print()
     print(table(losses))
+    print()
+    print(false_table(got, keys))
     print()
     print(machine_line())
     return 0

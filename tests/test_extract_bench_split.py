@@ -47,3 +47,13 @@ def test_lco_validated_as_extract_train_does_without_valid(shared_data: Path) ->
     train, valid, test = bench.load_data("lco", root, spec)
     assert valid is None  # train_extractor holds out texts of the training categories itself
     assert _cats(test) == HELD_OUT and not _cats(train) & (HELD_OUT | VALID)
+
+
+def test_each_scored_text_goes_to_the_extractor_as_its_sentences() -> None:
+    from nesy.text.webnlg import Example
+
+    texts = ["Alan B. Miller Hall is in Virginia. It was built in 2009.", "One sentence only"]
+    docs = bench.sentence_docs([Example(t, ()) for t in texts])
+    assert [[s.doc for s in d] for d in docs] == [["t0", "t0"], ["t1"]]
+    assert [[s.text for s in d] for d in docs][0] == ["Alan B. Miller Hall is in Virginia.", "It was built in 2009."]
+    assert all(texts[i][s.start:s.start + len(s.text)] == s.text for i, d in enumerate(docs) for s in d)

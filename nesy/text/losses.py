@@ -1,11 +1,12 @@
-"""Where the reader loses reference triples: a name not found, another predicate first, decoding, the threshold.
+"""Where the reader loses reference triples (a name not found, another predicate first, decoding, the threshold) and what its false triples are.
 
 A development aid for held-out texts (``benchmarks/extract_losses.py`` prints it): every
 reference triple of a scored text is counted at the first stage it is lost at, on the
 reader's own nodes (every mention's candidate terms) and with its saved decoding (unseen
 bonus, one predicate per pair, re-scorer, threshold). Names and triples are compared in the
 WebNLG 2020 normalisation (:func:`~nesy.text.webnlg.normalise_triple`), as the benchmark
-scores them.
+scores them. The false triples an extraction gives are sorted the same way
+(:func:`false_kind`): another predicate, a reversed pair, a name cut or grown.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ STAGES = ("neither name found", "subject not found", "object not found", "both n
           "another predicate first (2nd)", "another predicate first (3rd to 5th)",
           "another predicate first (6th or lower)", "first, lost in decoding", "first, under the threshold",
           "extracted")
+
+#: Why an extracted triple is not a reference triple of its text, in the order tried.
+FALSE_KINDS = ("another predicate", "subject and object reversed", "two reference names, unrelated",
+               "one name cut or grown", "one name not in the reference", "both names wrong, one cut or grown",
+               "neither name in the reference")
 
 
 @dataclass
@@ -148,3 +154,34 @@ def table(losses: Losses, confusions: int = 10) -> str:
     lines += ["", "| reference predicate | first instead | pairs |", "|---|---|---:|"]
     lines += [f"| {p} | {q} | {n} |" for (p, q), n in losses.confusions.most_common(confusions)]
     return "\n".join(lines)
+
+
+def false_kind(triple: Key, want: set[Key]) -> str:
+    """Which of :data:`FALSE_KINDS` the extracted ``triple`` (not in ``want``, its text's
+    reference triples; both normalised) is: its pair is a reference pair with another
+    predicate or reversed, both names are reference names that no reference triple relates,
+    or a name is not a reference name, cut or grown from one (``thames`` for ``thames, new
+    zealand``) or not."""
+    s, _, o = triple
+    if any((s, o) == (a, b) for a, _, b in want):
+        return FALSE_KINDS[0]
+    if any((o, s) == (a, b) for a, _, b in want):
+        return FALSE_KINDS[1]
+    names = {x for a, _, b in want for x in (a, b)}
+    wrong = [x for x in (s, o) if x not in names]
+    if not wrong:
+        return FALSE_KINDS[2]
+    near = [any(x in n or n in x for n in names) for x in wrong]
+    if len(wrong) == 1:
+        return FALSE_KINDS[3] if near[0] else FALSE_KINDS[4]
+    return FALSE_KINDS[5] if any(near) else FALSE_KINDS[6]
+
+
+def false_table(got: list[set[Key]], keys: list[set[Key]]) -> str:
+    """Markdown: the false triples of the extractions ``got`` (each text's, normalised)
+    against the reference triples ``keys``, by :func:`false_kind`, with counts and shares."""
+    kinds = Counter(false_kind(t, want) for triples, want in zip(got, keys, strict=True) for t in triples - want)
+    total = sum(kinds.values())
+    lines = [f"{sum(map(len, got))} triples extracted, {total} not in the reference", "",
+             "| what a false triple is | triples | share |", "|---|---:|---:|"]
+    return "\n".join(lines + [f"| {k} | {kinds[k]} | {kinds[k] / max(1, total):.1%} |" for k in FALSE_KINDS])

@@ -234,3 +234,21 @@ def test_a_missing_name_is_told_apart_from_a_name_found_longer_or_shorter() -> N
     assert name_reason("v12 engine", {"v12"}, "It has a V12  engine.") == "found shorter"
     assert name_reason("rome", {"paris"}, "From Rome to Paris.") == "in the text, not found"
     assert name_reason("antares (rocket)", {"antares"}, "The Antares rocket.") == "not in the text"
+
+
+def test_a_false_triple_is_told_apart_by_what_it_got_wrong() -> None:
+    from nesy.text.losses import FALSE_KINDS, false_kind, false_table
+
+    want = {("3arena", "owner", "live nation"), ("3arena", "location", "thames, new zealand")}
+    cases = {("3arena", "operator", "live nation"): "another predicate",
+             ("live nation", "owner", "3arena"): "subject and object reversed",
+             ("live nation", "location", "thames, new zealand"): "two reference names, unrelated",
+             ("3arena", "location", "thames"): "one name cut or grown",
+             ("3arena", "architect", "populous"): "one name not in the reference",
+             ("3arena at north wall", "location", "thames"): "both names wrong, one cut or grown",
+             ("dublin", "country", "ireland"): "neither name in the reference"}
+    assert {false_kind(t, want) for t in cases} == set(FALSE_KINDS)
+    assert all(false_kind(t, want) == kind for t, kind in cases.items())
+    table = false_table([set(cases) | want], [want])
+    assert table.startswith("9 triples extracted, 7 not in the reference")
+    assert all(f"| {kind} | 1 | 14.3% |" in table for kind in FALSE_KINDS)
