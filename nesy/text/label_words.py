@@ -22,12 +22,22 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"[\w'’]+")
 #: How many words before an object :func:`object_overlap` reads.
 OBJECT_WORDS = 4
+#: Words whose stem is not that of the label they write (``built`` for ``builder``, ``born``
+#: for ``birth place``, ``tall`` for ``height``): irregular verbs and the adjectives of
+#: measures. A text's word adds the label's stem to its own. (Validation half, 2026-12-07,
+#: decoding only: 0.345 → 0.356, and 0.334 → 0.352 on the other half.)
+IRREGULAR = {"born": "birth", "died": "death", "dies": "death", "built": "build", "owned": "owner",
+             "owns": "owner", "led": "leade", "leads": "leade", "tall": "heigh", "high": "heigh",
+             "long": "lengt", "wide": "width", "flew": "fligh", "flown": "fligh", "made": "manuf",
+             "sold": "sales", "won": "award"}
 
 
 def stems(text: str) -> frozenset[str]:
     """The content words of ``text`` cut to their first five letters (``manufactured`` and
-    ``manufacturer`` meet), stop words and numbers left out."""
-    return frozenset(w[:5] for w in _WORD.findall(text.lower()) if w not in STOP and not w.isdigit())
+    ``manufacturer`` meet), stop words and numbers left out; an :data:`IRREGULAR` word adds
+    the stem of its label's word (``built`` meets ``builder``)."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOP and not w.isdigit()]
+    return frozenset([w[:5] for w in words] + [IRREGULAR[w] for w in words if w in IRREGULAR])
 
 
 @dataclass

@@ -41,3 +41,11 @@ def test_object_overlap_tells_two_labels_apart_that_the_whole_text_has() -> None
     got = object_overlap([far], [_feats([0, far.index("Oslo")], [(0, 1)])], words, words=4)
     assert got.tolist() == [[0.0, 0.0, 0.0]]
     assert object_overlap([far], [_feats([0, far.index("Oslo")], [])], words).shape == (0, 3)
+
+
+def test_irregular_words_meet_their_labels() -> None:
+    assert stems("It was built by Alstom") == {"built", "build", "alsto"}
+    words = LabelWords.of(["builder", "building type", "height", "birth place"])
+    assert words.shares(["was built by"]).tolist() == [[1.0, 0.5, 0.0, 0.0]]
+    assert words.shares(["is 30 metres tall"]).tolist() == [[0.0, 0.0, 1.0, 0.0]]
+    assert words.shares(["was born in"]).tolist() == [[0.0, 0.0, 0.0, 0.5]]
