@@ -24,20 +24,21 @@ _WORD = re.compile(r"[\w'’]+")
 OBJECT_WORDS = 4
 #: Words whose stem is not that of the label they write (``built`` for ``builder``, ``born``
 #: for ``birth place``, ``tall`` for ``height``): irregular verbs and the adjectives of
-#: measures. A text's word adds the label's stem to its own. (Validation half, 2026-12-07,
-#: decoding only: 0.345 → 0.356, and 0.334 → 0.352 on the other half.)
+#: measures. At decoding a text's word adds the label's stem to its own; training reads the
+#: words as they are. (Validation half, 2026-12-07: 0.345 → 0.356, and 0.334 → 0.352 on the
+#: other half; a reader trained with them too came out weaker, 0.339; docs/text.md.)
 IRREGULAR = {"born": "birth", "died": "death", "dies": "death", "built": "build", "owned": "owner",
              "owns": "owner", "led": "leade", "leads": "leade", "tall": "heigh", "high": "heigh",
              "long": "lengt", "wide": "width", "flew": "fligh", "flown": "fligh", "made": "manuf",
              "sold": "sales", "won": "award"}
 
 
-def stems(text: str) -> frozenset[str]:
+def stems(text: str, irregular: bool = False) -> frozenset[str]:
     """The content words of ``text`` cut to their first five letters (``manufactured`` and
-    ``manufacturer`` meet), stop words and numbers left out; an :data:`IRREGULAR` word adds
-    the stem of its label's word (``built`` meets ``builder``)."""
+    ``manufacturer`` meet), stop words and numbers left out; with ``irregular`` an
+    :data:`IRREGULAR` word adds the stem of its label's word (``built`` meets ``builder``)."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOP and not w.isdigit()]
-    return frozenset([w[:5] for w in words] + [IRREGULAR[w] for w in words if w in IRREGULAR])
+    return frozenset([w[:5] for w in words] + [IRREGULAR[w] for w in words if irregular and w in IRREGULAR])
 
 
 @dataclass
@@ -65,26 +66,28 @@ class LabelWords:
         """Only the predicates ``cols``, in that order."""
         return LabelWords(self.index, self.matrix[:, cols])
 
-    def shares(self, texts: list[str]) -> torch.Tensor:
-        """``(n, P)`` the share of each label's words that each of ``texts`` has."""
+    def shares(self, texts: list[str], irregular: bool = True) -> torch.Tensor:
+        """``(n, P)`` the share of each label's words that each of ``texts`` has (``irregular``:
+        :func:`stems`)."""
         import torch
 
         have = torch.zeros(len(texts), len(self.index))
         for i, text in enumerate(texts):
-            rows = [self.index[w] for w in stems(text) if w in self.index]
+            rows = [self.index[w] for w in stems(text, irregular) if w in self.index]
             have[i, rows] = 1.0
         return have @ self.matrix
 
 
-def pair_overlap(texts: list[str], feats: list[TextFeatures], labels: LabelWords) -> torch.Tensor:
+def pair_overlap(texts: list[str], feats: list[TextFeatures], labels: LabelWords,
+                 irregular: bool = True) -> torch.Tensor:
     """``(M, P)`` for the pairs of ``feats`` (stacked in order, ``M`` in all): the share of
     each label's words in the pair's text. A label whose words the text lacks (``runway
     length`` for a ship, ``creator of dish`` for a car) is less likely its relation, seen in
     training or not. (The share near the pair as well, a second feature, did worse: validation
-    half 0.261 against 0.278, 2026-12-05.)"""
+    half 0.261 against 0.278, 2026-12-05.) Training passes ``irregular=False`` (:data:`IRREGULAR`)."""
     import torch
 
-    rows = [labels.shares([text]).expand(len(f.pairs), -1) for text, f in zip(texts, feats, strict=True)
+    rows = [labels.shares([text], irregular).expand(len(f.pairs), -1) for text, f in zip(texts, feats, strict=True)
             if len(f.pairs)]
     return torch.cat(rows) if rows else torch.zeros(0, labels.matrix.shape[1])
 

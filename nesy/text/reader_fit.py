@@ -170,7 +170,7 @@ def _step_loss(net: Any, data: ReaderData, cache: list[Any], idx: list[int], cfg
                     y[base + r, where[c]] = 1.0
         base += len(f.pairs)
     overlap = None if data.words is None else \
-        pair_overlap([texts[k] for k in keep], [feats[k] for k in keep], data.words.columns(cols))
+        pair_overlap([texts[k] for k in keep], [feats[k] for k in keep], data.words.columns(cols), irregular=False)
     logits = net(x, _labels(net, data.labels, cols), overlap)
     rel = F.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(idx)
     return rel + cfg["tag_weight"] * loss
