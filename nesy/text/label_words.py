@@ -10,7 +10,7 @@ tells ``floor count`` from ``floor area`` where the text has both.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nesy.text.extract_model import TextFeatures
@@ -33,21 +33,45 @@ IRREGULAR = {"born": "birth", "died": "death", "dies": "death", "built": "build"
              "sold": "sales", "won": "award"}
 
 
-def stems(text: str, irregular: bool = False) -> frozenset[str]:
+#: Endings :func:`root` takes off, longest first.
+SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ors", "or", "ed", "es", "s", "e")
+
+
+def root(word: str) -> str:
+    """``word`` without the first ending of :data:`SUFFIXES` that leaves three letters, cut to
+    five: ``opened`` and ``opening``, ``beds`` and ``bed``, ``hosted`` and ``host`` meet where
+    their first five letters do not."""
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[:-len(suffix)][:5]
+    return word[:5]
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in STOP and not w.isdigit()]
+
+
+def stems(text: str, irregular: bool = False, roots: dict[str, frozenset[str]] | None = None) -> frozenset[str]:
     """The content words of ``text`` cut to their first five letters (``manufactured`` and
-    ``manufacturer`` meet), stop words and numbers left out; with ``irregular`` an
-    :data:`IRREGULAR` word adds the stem of its label's word (``built`` meets ``builder``)."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOP and not w.isdigit()]
-    return frozenset([w[:5] for w in words] + [IRREGULAR[w] for w in words if irregular and w in IRREGULAR])
+    ``manufacturer`` meet), stop words and numbers left out. With ``irregular`` (decoding) an
+    :data:`IRREGULAR` word adds the stem of its label's word (``built`` meets ``builder``), and
+    a word whose :func:`root` is in ``roots`` the label stems of that root (``beds`` meets
+    ``bed count``)."""
+    words = _content_words(text)
+    extra = [s for w in words for s in (roots or {}).get(root(w), ())] + [IRREGULAR[w] for w in words
+                                                                          if w in IRREGULAR]
+    return frozenset([w[:5] for w in words] + (extra if irregular else []))
 
 
 @dataclass
 class LabelWords:
     """The predicates' label words: ``index`` maps a stem (:func:`stems`) to a row of
-    ``matrix`` ``(V, P)``, whose column ``p`` is 1/|words of label p| on those words' rows."""
+    ``matrix`` ``(V, P)``, whose column ``p`` is 1/|words of label p| on those words' rows;
+    ``roots`` maps a label word's :func:`root` to the stems of the label words that have it."""
 
     index: dict[str, int]
     matrix: torch.Tensor
+    roots: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, labels: list[str]) -> LabelWords:
@@ -60,11 +84,14 @@ class LabelWords:
         for p, ws in enumerate(words):
             for w in ws:
                 matrix[index[w], p] = 1.0 / len(ws)
-        return cls(index, matrix)
+        roots: dict[str, set[str]] = {}
+        for w in {w for t in labels for w in _content_words(t)}:
+            roots.setdefault(root(w), set()).add(w[:5])
+        return cls(index, matrix, {r: frozenset(ws) for r, ws in roots.items()})
 
     def columns(self, cols: list[int]) -> LabelWords:
         """Only the predicates ``cols``, in that order."""
-        return LabelWords(self.index, self.matrix[:, cols])
+        return LabelWords(self.index, self.matrix[:, cols], self.roots)
 
     def shares(self, texts: list[str], irregular: bool = True) -> torch.Tensor:
         """``(n, P)`` the share of each label's words that each of ``texts`` has (``irregular``:
@@ -73,7 +100,7 @@ class LabelWords:
 
         have = torch.zeros(len(texts), len(self.index))
         for i, text in enumerate(texts):
-            rows = [self.index[w] for w in stems(text, irregular) if w in self.index]
+            rows = [self.index[w] for w in stems(text, irregular, self.roots) if w in self.index]
             have[i, rows] = 1.0
         return have @ self.matrix
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from nesy.text.extract_model import TextFeatures
-from nesy.text.label_words import OBJECT_WORDS, LabelWords, object_overlap, pair_overlap, stems
+from nesy.text.label_words import (
+    OBJECT_WORDS,
+    LabelWords,
+    object_overlap,
+    pair_overlap,
+    root,
+    stems,
+)
 
 
 def test_pair_overlap_is_the_share_of_label_words_in_the_text() -> None:
@@ -51,3 +58,16 @@ def test_irregular_words_meet_their_labels() -> None:
     assert words.shares(["is 30 metres tall"]).tolist() == [[0.0, 0.0, 1.0, 0.0]]
     assert words.shares(["was born in"]).tolist() == [[0.0, 0.0, 0.0, 0.5]]
     assert words.shares(["was born in"], irregular=False).tolist() == [[0.0, 0.0, 0.0, 0.0]]
+
+
+def test_words_meet_labels_that_share_their_root() -> None:
+    assert root("opened") == root("opening") == "open" and root("beds") == root("bed") == "bed"
+    assert root("hosted") == root("host") and root("uses") == "use" and root("sea") == "sea"
+    words = LabelWords.of(["bed count", "opening date", "floor count"])
+    assert words.roots["open"] == {"openi"} and words.roots["count"] == {"count"}
+    assert stems("It opened in 1990", irregular=True, roots=words.roots) == {"opene", "openi"}
+    assert words.shares(["Ampara Hospital has 476 beds."]).tolist() == [[0.5, 0.0, 0.0]]
+    assert words.shares(["It opened in 1990."]).tolist() == [[0.0, 0.5, 0.0]]
+    # As training reads them: only the first five letters.
+    assert words.shares(["Ampara Hospital has 476 beds.", "It opened."], irregular=False).tolist() == [[0.0] * 3] * 2
+    assert words.columns([1]).shares(["It opened."]).tolist() == [[0.5]]
