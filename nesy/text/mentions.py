@@ -31,6 +31,12 @@ V = TypeVar("V")
 MAX_WORDS = 10
 STOP = frozenset("the a an of in on at to for and or by with from is was are be its it his her their".split())
 PRONOUNS = frozenset("it its he his she her they their them".split())
+#: Capitalised words that start a sentence and are no name of their own ("There are 22
+#: floors in ...", "This building ..."): a name never is one of these alone.
+NOT_NAMES = frozenset("there this these those that however although though both while when where which who "
+                      "whose also after before during since because another other each some many most here then "
+                      "thus today currently originally formerly additionally furthermore moreover despite".split())
+_LONE_NOT_NAMES = frozenset((w,) for w in NOT_NAMES)
 #: Words that make a part of a place's name, not a place of their own ("West Texas").
 _DIRECTIONS = frozenset("north south east west northern southern eastern western central upper lower greater new".split())
 #: Short words an acronym may spell ("US" / "us"), besides :data:`STOP` and :data:`PRONOUNS`.
@@ -68,7 +74,8 @@ _CAP = re.compile(rf"\b(?:(?<![\d.,])\d{{1,4}}\s+(?=[A-Z]))?(?:{_DOTTED}|{_INITI
                   rf"(?:(?:{'|'.join(ABBREVIATIONS)})\.|{_DOTTED}|{_INITIAL}|[A-Z]{_W}|\d{{1,3}}\b(?![.,]\d)|\d{_W}[A-Za-z]{_W}))*")
 #: What a capitalised name does not start with: a capitalised stop word ("In Japan") or a
 #: person's title before at least two more names ("President Barack Obama", not "King County").
-NAME_LEAD = re.compile(r"(?:(?:The|In|On|At|From|By|With|For|Its|His|Her|Their)\s+"
+NAME_LEAD = re.compile(r"(?:(?:The|In|On|At|From|By|With|For|Its|His|Her|Their|Both|Although|While|When|Since|"
+                       r"After|Before|During|Despite|Whereas)\s+"
                    r"|(?:President|Queen|King|Emperor|Empress|Pope|Prime Minister|Chancellor|Senator|Governor"
                    r"|Mayor|Sir|Dr\.?|Mr\.?|Mrs\.?|Ms\.?)\s+(?=\S+\s+\S))")
 #: Units after a number that make it a measured quantity (a decimal), not a count.
@@ -348,7 +355,7 @@ def capitalised_names(text: str) -> list[tuple[int, int]]:
         if lead and lead.end() < len(name):
             start, name = start + lead.end(), name[lead.end():]
         key = key_of(name)
-        if key and not all(w in STOP or w in MONTHS for w in key):
+        if key and not all(w in STOP or w in MONTHS for w in key) and key not in _LONE_NOT_NAMES:
             out.append((start, m.end()))
     return out
 
@@ -386,9 +393,19 @@ def literal_mentions(text: str) -> list[Found]:
             dt = "integer" if re.fullmatch(r"[-+]?\d+", num) else "decimal"
             if dt == "integer" and _UNIT.match(text, m.end()):  # a measured quantity: 28 metres → 28.0
                 num, dt = num + ".0", "decimal"
+            elif dt == "decimal":
+                num = canonical_decimal(num)
             lit = f'"{num}"^^<http://www.w3.org/2001/XMLSchema#{dt}>'
             out.append(Found(m.start(), m.end(), m.group(), [(lit, 1.0)], "literal"))
     return out
+
+
+def canonical_decimal(num: str) -> str:
+    """The canonical xsd:decimal form of a decimal numeral with a point: no trailing zeros
+    after the first fractional digit (``4387.00`` → ``4387.0``, ``3.50`` → ``3.5``), as a store
+    writes it (WebNLG's references never keep more)."""
+    whole, frac = num.split(".", 1)
+    return f"{whole}.{frac.rstrip('0') or '0'}"
 
 
 def literal_of(surface: str) -> tuple[str, float] | None:

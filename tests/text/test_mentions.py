@@ -42,3 +42,13 @@ def test_what_is_not_a_date_stays_numbers() -> None:
     assert [f.text for f in literal_mentions("Room 2009-13-01 of 3")] == ["2009", "13", "01", "3"]
     assert [f.text for f in literal_mentions("In Dec 2009 it had 3, 2009 being the year")] == ["2009", "3", "2009"]
     assert [f.text for f in literal_mentions("the Decimal 3, 2009 and Mars 4 2001")] == ["3", "2009", "4", "2001"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**7), st.integers(0, 999), st.integers(0, 3))
+def test_a_decimal_is_read_in_its_canonical_form(whole: int, frac: int, zeros: int) -> None:
+    written = f"{whole}.{frac}{'0' * zeros}"
+    [found] = literal_mentions(f"It is {written} long.")
+    value = found.candidates[0][0].split('"')[1]
+    assert float(value) == float(written) and value.split(".")[0] == str(whole)
+    assert value.endswith(".0") or not value.endswith("0"), value

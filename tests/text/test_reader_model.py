@@ -161,6 +161,10 @@ def test_capitalised_names_keep_initials_abbreviations_and_stop_at_possessives()
     text = "It was built in the U.S. The AIDAluna, by Honda Co. It is in Washington, D.C. Its road is U.S. Route 83."
     assert [text[a:b] for a, b in capitalised_names(text)] == [
         "U.S.", "AIDAluna", "Honda Co.", "Washington", "D.C.", "U.S. Route 83"]
+    # A word that starts a sentence is no name alone, nor the start of one ("Both X and Y").
+    text = "There are 22 floors in 320 South Boston Building. Both Addis Ababa Stadium and City Hall are old."
+    assert [text[a:b] for a, b in capitalised_names(text)] == [
+        "320 South Boston Building", "Addis Ababa Stadium", "City Hall"]
     text = "J. A. Smith met Robert M. A. Jones in the U.S. A new ship waited."  # an initial "A." is no article
     assert [text[a:b] for a, b in capitalised_names(text)] == ["J. A. Smith", "Robert M. A. Jones", "U.S."]
     gaz = Gazetteer()
