@@ -119,6 +119,19 @@ def pair_overlap(texts: list[str], feats: list[TextFeatures], labels: LabelWords
     return torch.cat(rows) if rows else torch.zeros(0, labels.matrix.shape[1])
 
 
+_NUMBER_TYPES = ("XMLSchema#integer>", "XMLSchema#decimal>")
+_COUNTED = re.compile(r"[-+]?\d[\d,.]*\s*([^\W\d_]+)")
+
+
+def _counted(text: str, start: int, term: str) -> list[str]:
+    """The word just after a number object, what it counts or measures (``floors`` of ``23
+    floors``, ``students`` of ``20,000 students``); none for any other object."""
+    if not term.endswith(_NUMBER_TYPES):
+        return []
+    m = _COUNTED.match(text, start)
+    return [m.group(1)] if m else []
+
+
 def object_overlap(texts: list[str], feats: list[TextFeatures], labels: LabelWords,
                    words: int = OBJECT_WORDS) -> torch.Tensor:
     """``(M, P)`` for the pairs of ``feats`` (stacked in order): the share of each label's
@@ -132,6 +145,7 @@ def object_overlap(texts: list[str], feats: list[TextFeatures], labels: LabelWor
     for text, f in zip(texts, feats, strict=True):
         if not len(f.pairs):
             continue
-        leads = [" ".join(_WORD.findall(text[max(0, a - 120):a])[-words:]) for a in f.starts.tolist()]
+        leads = [" ".join(_WORD.findall(text[max(0, a - 120):a])[-words:] + _counted(text, a, term))
+                 for a, term in zip(f.starts.tolist(), f.terms, strict=True)]
         rows.append(labels.shares(leads)[torch.from_numpy(f.pairs[:, 1])])
     return torch.cat(rows) if rows else torch.zeros(0, labels.matrix.shape[1])
