@@ -71,3 +71,16 @@ def test_words_meet_labels_that_share_their_root() -> None:
     # As training reads them: only the first five letters.
     assert words.shares(["Ampara Hospital has 476 beds.", "It opened."], irregular=False).tolist() == [[0.0] * 3] * 2
     assert words.columns([1]).shares(["It opened."]).tolist() == [[0.5]]
+
+
+def test_a_number_object_adds_the_word_after_it() -> None:
+    # "23 floors": the label's word follows the number, which no lead-in has.
+    text = "103 Colmore Row is a building with 23 floors and 2,000 members in 1990."
+    words = LabelWords.of(["floor count", "number of members", "opening year"])
+    integer = '"{}"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    feats = _feats([0, text.index("23"), text.index("2,000"), text.index("1990")], [(0, 1), (0, 2), (0, 3)])
+    feats.terms[1:] = [integer.format(23), integer.format(2000), "?1990"]  # the last is a name, not a number
+    got = object_overlap([text], [feats], words)
+    assert got[0].tolist() == [0.5, 0.0, 0.0]  # "a building with" 23 "floors"
+    assert got[1].tolist() == [0.5, 0.5, 0.0]  # "with 23 floors and" 2,000 "members"
+    assert got[2].tolist() == [0.0, 0.5, 0.0]  # "2 000 members in" 1990: no word after a name
