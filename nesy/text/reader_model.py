@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nesy.text.extract_model import TextFeatures, pair_inputs, text_features
+from nesy.text.extract_types import split_sentences
 from nesy.text.label_words import LabelWords, object_overlap, pair_overlap
 from nesy.text.mentions import (
     ABBREVIATIONS,
@@ -271,7 +272,7 @@ def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
     compounds = [m.span() for m in _COMPOUND.finditer(text)]
     names = capitalised_names(text) + dates + compounds
     out: list[list[int]] = []
-    for a, b in sorted(trim_span(text, a, b) for a, b in spans):
+    for a, b in sorted(trim_span(text, a, b) for a, b in within_sentences(text, spans)):
         for c, d in names:
             if c < b and a < d:
                 a, b = min(a, c), max(b, d)
@@ -286,6 +287,30 @@ def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
         else:
             out.append([a, b])
     return [(a, b) for a, b in out]
+
+
+def within_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` cut where a sentence ends inside one ("Washington DC. 250 Delaware Avenue" is
+    two names), the full stop that closes a piece dropped unless an abbreviation keeps it. The
+    tagger reads across a full stop where a name ends with capitals and the next sentence
+    starts with one; a name never runs on into the next sentence."""
+    sentences = split_sentences(text)
+    if len(sentences) < 2:
+        return spans
+    out = []
+    for a, b in spans:
+        pieces = [(max(a, s), min(b, e)) for s, e in sentences if max(a, s) < min(b, e)]
+        if len(pieces) < 2:
+            out.append((a, b))
+            continue
+        for lo, hi in pieces:
+            if hi < b:  # cut here: no closing full stop unless an abbreviation's ("Inc.")
+                while hi > lo and (text[hi - 1].isspace() or text[hi - 1] in ".!?") \
+                        and not _ABBREVIATED.search(text, lo, hi):
+                    hi -= 1
+            if any(w.group().lower() not in EDGE_WORDS for w in _WORD.finditer(text, lo, hi)):  # not "The" alone
+                out.append((lo, hi))
+    return out
 
 
 def _name_start(text: str, a: int, b: int) -> int:
@@ -387,9 +412,13 @@ def span_mention(text: str, a: int, b: int, gaz: Gazetteer, k: int = 2) -> Found
 
 
 def merge_mentions(tagged: list[Found], rule: list[Found]) -> list[Found]:
-    """The tagged mentions and the rule mentions none of them overlaps, in text order; each
-    pronoun stands for the first name (a known or new entity not written in lower case)
-    mentioned before it, else the first entity."""
+    """The tagged mentions and the rule mentions none of them overlaps, in text order, less a
+    rule mention of one lower-case word (the tagger alone reads common nouns); each pronoun
+    stands for the first name (a known or new entity not written in lower case) mentioned
+    before it, else the first entity."""
+    # A lone lower-case word that the tagger left out is a common noun ("country", "capital"),
+    # and a surface form that training learned for it ("country" of "Country music") a coincidence.
+    rule = [f for f in rule if not (f.kind == "entity" and f.text[:1].islower() and " " not in f.text)]
     keep = list(tagged) + [f for f in rule if not any(f.start < t.end and t.start < f.end for t in tagged)]
     keep.sort(key=lambda f: f.start)
     # A pronoun's referent is a name: a lower-case span before it ("The rocker Antares ...

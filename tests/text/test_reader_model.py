@@ -60,6 +60,17 @@ def test_merge_keeps_tagged_spans_and_resolves_pronouns() -> None:
     assert merge_mentions(tagged[:1], [Found(34, 36, "It", [], "pronoun")])[-1].candidates == [("?rocker", 0.5)]
 
 
+def test_merge_drops_a_lone_lower_case_word_the_tagger_left_out() -> None:
+    # "... is located in the country.": training learned "country" for Country music.
+    tagged = [Found(0, 9, "3Arena", [("?3Arena", 0.5)], "nil")]
+    rule = [Found(27, 34, "country", [("<x:Country_music>", 1.0)]),
+            Found(40, 58, "four-stroke engine", [("<x:Four-stroke_engine>", 1.0)]),
+            Found(60, 67, "Ireland", [("<x:Ireland>", 1.0)])]
+    assert [f.text for f in merge_mentions(tagged, rule)] == ["3Arena", "four-stroke engine", "Ireland"]
+    # The tagger's own lower-case mention stays.
+    assert [f.text for f in merge_mentions([*tagged, rule[0]], [])] == ["3Arena", "country"]
+
+
 def test_gold_mentions_align_names_and_literals() -> None:
     e = Example("The Alhambra is 63 metres long and was built by Humphrys.",
                 (("Alhambra", "length", "63.0"), ("Alhambra", "builder", "Humphrys")))
@@ -93,6 +104,11 @@ def test_snap_spans_make_cut_names_whole_and_trim_edge_words() -> None:
     tagged = [_span(over, "engine power AIDAluna"), _span(over, "ARA Veinticinco de Mayo (V-2"), _span(over, "mid-size car")]
     # Lower-case words before a name are not part of it; a bracket opened is closed.
     assert [over[a:b] for a, b in snap_spans(over, tagged)] == ["AIDAluna", "ARA Veinticinco de Mayo (V-2)", "mid-size car"]
+    # A tagged span that runs over a full stop into the next sentence is two.
+    two = "The capital is Washington DC. 250 Delaware Avenue is there, built by Caterpillar Inc. The end."
+    tagged = [(two.index("Washington"), two.index(" is there")), (two.index("Caterpillar"), two.index(" end"))]
+    assert [two[a:b] for a, b in snap_spans(two, tagged)] == ["Washington DC", "250 Delaware Avenue",
+                                                               "Caterpillar Inc."]
     title = "Led by Queen Elizabeth II, the Asilomar Conference Grounds' gate."
     tagged = [_span(title, "Queen Elizabeth II"), _span(title, "Asilomar Conference Grounds' ")]
     assert [title[a:b] for a, b in snap_spans(title, tagged)] == ["Elizabeth II", "Asilomar Conference Grounds"]
