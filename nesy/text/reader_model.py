@@ -286,7 +286,13 @@ def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
             out[-1][1] = max(out[-1][1], b)
         else:
             out.append([a, b])
-    return [(a, b) for a, b in out]
+    # An article or a preposition alone ("a 1.2 l engine", "the grounds of") names nothing.
+    return [(a, b) for a, b in out if not _edge_words_only(text, a, b)]
+
+
+def _edge_words_only(text: str, a: int, b: int) -> bool:
+    """Whether every word of ``[a, b)`` is one of the :data:`EDGE_WORDS`."""
+    return all(w.group().lower() in EDGE_WORDS for w in _WORD.finditer(text, a, b))
 
 
 def within_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -308,7 +314,7 @@ def within_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
                 while hi > lo and (text[hi - 1].isspace() or text[hi - 1] in ".!?") \
                         and not _ABBREVIATED.search(text, lo, hi):
                     hi -= 1
-            if any(w.group().lower() not in EDGE_WORDS for w in _WORD.finditer(text, lo, hi)):  # not "The" alone
+            if not _edge_words_only(text, lo, hi):  # not "The" alone
                 out.append((lo, hi))
     return out
 
