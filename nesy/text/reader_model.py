@@ -286,12 +286,11 @@ def snap_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
             out[-1][1] = max(out[-1][1], b)
         else:
             out.append([a, b])
-    # An article or a preposition alone ("a 1.2 l engine", "the grounds of") names nothing.
-    return [(a, b) for a, b in out if not _edge_words_only(text, a, b)]
+    return [(a, b) for a, b in out]
 
 
-def _edge_words_only(text: str, a: int, b: int) -> bool:
-    """Whether every word of ``[a, b)`` is one of the :data:`EDGE_WORDS`."""
+def edge_words_only(text: str, a: int, b: int) -> bool:
+    """Whether every word of ``[a, b)`` is one of the :data:`EDGE_WORDS` (``a``, ``of``)."""
     return all(w.group().lower() in EDGE_WORDS for w in _WORD.finditer(text, a, b))
 
 
@@ -314,7 +313,7 @@ def within_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
                 while hi > lo and (text[hi - 1].isspace() or text[hi - 1] in ".!?") \
                         and not _ABBREVIATED.search(text, lo, hi):
                     hi -= 1
-            if not _edge_words_only(text, lo, hi):  # not "The" alone
+            if not edge_words_only(text, lo, hi):  # not "The" alone
                 out.append((lo, hi))
     return out
 
@@ -459,6 +458,9 @@ def read_batch(net: Any, enc: Encoded, texts: list[str], gaz: Gazetteer, rule: l
         tagged: list[Found] = []
         if gold is None or negatives:
             spans = split_lists(text, snap_spans(text, decode_tags(text, tags[i, :n], enc.offsets[i, :n])), gaz)
+            if gold is None:  # an article or a preposition alone ("a 1.2 l engine") names nothing; in
+                # training such a span stays a negative, and the reader trains as it was measured
+                spans = [(a, b) for a, b in spans if not edge_words_only(text, a, b)]
             tagged = [m for a, b in spans if (m := span_mention(text, a, b, gaz)) is not None]
         if gold is not None:
             # Spans the tagger marks beside the gold ones: the relation scorer learns that

@@ -96,12 +96,7 @@ def test_snap_spans_make_cut_names_whole_and_trim_edge_words() -> None:
         == ["four-stroke engine", "floor area"]
     date = "It was christened on the 4th April 2004."
     assert [date[a:b] for a, b in snap_spans(date, [_span(date, "4th"), _span(date, "April 2004")])] == ["4th April 2004"]
-    # A span of edge words only is no name: junk entities "a" and "of" before 2026-12-07.
-    junk = "It has a 1.2 l engine and the grounds of Asilomar."
-    article = junk.index(" a ") + 1
-    assert [junk[a:b] for a, b in snap_spans(junk, [(article, article + 1), _span(junk, "of"), _span(junk, "1.2")])] \
-        == ["1.2"]
-    assert snap_spans("in the", [(0, 6)]) == []
+    assert snap_spans("in the", [(0, 6)]) == [(3, 6)]  # edge words only: one is kept (extraction drops it)
     cut = "A four-stroke engine and a mid-size body."
     assert [cut[a:b] for a, b in snap_spans(cut, [_span(cut, "four"), _span(cut, "stroke engine"), _span(cut, "mid")])] \
         == ["four-stroke engine", "mid-size"]  # a hyphenated word is never cut
@@ -356,3 +351,30 @@ def test_names_are_also_known_by_their_initials_and_undotted() -> None:
     assert span_mention(text, 20, 22, gaz).candidates == [("<x:United_States>", 1.0)]  # a tagged "US"
     # The rule finder reads the capitalised "US" as the country (by its dotted form), never the word "us".
     assert [(f.text, f.kind) for f in gaz.find(text)] == [("US", "entity")]
+
+
+def test_an_article_alone_is_no_mention_at_extraction_but_stays_a_negative_in_training() -> None:
+    """A tagger that marks every word (its bias set so) makes "a" a span: extraction drops it
+    (before 2026-12-07 it became the new entity `a`), training keeps it as a tagged negative."""
+    import copy
+
+    import torch
+
+    from nesy.text.encoder import get_encoder
+    from nesy.text.extract_train import check_config
+    from nesy.text.reader_model import B_TAG, make_reader, read_batch, tokenize
+
+    encoder = get_encoder(None)
+    net = make_reader(copy.deepcopy(encoder.model), check_config({"model": "reader"})).eval()
+    with torch.no_grad():
+        net.tagger.weight.zero_()
+        net.tagger.bias.copy_(torch.tensor([0.0, 0.0, 0.0]).index_fill_(0, torch.tensor([B_TAG]), 1.0))
+    text = "Zed Quinn has a 1.2 l engine."
+    enc, gaz = tokenize(encoder.tokenizer, [text], 32), Gazetteer()
+    with torch.inference_mode():
+        _, _, found = read_batch(net, enc, [text], gaz, [[]], True)
+        words = {m.text for m in found[0]}
+        assert "a" not in words and "Zed Quinn" in words
+        gold = [[Found(0, 9, "Zed Quinn", [("?Zed Quinn", 1.0)], "nil")]]
+        _, _, trained = read_batch(net, enc, [text], gaz, [[]], True, gold=gold, negatives=8)
+    assert "a" in {m.text for m in trained[0]}
