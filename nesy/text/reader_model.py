@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nesy.errors import TextError
 from nesy.text.extract_model import TextFeatures, pair_inputs, text_features
 from nesy.text.extract_types import split_sentences
 from nesy.text.label_words import LabelWords, object_overlap, pair_overlap
@@ -88,10 +89,21 @@ def length_batches(tokenizer: Any, texts: list[str], max_tokens: int, budget: in
 
 
 def make_reader(encoder: Any, config: dict[str, Any]) -> torch.nn.Module:
-    """The reader network around ``encoder`` (a transformers ``BertModel``, trained in place)
-    for ``config`` (``hidden``, ``out``, ``dropout``, ``tune_layers``)."""
+    """The reader network around ``encoder`` (a transformers model with ``embeddings`` and a
+    stack ``encoder.layer``: BERT, MiniLM, RoBERTa, MPNet...; trained in place) for ``config``
+    (``hidden``, ``out``, ``dropout``, ``tune_layers``).
+
+    Raises:
+        TextError: ``encoder`` is not built that way (DistilBERT, ALBERT, T5...).
+    """
     import torch
     from torch import nn
+
+    if not hasattr(encoder, "embeddings") or not hasattr(getattr(encoder, "encoder", None), "layer"):
+        kind = getattr(getattr(encoder, "config", None), "model_type", type(encoder).__name__)
+        raise TextError(f"the reader cannot tune a {kind!r} text model: it needs an encoder with "
+                        "embeddings and a stack of layers (BERT, MiniLM, RoBERTa, MPNet); use one, or "
+                        "model = \"head\" with this one")
 
     class Reader(nn.Module):
         def __init__(self) -> None:
@@ -124,15 +136,11 @@ def make_reader(encoder: Any, config: dict[str, Any]) -> torch.nn.Module:
             """The states after the embeddings and the fixed layers (no gradients)."""
             with torch.no_grad():
                 h = self.encoder.embeddings(input_ids=ids)
-                for layer in self.encoder.encoder.layer[:self.n_fixed]:
-                    h = layer(h, _additive(mask, h.dtype))
-            return h
+                return run_layers(self.encoder.encoder, slice(0, self.n_fixed), h, mask)
 
         def upper(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             """The tuned layers over the output of :meth:`lower`: :meth:`states`."""
-            for layer in self.encoder.encoder.layer[self.n_fixed:]:
-                h = layer(h, _additive(mask, h.dtype))
-            return h
+            return run_layers(self.encoder.encoder, slice(self.n_fixed, None), h, mask)
 
         def label_vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             """Mean-pooled states ``(P, d)`` of the predicates' label texts."""
@@ -189,6 +197,18 @@ def quantize_encoder(net: torch.nn.Module) -> torch.nn.Module:
 
         net.encoder = quantize_dynamic(net.encoder, {torch.nn.Linear}, dtype=torch.qint8)
     return net
+
+
+def run_layers(stack: Any, which: slice, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The states ``(n, L, d)`` after ``stack.layer[which]`` over ``h`` ``(n, L, d)``, padding
+    masked by ``mask`` ``(n, L)``: BERT-style layers, and MPNet's, which all share one relative
+    position bias that its stack computes."""
+    add = _additive(mask, h.dtype)
+    extra = (stack.compute_position_bias(h),) if hasattr(stack, "compute_position_bias") else ()
+    for layer in stack.layer[which]:
+        out = layer(h, add, *extra)
+        h = out[0] if isinstance(out, tuple) else out
+    return h
 
 
 def _additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -378,3 +378,44 @@ def test_an_article_alone_is_no_mention_at_extraction_but_stays_a_negative_in_tr
         gold = [[Found(0, 9, "Zed Quinn", [("?Zed Quinn", 1.0)], "nil")]]
         _, _, trained = read_batch(net, enc, [text], gaz, [[]], True, gold=gold, negatives=8)
     assert "a" in {m.text for m in trained[0]}
+
+
+def _tiny(kind: str) -> object:
+    """A randomly initialised two-layer transformers model of ``kind`` (no files needed)."""
+    import transformers
+
+    size = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64, "vocab_size": 120}
+    if kind == "distilbert":
+        return transformers.DistilBertModel(transformers.DistilBertConfig(
+            dim=32, n_heads=2, hidden_dim=64, n_layers=2, vocab_size=120))
+    config = {"bert": transformers.BertConfig, "mpnet": transformers.MPNetConfig}[kind]
+    return getattr(transformers, f"{config.__name__[:-6]}Model")(config(num_hidden_layers=2, **size))
+
+
+def test_the_tuned_layers_over_the_fixed_ones_give_the_whole_encoder_s_states() -> None:
+    """Training runs the fixed layers once (lower) and the tuned ones per step (upper); the two
+    must give what one pass does, for BERT-style layers and for MPNet's (which take a
+    position bias their stack computes: until 2026-12-07 an MPNet encoder failed here)."""
+    import torch
+
+    from nesy.text.reader_model import make_reader
+
+    ids = torch.tensor([[1, 5, 9, 17, 2, 0], [1, 33, 2, 0, 0, 0]])
+    mask = (ids != 0).long()
+    for kind in ("bert", "mpnet"):
+        torch.manual_seed(0)
+        for tune in (1, 2):
+            net = make_reader(_tiny(kind), {"hidden": 8, "out": 4, "dropout": 0.0, "tune_layers": tune}).eval()
+            with torch.no_grad():
+                whole, split = net.states(ids, mask), net.upper(net.lower(ids, mask), mask)
+            assert torch.allclose(whole[mask.bool()], split[mask.bool()], atol=1e-5), (kind, tune)
+
+
+def test_a_text_model_the_reader_cannot_tune_is_named_in_the_error() -> None:
+    import pytest
+
+    from nesy.errors import NesyError
+    from nesy.text.reader_model import make_reader
+
+    with pytest.raises(NesyError, match="cannot tune a 'distilbert' text model"):
+        make_reader(_tiny("distilbert"), {"hidden": 8, "out": 4, "dropout": 0.0, "tune_layers": 1})
